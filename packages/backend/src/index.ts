@@ -1,0 +1,11 @@
+export {
+  initBackend,
+  currentBackend,
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendChoice,
+  type BackendLoader,
+  type InitBackendOptions,
+  type SkippedBackend,
+} from './init';
+export { installFastWasmMatMul, uninstallFastWasmMatMul, isFastWasmMatMulInstalled } from './wasm-matmul';

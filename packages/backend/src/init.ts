@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { installFastWasmMatMul } from './wasm-matmul';
+
+/** Backends gm knows how to prepare, fastest first within each environment. */
+export type BackendName = 'node' | 'webgl' | 'wasm' | 'cpu';
+
+export const BACKEND_NAMES: readonly BackendName[] = ['node', 'webgl', 'wasm', 'cpu'];
+
+/** The tfjs registry name of each gm backend (tfjs-node registers itself as "tensorflow"). */
+const TFJS_NAME: Record<BackendName, string> = { node: 'tensorflow', webgl: 'webgl', wasm: 'wasm', cpu: 'cpu' };
+
+/** Loads the package that registers a backend; throws when it cannot be loaded. */
+export type BackendLoader = () => Promise<unknown>;
+
+export interface InitBackendOptions {
+  /** Use exactly this backend (no fallback). Takes precedence over the `GM_BACKEND` environment variable. */
+  backend?: BackendName;
+  /** Where the wasm backend finds its `.wasm` files (a URL prefix or a folder ending in `/`). Browsers served by a
+   * bundler usually need this; in Node the files are found inside `@tensorflow/tfjs-backend-wasm`. */
+  wasmPaths?: string;
+  /** Install the fast wasm MatMul kernels (default true). */
+  fastMatMul?: boolean;
+  /** Replace how a backend package is loaded (tests use this to simulate a broken tfjs-node install). */
+  loaders?: Partial<Record<BackendName, BackendLoader>>;
+  /** Environment to read `GM_BACKEND` from (defaults to `process.env` in Node). */
+  env?: Record<string, string | undefined>;
+}
+
+export interface SkippedBackend {
+  backend: BackendName;
+  reason: string;
+}
+
+export interface BackendChoice {
+  /** The backend now active in tfjs. */
+  backend: BackendName;
+  /** Why: "forced by option", "forced by GM_BACKEND", or "fastest available". */
+  reason: string;
+  /** Faster backends that were tried or considered and why each was not used. */
+  skipped: SkippedBackend[];
+  /** Whether the wasm MatMul overrides are active (always false off wasm). */
+  fastMatMul: boolean;
+}
+
+const TFJS_NODE_PACKAGE = '@tensorflow/tfjs-node';
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/** Candidates in order of preference for this environment. */
+function candidates(): BackendName[] {
+  return isNode ? ['node', 'wasm', 'cpu'] : ['webgl', 'wasm', 'cpu'];
+}
+
+// Dynamic imports keep every backend package optional: a missing or broken one is skipped, not fatal.
+const defaultLoaders: Record<BackendName, BackendLoader> = {
+  // A variable specifier: bundlers must not try to pack the native tfjs-node package into browser builds.
+  node: () => import(/* @vite-ignore */ TFJS_NODE_PACKAGE),
+  webgl: async () => {
+    // webgl is registered by the app importing @tensorflow/tfjs-backend-webgl; gm does not depend on it.
+    if (tf.findBackendFactory('webgl') === null) throw new Error('@tensorflow/tfjs-backend-webgl is not loaded');
+  },
+  wasm: () => import('@tensorflow/tfjs-backend-wasm'),
+  cpu: () => import('@tensorflow/tfjs-backend-cpu'),
+};
+
+function message(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}
+
+function parseBackendName(value: string, source: string): BackendName {
+  const name = value.trim().toLowerCase();
+  if ((BACKEND_NAMES as readonly string[]).includes(name)) return name as BackendName;
+  throw new Error(`${source}: unknown backend "${value}"; expected one of ${BACKEND_NAMES.join(', ')}`);
+}
+
+async function tryBackend(name: BackendName, options: InitBackendOptions): Promise<void> {
+  const loader = options.loaders?.[name] ?? defaultLoaders[name];
+  const module = await loader();
+  if (name === 'wasm' && options.wasmPaths !== undefined) {
+    const wasm = module as { setWasmPaths?: (prefix: string) => void };
+    wasm.setWasmPaths?.(options.wasmPaths);
+  }
+  const tfjsName = TFJS_NAME[name];
+  if (tf.findBackendFactory(tfjsName) === null) throw new Error(`loading it registered no "${tfjsName}" backend`);
+  const ok = await tf.setBackend(tfjsName);
+  if (!ok) throw new Error(`tfjs could not initialise the "${tfjsName}" backend`);
+  await tf.ready();
+}
+
+/**
+ * Chooses and initialises the fastest TensorFlow.js backend available, and says why.
+ *
+ * Order in Node: `node` (when `@tensorflow/tfjs-node` loads) → `wasm` → `cpu`; in browsers: `webgl` (when the app
+ * has imported `@tensorflow/tfjs-backend-webgl`) → `wasm` → `cpu`. `options.backend` or `GM_BACKEND=node|wasm|cpu`
+ * force one backend and fail loudly if it cannot start. On wasm the fast MatMul kernels are installed.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from '@gm/backend';
+ * const choice = await initBackend();
+ * console.log(`tfjs backend: ${choice.backend} (${choice.reason})`);
+ * for (const s of choice.skipped) console.log(`  skipped ${s.backend}: ${s.reason}`);
+ * ```
+ */
+export async function initBackend(options: InitBackendOptions = {}): Promise<BackendChoice> {
+  const env = options.env ?? (isNode ? process.env : {});
+  let forced: BackendName | undefined;
+  let reason = 'fastest available';
+  if (options.backend !== undefined) {
+    forced = parseBackendName(options.backend, 'initBackend option "backend"');
+    reason = 'forced by option';
+  } else if (env.GM_BACKEND !== undefined && env.GM_BACKEND !== '') {
+    forced = parseBackendName(env.GM_BACKEND, 'environment variable GM_BACKEND');
+    reason = 'forced by GM_BACKEND';
+  }
+
+  const skipped: SkippedBackend[] = [];
+  let chosen: BackendName | undefined;
+  if (forced !== undefined) {
+    try {
+      await tryBackend(forced, options);
+    } catch (error) {
+      throw new Error(`gm backend "${forced}" (${reason}) could not start: ${message(error)}`);
+    }
+    chosen = forced;
+  } else {
+    for (const name of candidates()) {
+      try {
+        await tryBackend(name, options);
+        chosen = name;
+        break;
+      } catch (error) {
+        skipped.push({ backend: name, reason: message(error) });
+      }
+    }
+    if (chosen === undefined) {
+      const why = skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
+      throw new Error(`gm found no TensorFlow.js backend that starts (${why})`);
+    }
+  }
+
+  let fastMatMul = false;
+  if (chosen === 'wasm' && options.fastMatMul !== false) {
+    fastMatMul = installFastWasmMatMul().length === 2;
+  }
+  return { backend: chosen, reason, skipped, fastMatMul };
+}
+
+/** The gm name of the backend tfjs is running now, or undefined if it is not one gm prepares. */
+export function currentBackend(): BackendName | undefined {
+  const active = tf.getBackend();
+  return BACKEND_NAMES.find((name) => TFJS_NAME[name] === active);
+}
