@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
+  // import.meta.url in the CJS build too: the bundled digits are located relative to the built file.
+  shims: true,
 });

@@ -1,0 +1,33 @@
+/** What went wrong with a data file; lets callers branch without parsing messages. */
+export type DataErrorCode =
+  | 'BAD_MAGIC'
+  | 'BAD_DTYPE'
+  | 'TRUNCATED'
+  | 'TRAILING_BYTES'
+  | 'BAD_DIMENSIONS'
+  | 'COUNT_MISMATCH'
+  | 'BAD_LABEL'
+  | 'NOT_GZIP'
+  | 'CHECKSUM_MISMATCH'
+  | 'HTTP_ERROR'
+  | 'NETWORK_ERROR'
+  | 'UNSAFE_TAR_ENTRY'
+  | 'MISSING_FILE'
+  | 'BAD_ARGUMENT';
+
+/**
+ * Every bad-input error from @gm/data. The message always starts with the file (path, URL or archive entry) and
+ * says what was expected and what was found; `file` and `code` carry the same facts for programs.
+ */
+export class DataError extends Error {
+  override readonly name = 'DataError';
+  constructor(
+    readonly code: DataErrorCode,
+    /** The file, URL or archive entry at fault. */
+    readonly file: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${detail}`, options);
+  }
+}
