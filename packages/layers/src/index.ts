@@ -1,1 +1,26 @@
-export {};
+export type { Flow } from './flow';
+export { DenseTranspose, tieDenseTransposeLayers, type DenseTransposeArgs } from './dense-transpose';
+export { Sampling, type SamplingArgs } from './sampling';
+export {
+  inputDegrees,
+  hiddenDegrees,
+  madeDegrees,
+  maskFromDegrees,
+  outputDegrees,
+  type Ordering,
+  type HiddenDegreeMode,
+  type MadeDegreesOptions,
+} from './made';
+export {
+  MaskedDense,
+  resampleMadeMasks,
+  type MaskedDenseArgs,
+  type MaskedDenseDegrees,
+  type MaskType,
+  type ResampleMadeOptions,
+} from './masked-dense';
+export { AffineCoupling, couplingMask, type AffineCouplingArgs, type CouplingMask } from './affine-coupling';
+export { Squeeze, type SqueezeArgs } from './squeeze';
+export { FlowBatchNorm, type FlowBatchNormArgs } from './flow-batch-norm';
+export { registerGmLayers, GM_LAYER_CLASSES, GM_PACKAGE } from './register';
+export { ACTIVATIONS, type Activation } from './util';

@@ -1,0 +1,244 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, serialization } from '@tensorflow/tfjs-core';
+import { layers } from '@tensorflow/tfjs-layers';
+import type { LayerVariable } from '@tensorflow/tfjs-layers';
+import type { Flow } from './flow';
+import {
+  activate,
+  checkBoolean,
+  checkOptionalSeed,
+  checkPositiveInt,
+  glorot,
+  ones,
+  oneShape,
+  oneTensor,
+  parseActivation,
+  zeros,
+  type Activation,
+  type BaseLayerArgs,
+  type Shape,
+} from './util';
+
+type Kwargs = Record<string, unknown>;
+
+/** Which features condition the transform (mask 1) and which are transformed (mask 0).
+ * Vectors `[batch, D]`: 'half' (first ⌊D/2⌋ features) or 'alternating' (even indices).
+ * Images `[batch, H, W, C]`: 'checkerboard' ((h + w) even) or 'channel' (first ⌊C/2⌋ channels). */
+export type CouplingMask = 'half' | 'alternating' | 'checkerboard' | 'channel';
+
+export interface AffineCouplingArgs extends BaseLayerArgs {
+  /** The mask pattern (default 'half' for vectors; choose 'checkerboard' or 'channel' for images). */
+  mask?: CouplingMask;
+  /** Swap the roles of the two parts, so that stacked layers transform every feature (default false). */
+  invertMask?: boolean;
+  /** Hidden widths of the shift-and-log-scale network: units of dense layers (vectors) or filters of conv
+   * layers (images). Default [64, 64]. */
+  hidden?: number[];
+  /** Kernel size of the conv layers (images; default 3, 'same' padding). */
+  kernelSize?: number;
+  /** Activation of the hidden layers (default 'relu'). */
+  activation?: Activation;
+  /** Seed of the hidden layers' Glorot-uniform initialisers. */
+  seed?: number | null;
+}
+
+const VECTOR_MASKS: readonly CouplingMask[] = ['half', 'alternating'];
+const IMAGE_MASKS: readonly CouplingMask[] = ['checkerboard', 'channel'];
+
+/** The binary coupling mask for one example of shape `featureShape` (`[D]` or `[H, W, C]`), flattened. */
+export function couplingMask(kind: CouplingMask, featureShape: readonly number[], invert = false): Float32Array {
+  const size = featureShape.reduce((a, b) => a * b, 1);
+  const mask = new Float32Array(size);
+  if (kind === 'half' || kind === 'alternating') {
+    if (featureShape.length !== 1) throw new Error(`couplingMask: '${kind}' is for vectors; got shape [${featureShape}]`);
+    const d = featureShape[0] as number;
+    for (let i = 0; i < d; i++) mask[i] = (kind === 'half' ? i < Math.floor(d / 2) : i % 2 === 0) ? 1 : 0;
+  } else if (kind === 'checkerboard' || kind === 'channel') {
+    if (featureShape.length !== 3) throw new Error(`couplingMask: '${kind}' is for images [H, W, C]; got [${featureShape}]`);
+    const [h, w, c] = featureShape as [number, number, number];
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        for (let k = 0; k < c; k++) {
+          const on = kind === 'checkerboard' ? (i + j) % 2 === 0 : k < Math.floor(c / 2);
+          mask[(i * w + j) * c + k] = on ? 1 : 0;
+        }
+      }
+    }
+  } else {
+    throw new Error(`couplingMask: unknown mask ${JSON.stringify(kind)}`);
+  }
+  if (invert) for (let i = 0; i < size; i++) mask[i] = 1 - (mask[i] as number);
+  return mask;
+}
+
+/**
+ * Real NVP's affine coupling layer (Dinh et al., 2017). With a binary mask `m`:
+ * `y = m⊙x + (1−m)⊙(x⊙exp(s) + t)`, where `[s_raw, t] = NN(m⊙x)`, `s = tanh(s_raw)·scale` (a learned per-feature
+ * factor bounds the log-scale) and both are zeroed on the conditioning part. `log|det ∂y/∂x| = Σ (1−m)⊙s`.
+ * The network's last layer starts at zero, so a fresh layer is the identity.
+ *
+ * As a tfjs layer, `apply`/`call` return `y`; {@link AffineCoupling.forward} and {@link AffineCoupling.inverse}
+ * implement the {@link Flow} contract with log-determinants.
+ */
+export class AffineCoupling extends layers.Layer implements Flow {
+  static className = 'GmAffineCoupling';
+  static readonly gmLayer = true;
+
+  readonly maskKind: CouplingMask | undefined;
+  readonly invertMask: boolean;
+  readonly hidden: number[];
+  readonly kernelSize: number;
+  readonly activation: Activation;
+  readonly seed: number | undefined;
+  private resolvedMask: CouplingMask | undefined;
+  private isImage = false;
+  private kernels: LayerVariable[] = [];
+  private biases: LayerVariable[] = [];
+  private scale: LayerVariable | undefined;
+  /** m and 1−m, broadcastable over the batch; constants kept outside any tidy scope. */
+  private maskOn: Tensor | undefined;
+  private maskOff: Tensor | undefined;
+
+  constructor(args: AffineCouplingArgs = {}) {
+    super(args);
+    const where = `AffineCoupling "${this.name}"`;
+    const mask = args.mask ?? undefined;
+    if (mask !== undefined && mask !== null && ![...VECTOR_MASKS, ...IMAGE_MASKS].includes(mask)) {
+      throw new Error(`${where}: mask must be one of half, alternating, checkerboard, channel; got ${JSON.stringify(mask)}`);
+    }
+    this.maskKind = mask ?? undefined;
+    this.invertMask = checkBoolean(args.invertMask, false, `${where}: invertMask`);
+    const hidden = args.hidden ?? [64, 64];
+    if (!Array.isArray(hidden)) throw new Error(`${where}: hidden must be an array of widths; got ${JSON.stringify(hidden)}`);
+    this.hidden = hidden.map((h, i) => checkPositiveInt(h, `${where}: hidden[${i}]`));
+    this.kernelSize = checkPositiveInt(args.kernelSize ?? 3, `${where}: kernelSize`);
+    this.activation = parseActivation(args.activation ?? 'relu', where);
+    this.seed = checkOptionalSeed(args.seed, where);
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const where = `AffineCoupling "${this.name}"`;
+    const shape = oneShape(inputShape, where);
+    const features = shape.slice(1);
+    if (features.some((d) => d === null || d === undefined)) {
+      throw new Error(`${where}: all non-batch dimensions must be known; got input shape [${shape.map(String)}]`);
+    }
+    const fs = features as number[];
+    if (fs.length !== 1 && fs.length !== 3) {
+      throw new Error(`${where}: input must be [batch, D] or [batch, H, W, C]; got [${shape.map(String)}]`);
+    }
+    this.isImage = fs.length === 3;
+    const kind = this.maskKind ?? (this.isImage ? 'checkerboard' : 'half');
+    if (this.isImage !== IMAGE_MASKS.includes(kind)) {
+      throw new Error(
+        `${where}: mask '${kind}' needs ${this.isImage ? 'a vector' : 'an image'} input; got [${shape.map(String)}]` +
+          ` (vectors: half, alternating; images: checkerboard, channel)`,
+      );
+    }
+    this.resolvedMask = kind;
+    const m = couplingMask(kind, fs, this.invertMask);
+    const channels = fs[fs.length - 1] as number;
+    const maskShape = this.isImage ? [1, ...fs] : [1, channels];
+    this.disposeMasks();
+    this.maskOn = tf.keep(tf.tensor(m, maskShape));
+    this.maskOff = tf.keep(tf.tensor(m.map((v) => 1 - v), maskShape));
+
+    let inWidth = channels;
+    const k = this.kernelSize;
+    this.hidden.forEach((width, i) => {
+      const kShape = this.isImage ? [k, k, inWidth, width] : [inWidth, width];
+      this.kernels.push(this.addWeight(`kernel_${i}`, kShape, 'float32', glorot(this.seed, i)));
+      this.biases.push(this.addWeight(`bias_${i}`, [width], 'float32', zeros()));
+      inWidth = width;
+    });
+    // The last layer outputs [s_raw, t] and starts at zero: the fresh layer is the identity.
+    const oShape = this.isImage ? [k, k, inWidth, 2 * channels] : [inWidth, 2 * channels];
+    this.kernels.push(this.addWeight('kernel_out', oShape, 'float32', zeros()));
+    this.biases.push(this.addWeight('bias_out', [2 * channels], 'float32', zeros()));
+    this.scale = this.addWeight('scale', [channels], 'float32', ones());
+    this.built = true;
+  }
+
+  /** `(1−m)⊙s` and `(1−m)⊙t` from the conditioning part of `x` (x⊙m). */
+  private shiftAndLogScale(x: Tensor): { s: Tensor; t: Tensor } {
+    let h = tf.mul(x, this.maskOn as Tensor);
+    const last = this.kernels.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const kernel = (this.kernels[i] as LayerVariable).read();
+      const bias = (this.biases[i] as LayerVariable).read();
+      h = this.isImage ? tf.conv2d(h as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'same') : tf.matMul(h, kernel);
+      h = tf.add(h, bias);
+      if (i < last) h = activate(this.activation, h);
+    }
+    const [sRaw, t] = tf.split(h, 2, -1) as [Tensor, Tensor];
+    // scale·(1−m) is a per-feature constant-sized product, cheaper than masking the full-size s afterwards.
+    const s = tf.mul(tf.tanh(sRaw), tf.mul((this.scale as LayerVariable).read(), this.maskOff as Tensor));
+    return { s, t: tf.mul(t, this.maskOff as Tensor) };
+  }
+
+  private sumFeatures(s: Tensor): Tensor {
+    return tf.sum(s, this.isImage ? [1, 2, 3] : [1]);
+  }
+
+  private ensureBuilt(x: Tensor): void {
+    if (!this.built) {
+      tf.tidy(() => {
+        this.apply(x);
+      });
+    }
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return oneShape(inputShape, `AffineCoupling "${this.name}"`);
+  }
+
+  override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
+    return tf.tidy(() => {
+      const x = oneTensor(inputs, `AffineCoupling "${this.name}"`);
+      const { s, t } = this.shiftAndLogScale(x);
+      return tf.add(tf.mul(x, tf.exp(s)), t);
+    });
+  }
+
+  /** `y = f(x)` and `log|det ∂y/∂x|` per example (shape `[batch]`). */
+  forward(x: Tensor): { y: Tensor; logDet: Tensor } {
+    this.ensureBuilt(x);
+    return tf.tidy(() => {
+      const { s, t } = this.shiftAndLogScale(x);
+      return { y: tf.add(tf.mul(x, tf.exp(s)), t), logDet: this.sumFeatures(s) };
+    });
+  }
+
+  /** `x = f⁻¹(y)` and `log|det ∂x/∂y|` per example (= −forward log-det). Exact: m⊙y = m⊙x. */
+  inverse(y: Tensor): { x: Tensor; logDet: Tensor } {
+    this.ensureBuilt(y);
+    return tf.tidy(() => {
+      const { s, t } = this.shiftAndLogScale(y);
+      return { x: tf.mul(tf.sub(y, t), tf.exp(tf.neg(s))), logDet: tf.neg(this.sumFeatures(s)) };
+    });
+  }
+
+  private disposeMasks(): void {
+    this.maskOn?.dispose();
+    this.maskOff?.dispose();
+    this.maskOn = undefined;
+    this.maskOff = undefined;
+  }
+
+  protected override disposeWeights(): number {
+    this.disposeMasks();
+    return super.disposeWeights();
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      mask: this.resolvedMask ?? this.maskKind ?? null,
+      invertMask: this.invertMask,
+      hidden: [...this.hidden],
+      kernelSize: this.kernelSize,
+      activation: this.activation,
+      seed: this.seed ?? null,
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, serialization } from '@tensorflow/tfjs-core';
+import { layers } from '@tensorflow/tfjs-layers';
+import { checkBoolean, checkOptionalSeed, isTraining, Mulberry32, shapeList, type BaseLayerArgs, type Shape } from './util';
+
+type Kwargs = Record<string, unknown>;
+
+export interface SamplingArgs extends BaseLayerArgs {
+  /** Seed for the noise: a seeded layer draws the same sequence of ε on every run (each call draws fresh noise). */
+  seed?: number;
+  /** Whether to sample when not training (default true, as a VAE's generative path needs); false returns `mean`. */
+  sampleAtInference?: boolean;
+}
+
+/**
+ * The reparameterisation trick of a VAE: `[mean, logVar] → mean + exp(logVar / 2) · ε` with `ε ~ N(0, I)`, so the
+ * sample is a differentiable function of both inputs (∂z/∂mean = 1, ∂z/∂logVar = ½·exp(logVar/2)·ε).
+ *
+ * @example
+ * ```ts
+ * const z = new Sampling({ seed: 42 }).apply([mean, logVar]) as tf.SymbolicTensor;
+ * ```
+ */
+export class Sampling extends layers.Layer {
+  static className = 'GmSampling';
+  static readonly gmLayer = true;
+
+  readonly seed: number | undefined;
+  readonly sampleAtInference: boolean;
+  private readonly rng: Mulberry32 | undefined;
+
+  constructor(args: SamplingArgs = {}) {
+    super(args);
+    const where = `Sampling "${this.name}"`;
+    this.seed = checkOptionalSeed(args.seed, where);
+    this.sampleAtInference = checkBoolean(args.sampleAtInference, true, `${where}: sampleAtInference`);
+    this.rng = this.seed === undefined ? undefined : new Mulberry32(this.seed);
+  }
+
+  private split(inputs: Tensor | Tensor[]): [Tensor, Tensor] {
+    if (!Array.isArray(inputs) || inputs.length !== 2) {
+      throw new Error(`Sampling "${this.name}": expected inputs [mean, logVar]`);
+    }
+    const [mean, logVar] = inputs as [Tensor, Tensor];
+    if (!tf.util.arraysEqual(mean.shape, logVar.shape)) {
+      throw new Error(`Sampling "${this.name}": mean [${mean.shape}] and logVar [${logVar.shape}] differ in shape`);
+    }
+    return [mean, logVar];
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shapes = shapeList(inputShape);
+    if (shapes.length !== 2) throw new Error(`Sampling "${this.name}": expected inputs [mean, logVar]`);
+    return shapes[0] as Shape;
+  }
+
+  override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
+    const [mean, logVar] = this.split(inputs);
+    if (!this.sampleAtInference && !isTraining(kwargs)) return tf.clone(mean);
+    return tf.tidy(() => {
+      // A fresh integer seed per call from the layer's PRNG: reproducible, yet new noise every step.
+      const seed = this.rng === undefined ? undefined : Math.floor(this.rng.next() * 2147483647);
+      const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', seed);
+      return tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps));
+    });
+  }
+
+  override getConfig(): serialization.ConfigDict {
+    return { ...super.getConfig(), seed: this.seed ?? null, sampleAtInference: this.sampleAtInference };
+  }
+}

@@ -1,0 +1,156 @@
+/** Small shared helpers: activations, a seeded PRNG, argument checks and config plumbing. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import { initializers, layers } from '@tensorflow/tfjs-layers';
+
+/** Constructor arguments every tfjs layer accepts (name, trainable, inputShape, batchInputShape, dtype, …). */
+export type BaseLayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
+
+/** Element-wise activations the gm layers accept. Names are single lowercase words so they survive the
+ * snake_case ⇄ camelCase conversion tfjs-layers applies to every string in a saved config. */
+export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'selu' | 'elu' | 'softplus' | 'softmax';
+
+export const ACTIVATIONS: readonly Activation[] = [
+  'linear',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'selu',
+  'elu',
+  'softplus',
+  'softmax',
+];
+
+export function parseActivation(value: unknown, where: string): Activation {
+  if (value === undefined || value === null) return 'linear';
+  if (typeof value === 'string' && (ACTIVATIONS as readonly string[]).includes(value)) return value as Activation;
+  throw new Error(`${where}: activation must be one of ${ACTIVATIONS.join(', ')}; got ${JSON.stringify(value)}`);
+}
+
+/** Applies an activation (a no-op for 'linear', so no op is spent on it). */
+export function activate(name: Activation, x: Tensor): Tensor {
+  switch (name) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'selu':
+      return tf.selu(x);
+    case 'elu':
+      return tf.elu(x);
+    case 'softplus':
+      return tf.softplus(x);
+    case 'softmax':
+      return tf.softmax(x);
+  }
+}
+
+/**
+ * mulberry32: a tiny, fast 32-bit PRNG. Used to make seeded layers reproducible: every draw of noise gets a fresh
+ * integer seed from this generator, so a seeded layer gives the same sequence of samples run after run (a fixed
+ * tfjs seed would instead repeat the same noise on every call).
+ */
+export class Mulberry32 {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  /** Uniform float in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Uniform integer in [lo, hi] (inclusive). */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+
+  /** In-place Fisher–Yates shuffle. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      const tmp = items[i] as T;
+      items[i] = items[j] as T;
+      items[j] = tmp;
+    }
+    return items;
+  }
+}
+
+export function checkPositiveInt(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new Error(`${where}: expected a positive integer; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function checkOptionalSeed(value: unknown, where: string): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new Error(`${where}: seed must be an integer; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export function checkIntArray(value: unknown, where: string): number[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'number' || !Number.isInteger(v))) {
+    throw new Error(`${where}: expected an array of integers; got ${JSON.stringify(value)}`);
+  }
+  return value as number[];
+}
+
+export function checkBoolean(value: unknown, fallback: boolean, where: string): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') throw new Error(`${where}: expected a boolean; got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Glorot-uniform initializer, seeded when a seed is given (each weight gets its own offset of the seed). */
+export function glorot(seed: number | undefined, offset: number) {
+  return initializers.glorotUniform(seed === undefined ? {} : { seed: seed + offset });
+}
+
+export const zeros = () => initializers.zeros();
+export const ones = () => initializers.ones();
+
+/** The single tensor of a layer's inputs, with a clear error otherwise. */
+export function oneTensor(inputs: Tensor | Tensor[], where: string): Tensor {
+  if (Array.isArray(inputs)) {
+    if (inputs.length !== 1) throw new Error(`${where}: expected one input tensor; got ${inputs.length}`);
+    return inputs[0] as Tensor;
+  }
+  return inputs;
+}
+
+/** The training flag from a layer's kwargs (tfjs passes `training` as a boolean, or not at all). */
+export function isTraining(kwargs: { training?: unknown } | undefined): boolean {
+  return kwargs?.training === true;
+}
+
+export type Shape = (number | null)[];
+
+/** Normalises a `computeOutputShape` / `build` argument that must be one shape. */
+export function oneShape(inputShape: Shape | Shape[], where: string): Shape {
+  if (Array.isArray(inputShape[0]) || (inputShape.length > 0 && inputShape.every((s) => Array.isArray(s)))) {
+    const shapes = inputShape as Shape[];
+    if (shapes.length !== 1) throw new Error(`${where}: expected one input; got ${shapes.length}`);
+    return shapes[0] as Shape;
+  }
+  return inputShape as Shape;
+}
+
+/** Normalises a `computeOutputShape` / `build` argument into a list of shapes. */
+export function shapeList(inputShape: Shape | Shape[]): Shape[] {
+  if (inputShape.length > 0 && inputShape.every((s) => Array.isArray(s))) return inputShape as Shape[];
+  return [inputShape as Shape];
+}
