@@ -1,0 +1,141 @@
+/**
+ * `pnpm bench`: gm's benchmark harness (not a test). Prints a table per suite and writes every figure to
+ * reports/bench.json. Timings on shared 2-core machines are noisy, so each suite reports ratios measured in the
+ * same run (e.g. gm vs its PyTorch twin) next to the absolute numbers.
+ *
+ * Usage: pnpm bench [--quick] [--suite vae-step] [--out reports/bench.json]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '../../..');
+
+interface SuiteResult {
+  suite: string;
+  rows: Record<string, string | number | boolean | null>[];
+  notes: string[];
+}
+
+interface Options {
+  quick: boolean;
+}
+
+function runNode(script: string, args: string[]): { ok: true; json: Record<string, unknown> } | { ok: false; error: string } {
+  const out = spawnSync(process.execPath, [join(here, script), ...args], { encoding: 'utf8', env: { ...process.env, GM_BACKEND: '' } });
+  if (out.status !== 0) return { ok: false, error: (out.stderr || out.stdout || `exit ${out.status}`).trim().split('\n')[0] ?? '' };
+  const line = out.stdout.trim().split('\n').pop() ?? '';
+  return { ok: true, json: JSON.parse(line) as Record<string, unknown> };
+}
+
+/** Runs the PyTorch twin when /usr/bin/python3 can import torch; returns its ms/step or why it did not run. */
+function runTorchTwin(): { msPerStep: number; line: string } | { skipped: string } {
+  const python = '/usr/bin/python3';
+  const script = resolve(repoRoot, '../shared/peers/torch_vae_step.py');
+  if (!existsSync(python)) return { skipped: `${python} not found` };
+  if (!existsSync(script)) return { skipped: `${script} not found` };
+  try {
+    execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+  } catch {
+    return { skipped: 'python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)' };
+  }
+  const line = execFileSync(python, [script, '1'], { encoding: 'utf8' }).trim();
+  const match = /ms\/step ([\d.]+)/.exec(line);
+  if (match === null) return { skipped: `unexpected output from torch twin: ${line}` };
+  return { msPerStep: Number(match[1]), line };
+}
+
+async function vaeStepSuite(options: Options): Promise<SuiteResult> {
+  const rows: SuiteResult['rows'] = [];
+  const notes: string[] = [];
+  const variants: Array<[string, number, number]> = [
+    ['node', 5, options.quick ? 10 : 30],
+    ['wasm', 5, options.quick ? 10 : 30],
+    ['wasm-stock', 2, options.quick ? 3 : 10],
+    ['cpu', 1, options.quick ? 2 : 5],
+  ];
+  // Torch first and last, so a drift in machine load shows up as a spread rather than a bias.
+  const torchRuns: number[] = [];
+  const torchFirst = runTorchTwin();
+  if ('msPerStep' in torchFirst) torchRuns.push(torchFirst.msPerStep);
+  for (const [variant, warmup, steps] of variants) {
+    const result = runNode('vae-step-worker.js', [variant, String(warmup), String(steps)]);
+    if (!result.ok) {
+      rows.push({ backend: variant, msPerStep: null, imagesPerSecond: null, vsPyTorch: null, note: `skipped: ${result.error}` });
+      continue;
+    }
+    const j = result.json;
+    rows.push({
+      backend: variant,
+      msPerStep: Number((j.msPerStepMedian as number).toFixed(2)),
+      imagesPerSecond: Math.round(j.imagesPerSecond as number),
+      vsPyTorch: null,
+      note: `${steps} steps, loss ${(j.firstLoss as number).toFixed(1)}→${(j.lastLoss as number).toFixed(1)}, leaked ${j.leakedTensors} tensors`,
+    });
+  }
+  const torchLast = runTorchTwin();
+  if ('msPerStep' in torchLast) torchRuns.push(torchLast.msPerStep);
+  if (torchRuns.length > 0) {
+    const torchMs = torchRuns.reduce((a, b) => a + b, 0) / torchRuns.length;
+    for (const row of rows) if (typeof row.msPerStep === 'number') row.vsPyTorch = Number((row.msPerStep / torchMs).toFixed(2));
+    rows.push({
+      backend: 'pytorch (1 thread)',
+      msPerStep: Number(torchMs.toFixed(2)),
+      imagesPerSecond: Math.round((128 / torchMs) * 1000),
+      vsPyTorch: 1,
+      note: `mean of ${torchRuns.map((t) => t.toFixed(1)).join(' and ')} ms (run before and after gm)`,
+    });
+  } else {
+    notes.push(`PyTorch twin not run: ${'skipped' in torchFirst ? torchFirst.skipped : ''}`);
+  }
+  notes.push('Reference VAE step: MLP 784-512-256-(2×32) / 32-256-512-784, batch 128, Adam, Bernoulli logits; median ms/step.');
+  return { suite: 'vae-step', rows, notes };
+}
+
+const suites: Record<string, (o: Options) => Promise<SuiteResult>> = {
+  'vae-step': vaeStepSuite,
+};
+
+function printTable(result: SuiteResult): void {
+  const columns = [...new Set(result.rows.flatMap((r) => Object.keys(r)))];
+  const cells = result.rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '—' : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] as number)).join('  ');
+  console.log(`\n## ${result.suite}`);
+  console.log(line(columns));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const row of cells) console.log(line(row));
+  for (const note of result.notes) console.log(`  ${note}`);
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      suite: { type: 'string', multiple: true },
+      out: { type: 'string', default: join(process.cwd(), 'reports', 'bench.json') },
+    },
+  });
+  const names = values.suite ?? Object.keys(suites);
+  for (const name of names) if (!(name in suites)) throw new Error(`unknown suite "${name}"; known: ${Object.keys(suites).join(', ')}`);
+  const results: SuiteResult[] = [];
+  for (const name of names) {
+    const result = await (suites[name] as (o: Options) => Promise<SuiteResult>)({ quick: values.quick ?? false });
+    printTable(result);
+    results.push(result);
+  }
+  const out = resolve(values.out as string);
+  mkdirSync(dirname(out), { recursive: true });
+  const report = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, results };
+  writeFileSync(`${out}.tmp`, JSON.stringify(report, null, 2) + '\n');
+  renameSync(`${out}.tmp`, out);
+  console.log(`\nwrote ${out}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+/**
+ * Child process of `pnpm bench`: times the reference VAE step on one backend and prints one JSON line.
+ * Usage: node vae-step-worker.js <node|wasm|wasm-stock|cpu> [warmup] [steps]
+ * Each backend runs in its own process so one backend's state (kernels, memory) cannot colour another's numbers.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendName } from '@gm/backend';
+import { createReferenceVaeStep } from './reference-vae';
+
+const [variant = 'wasm', warmupArg = '5', stepsArg = '30'] = process.argv.slice(2);
+const backend = (variant === 'wasm-stock' ? 'wasm' : variant) as BackendName;
+
+async function main() {
+  const choice = await initBackend({ backend, fastMatMul: variant !== 'wasm-stock' });
+  const vae = createReferenceVaeStep(0);
+  const warmup = Number(warmupArg);
+  const steps = Number(stepsArg);
+  const losses: number[] = [];
+  for (let i = 0; i < warmup; i++) losses.push(vae.step());
+  const times: number[] = [];
+  const tensorsBefore = tf.memory().numTensors;
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    losses.push(vae.step());
+    times.push(performance.now() - t0);
+  }
+  const leaked = tf.memory().numTensors - tensorsBefore;
+  vae.dispose();
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)] as number;
+  process.stdout.write(
+    JSON.stringify({
+      variant,
+      backend: choice.backend,
+      fastMatMul: choice.fastMatMul,
+      steps,
+      msPerStepMedian: median,
+      msPerStepMin: times[0],
+      imagesPerSecond: (128 / median) * 1000,
+      firstLoss: losses[0],
+      lastLoss: losses.at(-1),
+      leakedTensors: leaked,
+    }) + '\n',
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

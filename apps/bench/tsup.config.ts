@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig([
+  {
+    entry: ['src/main.ts', 'src/vae-step-worker.ts'],
+    format: ['esm'],
+    sourcemap: true,
+    clean: false,
+    target: 'es2022',
+  },
+  {
+    // The reference VAE is also used by the gm CLI's demo until @gm/models ships its VAE.
+    entry: ['src/reference-vae.ts'],
+    format: ['esm'],
+    dts: true,
+    sourcemap: true,
+    target: 'es2022',
+  },
+]);

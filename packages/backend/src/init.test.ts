@@ -1,0 +1,114 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers'; // gradient kernels for the training-step test
+import { describe, expect, it } from 'vitest';
+import { currentBackend, initBackend } from './init';
+import { isFastWasmMatMulInstalled } from './wasm-matmul';
+
+/** What a failed native install of @tensorflow/tfjs-node throws when required. */
+const brokenTfjsNode = async () => {
+  throw new Error(
+    'The specified module could not be found.\n/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node',
+  );
+};
+
+describe('initBackend', () => {
+  it('picks wasm with fast MatMul when tfjs-node cannot load, and says why node was skipped', async () => {
+    const choice = await initBackend({ loaders: { node: brokenTfjsNode }, env: {} });
+    expect(choice.backend).toBe('wasm');
+    expect(choice.reason).toBe('fastest available');
+    expect(choice.skipped).toEqual([{ backend: 'node', reason: 'The specified module could not be found.' }]);
+    expect(choice.fastMatMul).toBe(true);
+    expect(isFastWasmMatMulInstalled()).toBe(true);
+    expect(tf.getBackend()).toBe('wasm');
+    expect(currentBackend()).toBe('wasm');
+  });
+
+  it('falls back when tfjs-node is simply not installed (the real loader)', async () => {
+    const choice = await initBackend({ env: {} });
+    // On machines where tfjs-node does load this would be "node"; here its native library cannot be fetched.
+    expect(['node', 'wasm']).toContain(choice.backend);
+    if (choice.backend === 'wasm') expect(choice.skipped.map((s) => s.backend)).toEqual(['node']);
+  });
+
+  it('falls through to cpu when wasm fails too', async () => {
+    const choice = await initBackend({
+      loaders: { node: brokenTfjsNode, wasm: async () => Promise.reject(new Error('no wasm here')) },
+      env: {},
+    });
+    expect(choice.backend).toBe('cpu');
+    expect(choice.skipped.map((s) => s.backend)).toEqual(['node', 'wasm']);
+    expect(choice.skipped[1]?.reason).toBe('no wasm here');
+    expect(choice.fastMatMul).toBe(false);
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('is forced by option', async () => {
+    const choice = await initBackend({ backend: 'cpu', env: {} });
+    expect(choice).toMatchObject({ backend: 'cpu', reason: 'forced by option', skipped: [] });
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('is forced by GM_BACKEND, and the option wins over it', async () => {
+    expect(await initBackend({ env: { GM_BACKEND: 'cpu' } })).toMatchObject({
+      backend: 'cpu',
+      reason: 'forced by GM_BACKEND',
+    });
+    expect(await initBackend({ env: { GM_BACKEND: ' WASM ' } })).toMatchObject({ backend: 'wasm', fastMatMul: true });
+    expect(await initBackend({ backend: 'cpu', env: { GM_BACKEND: 'wasm' } })).toMatchObject({ backend: 'cpu' });
+  });
+
+  it('reads GM_BACKEND from process.env by default', async () => {
+    const saved = process.env.GM_BACKEND;
+    process.env.GM_BACKEND = 'cpu';
+    try {
+      expect((await initBackend()).reason).toBe('forced by GM_BACKEND');
+    } finally {
+      if (saved === undefined) delete process.env.GM_BACKEND;
+      else process.env.GM_BACKEND = saved;
+    }
+  });
+
+  it('rejects an unknown backend name with a clear error', async () => {
+    await expect(initBackend({ env: { GM_BACKEND: 'gpu' } })).rejects.toThrow(
+      'environment variable GM_BACKEND: unknown backend "gpu"; expected one of node, webgl, wasm, cpu',
+    );
+  });
+
+  it('fails loudly when a forced backend cannot start', async () => {
+    await expect(initBackend({ backend: 'node', loaders: { node: brokenTfjsNode } })).rejects.toThrow(
+      'gm backend "node" (forced by option) could not start: The specified module could not be found.',
+    );
+  });
+
+  it('can leave the stock wasm kernels in place', async () => {
+    const { uninstallFastWasmMatMul } = await import('./wasm-matmul');
+    uninstallFastWasmMatMul();
+    const choice = await initBackend({ backend: 'wasm', fastMatMul: false });
+    expect(choice.fastMatMul).toBe(false);
+    expect(isFastWasmMatMulInstalled()).toBe(false);
+  });
+});
+
+describe('training on the chosen backend', () => {
+  it.each(['wasm', 'cpu'] as const)('keeps tf.memory().numTensors flat across steps on %s', async (backend) => {
+    await initBackend({ backend });
+    const w1 = tf.variable(tf.randomNormal([20, 16], 0, 0.1, 'float32', 1));
+    const w2 = tf.variable(tf.randomNormal([16, 20], 0, 0.1, 'float32', 2));
+    const x = tf.randomUniform([8, 20], 0, 1, 'float32', 3);
+    const optimizer = tf.train.adam(1e-2);
+    const step = () =>
+      optimizer.minimize(() => tf.mean(tf.square(tf.sub(tf.matMul(tf.relu(tf.matMul(x, w1)), w2), x))), true);
+    step()?.dispose(); // Adam allocates its moment variables on the first step
+    const before = tf.memory().numTensors;
+    const losses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const loss = step() as tf.Scalar;
+      losses.push(loss.dataSync()[0] as number);
+      loss.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(losses.at(-1)).toBeLessThan(losses[0] as number); // it does learn
+    optimizer.dispose();
+    tf.dispose([w1, w2, x]);
+  });
+});
