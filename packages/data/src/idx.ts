@@ -40,6 +40,13 @@ const DTYPE_BY_BYTE = new Map<number, IdxDtype>(
 );
 const DEFAULT_NAME = '<IDX buffer>';
 
+/** A copy of `bytes[start, start + length)` as a plain Uint8Array (Buffer#slice would return a view). */
+function copyBytes(bytes: Uint8Array, start: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  out.set(bytes.subarray(start, start + length));
+  return out;
+}
+
 function hex(bytes: Uint8Array, n: number): string {
   return Array.from(bytes.subarray(0, n), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
@@ -108,8 +115,8 @@ function parseHeader(bytes: Uint8Array, file: string): { dtype: IdxDtype; dims: 
  */
 export function parseIdx(bytes: Uint8Array, file: string = DEFAULT_NAME): IdxArray {
   const { dtype, dims, offset, size } = parseHeader(bytes, file);
-  if (dtype === 'uint8') return { dtype, dims, data: bytes.slice(offset, offset + size) };
-  if (dtype === 'int8') return { dtype, dims, data: new Int8Array(bytes.slice(offset, offset + size).buffer) };
+  if (dtype === 'uint8') return { dtype, dims, data: copyBytes(bytes, offset, size) };
+  if (dtype === 'int8') return { dtype, dims, data: new Int8Array(copyBytes(bytes, offset, size).buffer) };
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, size * BYTES_PER[dtype]);
   switch (dtype) {
     case 'int16': {
@@ -137,7 +144,7 @@ export function parseIdx(bytes: Uint8Array, file: string = DEFAULT_NAME): IdxArr
 
 /**
  * Parses an idx3-ubyte image file (magic 00 00 08 03), e.g. MNIST's 60,000-image training set. This is the hot
- * path: it checks the header and the exact length, then copies the pixel bytes out in one `slice`.
+ * path: it checks the header and the exact length, then copies the pixel bytes out in one `set`.
  *
  * @param bytes the whole (decompressed) file.
  * @param file name used in error messages.
@@ -156,7 +163,7 @@ export function parseIdxImages(bytes: Uint8Array, file: string = DEFAULT_NAME): 
     );
   }
   const [count, rows, cols] = dims as [number, number, number];
-  return { images: bytes.slice(offset, offset + size), count, rows, cols };
+  return { images: copyBytes(bytes, offset, size), count, rows, cols };
 }
 
 /** Parses an idx1-ubyte label file (magic 00 00 08 01) into one byte per label. */
@@ -172,7 +179,7 @@ export function parseIdxLabels(bytes: Uint8Array, file: string = DEFAULT_NAME): 
       `expected an idx1 label file with 1 dimension [count], got ${dims.length}: [${dims.join(', ')}]`,
     );
   }
-  return bytes.slice(offset, offset + size);
+  return copyBytes(bytes, offset, size);
 }
 
 /** Serializes an array to IDX bytes (uncompressed). `data.length` must equal the product of `dims`. */

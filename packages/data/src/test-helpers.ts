@@ -1,0 +1,116 @@
+// Test-only helpers (not exported from the package): a local HTTP server and a minimal tar writer.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+export interface LocalServer {
+  /** Base URL ending in '/'. */
+  url: string;
+  /** Requests seen, by path. */
+  hits: Map<string, number>;
+  /** Paths that answer with this status instead of the file. */
+  statusFor: Map<string, number>;
+  /** Paths whose body is cut off after this many bytes (the socket is destroyed). */
+  cutAfter: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** Serves files from `root` on 127.0.0.1 at a free port; only the test's own files, only on loopback. */
+export async function startLocalServer(root: string): Promise<LocalServer> {
+  const hits = new Map<string, number>();
+  const statusFor = new Map<string, number>();
+  const cutAfter = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const status = statusFor.get(path);
+    if (status !== undefined) {
+      res.writeHead(status).end('nope');
+      return;
+    }
+    if (path.includes('..')) {
+      res.writeHead(400).end();
+      return;
+    }
+    readFile(join(root, path)).then(
+      (body) => {
+        const cut = cutAfter.get(path);
+        res.writeHead(200, { 'content-length': body.length });
+        if (cut === undefined) {
+          res.end(body);
+        } else {
+          res.write(body.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
+        }
+      },
+      () => res.writeHead(404).end('not found'),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    hits,
+    statusFor,
+    cutAfter,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A ustar archive of the given entries, written by hand so tests can make entries `tar` itself would not. */
+export function makeTar(entries: Array<{ path: string; data?: Uint8Array; type?: '0' | '2' | '5'; linkpath?: string }>): Uint8Array {
+  const blocks: Uint8Array[] = [];
+  const enc = new TextEncoder();
+  for (const e of entries) {
+    const data = e.data ?? new Uint8Array(0);
+    const h = new Uint8Array(512);
+    const put = (s: string, at: number, len: number): void => h.set(enc.encode(s).subarray(0, len), at);
+    const octal = (n: number, len: number): string => n.toString(8).padStart(len - 1, '0') + '\0';
+    put(e.path, 0, 100);
+    put(octal(0o644, 8), 100, 8);
+    put(octal(0, 8), 108, 8);
+    put(octal(0, 8), 116, 8);
+    put(octal(data.length, 12), 124, 12);
+    put(octal(0, 12), 136, 12);
+    put('        ', 148, 8);
+    put(e.type ?? '0', 156, 1);
+    if (e.linkpath) put(e.linkpath, 157, 100);
+    put('ustar\0', 257, 6);
+    put('00', 263, 2);
+    let sum = 0;
+    for (const b of h) sum += b;
+    put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
+    blocks.push(h);
+    const padded = new Uint8Array(Math.ceil(data.length / 512) * 512);
+    padded.set(data);
+    blocks.push(padded);
+  }
+  blocks.push(new Uint8Array(1024));
+  const out = new Uint8Array(blocks.reduce((s, b) => s + b.length, 0));
+  let at = 0;
+  for (const b of blocks) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+export function gzip(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(gzipSync(bytes));
+}
+
+/** Deterministic bytes for test images (an LCG; independent of the package's PRNG). */
+export function testBytes(n: number, seed: number, max = 256): Uint8Array {
+  const out = new Uint8Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s >>> 24) % max;
+  }
+  return out;
+}
