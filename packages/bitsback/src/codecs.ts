@@ -1,0 +1,477 @@
+/**
+ * Codecs: `{ push, pop }` pairs threading a {@link Message} through (craystack's contract), and combinators that
+ * build bigger codecs from smaller ones. Every quantised distribution gives every codable symbol a frequency ≥ 1
+ * and is computed identically by encoder and decoder, so decoding inverts encoding exactly.
+ */
+import { frequencyTable, lookupSymbol, peek, popCommit, push, type FrequencyTable, type Message } from './rans';
+import { normalCdf, normalPpf, sigmoid } from './normal';
+
+/**
+ * A codec for symbols of type `S`: `push(m, s)` returns the message with `s` added, `pop(m)` returns the message
+ * with the last pushed symbol removed, and that symbol. Codecs hold no state; messages are updated in place and
+ * returned (see {@link cloneMessage} to keep an old state).
+ */
+export interface Codec<S> {
+  push(m: Message, s: S): Message;
+  pop(m: Message): [Message, S];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Combinators
+
+/** `n` symbols, each with `codec`: pushes s[0..n) in order, pops them back in reverse. */
+export function repeat<S>(codec: Codec<S>, n: number): Codec<S[]> {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`repeat count must be a non-negative integer, got ${n}`);
+  return {
+    push(m, s) {
+      if (s.length !== n) throw new RangeError(`repeat expects ${n} symbols, got ${s.length}`);
+      for (let i = 0; i < n; i++) m = codec.push(m, s[i]!);
+      return m;
+    },
+    pop(m) {
+      const out = new Array<S>(n);
+      for (let i = n - 1; i >= 0; i--) {
+        let s: S;
+        [m, s] = codec.pop(m);
+        out[i] = s;
+      }
+      return [m, out];
+    },
+  };
+}
+
+/** A tuple codec: pushes element k with `codecs[k]` in order, pops in reverse. */
+export function serial<T extends unknown[]>(codecs: { [K in keyof T]: Codec<T[K]> }): Codec<T> {
+  const list = codecs as unknown as Codec<unknown>[];
+  return {
+    push(m, s) {
+      if (s.length !== list.length) throw new RangeError(`serial expects ${list.length} symbols, got ${s.length}`);
+      for (let k = 0; k < list.length; k++) m = list[k]!.push(m, s[k]);
+      return m;
+    },
+    pop(m) {
+      const out = new Array<unknown>(list.length);
+      for (let k = list.length - 1; k >= 0; k--) {
+        let s: unknown;
+        [m, s] = list[k]!.pop(m);
+        out[k] = s;
+      }
+      return [m, out as T];
+    },
+  };
+}
+
+/**
+ * One symbol per lane: `make(lane)` builds the codec for each of `lanes` lanes (e.g. `lane => uniform(8, lane)`),
+ * and the symbol is the array of per-lane symbols. Lanes are independent heads sharing the stack, so this is how
+ * work is spread over lanes.
+ */
+export function parallel<S>(make: (lane: number) => Codec<S>, lanes: number): Codec<S[]> {
+  const codecs = Array.from({ length: lanes }, (_, l) => make(l));
+  return serial(codecs) as unknown as Codec<S[]>;
+}
+
+/** A codec for `B` built on one for `A` by an exact bijection (e.g. centring, re-indexing). */
+export function mapped<A, B>(codec: Codec<A>, to: (a: A) => B, from: (b: B) => A): Codec<B> {
+  return {
+    push: (m, b) => codec.push(m, from(b)),
+    pop(m) {
+      const [m2, a] = codec.pop(m);
+      return [m2, to(a)];
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Element models: how a batched codec quantises element i
+
+/** Quantised distribution of each element of a batch (one element per lane per position). */
+interface ElementModel {
+  readonly precision: number;
+  /** Number of symbols each element can take. */
+  readonly alphabet: number;
+  /** Start of symbol s's interval for element i, s in 0..alphabet (s = alphabet gives 2^precision). */
+  cdf(i: number, s: number): number;
+  /** The symbol of element i whose interval holds `slot` (default: binary search on cdf). */
+  find?(i: number, slot: number): number;
+}
+
+function searchCdf(model: ElementModel, i: number, slot: number): number {
+  let lo = 0;
+  let hi = model.alphabet - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (model.cdf(i, mid) <= slot) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+type SymbolArray = Uint8Array | Int32Array;
+
+/**
+ * The batched codec of an element model: `lanes × perLane` elements, element `lane · perLane + d` coded on lane
+ * `laneOffset + lane`, positions in order (d outer, lanes inner) so a step is vectorised over lanes.
+ */
+function elementCodec(model: ElementModel, lanes: number, perLane: number, out: 'u8' | 'i32', laneOffset = 0): Codec<ArrayLike<number>> {
+  const count = lanes * perLane;
+  const P = model.precision;
+  const find = model.find !== undefined ? model.find.bind(model) : (i: number, slot: number) => searchCdf(model, i, slot);
+  return {
+    push(m, symbols) {
+      if (symbols.length !== count) throw new RangeError(`expected ${count} symbols (${lanes} lanes × ${perLane}), got ${symbols.length}`);
+      for (let d = 0; d < perLane; d++) {
+        for (let l = 0; l < lanes; l++) {
+          const i = l * perLane + d;
+          const s = symbols[i]!;
+          if (!Number.isInteger(s) || s < 0 || s >= model.alphabet) {
+            throw new RangeError(`symbol ${s} at index ${i} is outside 0..${model.alphabet - 1}`);
+          }
+          const start = model.cdf(i, s);
+          push(m, laneOffset + l, start, model.cdf(i, s + 1) - start, P);
+        }
+      }
+      return m;
+    },
+    pop(m) {
+      const res: SymbolArray = out === 'u8' ? new Uint8Array(count) : new Int32Array(count);
+      for (let d = perLane - 1; d >= 0; d--) {
+        for (let l = lanes - 1; l >= 0; l--) {
+          const i = l * perLane + d;
+          const slot = peek(m, laneOffset + l, P);
+          const s = find(i, slot);
+          const start = model.cdf(i, s);
+          popCommit(m, laneOffset + l, start, model.cdf(i, s + 1) - start, P);
+          res[i] = s;
+        }
+      }
+      return [m, res];
+    },
+  };
+}
+
+/** Wraps a one-element batched codec as a scalar codec. */
+function scalar(codec: Codec<ArrayLike<number>>): Codec<number> {
+  const one = [0];
+  return {
+    push(m, s) {
+      one[0] = s;
+      return codec.push(m, one);
+    },
+    pop(m) {
+      const [m2, a] = codec.pop(m);
+      return [m2, a[0]!];
+    },
+  };
+}
+
+function checkPrec(name: string, precision: number, min = 1, max = 32): void {
+  if (!Number.isInteger(precision) || precision < min || precision > max) {
+    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${precision}`);
+  }
+}
+
+const POW = (k: number): number => 2 ** k;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Uniform, Bernoulli, Categorical
+
+/** Uniform over 0..2^bits − 1 on one lane. */
+export function uniform(bits: number, lane = 0): Codec<number> {
+  return scalar(uniformBatch(bits, 1, 1, lane));
+}
+
+/** Uniform over 0..2^bits − 1 for `lanes × perLane` elements (e.g. a latent prior over equiprobable buckets). */
+export function uniformBatch(bits: number, lanes: number, perLane: number, laneOffset = 0): Codec<ArrayLike<number>> {
+  checkPrec('uniform bits', bits);
+  return elementCodec(
+    { precision: bits, alphabet: POW(bits), cdf: (_i, s) => s, find: (_i, slot) => slot },
+    lanes,
+    perLane,
+    'i32',
+    laneOffset,
+  );
+}
+
+/** Frequency of symbol 1 for P(1) = prob at `precision` bits: round(prob · 2^p) clamped to [1, 2^p − 1]. */
+export function bernoulliFrequency(prob: number, precision: number): number {
+  const M = POW(precision);
+  const f = Math.round((Number.isFinite(prob) ? prob : 0.5) * M);
+  return f < 1 ? 1 : f > M - 1 ? M - 1 : f;
+}
+
+/** Bernoulli with P(1) = prob on one lane; both outcomes get frequency ≥ 1. */
+export function bernoulli(prob: number, precision = 16, lane = 0): Codec<number> {
+  return scalar(bernoulliBatch(Float32Array.of(prob), 1, 1, precision, lane));
+}
+
+/**
+ * Independent Bernoullis for `lanes × perLane` binary pixels, P(pixel i = 1) = probs[i]; symbols are 0/1
+ * (popped as a Uint8Array).
+ */
+export function bernoulliBatch(
+  probs: ArrayLike<number>,
+  lanes: number,
+  perLane: number,
+  precision = 16,
+  laneOffset = 0,
+): Codec<ArrayLike<number>> {
+  checkPrec('bernoulli precision', precision, 1, 31);
+  if (probs.length !== lanes * perLane) throw new RangeError(`expected ${lanes * perLane} probabilities, got ${probs.length}`);
+  const M = POW(precision);
+  return elementCodec(
+    {
+      precision,
+      alphabet: 2,
+      // Symbol 0 takes [0, M − f1), symbol 1 takes [M − f1, M).
+      cdf: (i, s) => (s === 0 ? 0 : s === 2 ? M : M - bernoulliFrequency(probs[i]!, precision)),
+      find: (i, slot) => (slot >= M - bernoulliFrequency(probs[i]!, precision) ? 1 : 0),
+    },
+    lanes,
+    perLane,
+    'u8',
+    laneOffset,
+  );
+}
+
+/** Categorical from a frequency table (or integer frequencies summing to 2^precision) on one lane. */
+export function categorical(table: FrequencyTable, lane?: number): Codec<number>;
+export function categorical(freqs: ArrayLike<number>, precision: number, lane?: number): Codec<number>;
+export function categorical(a: FrequencyTable | ArrayLike<number>, b?: number, c?: number): Codec<number> {
+  const isTable = (a as FrequencyTable).slotToSymbol !== undefined && (a as FrequencyTable).reciprocals !== undefined;
+  const table = isTable ? (a as FrequencyTable) : frequencyTable(a as ArrayLike<number>, b ?? NaN);
+  const lane = (isTable ? b : c) ?? 0;
+  const P = table.precision;
+  return {
+    push(m, s) {
+      const f = table.freqs[s];
+      if (f === undefined || f === 0 || !Number.isInteger(s)) {
+        throw new RangeError(`symbol ${s} cannot be coded: the table gives it no frequency`);
+      }
+      return push(m, lane, table.starts[s]!, f, P);
+    },
+    pop(m) {
+      const s = lookupSymbol(table, peek(m, lane, P));
+      popCommit(m, lane, table.starts[s]!, table.freqs[s]!, P);
+      return [m, s];
+    },
+  };
+}
+
+/**
+ * Quantises probabilities (non-negative weights) to frequencies summing to 2^precision with every frequency ≥ 1
+ * (largest-remainder rounding of the rest). Deterministic, so encoder and decoder build the same table.
+ */
+export function quantizeFrequencies(weights: ArrayLike<number>, precision: number): Uint32Array {
+  checkPrec('precision', precision);
+  const n = weights.length;
+  const M = POW(precision);
+  if (n < 1 || n > M) throw new RangeError(`need between 1 and 2^${precision} symbols, got ${n}`);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights[i]!;
+    if (!(w >= 0) || !Number.isFinite(w)) throw new RangeError(`weight ${i} must be finite and non-negative, got ${w}`);
+    total += w;
+  }
+  const spare = M - n;
+  const freqs = new Uint32Array(n);
+  const rema: number[] = [];
+  let used = 0;
+  for (let i = 0; i < n; i++) {
+    const exact = total > 0 ? (weights[i]! / total) * spare : spare / n;
+    const fl = Math.floor(exact);
+    freqs[i] = 1 + fl;
+    used += fl;
+    rema.push(exact - fl);
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => rema[y]! - rema[x]! || x - y);
+  for (let k = 0; used < spare; k = (k + 1) % n) {
+    freqs[order[k]!]! += 1;
+    used++;
+  }
+  return freqs;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Gaussian latents over buckets equiprobable under N(0, 1)
+
+interface BucketTables {
+  /** edges[i] = Φ⁻¹(i / 2^B), i = 0..2^B (−∞ and +∞ at the ends). */
+  edges: Float64Array;
+  /** centres[i] = Φ⁻¹((i + ½) / 2^B): the value a bucket decodes to. */
+  centres: Float32Array;
+}
+
+const bucketCache = new Map<number, BucketTables>();
+
+/** Edges and centres of the 2^bits buckets that are equiprobable under a standard normal (cached per `bits`). */
+export function stdNormalBuckets(bits: number): BucketTables {
+  checkPrec('bucket bits', bits, 1, 20);
+  let t = bucketCache.get(bits);
+  if (t === undefined) {
+    const K = POW(bits);
+    const edges = new Float64Array(K + 1);
+    const centres = new Float32Array(K);
+    for (let i = 0; i <= K; i++) edges[i] = normalPpf(i / K);
+    for (let i = 0; i < K; i++) centres[i] = normalPpf((i + 0.5) / K);
+    t = { edges, centres };
+    bucketCache.set(bits, t);
+  }
+  return t;
+}
+
+/** Bucket centres for bucket indices (the latent values a model sees). */
+export function bucketCentres(buckets: ArrayLike<number>, bits: number): Float32Array {
+  const { centres } = stdNormalBuckets(bits);
+  const out = new Float32Array(buckets.length);
+  for (let i = 0; i < buckets.length; i++) out[i] = centres[buckets[i]!]!;
+  return out;
+}
+
+/** The standard-normal prior over buckets: uniform over 2^bits buckets, for `lanes × perLane` latents. */
+export function stdNormalPrior(bits: number, lanes = 1, perLane = 1, laneOffset = 0): Codec<ArrayLike<number>> {
+  return uniformBatch(bits, lanes, perLane, laneOffset);
+}
+
+function cleanStd(s: number): number {
+  if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`posterior std must be positive and finite, got ${s}`);
+  return s < 1e-9 ? 1e-9 : s;
+}
+
+/**
+ * Diagonal Gaussian N(mean[i], std[i]²) over the prior's buckets, for `lanes × perLane` latents, quantised at
+ * `precision` bits: cdf(b) = ⌊Φ((edge_b − μ)/σ) · (2^P − 2^(B+1))⌋ + 2b. The +2b term keeps every bucket's
+ * frequency ≥ 1 even if Φ's last-bit rounding is not perfectly monotone. Popping binary-searches buckets.
+ */
+export function diagGaussianBuckets(
+  mean: ArrayLike<number>,
+  std: ArrayLike<number>,
+  lanes: number,
+  perLane: number,
+  bucketBits: number,
+  precision: number,
+  laneOffset = 0,
+): Codec<ArrayLike<number>> {
+  const count = lanes * perLane;
+  if (mean.length !== count || std.length !== count) {
+    throw new RangeError(`expected ${count} means and stds (${lanes} lanes × ${perLane}), got ${mean.length} and ${std.length}`);
+  }
+  checkPrec('posterior precision', precision, bucketBits + 2, 32);
+  const { edges } = stdNormalBuckets(bucketBits);
+  const K = POW(bucketBits);
+  const M = POW(precision);
+  const scale = M - 2 * K;
+  const mu = Float64Array.from(mean);
+  const sd = Float64Array.from(std, cleanStd);
+  for (let i = 0; i < count; i++) if (!Number.isFinite(mu[i]!)) throw new RangeError(`posterior mean ${i} is not finite`);
+  return elementCodec(
+    {
+      precision,
+      alphabet: K,
+      cdf(i, b) {
+        if (b <= 0) return 0;
+        if (b >= K) return M;
+        return Math.floor(normalCdf((edges[b]! - mu[i]!) / sd[i]!) * scale) + 2 * b;
+      },
+    },
+    lanes,
+    perLane,
+    'i32',
+    laneOffset,
+  );
+}
+
+/** A single diagonal-Gaussian latent over prior buckets on one lane. */
+export function diagGaussianBucket(mean: number, std: number, bucketBits: number, precision: number, lane = 0): Codec<number> {
+  return scalar(diagGaussianBuckets([mean], [std], 1, 1, bucketBits, precision, lane));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Discretised logistic (mixture) for 8-bit pixels
+
+/**
+ * Parameters of discretised logistics over 8-bit pixels in PixelCNN++'s convention: pixel k ∈ 0..255 sits at
+ * 2k/255 − 1 ∈ [−1, 1] with bins of width 2/255, the first and last bins open-ended. `mean` and `logScale`
+ * (natural log of the logistic scale) are per pixel; for a mixture of C components all three arrays hold C
+ * entries per pixel (pixel-major) and `logits` the unnormalised mixture weights.
+ */
+export interface LogisticParams {
+  mean: ArrayLike<number>;
+  logScale: ArrayLike<number>;
+  /** Mixture logits, C per pixel; omit for a single logistic. */
+  logits?: ArrayLike<number>;
+  /** Components per pixel (default 1). */
+  components?: number;
+}
+
+/** Largest scale reduction we accept; bounds 1/s so exp never overflows. */
+const MIN_LOG_SCALE = -7;
+
+/**
+ * Discretised logistic (mixture) codec for `lanes × perLane` 8-bit pixels at `precision` bits:
+ * cdf(k) = ⌊F(boundary_k) · (2^P − 512)⌋ + 2k, so every value keeps frequency ≥ 1. Popping binary-searches the
+ * 256 values (8 CDF evaluations).
+ */
+export function discretizedLogisticBatch(
+  params: LogisticParams,
+  lanes: number,
+  perLane: number,
+  precision = 20,
+  laneOffset = 0,
+): Codec<ArrayLike<number>> {
+  checkPrec('logistic precision', precision, 10, 32);
+  const C = params.components ?? 1;
+  const count = lanes * perLane;
+  if (!Number.isInteger(C) || C < 1) throw new RangeError(`components must be a positive integer, got ${C}`);
+  if (params.mean.length !== count * C || params.logScale.length !== count * C) {
+    throw new RangeError(`expected ${count * C} means and log-scales (${count} pixels × ${C} components), got ${params.mean.length} and ${params.logScale.length}`);
+  }
+  if (C > 1 && (params.logits === undefined || params.logits.length !== count * C)) {
+    throw new RangeError(`a ${C}-component mixture needs ${count * C} logits`);
+  }
+  const mu = Float64Array.from(params.mean);
+  const invS = Float64Array.from(params.logScale, (v) => {
+    if (!Number.isFinite(v)) throw new RangeError(`log-scale ${v} is not finite`);
+    return Math.exp(-Math.max(v, MIN_LOG_SCALE));
+  });
+  for (let j = 0; j < mu.length; j++) if (!Number.isFinite(mu[j]!)) throw new RangeError(`logistic mean ${j} is not finite`);
+  // Mixture weights: softmax of logits per pixel.
+  const w = new Float64Array(count * C);
+  if (C === 1) w.fill(1);
+  else {
+    const lg = params.logits!;
+    for (let i = 0; i < count; i++) {
+      let mx = -Infinity;
+      for (let c = 0; c < C; c++) mx = Math.max(mx, lg[i * C + c]!);
+      if (!Number.isFinite(mx)) throw new RangeError(`mixture logits of pixel ${i} are not finite`);
+      let z = 0;
+      for (let c = 0; c < C; c++) z += w[i * C + c] = Math.exp(lg[i * C + c]! - mx);
+      for (let c = 0; c < C; c++) w[i * C + c]! /= z;
+    }
+  }
+  const M = POW(precision);
+  const scale = M - 512;
+  return elementCodec(
+    {
+      precision,
+      alphabet: 256,
+      cdf(i, k) {
+        if (k <= 0) return 0;
+        if (k >= 256) return M;
+        const b = (2 * k - 1) / 255 - 1; // boundary between pixel k − 1 and k
+        let F = 0;
+        for (let c = 0, j = i * C; c < C; c++, j++) F += w[j]! * sigmoid((b - mu[j]!) * invS[j]!);
+        return Math.floor(Math.min(F, 1) * scale) + 2 * k;
+      },
+    },
+    lanes,
+    perLane,
+    'u8',
+    laneOffset,
+  );
+}
+
+/** A single discretised logistic over 0..255 on one lane. */
+export function discretizedLogistic(mean: number, logScale: number, precision = 20, lane = 0): Codec<number> {
+  return scalar(discretizedLogisticBatch({ mean: [mean], logScale: [logScale] }, 1, 1, precision, lane));
+}
