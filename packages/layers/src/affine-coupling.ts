@@ -71,6 +71,46 @@ export function couplingMask(kind: CouplingMask, featureShape: readonly number[]
   return mask;
 }
 
+/** Whether the active backend can differentiate `tf.conv2d` w.r.t. its filter (tfjs-backend-wasm 4.22 cannot). */
+function hasConv2dFilterGradient(): boolean {
+  return tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
+}
+
+/**
+ * 2-D convolution, stride 1, 'same' padding, as im2col + one MatMul: the k² shifted views of the padded input are
+ * concatenated along channels (order: kernel row, kernel column, channel — the row-major order of a `[k, k, cin, f]`
+ * filter) and multiplied by the filter reshaped to `[k²·cin, f]`. Its gradient needs only Pad, Slice, Concat and
+ * MatMul, which every backend has.
+ */
+export function conv2dSameIm2col(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const [kh, kw, cin, f] = filter.shape;
+  if (cin !== c) throw new Error(`conv2dSameIm2col: filter expects ${cin} channels; input has ${c}`);
+  const top = Math.floor((kh - 1) / 2);
+  const left = Math.floor((kw - 1) / 2);
+  let cols: tf.Tensor;
+  if (kh === 1 && kw === 1) {
+    cols = x;
+  } else {
+    const padded = tf.pad(x, [
+      [0, 0],
+      [top, kh - 1 - top],
+      [left, kw - 1 - left],
+      [0, 0],
+    ]);
+    const views: tf.Tensor[] = [];
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) views.push(tf.slice(padded, [0, i, j, 0], [b, h, w, c]));
+    cols = tf.concat(views, 3);
+  }
+  const y = tf.matMul(tf.reshape(cols, [b * h * w, kh * kw * c]), tf.reshape(filter, [kh * kw * c, f]));
+  return tf.reshape(y, [b, h, w, f]);
+}
+
+/** `tf.conv2d(x, filter, 1, 'same')` where the backend can train it, else {@link conv2dSameIm2col}. */
+function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
+  return hasConv2dFilterGradient() ? tf.conv2d(x, filter, 1, 'same') : conv2dSameIm2col(x, filter);
+}
+
 /**
  * Real NVP's affine coupling layer (Dinh et al., 2017). With a binary mask `m`:
  * `y = m⊙x + (1−m)⊙(x⊙exp(s) + t)`, where `[s_raw, t] = NN(m⊙x)`, `s = tanh(s_raw)·scale` (a learned per-feature
@@ -166,7 +206,7 @@ export class AffineCoupling extends layers.Layer implements Flow {
     for (let i = 0; i <= last; i++) {
       const kernel = (this.kernels[i] as LayerVariable).read();
       const bias = (this.biases[i] as LayerVariable).read();
-      h = this.isImage ? tf.conv2d(h as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'same') : tf.matMul(h, kernel);
+      h = this.isImage ? conv2dSame(h as tf.Tensor4D, kernel as tf.Tensor4D) : tf.matMul(h, kernel);
       h = tf.add(h, bias);
       if (i < last) h = activate(this.activation, h);
     }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AffineCoupling, couplingMask, type AffineCouplingArgs } from './affine-coupling';
+import { AffineCoupling, conv2dSameIm2col, couplingMask, type AffineCouplingArgs } from './affine-coupling';
 import type { Flow } from './flow';
 import { FlowBatchNorm } from './flow-batch-norm';
 import { registerGmLayers } from './register';
@@ -113,6 +113,24 @@ describe('AffineCoupling', () => {
     expect(() => new AffineCoupling({ mask: 'checkerboard' }).apply(tfl.input({ shape: [4] }))).toThrow(
       /mask 'checkerboard' needs an image input/,
     );
+  });
+});
+
+describe('conv2dSameIm2col', () => {
+  it.each([1, 2, 3])('equals tf.conv2d(…, "same") and has the same gradients (kernel %i)', (k) => {
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 5, 4, 3], 0, 1, 'float32', k) as tf.Tensor4D;
+      const f = tf.randomNormal([k, k, 3, 2], 0, 1, 'float32', k + 10) as tf.Tensor4D;
+      const w = tf.randomNormal([2, 5, 4, 2], 0, 1, 'float32', k + 20);
+      const loss = (conv: typeof conv2dSameIm2col) => (a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(w, conv(a as tf.Tensor4D, b as tf.Tensor4D)));
+      const ref = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, 1, 'same');
+      expect(maxAbsDiff(conv2dSameIm2col(x, f).dataSync(), ref(x, f).dataSync())).toBeLessThan(1e-5);
+      const [gx, gf] = tf.grads(loss(conv2dSameIm2col))([x, f]);
+      const [rx, rf] = tf.grads(loss(ref))([x, f]);
+      expect(maxAbsDiff(gx!.dataSync(), rx!.dataSync())).toBeLessThan(1e-4);
+      expect(maxAbsDiff(gf!.dataSync(), rf!.dataSync())).toBeLessThan(1e-4);
+    });
   });
 });
 

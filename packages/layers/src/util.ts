@@ -1,7 +1,8 @@
 /** Small shared helpers: activations, a seeded PRNG, argument checks and config plumbing. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { initializers, layers } from '@tensorflow/tfjs-layers';
+import { initializers } from '@tensorflow/tfjs-layers';
+import type { layers } from '@tensorflow/tfjs-layers';
 
 /** Constructor arguments every tfjs layer accepts (name, trainable, inputShape, batchInputShape, dtype, …). */
 export type BaseLayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
