@@ -26,7 +26,10 @@ interface Options {
 
 function runNode(script: string, args: string[]): { ok: true; json: Record<string, unknown> } | { ok: false; error: string } {
   const out = spawnSync(process.execPath, [join(here, script), ...args], { encoding: 'utf8', env: { ...process.env, GM_BACKEND: '' } });
-  if (out.status !== 0) return { ok: false, error: (out.stderr || out.stdout || `exit ${out.status}`).trim().split('\n')[0] ?? '' };
+  if (out.status !== 0) {
+    const first = (out.stderr || out.stdout || `exit ${out.status}`).trim().split('\n')[0] ?? '';
+    return { ok: false, error: first.length > 120 ? `${first.slice(0, 117)}...` : first };
+  }
   const line = out.stdout.trim().split('\n').pop() ?? '';
   return { ok: true, json: JSON.parse(line) as Record<string, unknown> };
 }
