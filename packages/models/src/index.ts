@@ -21,3 +21,5 @@ export {
   type FitLoopOptions,
   type FitResult,
 } from './train/fit-loop';
+export * from './vae';
+export * from './autoencoders';

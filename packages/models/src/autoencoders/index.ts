@@ -1,0 +1,2 @@
+// The autoencoder family (issue 4): owned by the autoencoder engineer.
+export {};

@@ -1,0 +1,2 @@
+// The VAE family (issue 5): owned by the VAE engineer.
+export {};
