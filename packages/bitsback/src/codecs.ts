@@ -262,7 +262,7 @@ export function categorical(a: FrequencyTable | ArrayLike<number>, b?: number, c
  * Quantises probabilities (non-negative weights) to frequencies summing to 2^precision with every frequency ≥ 1
  * (largest-remainder rounding of the rest). Deterministic, so encoder and decoder build the same table.
  */
-export function quantizeFrequencies(weights: ArrayLike<number>, precision: number): Uint32Array {
+export function quantizeFrequencies(weights: ArrayLike<number>, precision: number): Float64Array {
   checkPrec('precision', precision);
   const n = weights.length;
   const M = POW(precision);
@@ -274,7 +274,7 @@ export function quantizeFrequencies(weights: ArrayLike<number>, precision: numbe
     total += w;
   }
   const spare = M - n;
-  const freqs = new Uint32Array(n);
+  const freqs = new Float64Array(n);
   const rema: number[] = [];
   let used = 0;
   for (let i = 0; i < n; i++) {
