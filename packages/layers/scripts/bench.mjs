@@ -1,6 +1,8 @@
 // Times one training step (forward + backward + Adam update) of small models built from @gm/layers, on the wasm
 // backend (stock kernels: @gm/layers does not depend on @gm/backend) or GM_BACKEND=cpu.
 // Run after `npx tsup`:  node scripts/bench.mjs
+// GM_FAST_MATMUL=1 also installs @gm/backend's fast wasm MatMul kernels (from the sibling package's dist; the
+// library itself does not depend on @gm/backend), as a training app would.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -18,6 +20,11 @@ import {
 const backend = process.env.GM_BACKEND ?? 'wasm';
 await tf.setBackend(backend);
 await tf.ready();
+if (process.env.GM_FAST_MATMUL === '1') {
+  const gmBackend = await import('../../backend/dist/index.js');
+  gmBackend.installFastWasmMatMul();
+  console.log(`fast wasm MatMul installed: ${gmBackend.isFastWasmMatMulInstalled()}`);
+}
 
 function timeSteps(name, lossFn, vars, steps = 10) {
   const opt = tf.train.adam(1e-3);
@@ -127,5 +134,21 @@ const x784 = tf.randomUniform([64, 784], 0, 1, 'float32', 1);
   const a = time(() => tf.matMul(x, k, false, true).dataSync());
   const b = time(() => tf.tidy(() => tf.matMul(x, tf.transpose(k)).dataSync()));
   console.log(`x[64,100]·Kᵀ (K [784,100]): transposeB ${a.toFixed(2)} ms, explicit transpose ${b.toFixed(2)} ms`);
+}
+{
+  // The coupling network's convolution: tf.conv2d (forward only on wasm) vs the im2col form used when the backend
+  // cannot differentiate conv2d w.r.t. the filter.
+  const { conv2dSameIm2col } = await import('../dist/index.js');
+  const x = tf.randomNormal([16, 28, 28, 32], 0, 1, 'float32', 5);
+  const f = tf.randomNormal([3, 3, 32, 32], 0, 1, 'float32', 6);
+  const time = (fn) => {
+    for (let i = 0; i < 2; i++) tf.tidy(() => fn().dataSync());
+    const t0 = performance.now();
+    for (let i = 0; i < 5; i++) tf.tidy(() => fn().dataSync());
+    return (performance.now() - t0) / 5;
+  };
+  const a = time(() => tf.conv2d(x, f, 1, 'same'));
+  const b = time(() => conv2dSameIm2col(x, f));
+  console.log(`conv 3×3 32→32 on [16,28,28,32], forward: tf.conv2d ${a.toFixed(1)} ms, im2col ${b.toFixed(1)} ms`);
 }
 console.log(`backend: ${tf.getBackend()}`);

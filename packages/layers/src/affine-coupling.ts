@@ -106,9 +106,11 @@ export function conv2dSameIm2col(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
   return tf.reshape(y, [b, h, w, f]);
 }
 
-/** `tf.conv2d(x, filter, 1, 'same')` where the backend can train it, else {@link conv2dSameIm2col}. */
+/** `tf.conv2d(x, filter, 1, 'same')` unless gradients are being recorded on a backend that cannot differentiate it
+ * w.r.t. the filter; then {@link conv2dSameIm2col}. */
 function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
-  return hasConv2dFilterGradient() ? tf.conv2d(x, filter, 1, 'same') : conv2dSameIm2col(x, filter);
+  const recording = tf.engine().state.gradientDepth > 0;
+  return !recording || hasConv2dFilterGradient() ? tf.conv2d(x, filter, 1, 'same') : conv2dSameIm2col(x, filter);
 }
 
 /**

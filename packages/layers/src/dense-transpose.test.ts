@@ -37,6 +37,10 @@ describe('DenseTranspose', () => {
       const c = tf.tanh(tf.add(tf.matMul(x, k), b));
       const expected = tf.sigmoid(tf.add(tf.matMul(c, tf.transpose(k)), dec.getWeights()[0]!));
       expect(maxAbsDiff((model.predict(x) as tf.Tensor).dataSync(), expected.dataSync())).toBeLessThan(1e-6);
+      // Rank-3 inputs apply the same map to every row.
+      const y3 = dec.apply(tf.reshape(c, [3, 1, 4])) as tf.Tensor;
+      expect(y3.shape).toEqual([3, 1, 8]);
+      expect(maxAbsDiff(y3.dataSync(), expected.dataSync())).toBeLessThan(1e-6);
     });
     model.dispose();
   });

@@ -19,7 +19,7 @@ export {
   type MaskType,
   type ResampleMadeOptions,
 } from './masked-dense';
-export { AffineCoupling, couplingMask, type AffineCouplingArgs, type CouplingMask } from './affine-coupling';
+export { AffineCoupling, conv2dSameIm2col, couplingMask, type AffineCouplingArgs, type CouplingMask } from './affine-coupling';
 export { Squeeze, type SqueezeArgs } from './squeeze';
 export { FlowBatchNorm, type FlowBatchNormArgs } from './flow-batch-norm';
 export { registerGmLayers, GM_LAYER_CLASSES, GM_PACKAGE } from './register';
