@@ -51,7 +51,7 @@ export function randomNormal(rng: Rng): number {
  *
  * @example
  * ```ts
- * permutation(5, 1); // the same order every run, e.g. Uint32Array [ 3, 0, 4, 1, 2 ]
+ * permutation(5, 1); // Uint32Array [ 4, 2, 1, 0, 3 ] on every run
  * ```
  */
 export function permutation(n: number, seed: number | Rng): Uint32Array {
