@@ -1,7 +1,7 @@
 /** File-system and download helpers: atomic writes, sha256, verified downloads into a cache. */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { DataError } from './errors.js';
@@ -142,9 +142,43 @@ export interface CachedFile {
   downloaded: boolean;
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary files of `name` left in `dir` by processes that died mid-write (killed, power loss); those of
+ * live processes, which may still be downloading, are kept.
+ */
+export async function removeStalePartials(dir: string, name: string): Promise<string[]> {
+  const prefix = `.${name}.`;
+  const removed: string[] = [];
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.partial')) continue;
+    const pid = Number(entry.slice(prefix.length).split('.')[0]);
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
+      await rm(join(dir, entry), { force: true });
+      removed.push(entry);
+    }
+  }
+  return removed;
+}
+
 /**
  * Makes sure `cacheDir/name` exists with the given sha256: reuses a cached copy whose hash matches, otherwise
- * downloads `mirror + name` with {@link downloadVerified} (replacing a stale or corrupt cached copy).
+ * downloads `mirror + name` with {@link downloadVerified} (replacing a stale or corrupt cached copy). Temporary
+ * files left by a download that was killed are removed first.
  */
 export async function ensureCached(
   name: string,
@@ -154,6 +188,7 @@ export async function ensureCached(
   options: DownloadOptions = {},
 ): Promise<CachedFile> {
   const path = join(cacheDir, name);
+  await removeStalePartials(cacheDir, name);
   if ((await exists(path)) && (await sha256File(path)) === expectedSha256.toLowerCase()) {
     return { path, downloaded: false };
   }

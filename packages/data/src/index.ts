@@ -36,6 +36,7 @@ export {
   downloadVerified,
   ensureCached,
   readIdxFile,
+  removeStalePartials,
   sha256,
   sha256File,
   writeIdxFile,

@@ -183,6 +183,20 @@ describe('loadMnist({ download: true }) against a local server', () => {
     expect(await readdir(join(root, 'cache-404'))).toEqual([]);
   });
 
+  it('clears temporary files left by a killed download, but not those of a live process', async () => {
+    const cacheDir = join(root, 'cache-stale');
+    await mkdir(cacheDir, { recursive: true });
+    // A pid far above Linux's pid_max stands for a dead process; our parent process is certainly alive.
+    const dead = `.${MNIST_FILES.trainImages}.99999999.abcdef.partial`;
+    const live = `.${MNIST_FILES.trainImages}.${process.ppid}.abcdef.partial`;
+    await writeFile(join(cacheDir, dead), 'half');
+    await writeFile(join(cacheDir, live), 'half');
+    await loadMnist({ download: true, mirror: server.url, cacheDir, hashes: hashesOf(officialStyleFiles()) });
+    const files = await readdir(cacheDir);
+    expect(files).not.toContain(dead);
+    expect(files).toContain(live);
+  });
+
   it('leaves nothing half-written when the connection drops mid-file', async () => {
     const cacheDir = join(root, 'cache-cut');
     server.cutAfter.set(MNIST_FILES.trainImages, 100);
