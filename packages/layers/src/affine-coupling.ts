@@ -117,7 +117,9 @@ function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
  * Real NVP's affine coupling layer (Dinh et al., 2017). With a binary mask `m`:
  * `y = m⊙x + (1−m)⊙(x⊙exp(s) + t)`, where `[s_raw, t] = NN(m⊙x)`, `s = tanh(s_raw)·scale` (a learned per-feature
  * factor bounds the log-scale) and both are zeroed on the conditioning part. `log|det ∂y/∂x| = Σ (1−m)⊙s`.
- * The network's last layer starts at zero, so a fresh layer is the identity.
+ * The network's last layer starts at zero, so a fresh layer is the identity. The network is dense layers for vectors
+ * and 'same'-padded conv layers for images; with the contiguous masks ('half', 'channel') it sees only the
+ * conditioning block and outputs `s, t` only for the transformed block.
  *
  * As a tfjs layer, `apply`/`call` return `y`; {@link AffineCoupling.forward} and {@link AffineCoupling.inverse}
  * implement the {@link Flow} contract with log-determinants.
@@ -134,6 +136,10 @@ export class AffineCoupling extends layers.Layer implements Flow {
   readonly seed: number | undefined;
   private resolvedMask: CouplingMask | undefined;
   private isImage = false;
+  /** Contiguous masks ('half', 'channel') slice the last axis instead of masking. */
+  private split = false;
+  /** Width of the conditioning block of a split layer. */
+  private condWidth = 0;
   private kernels: LayerVariable[] = [];
   private biases: LayerVariable[] = [];
   private scale: LayerVariable | undefined;
@@ -179,31 +185,46 @@ export class AffineCoupling extends layers.Layer implements Flow {
     }
     this.resolvedMask = kind;
     const m = couplingMask(kind, fs, this.invertMask);
+    const on = m.reduce((a, v) => a + v, 0);
+    if (on === 0 || on === m.length) {
+      throw new Error(`${where}: mask '${kind}' on [${fs}] leaves nothing to ${on === 0 ? 'condition on' : 'transform'}`);
+    }
     const channels = fs[fs.length - 1] as number;
-    const maskShape = this.isImage ? [1, ...fs] : [1, channels];
     this.disposeMasks();
-    this.maskOn = tf.keep(tf.tensor(m, maskShape));
-    this.maskOff = tf.keep(tf.tensor(m.map((v) => 1 - v), maskShape));
-
+    // 'half' and 'channel' split the last axis into two contiguous blocks: slice instead of masking, so the network
+    // sees only the conditioning block and outputs only the transformed block (about half the work of its first and
+    // last layers). 'alternating' and 'checkerboard' interleave, so they mask.
+    this.split = kind === 'half' || kind === 'channel';
     let inWidth = channels;
-    const k = this.kernelSize;
+    let outWidth = channels;
+    if (this.split) {
+      const k = Math.floor(channels / 2);
+      this.condWidth = this.invertMask ? channels - k : k;
+      inWidth = this.condWidth;
+      outWidth = channels - this.condWidth;
+    } else {
+      const maskShape = this.isImage ? [1, ...fs] : [1, channels];
+      this.maskOn = tf.keep(tf.tensor(m, maskShape));
+      this.maskOff = tf.keep(tf.tensor(m.map((v) => 1 - v), maskShape));
+    }
+
+    const ks = this.kernelSize;
     this.hidden.forEach((width, i) => {
-      const kShape = this.isImage ? [k, k, inWidth, width] : [inWidth, width];
+      const kShape = this.isImage ? [ks, ks, inWidth, width] : [inWidth, width];
       this.kernels.push(this.addWeight(`kernel_${i}`, kShape, 'float32', glorot(this.seed, i)));
       this.biases.push(this.addWeight(`bias_${i}`, [width], 'float32', zeros()));
       inWidth = width;
     });
     // The last layer outputs [s_raw, t] and starts at zero: the fresh layer is the identity.
-    const oShape = this.isImage ? [k, k, inWidth, 2 * channels] : [inWidth, 2 * channels];
+    const oShape = this.isImage ? [ks, ks, inWidth, 2 * outWidth] : [inWidth, 2 * outWidth];
     this.kernels.push(this.addWeight('kernel_out', oShape, 'float32', zeros()));
-    this.biases.push(this.addWeight('bias_out', [2 * channels], 'float32', zeros()));
-    this.scale = this.addWeight('scale', [channels], 'float32', ones());
+    this.biases.push(this.addWeight('bias_out', [2 * outWidth], 'float32', zeros()));
+    this.scale = this.addWeight('scale', [outWidth], 'float32', ones());
     this.built = true;
   }
 
-  /** `(1−m)⊙s` and `(1−m)⊙t` from the conditioning part of `x` (x⊙m). */
-  private shiftAndLogScale(x: Tensor): { s: Tensor; t: Tensor } {
-    let h = tf.mul(x, this.maskOn as Tensor);
+  /** The shift-and-log-scale network on the conditioning input. */
+  private network(h: Tensor): { s: Tensor; t: Tensor } {
     const last = this.kernels.length - 1;
     for (let i = 0; i <= last; i++) {
       const kernel = (this.kernels[i] as LayerVariable).read();
@@ -213,9 +234,35 @@ export class AffineCoupling extends layers.Layer implements Flow {
       if (i < last) h = activate(this.activation, h);
     }
     const [sRaw, t] = tf.split(h, 2, -1) as [Tensor, Tensor];
-    // scale·(1−m) is a per-feature constant-sized product, cheaper than masking the full-size s afterwards.
+    if (this.split) return { s: tf.mul(tf.tanh(sRaw), (this.scale as LayerVariable).read()), t };
+    // scale·(1−m) is a small per-feature product, cheaper than masking the full-size s afterwards.
     const s = tf.mul(tf.tanh(sRaw), tf.mul((this.scale as LayerVariable).read(), this.maskOff as Tensor));
     return { s, t: tf.mul(t, this.maskOff as Tensor) };
+  }
+
+  /** The conditioning and transformed blocks of a split layer (in that order). */
+  private halves(x: Tensor): [Tensor, Tensor] {
+    const n = x.shape[x.rank - 1] as number;
+    const k = this.invertMask ? n - this.condWidth : this.condWidth;
+    const [a, b] = tf.split(x, [k, n - k], -1) as [Tensor, Tensor];
+    return this.invertMask ? [b, a] : [a, b];
+  }
+
+  private join(cond: Tensor, trans: Tensor): Tensor {
+    return tf.concat(this.invertMask ? [trans, cond] : [cond, trans], -1);
+  }
+
+  /** y and, when asked, the log-det per example. */
+  private transform(x: Tensor, withLogDet: boolean): { y: Tensor; logDet?: Tensor } {
+    if (this.split) {
+      const [x1, x2] = this.halves(x);
+      const { s, t } = this.network(x1);
+      const y = this.join(x1, tf.add(tf.mul(x2, tf.exp(s)), t));
+      return withLogDet ? { y, logDet: this.sumFeatures(s) } : { y };
+    }
+    const { s, t } = this.network(tf.mul(x, this.maskOn as Tensor));
+    const y = tf.add(tf.mul(x, tf.exp(s)), t);
+    return withLogDet ? { y, logDet: this.sumFeatures(s) } : { y };
   }
 
   private sumFeatures(s: Tensor): Tensor {
@@ -235,27 +282,26 @@ export class AffineCoupling extends layers.Layer implements Flow {
   }
 
   override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
-    return tf.tidy(() => {
-      const x = oneTensor(inputs, `AffineCoupling "${this.name}"`);
-      const { s, t } = this.shiftAndLogScale(x);
-      return tf.add(tf.mul(x, tf.exp(s)), t);
-    });
+    return tf.tidy(() => this.transform(oneTensor(inputs, `AffineCoupling "${this.name}"`), false).y);
   }
 
   /** `y = f(x)` and `log|det ∂y/∂x|` per example (shape `[batch]`). */
   forward(x: Tensor): { y: Tensor; logDet: Tensor } {
     this.ensureBuilt(x);
-    return tf.tidy(() => {
-      const { s, t } = this.shiftAndLogScale(x);
-      return { y: tf.add(tf.mul(x, tf.exp(s)), t), logDet: this.sumFeatures(s) };
-    });
+    return tf.tidy(() => this.transform(x, true) as { y: Tensor; logDet: Tensor });
   }
 
-  /** `x = f⁻¹(y)` and `log|det ∂x/∂y|` per example (= −forward log-det). Exact: m⊙y = m⊙x. */
+  /** `x = f⁻¹(y)` and `log|det ∂x/∂y|` per example (= −forward log-det). Exact: the conditioning part of `y` is
+   * that of `x`, so the network sees the same input. */
   inverse(y: Tensor): { x: Tensor; logDet: Tensor } {
     this.ensureBuilt(y);
     return tf.tidy(() => {
-      const { s, t } = this.shiftAndLogScale(y);
+      if (this.split) {
+        const [y1, y2] = this.halves(y);
+        const { s, t } = this.network(y1);
+        return { x: this.join(y1, tf.mul(tf.sub(y2, t), tf.exp(tf.neg(s)))), logDet: tf.neg(this.sumFeatures(s)) };
+      }
+      const { s, t } = this.network(tf.mul(y, this.maskOn as Tensor));
       return { x: tf.mul(tf.sub(y, t), tf.exp(tf.neg(s))), logDet: tf.neg(this.sumFeatures(s)) };
     });
   }

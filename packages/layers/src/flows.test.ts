@@ -26,6 +26,8 @@ interface Case {
 const couplingCases: Case[] = [
   { label: '2-D half', featureShape: [2], args: { mask: 'half', hidden: [8] } },
   { label: '4-D half inverted', featureShape: [4], args: { mask: 'half', invertMask: true, hidden: [8, 8] } },
+  { label: '5-D half inverted (odd split)', featureShape: [5], args: { mask: 'half', invertMask: true, hidden: [6] } },
+  { label: '5-D half', featureShape: [5], args: { mask: 'half', hidden: [6] } },
   { label: '4-D alternating', featureShape: [4], args: { mask: 'alternating', hidden: [8], activation: 'tanh' } },
   { label: '1×4×4×1 checkerboard', featureShape: [4, 4, 1], args: { mask: 'checkerboard', hidden: [4] } },
   { label: '1×4×4×1 checkerboard inverted', featureShape: [4, 4, 1], args: { mask: 'checkerboard', invertMask: true, hidden: [4] } },
@@ -88,19 +90,26 @@ describe('AffineCoupling', () => {
     }
   });
 
-  it('leaves the conditioning part unchanged and bounds the log-scale by the learned factor', () => {
-    const layer = new AffineCoupling({ mask: 'alternating', hidden: [8], seed: 3 });
+  it.each(['alternating', 'half'] as const)('leaves the conditioning part unchanged and bounds the log-scale (%s)', (mask) => {
+    const layer = new AffineCoupling({ mask, hidden: [8], seed: 3 });
     tf.tidy(() => layer.forward(tf.zeros([1, 6])));
     randomizeWeights(layer, 5, 3); // large weights saturate tanh
     tf.tidy(() => {
       const x = tf.tensor2d([values(6)]);
       const y = layer.forward(x).y.dataSync();
-      const m = couplingMask('alternating', [6]);
-      for (let i = 0; i < 6; i++) if (m[i] === 1) expect(y[i]).toBe(x.dataSync()[i]);
-      const scale = layer.weights.find((w) => w.originalName.endsWith('/scale'))!.read().dataSync();
+      const m = couplingMask(mask, [6]);
+      let changed = 0;
+      for (let i = 0; i < 6; i++) {
+        if (m[i] === 1) expect(y[i]).toBe(x.dataSync()[i]);
+        else if (Math.abs(y[i]! - x.dataSync()[i]!) > 1e-3) changed++;
+      }
+      expect(changed).toBe(3);
+      // |log-det| ≤ Σ |scale| over the transformed features (the scale weight covers exactly those when split).
+      const scale = Array.from(layer.weights.find((w) => w.originalName.endsWith('/scale'))!.read().dataSync());
       const ld = layer.forward(x).logDet.dataSync()[0]!;
-      const bound = Array.from(scale).reduce((a, s, i) => a + (m[i] === 0 ? Math.abs(s) : 0), 0);
+      const bound = scale.reduce((a, sc, i) => a + (scale.length === 6 && m[i] === 1 ? 0 : Math.abs(sc)), 0);
       expect(Math.abs(ld)).toBeLessThanOrEqual(bound + 1e-5);
+      expect(Math.abs(ld)).toBeGreaterThan(0.1);
     });
     layer.dispose();
   });
