@@ -218,8 +218,7 @@ export async function decodeImages(
   checkModel(model);
   const D = settings.pixelsPerImage;
   const K = model.latentDim;
-  let m: Message;
-  m = unflatten(message, { seed: settings.seed, onEmpty: 'throw' });
+  const m: Message = unflatten(message, { seed: settings.seed, onEmpty: 'throw' });
   if (m.lanes !== settings.lanes) throw new CorruptMessageError(`message has ${m.lanes} lanes, settings say ${settings.lanes}`);
   const steps = expandSchedule(warmup, count, settings.lanes);
   // Lanes opened by each step, to close them again when that step is undone.

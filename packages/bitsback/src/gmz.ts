@@ -143,26 +143,25 @@ function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number } {
     if (rank < 1 || rank > 4) throw new GmzError('corrupt', `image rank ${rank} is out of range`);
     const shape: number[] = [];
     for (let i = 0; i < rank; i++) {
-      let d: number;
-      [d, pos] = readVarint(bytes, pos, 'image shape');
+      const [d, posD] = readVarint(bytes, pos, 'image shape');
+      pos = posD;
       shape.push(d);
     }
-    let c: number;
-    [c, pos] = readVarint(bytes, pos, 'image count');
+    const [c, posC] = readVarint(bytes, pos, 'image count');
+    pos = posC;
     if (pos + 4 > bytes.length) throw new GmzError('truncated', 'file ends inside the header');
     const pixels = bytes[pos++] === 0 ? 'binary' : bytes[pos - 1] === 1 ? 'u8' : null;
     if (pixels === null) throw new GmzError('corrupt', `pixel kind ${bytes[pos - 1]} is unknown`);
     const bucketBits = bytes[pos++]!;
     const posteriorPrecision = bytes[pos++]!;
     const likelihoodPrecision = bytes[pos++]!;
-    let lanes: number;
-    let growth: number;
-    let chunkSize: number;
-    [lanes, pos] = readVarint(bytes, pos, 'lanes');
-    [growth, pos] = readVarint(bytes, pos, 'growth');
+    const [lanes, posL] = readVarint(bytes, pos, 'lanes');
+    const [growth, posG] = readVarint(bytes, posL, 'growth');
+    pos = posG;
     const seed = readU32(bytes, pos, 'the header') | 0;
     pos += 4;
-    [chunkSize, pos] = readVarint(bytes, pos, 'chunk size');
+    const [chunkSize, posK] = readVarint(bytes, pos, 'chunk size');
+    pos = posK;
     const crc = readU32(bytes, pos, 'the header checksum');
     if (crc !== crc32(bytes.subarray(5, pos))) throw new GmzError('checksum', 'header checksum mismatch: the file is corrupt');
     pos += 4;
@@ -206,20 +205,18 @@ function writeChunk(c: GmzChunk): Uint8Array {
 
 function parseChunkBody(body: Uint8Array, header: GmzHeader): GmzChunk {
   return wrap('invalid chunk', () => {
-    let pos = 0;
-    let count: number;
-    let cleanUnits: number;
-    [count, pos] = readVarint(body, pos, 'chunk image count');
-    [cleanUnits, pos] = readVarint(body, pos, 'chunk clean units');
+    const [count, pos1] = readVarint(body, 0, 'chunk image count');
+    const [cleanUnits, pos2] = readVarint(body, pos1, 'chunk clean units');
+    let pos = pos2;
     if (count < 1 || count > header.chunkSize) throw new GmzError('corrupt', `chunk holds ${count} images, chunk size is ${header.chunkSize}`);
     if (cleanUnits > body.length) throw new GmzError('corrupt', `chunk claims ${cleanUnits} clean units`);
-    let steps: number;
-    [steps, pos] = readVarint(body, pos, 'chunk warm-up length');
+    const [steps, posSteps] = readVarint(body, pos, 'chunk warm-up length');
+    pos = posSteps;
     if (steps > count) throw new GmzError('corrupt', `chunk claims ${steps} warm-up steps for ${count} images`);
     const warmup: number[] = [];
     for (let i = 0; i < steps; i++) {
-      let b: number;
-      [b, pos] = readVarint(body, pos, 'chunk warm-up step');
+      const [b, posB] = readVarint(body, pos, 'chunk warm-up step');
+      pos = posB;
       warmup.push(b);
     }
     expandSchedule(warmup, count, header.settings.lanes);
@@ -239,11 +236,15 @@ export interface CompressOptions extends Partial<Omit<BBANSSettings, 'pixelsPerI
   chunkSize?: number;
 }
 
-function makeHeader(options: CompressOptions, count: number | null): GmzHeader {
-  const { fingerprint, shape, chunkSize = 500, ...rest } = options;
+function checkShape(shape: unknown): asserts shape is number[] {
   if (!Array.isArray(shape) || shape.length < 1 || shape.length > 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new RangeError(`shape must be 1 to 4 positive integers, got ${JSON.stringify(shape)}`);
   }
+}
+
+function makeHeader(options: CompressOptions, count: number | null): GmzHeader {
+  const { fingerprint, shape, chunkSize = 500, ...rest } = options;
+  checkShape(shape);
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK) throw new RangeError(`chunkSize must be an integer in [1, ${MAX_CHUNK}], got ${chunkSize}`);
   const settings = resolveSettings({ pixels: 'binary', ...rest, pixelsPerImage: shape.reduce((a, b) => a * b, 1) });
   if (Math.round(settings.growth * 1000) / 1000 !== settings.growth) throw new RangeError(`growth must have at most 3 decimals, got ${settings.growth}`);
@@ -342,6 +343,7 @@ export async function* compressStream(
  * for u8) with `model` into a .gmz file.
  */
 export async function compress(images: Uint8Array, model: BitsBackModel, options: CompressOptions): Promise<Uint8Array> {
+  checkShape(options.shape);
   const D = options.shape.reduce((a, b) => a * b, 1);
   if (!(images instanceof Uint8Array)) throw new TypeError('images must be a Uint8Array of pixels');
   if (images.length === 0 || images.length % D !== 0) throw new RangeError(`images must hold a positive whole number of ${D}-pixel images, got ${images.length} pixels`);
@@ -376,8 +378,8 @@ export function splitGmz(bytes: Uint8Array): GmzFile {
     let pos = start;
     let total = 0;
     for (;;) {
-      let len: number;
-      [len, pos] = readVarint(bytes, pos, 'chunk length');
+      const [len, posLen] = readVarint(bytes, pos, 'chunk length');
+      pos = posLen;
       if (len === 0) break;
       if (pos + len + 4 > hashAt) throw new GmzError('truncated', 'file ends inside a chunk');
       const body = bytes.subarray(pos, pos + len);
@@ -387,8 +389,8 @@ export function splitGmz(bytes: Uint8Array): GmzFile {
       total += c.count;
       pos += len + 4;
     }
-    let count: number;
-    [count, pos] = readVarint(bytes, pos, 'trailer count');
+    const [count, posCount] = readVarint(bytes, pos, 'trailer count');
+    pos = posCount;
     if (pos !== hashAt) throw new GmzError('corrupt', 'unexpected bytes after the last chunk');
     if (count !== total || (header.count !== null && header.count !== count)) {
       throw new GmzError('corrupt', `image counts disagree: header ${header.count}, trailer ${count}, chunks ${total}`);

@@ -371,10 +371,9 @@ export function flatten(m: Message): Uint8Array {
  */
 export function unflatten(bytes: Uint8Array, options: Omit<CreateMessageOptions, 'closed' | 'capacity'> = {}): Message {
   let pos = 0;
-  let lanes: number;
-  let size: number;
-  [lanes, pos] = readVarint(bytes, pos, 'lane count');
-  [size, pos] = readVarint(bytes, pos, 'stack size');
+  const [lanes, posL] = readVarint(bytes, pos, 'lane count');
+  const [size, posS] = readVarint(bytes, posL, 'stack size');
+  pos = posS;
   if (lanes < 1 || lanes > 1 << 24) throw new CorruptMessageError(`lane count ${lanes} is out of range`);
   if (size > bytes.length) throw new CorruptMessageError(`stack size ${size} exceeds the data`);
   const m = createMessage(lanes, { ...options, closed: true, capacity: size + 64 });
