@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 
 /**
@@ -13,4 +14,49 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 export interface Flow {
   forward(x: Tensor, training?: boolean): { y: Tensor; logDet: Tensor };
   inverse(y: Tensor): { x: Tensor; logDet: Tensor };
+}
+
+/**
+ * Composition of flows, applied in order: `forward` runs `flows[0]` first and sums the log-dets; `inverse` runs them
+ * backwards. Itself a {@link Flow}, so chains nest.
+ *
+ * @example
+ * ```ts
+ * const chain = new FlowChain([couplingA, batchNorm, new Squeeze(), couplingB]);
+ * const { y, logDet } = chain.forward(x, true); // training: batch statistics in the batch norm
+ * ```
+ */
+export class FlowChain implements Flow {
+  readonly flows: readonly Flow[];
+
+  constructor(flows: readonly Flow[]) {
+    if (flows.length === 0) throw new Error('FlowChain: needs at least one flow');
+    this.flows = [...flows];
+  }
+
+  forward(x: Tensor, training = false): { y: Tensor; logDet: Tensor } {
+    return tf.tidy(() => {
+      let y = x;
+      let logDet: Tensor | undefined;
+      for (const flow of this.flows) {
+        const step = flow.forward(y, training);
+        y = step.y;
+        logDet = logDet === undefined ? step.logDet : tf.add(logDet, step.logDet);
+      }
+      return { y, logDet: logDet as Tensor };
+    });
+  }
+
+  inverse(y: Tensor): { x: Tensor; logDet: Tensor } {
+    return tf.tidy(() => {
+      let x = y;
+      let logDet: Tensor | undefined;
+      for (let i = this.flows.length - 1; i >= 0; i--) {
+        const step = (this.flows[i] as Flow).inverse(x);
+        x = step.x;
+        logDet = logDet === undefined ? step.logDet : tf.add(logDet, step.logDet);
+      }
+      return { x, logDet: logDet as Tensor };
+    });
+  }
 }

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AffineCoupling, conv2dSameIm2col, couplingMask, type AffineCouplingArgs } from './affine-coupling';
-import type { Flow } from './flow';
+import { FlowChain, type Flow } from './flow';
 import { FlowBatchNorm } from './flow-batch-norm';
 import { registerGmLayers } from './register';
 import { Squeeze } from './squeeze';
@@ -210,6 +210,23 @@ describe('FlowBatchNorm', () => {
     expect(maxAbsDiff(yCallInf.dataSync(), bn.forward(x).y.dataSync())).toBeLessThan(1e-6);
     tf.dispose([x, y, logDet, yInf, yCallTrain, yCallInf]);
     bn.dispose();
+  });
+});
+
+describe('FlowChain', () => {
+  it('composes flows: inverts and its log-det matches the autodiff Jacobian of the composition', () => {
+    const featureShape = [2, 2, 2];
+    const a = new AffineCoupling({ mask: 'checkerboard', hidden: [3], seed: 1 });
+    const bn = new FlowBatchNorm();
+    const b = new AffineCoupling({ mask: 'channel', hidden: [4], seed: 2 });
+    const chain = new FlowChain([a, bn, new Squeeze(), b, new FlowChain([new AffineCoupling({ mask: 'channel', invertMask: true, hidden: [3], seed: 3 })])]);
+    tf.tidy(() => chain.forward(tf.zeros([1, ...featureShape]))); // build everything
+    for (const f of chain.flows) if (f instanceof tfl.layers.Layer) randomizeWeights(f, 40, 0.5);
+    randomizeWeights((chain.flows[4] as FlowChain).flows[0] as AffineCoupling, 50, 0.5);
+    const { roundTrip, logDetError } = checkFlow(chain, featureShape, 9);
+    expect(roundTrip).toBeLessThan(1e-5);
+    expect(logDetError).toBeLessThan(1e-4);
+    expect(() => new FlowChain([])).toThrow(/at least one flow/);
   });
 });
 

@@ -1,4 +1,4 @@
-export type { Flow } from './flow';
+export { FlowChain, type Flow } from './flow';
 export { DenseTranspose, tieDenseTransposeLayers, type DenseTransposeArgs } from './dense-transpose';
 export { Sampling, type SamplingArgs } from './sampling';
 export {
