@@ -1,2 +1,53 @@
-// The autoencoder family (issue 4): owned by the autoencoder engineer.
-export {};
+/**
+ * The autoencoder family (issue 4): stacked, tied (DenseTranspose), denoising, sparse and linear autoencoders,
+ * greedy layer-wise pretraining, and a classifier over a pretrained encoder.
+ */
+export {
+  Autoencoder,
+  StackedAutoencoder,
+  TiedAutoencoder,
+  DenoisingAutoencoder,
+  SparseAutoencoder,
+  LinearAutoencoder,
+  AUTOENCODER_CLASSES,
+  AUTOENCODER_PART,
+  loadAutoencoder,
+  type AutoencoderClass,
+  type AutoencoderEvaluation,
+  type AutoencoderFitOptions,
+  type AutoencoderVariant,
+  type ForwardOptions,
+} from './autoencoder';
+export {
+  resolveAutoencoderConfig,
+  type AutoencoderConfig,
+  type NoiseConfig,
+  type ResolvedAutoencoderConfig,
+  type SparsityConfig,
+} from './config';
+export {
+  BCE_EPSILON,
+  RECONSTRUCTION_LOSSES,
+  bernoulliKl,
+  binaryCrossentropy,
+  meanSquaredError,
+  reconstructionLoss,
+  roundedAccuracy,
+  sparseSoftmaxCrossentropy,
+  sparsityPenalty,
+  type ReconstructionLoss,
+} from './losses';
+export { OPTIMIZERS, type OptimizerName, type TrainOptions } from './minibatch';
+export {
+  shallowAutoencoderConfig,
+  trainGreedyLayerwise,
+  type GreedyLayerwiseOptions,
+  type GreedyLayerwiseResult,
+} from './greedy';
+export {
+  EncoderClassifier,
+  ENCODER_CLASSIFIER_KIND,
+  type ClassifierFitOptions,
+  type EncoderClassifierConfig,
+  type ResolvedEncoderClassifierConfig,
+} from './classifier';
