@@ -11,6 +11,7 @@ export type BaseLayerArgs = NonNullable<ConstructorParameters<typeof layers.Laye
  * snake_case ⇄ camelCase conversion tfjs-layers applies to every string in a saved config. */
 export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'selu' | 'elu' | 'softplus' | 'softmax';
 
+/** Every activation name gm's layers accept. */
 export const ACTIVATIONS: readonly Activation[] = [
   'linear',
   'relu',
