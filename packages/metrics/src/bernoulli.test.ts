@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // gradient kernels
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Bernoulli } from './bernoulli';
-import { logSigmoid, read, sigmoid, values } from './reference.testutil';
+import { logSigmoid, read, rng, sigmoid, values } from './reference.testutil';
 
 const LOGITS = [-1000, -200, -88, -50, -20, -1, 0, 0.5, 20, 50, 88, 200, 1000];
 
@@ -42,13 +42,40 @@ describe.each(['cpu', 'wasm'])('Bernoulli on %s', (backend) => {
     tf.dispose([logits, x]);
   });
 
+  it('per-example sums over large events match float64 sums (grouped and ungrouped paths)', async () => {
+    const r = rng(5);
+    for (const dims of [[784], [97], [10, 13]]) {
+      const size = dims.reduce((a, b) => a * b, 1);
+      const lv = Array.from({ length: 3 * size }, () => (r() - 0.5) * (r() < 0.1 ? 400 : 12));
+      const xv = lv.map(() => (r() < 0.3 ? 1 : 0));
+      const logits = tf.tensor(lv, [3, ...dims]);
+      const x = tf.tensor(xv, [3, ...dims]);
+      const got = read(() => new Bernoulli(logits).logProb(x));
+      for (let b = 0; b < 3; b++) {
+        let want = 0;
+        for (let i = b * size; i < (b + 1) * size; i++) want += xv[i]! * logSigmoid(lv[i]!) + (1 - xv[i]!) * logSigmoid(-lv[i]!);
+        expect(Math.abs(got[b]! - want), `dims ${dims}`).toBeLessThan(1e-4 + 2e-6 * Math.abs(want));
+      }
+      tf.dispose([logits, x]);
+    }
+  });
+
   it('has the gradient x − σ(ℓ) (finite at extreme logits)', async () => {
     const logits = tf.tensor1d(LOGITS);
     const x = tf.tensor1d(LOGITS.map((_, i) => i % 2));
     const g = tf.grad((l: tf.Tensor) => tf.sum(new Bernoulli(l, { eventRank: 0 }).logProb(x)))(logits);
     const got = await values(g);
     LOGITS.forEach((l, i) => expect(got[i]).toBeCloseTo((i % 2) - sigmoid(l), 5));
-    tf.dispose([logits, x, g]);
+    // Per-row sums weighted per row: the upstream gradient must broadcast back over the event axis.
+    const l2 = tf.tensor2d([[0, 3, -2], [1, -1, 0.5]]);
+    const x2 = tf.tensor2d([[1, 0, 1], [0, 0, 1]]);
+    const wRow = tf.tensor1d([2, -3]);
+    const g2 = tf.grad((l: tf.Tensor) => tf.sum(tf.mul(new Bernoulli(l).logProb(x2), wRow)))(l2);
+    const got2 = await values(g2);
+    [[0, 3, -2], [1, -1, 0.5]].forEach((row, r) =>
+      row.forEach((l, c) => expect(got2[r * 3 + c]).toBeCloseTo([2, -3][r]! * ([[1, 0, 1], [0, 0, 1]][r]![c]! - sigmoid(l)), 5)),
+    );
+    tf.dispose([logits, x, g, l2, x2, wRow, g2]);
   });
 
   it('samples 0/1 with frequency σ(ℓ), reproducibly', async () => {

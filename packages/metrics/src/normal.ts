@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Distribution, DistributionOptions, SampleWithLogProb } from './distribution';
 import { SeededDistribution } from './distribution';
+import { randomStandardNormal } from './seed';
 import { LOG_2PI, broadcastShapes, checkCount, checkTensor, fmt, paramShape, prepareValue, resolveEventRank, sumEvent } from './util';
 
 /**
@@ -60,7 +61,7 @@ export class Normal extends SeededDistribution implements Distribution, SampleWi
   sample(n?: number, seed?: number): tf.Tensor {
     return tf.tidy(() => {
       if (n !== undefined) checkCount('Normal.sample', n);
-      const eps = tf.randomNormal(n === undefined ? this.shape : [n, ...this.shape], 0, 1, 'float32', this.seedFor(seed));
+      const eps = randomStandardNormal(n === undefined ? this.shape : [n, ...this.shape], this.seedFor(seed));
       return tf.add(this.mean, tf.mul(tf.exp(this.logStd), eps));
     });
   }
@@ -69,7 +70,7 @@ export class Normal extends SeededDistribution implements Distribution, SampleWi
   sampleWithLogProb(n: number, seed?: number): { sample: tf.Tensor; logProb: tf.Tensor } {
     return tf.tidy(() => {
       checkCount('Normal.sampleWithLogProb', n);
-      const eps = tf.randomNormal([n, ...this.shape], 0, 1, 'float32', this.seedFor(seed));
+      const eps = randomStandardNormal([n, ...this.shape], this.seedFor(seed));
       const sample = tf.add(this.mean, tf.mul(tf.exp(this.logStd), eps));
       // log q(z) with (z−μ)/σ = ε exactly, so no round-off from recomputing it.
       const elem = tf.sub(tf.mul(tf.square(eps), -0.5), tf.add(this.logStd, 0.5 * LOG_2PI));
@@ -121,7 +122,7 @@ export class StandardNormal extends SeededDistribution implements Distribution, 
   sample(n?: number, seed?: number): tf.Tensor {
     if (n !== undefined) checkCount('StandardNormal.sample', n);
     const shape = n === undefined ? this.eventShape : [n, ...this.eventShape];
-    return tf.randomNormal(shape, 0, 1, 'float32', this.seedFor(seed));
+    return randomStandardNormal(shape, this.seedFor(seed));
   }
 
   sampleWithLogProb(n: number, seed?: number): { sample: tf.Tensor; logProb: tf.Tensor } {
