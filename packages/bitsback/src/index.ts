@@ -93,3 +93,11 @@ export {
   type SyntheticModel,
   type SyntheticOptions,
 } from './synthetic';
+export {
+  benchRans,
+  benchBBANS,
+  benchTable,
+  type RansBenchOptions,
+  type RansBenchResult,
+  type BBANSBenchResult,
+} from './bench';

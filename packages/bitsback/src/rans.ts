@@ -480,6 +480,71 @@ function checkSymbols(symbols: ArrayLike<number>, table: FrequencyTable): void {
 }
 
 /**
+ * The 4-lane push loop, kept in its own small function so the JIT optimises it in isolation. At precision ≤ 16 one
+ * push emits at most one unit (after one shift x < 2^32 ≤ limit), so `if` suffices. Returns the new stack size.
+ */
+function push4(heads: Float64Array, stack: Uint16Array, size: number, symbols: ArrayLike<number>, table: FrequencyTable, n: number): number {
+  const M = POW2[table.precision]!;
+  const F = table.freqs;
+  const S = table.starts;
+  const R = table.reciprocals;
+  const X = table.limits;
+  let i = 0;
+  let x0 = heads[0]!;
+  let x1 = heads[1]!;
+  let x2 = heads[2]!;
+  let x3 = heads[3]!;
+  for (; i + 3 < n; i += 4) {
+    let s = symbols[i]!;
+    let f = F[s]!;
+    if (x0 >= X[s]!) {
+      stack[size++] = x0 & 0xffff;
+      x0 = Math.floor(x0 * INV_UNIT);
+    }
+    let q = Math.floor(x0 * R[s]!);
+    let r = x0 - q * f;
+    if (r < 0) { q -= 1; r += f; } else if (r >= f) { q += 1; r -= f; } // prettier-ignore
+    x0 = q * M + r + S[s]!;
+    s = symbols[i + 1]!;
+    f = F[s]!;
+    if (x1 >= X[s]!) {
+      stack[size++] = x1 & 0xffff;
+      x1 = Math.floor(x1 * INV_UNIT);
+    }
+    q = Math.floor(x1 * R[s]!);
+    r = x1 - q * f;
+    if (r < 0) { q -= 1; r += f; } else if (r >= f) { q += 1; r -= f; } // prettier-ignore
+    x1 = q * M + r + S[s]!;
+    s = symbols[i + 2]!;
+    f = F[s]!;
+    if (x2 >= X[s]!) {
+      stack[size++] = x2 & 0xffff;
+      x2 = Math.floor(x2 * INV_UNIT);
+    }
+    q = Math.floor(x2 * R[s]!);
+    r = x2 - q * f;
+    if (r < 0) { q -= 1; r += f; } else if (r >= f) { q += 1; r -= f; } // prettier-ignore
+    x2 = q * M + r + S[s]!;
+    s = symbols[i + 3]!;
+    f = F[s]!;
+    if (x3 >= X[s]!) {
+      stack[size++] = x3 & 0xffff;
+      x3 = Math.floor(x3 * INV_UNIT);
+    }
+    q = Math.floor(x3 * R[s]!);
+    r = x3 - q * f;
+    if (r < 0) { q -= 1; r += f; } else if (r >= f) { q += 1; r -= f; } // prettier-ignore
+    x3 = q * M + r + S[s]!;
+  }
+  heads[0] = x0;
+  heads[1] = x1;
+  heads[2] = x2;
+  heads[3] = x3;
+
+  return size;
+}
+
+/**
  * Pushes `symbols[i]` for i = 0..n−1 under one table, symbol i on lane `i mod lanes` — the inner loop of a
  * repeated categorical codec: no allocation or division per symbol (a reciprocal multiply plus an exact
  * remainder correction), and with 4 lanes the heads stay in registers. Throws (before coding anything) on a
@@ -501,58 +566,9 @@ export function pushSymbols(m: Message, symbols: ArrayLike<number>, table: Frequ
   const lanes = m.lanes;
   let size = m.size;
   let i = 0;
-  if (lanes === 4 && p <= 16) {
-    // At precision ≤ 16 one push emits at most one unit (after one shift x < 2^32 ≤ limit), so `if` suffices.
-    let x0 = heads[0]!;
-    let x1 = heads[1]!;
-    let x2 = heads[2]!;
-    let x3 = heads[3]!;
-    for (; i + 3 < n; i += 4) {
-      let s = symbols[i]!;
-      let f = F[s]!;
-      if (x0 >= X[s]!) {
-        stack[size++] = x0 & 0xffff;
-        x0 = Math.floor(x0 * INV_UNIT);
-      }
-      let q = Math.floor(x0 * R[s]!);
-      let r = x0 - q * f;
-      if (r < 0) { q -= 1; r += f; } else if (r >= f) { q += 1; r -= f; } // prettier-ignore
-      x0 = q * M + r + S[s]!;
-      s = symbols[i + 1]!;
-      f = F[s]!;
-      if (x1 >= X[s]!) {
-        stack[size++] = x1 & 0xffff;
-        x1 = Math.floor(x1 * INV_UNIT);
-      }
-      q = Math.floor(x1 * R[s]!);
-      r = x1 - q * f;
-      if (r < 0) { q -= 1; r += f; } else if (r >= f) { q += 1; r -= f; } // prettier-ignore
-      x1 = q * M + r + S[s]!;
-      s = symbols[i + 2]!;
-      f = F[s]!;
-      if (x2 >= X[s]!) {
-        stack[size++] = x2 & 0xffff;
-        x2 = Math.floor(x2 * INV_UNIT);
-      }
-      q = Math.floor(x2 * R[s]!);
-      r = x2 - q * f;
-      if (r < 0) { q -= 1; r += f; } else if (r >= f) { q += 1; r -= f; } // prettier-ignore
-      x2 = q * M + r + S[s]!;
-      s = symbols[i + 3]!;
-      f = F[s]!;
-      if (x3 >= X[s]!) {
-        stack[size++] = x3 & 0xffff;
-        x3 = Math.floor(x3 * INV_UNIT);
-      }
-      q = Math.floor(x3 * R[s]!);
-      r = x3 - q * f;
-      if (r < 0) { q -= 1; r += f; } else if (r >= f) { q += 1; r -= f; } // prettier-ignore
-      x3 = q * M + r + S[s]!;
-    }
-    heads[0] = x0;
-    heads[1] = x1;
-    heads[2] = x2;
-    heads[3] = x3;
+  if (lanes === 4 && p <= 16 && n >= 4) {
+    size = push4(heads, stack, size, symbols, table, n);
+    i = n - (n % 4);
   }
   let lane = i % lanes;
   for (; i < n; i++) {
@@ -579,6 +595,56 @@ export function pushSymbols(m: Message, symbols: ArrayLike<number>, table: Frequ
   }
   m.size = size;
   return m;
+}
+
+/**
+ * The 4-lane pop loop (own function for the JIT). At precision ≤ 16 a pop pulls at most one unit (⌊x/M⌋ ≥ 2^16,
+ * so x ≥ 2^16 after it), so while ≥ 4 units remain no emptiness check is needed; returns the index still to pop
+ * (the general path finishes from there).
+ */
+function pop4<T extends { [i: number]: number; length: number }>(m: Message, start: number, table: FrequencyTable, out: T): number {
+  const heads = m.heads;
+  const stack = m.stack;
+  const lut = table.slotToSymbol!;
+  const F = table.freqs;
+  const S = table.starts;
+  const M = POW2[table.precision]!;
+  const invM = INV_POW2[table.precision]!;
+  let i = start;
+  let x0 = heads[0]!;
+  let x1 = heads[1]!;
+  let x2 = heads[2]!;
+  let x3 = heads[3]!;
+  let size = m.size;
+  const mask = M - 1;
+  for (; i >= 3 && size >= 4; i -= 4) {
+    let slot = x3 & mask;
+    let s = lut[slot]!;
+    out[i] = s;
+    x3 = F[s]! * ((x3 - slot) * invM) + (slot - S[s]!);
+    if (x3 < HEAD_LOWER) x3 = x3 * UNIT + stack[--size]!;
+    slot = x2 & mask;
+    s = lut[slot]!;
+    out[i - 1] = s;
+    x2 = F[s]! * ((x2 - slot) * invM) + (slot - S[s]!);
+    if (x2 < HEAD_LOWER) x2 = x2 * UNIT + stack[--size]!;
+    slot = x1 & mask;
+    s = lut[slot]!;
+    out[i - 2] = s;
+    x1 = F[s]! * ((x1 - slot) * invM) + (slot - S[s]!);
+    if (x1 < HEAD_LOWER) x1 = x1 * UNIT + stack[--size]!;
+    slot = x0 & mask;
+    s = lut[slot]!;
+    out[i - 3] = s;
+    x0 = F[s]! * ((x0 - slot) * invM) + (slot - S[s]!);
+    if (x0 < HEAD_LOWER) x0 = x0 * UNIT + stack[--size]!;
+  }
+  heads[0] = x0;
+  heads[1] = x1;
+  heads[2] = x2;
+  heads[3] = x3;
+  m.size = size;
+  return i;
 }
 
 /**
@@ -614,41 +680,7 @@ export function popSymbols<T extends { [i: number]: number; length: number }>(m:
     }
     return out;
   }
-  // Four lanes in registers. At precision ≤ 16 a pop pulls at most one unit (⌊x/M⌋ ≥ 2^16 so x ≥ 2^16 after it),
-  // so while ≥ 4 units remain no check is needed; the rest goes through the general path.
-  let x0 = heads[0]!;
-  let x1 = heads[1]!;
-  let x2 = heads[2]!;
-  let x3 = heads[3]!;
-  let size = m.size;
-  const mask = M - 1;
-  for (; i >= 3 && size >= 4; i -= 4) {
-    let slot = x3 & mask;
-    let s = lut[slot]!;
-    out[i] = s;
-    x3 = F[s]! * ((x3 - slot) * invM) + (slot - S[s]!);
-    if (x3 < HEAD_LOWER) x3 = x3 * UNIT + stack[--size]!;
-    slot = x2 & mask;
-    s = lut[slot]!;
-    out[i - 1] = s;
-    x2 = F[s]! * ((x2 - slot) * invM) + (slot - S[s]!);
-    if (x2 < HEAD_LOWER) x2 = x2 * UNIT + stack[--size]!;
-    slot = x1 & mask;
-    s = lut[slot]!;
-    out[i - 2] = s;
-    x1 = F[s]! * ((x1 - slot) * invM) + (slot - S[s]!);
-    if (x1 < HEAD_LOWER) x1 = x1 * UNIT + stack[--size]!;
-    slot = x0 & mask;
-    s = lut[slot]!;
-    out[i - 3] = s;
-    x0 = F[s]! * ((x0 - slot) * invM) + (slot - S[s]!);
-    if (x0 < HEAD_LOWER) x0 = x0 * UNIT + stack[--size]!;
-  }
-  heads[0] = x0;
-  heads[1] = x1;
-  heads[2] = x2;
-  heads[3] = x3;
-  m.size = size;
+  i = pop4(m, i, table, out);
   let lane = 3;
   for (; i >= 0; i--) {
     const xa = heads[lane]!;
