@@ -1,2 +1,20 @@
 // The VAE family (issue 5): owned by the VAE engineer.
-export {};
+export {
+  VAE,
+  VAE_CHECKPOINT_KIND,
+  VAE_MIN_LOG_SCALE,
+  type VaeLikelihoodParams,
+  type VaeFitOptions,
+  type VaeEvaluateOptions,
+  type BitsBackAdapterOptions,
+  type VaeBitsBackLikelihood,
+  type VaeBitsBackModel,
+} from './vae';
+export {
+  resolveVaeConfig,
+  VAE_LIKELIHOODS,
+  type VaeConfig,
+  type VaeConvSpec,
+  type VaeLikelihood,
+  type ResolvedVaeConfig,
+} from './config';

@@ -1,0 +1,628 @@
+/**
+ * Variational autoencoder (Kingma & Welling, 2014) with an MLP or convolutional encoder/decoder, a diagonal-Gaussian
+ * posterior, an N(0, I) prior and a Bernoulli or discretized-logistic (mixture) observation model. The distributions,
+ * the ELBO and the importance-sampled log-likelihood come from @gm/metrics; this class supplies the networks, the
+ * training loop (through the shared `runFitLoop`), inference helpers, checkpoints and a bits-back adapter.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import {
+  Bernoulli,
+  DiscretizedLogistic,
+  DiscretizedLogisticMixture,
+  Normal,
+  SeedStream,
+  StandardNormal,
+  deriveSeed,
+  elbo,
+  importanceSampledLogLikelihood,
+  toBinCenters,
+  type Distribution,
+  type ElboOptions,
+  type ElboResult,
+  type ImportanceSamplingOptions,
+  type LatentVariableModel,
+} from '@gm/metrics';
+import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
+import { runFitLoop, type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
+import { paramsPerPixel, resolveVaeConfig, type ResolvedVaeConfig, type VaeConfig } from './config';
+import { buildDecoder, buildEncoder } from './networks';
+
+/** Checkpoint kind written by {@link VAE.save}. */
+export const VAE_CHECKPOINT_KIND = 'vae';
+
+/**
+ * Lower bound on decoder log-scales (PixelCNN++ uses the same): keeps 1/s finite and matches the bits-back codec's
+ * own clamp, so the codec sees exactly the distribution the model scores.
+ */
+export const VAE_MIN_LOG_SCALE = -7;
+
+/** The decoder's output for a batch of codes: the parameters of p(x|z), each `[N, ...inputShape]` (mixture: `[..., K]`). */
+export type VaeLikelihoodParams =
+  | { kind: 'bernoulli'; logits: tf.Tensor }
+  | { kind: 'discretized-logistic'; loc: tf.Tensor; logScale: tf.Tensor }
+  | { kind: 'discretized-logistic-mixture'; logits: tf.Tensor; locs: tf.Tensor; logScales: tf.Tensor };
+
+/** Options of {@link VAE.fit}. */
+export interface VaeFitOptions extends FitCallbacks {
+  /** Epochs to train (continuing from the epochs already trained). */
+  epochs: number;
+  /** Examples per step (default 100); the last batch of an epoch may be smaller. */
+  batchSize?: number;
+  /** Adam learning rate (default 1e-3). A new rate starts a new optimizer; the same rate keeps Adam's state. */
+  learningRate?: number;
+  /**
+   * KL warm-up: the KL term is weighted by β rising linearly from 0 to 1 over this many epochs (per step), then 1.
+   * Default 0 (no warm-up). The reported losses are always the true −ELBO (β = 1).
+   */
+  klWarmupEpochs?: number;
+  /** Validation examples `[M, ...inputShape]`; their mean −ELBO is reported as `valLoss` after each epoch. */
+  validationData?: tf.Tensor;
+  /** Stop when the validation −ELBO stops improving (needs `validationData`). */
+  earlyStopping?: EarlyStopping;
+  /** Seed of the batch order and the posterior noise (default: the config's seed). */
+  seed?: number;
+  /** Shuffle the examples every epoch (default true). */
+  shuffle?: boolean;
+}
+
+/** Options of {@link VAE.negativeElbo}. */
+export interface VaeEvaluateOptions {
+  /** Posterior samples per example (default 1); the KL is analytic. */
+  samples?: number;
+  /** Seed of the posterior samples (default: the config's seed). */
+  seed?: number;
+  /** Examples per batch (default 500). */
+  batchSize?: number;
+}
+
+/** Options of {@link VAE.toBitsBackModel}. */
+export interface BitsBackAdapterOptions {
+  /**
+   * Run the networks on batches of exactly this many rows, zero-padding the last one, so every call performs the
+   * same computation whatever the number of images. Not needed on the cpu and wasm backends (their outputs per row
+   * do not depend on the batch, as the tests check); use it on backends where they might (e.g. webgl).
+   */
+  batchSize?: number;
+}
+
+/** p(x|z) as plain arrays, batch-major (`b · D + d`; mixtures pixel-major with K entries per pixel). */
+export type VaeBitsBackLikelihood =
+  | { kind: 'bernoulli'; probs: Float32Array }
+  | { kind: 'logistic'; mean: Float32Array; logScale: Float32Array; logits?: Float32Array; components?: number };
+
+/**
+ * The bits-back coder's structural model interface (`BitsBackModel` of @gm/bitsback), met by shape: images arrive
+ * as pixel values (0/1 for a Bernoulli VAE, 0..255 for a discretized-logistic one), `batch × D` floats.
+ */
+export interface VaeBitsBackModel {
+  readonly latentDim: number;
+  posterior(x: Float32Array, batch: number): Promise<{ mean: Float32Array; std: Float32Array }>;
+  likelihood(z: Float32Array, batch: number): Promise<VaeBitsBackLikelihood>;
+}
+
+const fmt = (shape: readonly (number | null)[]): string => `[${shape.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`;
+
+function checkTensorArg(where: string, name: string, t: unknown): asserts t is tf.Tensor {
+  if (!(t instanceof tf.Tensor)) throw new Error(`${where}: "${name}" must be a tf.Tensor`);
+}
+
+function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where}: "${name}" must be a positive integer, got ${String(v)}`);
+}
+
+/** The config as the user would write it (no nulls, no fields of the other architecture): what checkpoints store. */
+function storedConfig(c: ResolvedVaeConfig): VaeConfig {
+  const out: VaeConfig = {
+    inputShape: [...c.inputShape],
+    latentDim: c.latentDim,
+    architecture: c.architecture,
+    activation: c.activation,
+    likelihood: c.likelihood,
+    numBins: c.numBins,
+    seed: c.seed,
+  };
+  if (c.likelihood === 'discretized-logistic-mixture') out.mixtureComponents = c.mixtureComponents;
+  if (c.architecture === 'mlp') out.hidden = [...c.hidden];
+  else if (c.conv !== null) {
+    out.conv = { filters: [...c.conv.filters], kernelSize: c.conv.kernelSize };
+    if (c.conv.dense !== null) out.conv.dense = c.conv.dense;
+  }
+  return out;
+}
+
+/** A seeded permutation of 0..n−1 (Fisher–Yates over a deterministic seed stream). */
+function permutation(n: number, seed: number): Int32Array {
+  const out = Int32Array.from({ length: n }, (_, i) => i);
+  const stream = new SeedStream(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = stream.next() % (i + 1);
+    const t = out[i] as number;
+    out[i] = out[j] as number;
+    out[j] = t;
+  }
+  return out;
+}
+
+/**
+ * A variational autoencoder. It satisfies @gm/metrics' `LatentVariableModel` (`posterior`, `likelihood`, `prior`), so
+ * `elbo(vae, x)` and `importanceSampledLogLikelihood(vae, x, k)` work on it directly, and {@link VAE.toBitsBackModel}
+ * gives the structural model the bits-back coder needs.
+ *
+ * @example
+ * ```ts
+ * const vae = new VAE({ inputShape: [784], hidden: [100], latentDim: 40, likelihood: 'bernoulli', seed: 1 });
+ * vae.fit(xTrain, { epochs: 10, batchSize: 100, learningRate: 1e-3, onEpochEnd: (l) => console.log(l.loss) });
+ * const ll = importanceSampledLogLikelihood(vae, xTest, 1000, { seed: 2 }); // [N] nats
+ * await vae.save('checkpoints/vae');
+ * ```
+ */
+export class VAE implements LatentVariableModel {
+  /** The validated configuration, defaults filled in. */
+  readonly config: ResolvedVaeConfig;
+  /** x → `[mean ‖ log σ]` of q(z|x), shape `[N, 2·latentDim]`. */
+  readonly encoder: tfl.LayersModel;
+  /** z → parameters of p(x|z), shape `[N, ...inputShape, P]`. */
+  readonly decoder: tfl.LayersModel;
+  /** p(z) = N(0, I). */
+  readonly prior: StandardNormal;
+  /** Epochs trained so far (restored by {@link VAE.load}); `fit` continues from here. */
+  epochsTrained = 0;
+  private optimizer: tf.Optimizer | undefined;
+  private optimizerRate: number | undefined;
+  private disposed = false;
+
+  /**
+   * Builds a VAE with freshly (seeded) initialised weights. The second argument is internal (used by
+   * {@link VAE.load}).
+   */
+  constructor(config: VaeConfig, parts?: { encoder: tfl.LayersModel; decoder: tfl.LayersModel }) {
+    this.config = resolveVaeConfig(config);
+    this.encoder = parts?.encoder ?? buildEncoder(this.config);
+    this.decoder = parts?.decoder ?? buildDecoder(this.config);
+    this.prior = new StandardNormal([this.config.latentDim]);
+  }
+
+  /** Dimension of z. */
+  get latentDim(): number {
+    return this.config.latentDim;
+  }
+
+  /** Number of values per example (the product of `inputShape`). */
+  get dataSize(): number {
+    return this.config.inputShape.reduce((a, b) => a * b, 1);
+  }
+
+  private live(where: string): void {
+    if (this.disposed) throw new Error(`VAE.${where}: this VAE has been disposed`);
+  }
+
+  private checkX(where: string, x: unknown): asserts x is tf.Tensor {
+    this.live(where);
+    checkTensorArg(`VAE.${where}`, 'x', x);
+    const want = this.config.inputShape;
+    if (x.rank !== want.length + 1 || want.some((d, i) => x.shape[i + 1] !== d) || x.shape[0] === 0) {
+      throw new Error(`VAE.${where}: x has shape ${fmt(x.shape)}, expected [batch, ${want.join(', ')}] with batch ≥ 1`);
+    }
+  }
+
+  private checkZ(where: string, z: unknown): asserts z is tf.Tensor {
+    this.live(where);
+    checkTensorArg(`VAE.${where}`, 'z', z);
+    if (z.rank !== 2 || z.shape[1] !== this.latentDim || z.shape[0] === 0) {
+      throw new Error(`VAE.${where}: z has shape ${fmt(z.shape)}, expected [batch, ${this.latentDim}] with batch ≥ 1`);
+    }
+  }
+
+  /** The posterior's parameters `{ mean, logStd }`, each `[N, latentDim]`. */
+  posteriorParams(x: tf.Tensor): { mean: tf.Tensor; logStd: tf.Tensor } {
+    this.checkX('posteriorParams', x);
+    const L = this.latentDim;
+    return tf.tidy(() => {
+      const p = this.encoder.apply(x) as tf.Tensor;
+      const [mean, logStd] = tf.split(p, [L, L], 1) as [tf.Tensor, tf.Tensor];
+      return { mean, logStd };
+    });
+  }
+
+  /** q(z|x) = N(mean, σ²) with batch shape `[N]` and event shape `[latentDim]` (the caller owns its tensors). */
+  posterior(x: tf.Tensor): Normal {
+    const { mean, logStd } = this.posteriorParams(x);
+    return new Normal(mean, logStd, { eventRank: 1 });
+  }
+
+  /** The parameters of p(x|z) for codes `z` of shape `[N, latentDim]`. */
+  likelihoodParams(z: tf.Tensor): VaeLikelihoodParams {
+    this.checkZ('likelihoodParams', z);
+    const c = this.config;
+    const N = z.shape[0] as number;
+    return tf.tidy(() => {
+      const out = this.decoder.apply(z) as tf.Tensor;
+      switch (c.likelihood) {
+        case 'bernoulli':
+          return { kind: 'bernoulli', logits: tf.reshape(out, [N, ...c.inputShape]) };
+        case 'discretized-logistic': {
+          const [loc, raw] = tf.split(out, 2, -1) as [tf.Tensor, tf.Tensor];
+          return {
+            kind: 'discretized-logistic',
+            loc: tf.reshape(loc, [N, ...c.inputShape]),
+            logScale: tf.reshape(tf.maximum(raw, VAE_MIN_LOG_SCALE), [N, ...c.inputShape]),
+          };
+        }
+        case 'discretized-logistic-mixture': {
+          const K = c.mixtureComponents;
+          const [logits, locs, raw] = tf.split(out, [K, K, K], -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+          return { kind: 'discretized-logistic-mixture', logits, locs, logScales: tf.maximum(raw, VAE_MIN_LOG_SCALE) };
+        }
+      }
+    }) as VaeLikelihoodParams;
+  }
+
+  /** p(x|z) for codes `z` of shape `[N, latentDim]`: batch shape `[N]`, event shape `inputShape`. */
+  likelihood(z: tf.Tensor): Distribution {
+    const p = this.likelihoodParams(z);
+    const eventRank = this.config.inputShape.length;
+    const numBins = this.config.numBins;
+    switch (p.kind) {
+      case 'bernoulli':
+        return new Bernoulli(p.logits, { eventRank });
+      case 'discretized-logistic':
+        return new DiscretizedLogistic(p.loc, p.logScale, { eventRank, numBins });
+      case 'discretized-logistic-mixture':
+        return new DiscretizedLogisticMixture(p.logits, p.locs, p.logScales, { eventRank, numBins });
+    }
+  }
+
+  /** Posterior mean and standard deviation of each example's code, each `[N, latentDim]`. */
+  encode(x: tf.Tensor): { mean: tf.Tensor; std: tf.Tensor } {
+    const { mean, logStd } = this.posteriorParams(x);
+    const std = tf.exp(logStd);
+    logStd.dispose();
+    return { mean, std };
+  }
+
+  /**
+   * The mean of p(x|z) in data units, `[N, ...inputShape]`: pixel probabilities for a Bernoulli decoder, the
+   * (mixture-weighted) location clipped to [−1, 1] for a discretized logistic.
+   */
+  decode(z: tf.Tensor): tf.Tensor {
+    const p = this.likelihoodParams(z);
+    return tf.tidy(() => {
+      switch (p.kind) {
+        case 'bernoulli':
+          return tf.sigmoid(p.logits);
+        case 'discretized-logistic':
+          return tf.clipByValue(p.loc, -1, 1);
+        case 'discretized-logistic-mixture':
+          return tf.clipByValue(tf.sum(tf.mul(tf.softmax(p.logits, -1), p.locs), -1), -1, 1);
+      }
+    });
+  }
+
+  /**
+   * `n` new examples: z ~ N(0, I), then the decoder's mean (default) or a draw from p(x|z) (`fromLikelihood`).
+   * Seeded calls are reproducible.
+   */
+  sample(n: number, options: { seed?: number; fromLikelihood?: boolean } = {}): tf.Tensor {
+    this.live('sample');
+    checkPosInt('VAE.sample', 'n', n);
+    const seed = options.seed ?? this.config.seed;
+    return tf.tidy(() => {
+      const z = this.prior.sample(n, deriveSeed(seed, 1));
+      if (options.fromLikelihood !== true) return this.decode(z);
+      return this.likelihood(z).sample(undefined, deriveSeed(seed, 2));
+    });
+  }
+
+  /** Decoder mean at the posterior mean: x → E[x | z = E[z|x]], `[N, ...inputShape]`. */
+  reconstruct(x: tf.Tensor): tf.Tensor {
+    const { mean, logStd } = this.posteriorParams(x);
+    logStd.dispose();
+    const out = this.decode(mean);
+    mean.dispose();
+    return out;
+  }
+
+  /**
+   * Semantic interpolation: encodes `x1` and `x2` (one example each, with or without the batch axis) to their
+   * posterior means, walks the straight line between the two codings in `steps` points (ends included) and decodes
+   * each point. Returns `[steps, ...inputShape]`.
+   */
+  interpolate(x1: tf.Tensor, x2: tf.Tensor, steps: number): tf.Tensor {
+    this.live('interpolate');
+    checkPosInt('VAE.interpolate', 'steps', steps);
+    if (steps < 2) throw new Error(`VAE.interpolate: "steps" must be at least 2 (both ends are included), got ${steps}`);
+    const one = (t: unknown, name: string): tf.Tensor => {
+      checkTensorArg('VAE.interpolate', name, t);
+      const want = this.config.inputShape;
+      const batched = t.rank === want.length + 1 && t.shape[0] === 1;
+      if (!batched && (t.rank !== want.length || want.some((d, i) => t.shape[i] !== d))) {
+        throw new Error(`VAE.interpolate: "${name}" has shape ${fmt(t.shape)}, expected ${fmt(want)} or [1, ${want.join(', ')}]`);
+      }
+      return batched ? t : tf.expandDims(t, 0);
+    };
+    return tf.tidy(() => {
+      const x = tf.concat([one(x1, 'x1'), one(x2, 'x2')], 0);
+      const { mean } = this.posteriorParams(x);
+      const [a, b] = tf.split(mean, 2, 0) as [tf.Tensor, tf.Tensor];
+      const t = tf.reshape(tf.linspace(0, 1, steps), [steps, 1]);
+      const z = tf.add(tf.mul(tf.sub(1, t), a), tf.mul(t, b));
+      return this.decode(z);
+    });
+  }
+
+  /** Per-example ELBO terms (@gm/metrics `elbo` on this model), each `[N]`, in nats. */
+  elbo(x: tf.Tensor, options: ElboOptions = {}): ElboResult {
+    this.checkX('elbo', x);
+    return elbo(this, x, options);
+  }
+
+  /** Importance-sampled log p(x) with k samples (@gm/metrics), `[N]` nats. */
+  logLikelihood(x: tf.Tensor, k: number, options: ImportanceSamplingOptions = {}): tf.Tensor {
+    this.checkX('logLikelihood', x);
+    return importanceSampledLogLikelihood(this, x, k, options);
+  }
+
+  /** Mean −ELBO over `x` in nats (analytic KL, `samples` posterior samples per example), batched to bound memory. */
+  negativeElbo(x: tf.Tensor, options: VaeEvaluateOptions = {}): number {
+    this.checkX('negativeElbo', x);
+    const samples = options.samples ?? 1;
+    checkPosInt('VAE.negativeElbo', 'samples', samples);
+    const batchSize = options.batchSize ?? 500;
+    checkPosInt('VAE.negativeElbo', 'batchSize', batchSize);
+    const seed = options.seed ?? this.config.seed;
+    const N = x.shape[0] as number;
+    let total = 0;
+    for (let start = 0, b = 0; start < N; start += batchSize, b++) {
+      const size = Math.min(batchSize, N - start);
+      const sum = tf.tidy(() => {
+        const xb = size === N ? x : tf.slice(x, start, size);
+        return tf.sum(elbo(this, xb, { samples, seed: deriveSeed(seed, b), kl: 'analytic' }).elbo);
+      });
+      total -= sum.dataSync()[0] as number;
+      sum.dispose();
+    }
+    return total / N;
+  }
+
+  /** The trainable variables of encoder and decoder (what `fit` optimises). */
+  trainableVariables(): tf.Variable[] {
+    return [...this.encoder.trainableWeights, ...this.decoder.trainableWeights].map((w) => w.read() as tf.Variable);
+  }
+
+  /**
+   * Trains on `data` (`[N, ...inputShape]`, in the likelihood's data convention) with Adam on the negative ELBO
+   * (one reparameterised posterior sample per example, analytic KL), through the shared fit loop: progress per batch
+   * and epoch, validation, early stopping, and a NaN guard that throws `TrainingDivergedError` with the weights of
+   * the last finished epoch restored. Seeded: the same seed, data and backend give bit-identical weights.
+   */
+  fit(data: tf.Tensor, options: VaeFitOptions): FitResult {
+    this.checkX('fit', data);
+    const where = 'VAE.fit';
+    if (options === null || typeof options !== 'object') throw new Error(`${where}: options must be an object with "epochs"`);
+    const batchSize = options.batchSize ?? 100;
+    checkPosInt(where, 'batchSize', batchSize);
+    const lr = options.learningRate ?? 1e-3;
+    if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new Error(`${where}: "learningRate" must be a positive number, got ${String(lr)}`);
+    const warmup = options.klWarmupEpochs ?? 0;
+    if (typeof warmup !== 'number' || !(warmup >= 0) || !Number.isFinite(warmup)) {
+      throw new Error(`${where}: "klWarmupEpochs" must be a non-negative number, got ${String(warmup)}`);
+    }
+    const seed = options.seed ?? this.config.seed;
+    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new Error(`${where}: "seed" must be a finite number, got ${String(seed)}`);
+    const validation = options.validationData;
+    if (validation !== undefined) this.checkX('fit (validationData)', validation);
+    if (options.earlyStopping !== undefined && validation === undefined) {
+      throw new Error(`${where}: "earlyStopping" needs "validationData" to watch`);
+    }
+
+    if (this.config.architecture === 'conv') {
+      const backend = tf.getBackend();
+      for (const kernel of ['Conv2DBackpropFilter', 'Conv2DBackpropInput']) {
+        if (tf.getKernel(kernel, backend) === undefined) {
+          throw new Error(
+            `${where}: training the convolutional VAE needs the ${kernel} kernel, which the "${backend}" backend lacks ` +
+              `(tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter); train on the cpu, webgl or node backend — inference works here`,
+          );
+        }
+      }
+    }
+    if (this.optimizer === undefined || this.optimizerRate !== lr) {
+      this.optimizer?.dispose();
+      this.optimizer = tf.train.adam(lr);
+      this.optimizerRate = lr;
+    }
+    const optimizer = this.optimizer;
+    const variables = this.trainableVariables();
+    const N = data.shape[0] as number;
+    const batches = Math.ceil(N / batchSize);
+    const shuffle = options.shuffle ?? true;
+
+    const trainEpoch = function* (this: VAE, epoch: number): Generator<{ loss: number; size: number }> {
+      const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : Int32Array.from({ length: N }, (_, i) => i);
+      for (let b = 0; b < batches; b++) {
+        const rows = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, N));
+        const beta = warmup > 0 ? Math.min(1, ((epoch - 1) * batches + b + 1) / (warmup * batches)) : 1;
+        const stepSeed = deriveSeed(seed, epoch, 2, b);
+        let terms: tf.Tensor | undefined;
+        const xb = tf.tidy(() => tf.gather(data, tf.tensor1d(rows, 'int32')));
+        try {
+          const cost = optimizer.minimize(
+            () => {
+              const r = elbo(this, xb, { seed: stepSeed, kl: 'analytic' });
+              const rec = tf.mean(r.reconstruction);
+              const kl = tf.mean(r.kl);
+              terms = tf.keep(tf.stack([rec, kl]));
+              return tf.neg(tf.sub(rec, tf.mul(kl, beta))) as tf.Scalar;
+            },
+            false,
+            variables,
+          );
+          cost?.dispose();
+          const [rec, kl] = (terms as tf.Tensor).dataSync() as Float32Array;
+          yield { loss: (kl as number) - (rec as number), size: rows.length };
+        } finally {
+          xb.dispose();
+          terms?.dispose();
+        }
+      }
+    };
+
+    const validate =
+      validation === undefined ? undefined : (): number => this.negativeElbo(validation, { batchSize: Math.max(batchSize, 100), seed: deriveSeed(seed, 0, 3) });
+    const result = runFitLoop({
+      epochs: options.epochs,
+      initialEpoch: this.epochsTrained + 1,
+      variables,
+      batchesPerEpoch: batches,
+      trainEpoch: (epoch) => trainEpoch.call(this, epoch),
+      validate,
+      earlyStopping: options.earlyStopping,
+      onBatchEnd: options.onBatchEnd,
+      onEpochEnd: (logs) => {
+        this.epochsTrained = logs.epoch;
+        return options.onEpochEnd?.(logs);
+      },
+    });
+    return result;
+  }
+
+  /**
+   * Saves the VAE as a gm checkpoint (kind `'vae'`, the config in the manifest, encoder and decoder as parts),
+   * atomically replacing any checkpoint in `dir`. Adam's state is not saved.
+   */
+  async save(dir: string): Promise<void> {
+    this.live('save');
+    await saveCheckpoint<VaeConfig>(
+      dir,
+      { kind: VAE_CHECKPOINT_KIND, config: storedConfig(this.config), extra: { epochsTrained: this.epochsTrained } },
+      { encoder: this.encoder, decoder: this.decoder },
+    );
+  }
+
+  /** Loads a VAE saved by {@link VAE.save}; a checkpoint of another kind, or whose weights disagree with its config, is an error. */
+  static async load(dir: string): Promise<VAE> {
+    const manifest = await readCheckpointManifest<VaeConfig>(dir, VAE_CHECKPOINT_KIND);
+    for (const part of ['encoder', 'decoder']) {
+      if (!manifest.parts.includes(part)) throw new Error(`${dir}: the VAE checkpoint has no "${part}" part (parts: ${manifest.parts.join(', ')})`);
+    }
+    let config: ResolvedVaeConfig;
+    try {
+      config = resolveVaeConfig(manifest.config);
+    } catch (error) {
+      throw new Error(`${dir}: the checkpoint's config is invalid: ${(error as Error).message}`);
+    }
+    const encoder = await loadCheckpointPart(dir, 'encoder');
+    const decoder = await loadCheckpointPart(dir, 'decoder');
+    const expectShape = (what: string, got: readonly (number | null)[], want: (number | null)[]): void => {
+      if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+        encoder.dispose();
+        decoder.dispose();
+        throw new Error(`${dir}: the ${what} has shape ${fmt(got)} but the config implies ${fmt(want)}`);
+      }
+    };
+    const shapeOf = (s: tfl.SymbolicTensor['shape'] | undefined): (number | null)[] => s ?? [];
+    expectShape('encoder input', shapeOf(encoder.inputs[0]?.shape), [null, ...config.inputShape]);
+    expectShape('encoder output', shapeOf(encoder.outputs[0]?.shape), [null, 2 * config.latentDim]);
+    expectShape('decoder input', shapeOf(decoder.inputs[0]?.shape), [null, config.latentDim]);
+    expectShape('decoder output', shapeOf(decoder.outputs[0]?.shape), [null, ...config.inputShape, paramsPerPixel(config)]);
+    const vae = new VAE(storedConfig(config), { encoder, decoder });
+    const epochs = manifest.extra?.['epochsTrained'];
+    vae.epochsTrained = typeof epochs === 'number' && Number.isInteger(epochs) && epochs >= 0 ? epochs : 0;
+    return vae;
+  }
+
+  /**
+   * The model as the bits-back coder sees it (`BitsBackModel` of @gm/bitsback, by shape): `posterior` takes
+   * `batch × D` pixel values (0/1 for Bernoulli, 0..numBins−1 for discretized logistics, converted to bin centres
+   * here exactly as `toBinCenters` does) and returns mean and σ of q(z|x); `likelihood` takes `batch × latentDim`
+   * codes and returns Bernoulli probabilities or logistic parameters. Deterministic: the same weights and backend give
+   * bit-identical numbers for the same image, whatever else is in the batch (see {@link BitsBackAdapterOptions}).
+   */
+  toBitsBackModel(options: BitsBackAdapterOptions = {}): VaeBitsBackModel {
+    this.live('toBitsBackModel');
+    const where = 'VAE.toBitsBackModel';
+    const fixed = options.batchSize;
+    if (fixed !== undefined) checkPosInt(where, 'batchSize', fixed);
+    const c = this.config;
+    if (c.likelihood !== 'bernoulli' && c.numBins !== 256) {
+      throw new Error(`${where}: the bits-back coder's logistic codec is for 8-bit pixels; this VAE has numBins ${c.numBins}`);
+    }
+    const D = this.dataSize;
+    const L = this.latentDim;
+    /** Runs fn on row blocks of `rows × width` (one block, or fixed-size zero-padded blocks) and returns each output's first rows. */
+    const run = (input: Float32Array, batch: number, width: number, what: string, fn: (t: tf.Tensor) => tf.Tensor[]): Float32Array[] => {
+      this.live(where);
+      if (!Number.isInteger(batch) || batch < 1) throw new Error(`${where}: ${what}: batch must be a positive integer, got ${batch}`);
+      if (!(input instanceof Float32Array) || input.length !== batch * width) {
+        throw new Error(`${where}: ${what}: expected a Float32Array of batch × ${width} = ${batch * width} values, got ${input?.length}`);
+      }
+      const block = fixed ?? batch;
+      const outs: Float32Array[][] = [];
+      for (let start = 0; start < batch; start += block) {
+        const n = Math.min(block, batch - start);
+        const buf = new Float32Array(block * width);
+        buf.set(input.subarray(start * width, (start + n) * width));
+        const results = tf.tidy(() => fn(tf.tensor(buf, [block, width])));
+        outs.push(results.map((t) => (t.dataSync() as Float32Array).slice(0, (n * t.size) / block)));
+        tf.dispose(results);
+      }
+      if (outs.length === 1) return outs[0] as Float32Array[];
+      return (outs[0] as Float32Array[]).map((_, i) => {
+        const parts = outs.map((o) => o[i] as Float32Array);
+        const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          all.set(p, at);
+          at += p.length;
+        }
+        return all;
+      });
+    };
+    const toInput = (flat: tf.Tensor): tf.Tensor => {
+      const x = tf.reshape(flat, [flat.shape[0] as number, ...c.inputShape]);
+      return c.likelihood === 'bernoulli' ? x : toBinCenters(x, c.numBins);
+    };
+    return {
+      latentDim: L,
+      posterior: async (x, batch) => {
+        const [mean, std] = run(x, batch, D, 'posterior', (t) => {
+          const p = this.posteriorParams(toInput(t));
+          return [p.mean, tf.exp(p.logStd)];
+        }) as [Float32Array, Float32Array];
+        return { mean, std };
+      },
+      likelihood: async (z, batch) => {
+        const outs = run(z, batch, L, 'likelihood', (t) => {
+          const p = this.likelihoodParams(t);
+          switch (p.kind) {
+            case 'bernoulli':
+              return [tf.sigmoid(p.logits)];
+            case 'discretized-logistic':
+              return [p.loc, p.logScale];
+            case 'discretized-logistic-mixture':
+              return [p.locs, p.logScales, p.logits];
+          }
+        });
+        if (c.likelihood === 'bernoulli') return { kind: 'bernoulli', probs: outs[0] as Float32Array };
+        if (c.likelihood === 'discretized-logistic') return { kind: 'logistic', mean: outs[0] as Float32Array, logScale: outs[1] as Float32Array };
+        return {
+          kind: 'logistic',
+          mean: outs[0] as Float32Array,
+          logScale: outs[1] as Float32Array,
+          logits: outs[2] as Float32Array,
+          components: c.mixtureComponents,
+        };
+      },
+    };
+  }
+
+  /** Frees the weights and the optimizer state. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.optimizer?.dispose();
+    this.encoder.dispose();
+    this.decoder.dispose();
+  }
+}
