@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImages, encodeImages, expandSchedule, resolveSettings } from './bbans';
+import { realDigits } from './mnist-digits.test-helper';
 import { linearBernoulliModel, linearLogisticModel, mulberry32 } from './synthetic';
 
 const D = 64;
@@ -17,6 +18,19 @@ describe('BB-ANS', () => {
       const back = await decodeImages(enc.message, count, enc.cleanUnits, enc.warmup, model, s);
       expect(back).toEqual(images);
     }
+  });
+
+  it('round-trips real binarized and 8-bit MNIST digits exactly', async () => {
+    const bin = realDigits(40, [2, 7]);
+    const mb = linearBernoulliModel({ latentDim: 8, pixelsPerImage: 784, seed: 4, weightScale: 0.5 });
+    const sb = resolveSettings({ pixels: 'binary', pixelsPerImage: 784, lanes: 16 });
+    const eb = await encodeImages(bin, 80, mb, sb);
+    expect(await decodeImages(eb.message, 80, eb.cleanUnits, eb.warmup, mb, sb)).toEqual(bin);
+    const u8 = realDigits(10, [2, 7], false);
+    const mu = linearLogisticModel({ latentDim: 8, pixelsPerImage: 784, seed: 4 });
+    const su = resolveSettings({ pixels: 'u8', pixelsPerImage: 784, lanes: 8 });
+    const eu = await encodeImages(u8, 20, mu, su);
+    expect(await decodeImages(eu.message, 20, eu.cleanUnits, eu.warmup, mu, su)).toEqual(u8);
   });
 
   it('achieves a rate within 1% of the exact −ELBO on samples of the model, with a start-up of one image', async () => {
