@@ -3,7 +3,7 @@
  * train the next shallow autoencoder on its codings, and so on; then stack the encoders (in order) and the decoders
  * (in reverse order) into one deep autoencoder and fine-tune it end to end.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { FitResult } from '../train/fit-loop';
 import { StackedAutoencoder, TiedAutoencoder, checkBatch } from './autoencoder';
 import type { AutoencoderFitOptions } from './autoencoder';
