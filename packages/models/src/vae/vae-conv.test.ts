@@ -97,4 +97,26 @@ describe('convolutional VAE', () => {
       await tf.setBackend('cpu');
     }
   });
+
+  it('MLP and conv inference on cpu are bit-identical whatever the batch composition', () => {
+    for (const config of [CONV, { inputShape: [64], hidden: [24], latentDim: 3, likelihood: 'discretized-logistic', seed: 4 } as VaeConfig]) {
+      const vae = new VAE(config);
+      const x = tf.tidy(() => tf.reshape(squares(9, 5), [9, ...config.inputShape]));
+      const all = vae.posteriorParams(x);
+      const zAll = tf.randomNormal([9, 3], 0, 1, 'float32', 6);
+      const decAll = vae.decode(zAll);
+      for (let i = 0; i < 9; i++) {
+        const xi = tf.slice(x, i, 1);
+        const one = vae.posteriorParams(xi);
+        expect(Array.from(one.mean.dataSync())).toEqual(Array.from(all.mean.dataSync().subarray(i * 3, i * 3 + 3)));
+        expect(Array.from(one.logStd.dataSync())).toEqual(Array.from(all.logStd.dataSync().subarray(i * 3, i * 3 + 3)));
+        const zi = tf.slice(zAll, i, 1);
+        const di = vae.decode(zi);
+        expect(Array.from(di.dataSync())).toEqual(Array.from(decAll.dataSync().subarray(i * 64, (i + 1) * 64)));
+        tf.dispose([xi, one.mean, one.logStd, zi, di]);
+      }
+      tf.dispose([x, all.mean, all.logStd, zAll, decAll]);
+      vae.dispose();
+    }
+  });
 });
