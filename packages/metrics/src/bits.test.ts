@@ -30,7 +30,20 @@ describe('bitsPerDim', () => {
     expect(perExample[1]).toBeCloseTo(1, 4);
   });
 
+  it('levels adds the dequantisation scaling (as in a logit-space flow report)', () => {
+    // A logit-space log-likelihood with its [0,1] → logit log-det: bits/dim = −(log p(y) + logDet − D ln 256)/(D ln 2).
+    const D = 3072;
+    const logpY = -5000;
+    const logDet = -1234.5;
+    const want = -(logpY + logDet - D * Math.log(256)) / (D * Math.LN2);
+    expect(bitsPerDim(-logpY, D, { logDet, levels: 256 })).toBeCloseTo(want, 10);
+    const t = read(() => bitsPerDim(tf.tensor1d([-logpY]), D, { logDet: tf.tensor1d([logDet]), levels: 256 }));
+    expect(t[0]).toBeCloseTo(want, 4);
+    expect(bitsPerDim(0, D, { levels: 256 })).toBeCloseTo(8, 10);
+  });
+
   it('rejects bad input', () => {
+    expect(() => bitsPerDim(1, 4, { levels: 0 })).toThrow(/levels must be a positive number/);
     expect(() => bitsPerDim(1, 0)).toThrow(/numDims must be a positive integer/);
     expect(() => bitsPerDim(Number.NaN, 4)).toThrow(/nll must be finite/);
   });

@@ -9,6 +9,12 @@ export interface BitsPerDimOptions {
    * the data pipeline). Default 0 (the model already scores the data space, e.g. a discretized logistic on bytes).
    */
   logDet?: number | tf.Tensor;
+  /**
+   * Shorthand for the dequantisation scaling: the model scores pixels that were dequantised and divided by `levels`
+   * (e.g. 256 for bytes → [0, 1]), so −numDims·ln(levels) is added to `logDet`. With @gm/data's logit transform
+   * (whose log-det is for the map [0, 1] → logit space) pass `{ logDet: itsLogDet, levels: 256 }`.
+   */
+  levels?: number;
 }
 
 function checkDims(numDims: number): void {
@@ -25,11 +31,15 @@ function checkDims(numDims: number): void {
  * bitsPerDim(nllUnit, 784, { logDet: -784 * Math.log(256) }); // density on [0,1]^784 → 8-bit pixel space
  * ```
  */
-export function bitsPerDim(nll: number, numDims: number, options?: { logDet?: number }): number;
+export function bitsPerDim(nll: number, numDims: number, options?: { logDet?: number; levels?: number }): number;
 export function bitsPerDim(nll: number | tf.Tensor, numDims: number, options?: BitsPerDimOptions): tf.Tensor;
 export function bitsPerDim(nll: number | tf.Tensor, numDims: number, options: BitsPerDimOptions = {}): number | tf.Tensor {
   checkDims(numDims);
-  const logDet = options.logDet ?? 0;
+  const levels = options.levels ?? 1;
+  if (!(Number.isFinite(levels) && levels > 0)) throw new Error(`bitsPerDim: options.levels must be a positive number, got ${levels}`);
+  const scaling = -numDims * Math.log(levels);
+  const given = options.logDet ?? 0;
+  const logDet = typeof given === 'number' ? given + scaling : given;
   const scale = 1 / (numDims * Math.LN2);
   if (typeof nll === 'number' && typeof logDet === 'number') {
     if (!Number.isFinite(nll)) throw new Error(`bitsPerDim: nll must be finite, got ${nll}`);
@@ -37,5 +47,5 @@ export function bitsPerDim(nll: number | tf.Tensor, numDims: number, options: Bi
   }
   if (typeof nll !== 'number' && !(nll instanceof tf.Tensor)) throw new Error('bitsPerDim: nll must be a number or a tf.Tensor');
   if (typeof logDet !== 'number' && !(logDet instanceof tf.Tensor)) throw new Error('bitsPerDim: options.logDet must be a number or a tf.Tensor');
-  return tf.tidy(() => tf.mul(tf.sub(nll, logDet), scale));
+  return tf.tidy(() => tf.mul(tf.sub(tf.sub(nll, logDet), typeof given === 'number' ? 0 : scaling), scale));
 }
