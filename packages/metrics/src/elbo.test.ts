@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // gradient kernels
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LatentVariableModel } from './elbo';
@@ -66,9 +67,9 @@ function model(kind: PosteriorKind): LatentVariableModel {
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
-describe('ELBO and importance-sampled log-likelihood on a linear-Gaussian model (cpu)', () => {
+describe.each(['cpu', 'wasm'])('ELBO and importance-sampled log-likelihood on a linear-Gaussian model (%s)', (backend) => {
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await tf.setBackend(backend);
     await tf.ready();
     // Posterior mean = x·encW + encB with encW = W Σ / σ² (D×L), encB = −b·encW.
     const encW = W.map((row) => row.map((w, j) => (w * postVar[j]!) / SIGMA ** 2));
@@ -209,7 +210,12 @@ describe('ELBO and importance-sampled log-likelihood on a linear-Gaussian model 
   });
 });
 
-describe('Bernoulli likelihood with a 1-d latent (cpu)', () => {
+describe.each(['cpu', 'wasm'])('Bernoulli likelihood with a 1-d latent (%s)', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+    await tf.ready();
+  });
+
   it('IS converges to log p(x) computed by quadrature and stays above the ELBO', () => {
     // z ~ N(0, 1), x_i | z ~ Bernoulli(σ(w_i z + c_i)): p(x) = ∫ N(z) Π p(x_i | z) dz by a fine Riemann sum.
     const w = [2.5, -1.5, 0.7, 3, -2, 1];
