@@ -219,13 +219,15 @@ export function bernoulliBatch(
   checkPrec('bernoulli precision', precision, 1, 31);
   if (probs.length !== lanes * perLane) throw new RangeError(`expected ${lanes * perLane} probabilities, got ${probs.length}`);
   const M = POW(precision);
+  // Quantise once per codec: symbol 0 takes [0, M − f1), symbol 1 takes [M − f1, M).
+  const split = new Float64Array(probs.length);
+  for (let i = 0; i < probs.length; i++) split[i] = M - bernoulliFrequency(probs[i]!, precision);
   return elementCodec(
     {
       precision,
       alphabet: 2,
-      // Symbol 0 takes [0, M − f1), symbol 1 takes [M − f1, M).
-      cdf: (i, s) => (s === 0 ? 0 : s === 2 ? M : M - bernoulliFrequency(probs[i]!, precision)),
-      find: (i, slot) => (slot >= M - bernoulliFrequency(probs[i]!, precision) ? 1 : 0),
+      cdf: (i, s) => (s === 0 ? 0 : s === 2 ? M : split[i]!),
+      find: (i, slot) => (slot >= split[i]! ? 1 : 0),
     },
     lanes,
     perLane,

@@ -121,10 +121,12 @@ function encode(L: Linear, x: Float32Array, batch: number, xOf: (v: number) => n
   const { K, D, E, c, s } = L;
   const mean = new Float32Array(batch * K);
   const std = new Float32Array(batch * K);
+  const xc = new Float64Array(D);
   for (let n = 0; n < batch; n++) {
+    for (let d = 0; d < D; d++) xc[d] = xOf(x[n * D + d]!) - c[d]!;
     for (let k = 0; k < K; k++) {
       let v = 0;
-      for (let d = 0; d < D; d++) v += E[k * D + d]! * (xOf(x[n * D + d]!) - c[d]!);
+      for (let d = 0; d < D; d++) v += E[k * D + d]! * xc[d]!;
       mean[n * K + k] = v;
       std[n * K + k] = s[k]!;
     }
