@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { compress, compressStream, decodeChunk, decompress, decompressStream, GmzError, splitGmz, type CompressOptions } from './gmz';
+import {
+  compress,
+  compressStream,
+  createGmzHeader,
+  decodeChunk,
+  decompress,
+  decompressStream,
+  encodeChunk,
+  GmzError,
+  joinGmz,
+  splitGmz,
+  type CompressOptions,
+} from './gmz';
 import { baselineSizes, packBits, rateReport } from './report';
 import { linearBernoulliModel, linearLogisticModel, mulberry32 } from './synthetic';
 
@@ -39,6 +51,16 @@ describe('.gmz container', () => {
     const payload = file.chunks.reduce((a, c) => a + c.message.length, 0);
     expect(bytes.length - payload).toBeLessThan(110 + 3 * 20);
     expect(r.ratioToElbo!).toBeLessThan(1.35); // tiny file: ~1 KB of content, so the fixed overhead shows
+  });
+
+  it('joins chunks encoded separately (other workers or machines) into the same file compress writes', async () => {
+    const header = createGmzHeader(options, 230);
+    // Encode the chunks out of order, as independent jobs would finish.
+    const jobs = [2, 0, 1].map(async (k) => ({ k, chunk: await encodeChunk(images.subarray(k * 100 * 36, Math.min(230, (k + 1) * 100) * 36), model, header) }));
+    const done = (await Promise.all(jobs)).sort((a, b) => a.k - b.k).map((j) => j.chunk);
+    const joined = joinGmz(header, done);
+    expect(joined).toEqual(await compress(images, model, options));
+    expect(() => joinGmz(header, done.slice(1))).toThrow(/230 images/);
   });
 
   it('refuses a different model by fingerprint, and catches a same-fingerprint model with other weights', async () => {

@@ -242,6 +242,14 @@ function checkShape(shape: unknown): asserts shape is number[] {
   }
 }
 
+/**
+ * The header {@link compress} would write for these options (`count` null when unknown): pass it to
+ * {@link encodeChunk} on each worker or machine, then assemble the results with {@link joinGmz}.
+ */
+export function createGmzHeader(options: CompressOptions, count: number | null = null): GmzHeader {
+  return makeHeader(options, count);
+}
+
 function makeHeader(options: CompressOptions, count: number | null): GmzHeader {
   const { fingerprint, shape, chunkSize = 500, ...rest } = options;
   checkShape(shape);
@@ -350,6 +358,21 @@ export async function compress(images: Uint8Array, model: BitsBackModel, options
   const parts: Uint8Array[] = [];
   for await (const p of compressStream([images], model, options, images.length / D)) parts.push(p);
   return Buffer.concat(parts);
+}
+
+/**
+ * Assembles a .gmz file from a header and chunks encoded separately (in order), e.g. on several workers or
+ * machines. The result is byte-identical to {@link compress} over the same images and options.
+ */
+export function joinGmz(header: GmzHeader, chunks: readonly GmzChunk[]): Uint8Array {
+  const total = chunks.reduce((a, c) => a + c.count, 0);
+  if (header.count !== null && header.count !== total) throw new RangeError(`header says ${header.count} images, chunks hold ${total}`);
+  const parts = [writeHeader(header), ...chunks.map(writeChunk)];
+  const tail: number[] = [0];
+  pushVarint(tail, total);
+  parts.push(Uint8Array.from(tail));
+  const body = Buffer.concat(parts);
+  return Buffer.concat([body, sha256(body)]);
 }
 
 /** A parsed .gmz file: header and chunk bodies (undecoded), for splitting work across threads or machines. */

@@ -75,6 +75,8 @@ export {
   compressStream,
   decompressStream,
   splitGmz,
+  joinGmz,
+  createGmzHeader,
   encodeChunk,
   decodeChunk,
   type GmzErrorCode,

@@ -375,7 +375,9 @@ export function unflatten(bytes: Uint8Array, options: Omit<CreateMessageOptions,
   const [size, posS] = readVarint(bytes, posL, 'stack size');
   pos = posS;
   if (lanes < 1 || lanes > 1 << 24) throw new CorruptMessageError(`lane count ${lanes} is out of range`);
-  if (size > bytes.length) throw new CorruptMessageError(`stack size ${size} exceeds the data`);
+  if (size > bytes.length || pos + Math.ceil((5 * lanes) / 8) + 2 * size > bytes.length) {
+    throw new CorruptMessageError(`${lanes} lanes and ${size} stack units do not fit in ${bytes.length} bytes`);
+  }
   const m = createMessage(lanes, { ...options, closed: true, capacity: size + 64 });
   const br = new BitReader(bytes, 8 * (bytes.length - 2 * size));
   br.bitPos = 8 * pos;
