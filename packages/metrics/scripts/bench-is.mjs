@@ -3,6 +3,7 @@
 //
 //   cd packages/metrics && npx tsup && node scripts/bench-is.mjs [--examples 2000] [--k 1000] [--latent 40]
 //                                                                 [--max-elements 4194304] [--backend wasm|cpu]
+//                                                                 [--hidden 0]   (100: the reference 784-100-40 VAE)
 //
 // Prints the wall time of importanceSampledLogLikelihood (plus a warm-up on a small slice, not timed), the mean
 // estimate, and the number of tensors before/after (must be equal).
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     latent: { type: 'string', default: '40' },
     'max-elements': { type: 'string', default: String(2 ** 22) },
     backend: { type: 'string', default: 'wasm' },
+    hidden: { type: 'string', default: '0' },
   },
 });
 const N = Number(values.examples);
@@ -27,26 +29,26 @@ const K = Number(values.k);
 const L = Number(values.latent);
 const D = 784;
 const maxElements = Number(values['max-elements']);
+const H = Number(values.hidden); // 0: linear encoder/decoder; H > 0: one ReLU layer of H units each (784-H-L VAE)
 
 await tf.setBackend(values.backend);
 await tf.ready();
 
-// A tiny linear VAE with fixed random weights (seeded); the data are seeded random binary "images".
-const decW = tf.randomNormal([L, D], 0, 0.3, 'float32', 1);
-const decB = tf.randomNormal([D], -1, 0.5, 'float32', 2);
-const encW = tf.randomNormal([D, 2 * L], 0, 0.02, 'float32', 3);
-const encB = tf.zeros([2 * L]);
+// A tiny VAE with fixed random weights (seeded); the data are seeded random binary "images".
+const dense = (inDim, outDim, std, seed) => ({ w: tf.randomNormal([inDim, outDim], 0, std, 'float32', seed), b: tf.zeros([outDim]) });
+const layer = (p, h, activation) => tf.fused.matMul({ a: h, b: p.w, bias: p.b, activation }); // as tfjs-layers' Dense
+const enc = H > 0 ? [dense(D, H, 0.05, 3), dense(H, 2 * L, 0.1, 5)] : [dense(D, 2 * L, 0.02, 3)];
+const dec = H > 0 ? [dense(L, H, 0.3, 1), dense(H, D, 0.3, 2)] : [dense(L, D, 0.3, 1)];
+const mlp = (layers, h) => layers.reduce((acc, p, i) => layer(p, acc, i < layers.length - 1 ? 'relu' : 'linear'), h);
 const x = tf.tidy(() => tf.cast(tf.less(tf.randomUniform([N, D], 0, 1, 'float32', 4), 0.15), 'float32'));
 
 const model = {
   prior: new StandardNormal([L]),
   posterior: (xb) => {
-    const h = tf.fused.matMul({ a: xb, b: encW, bias: encB });
-    const [mean, logStd] = tf.split(h, 2, 1);
+    const [mean, logStd] = tf.split(mlp(enc, xb), 2, 1);
     return new Normal(mean, tf.sub(logStd, 1));
   },
-  // fused bias, as tfjs-layers' Dense does
-  likelihood: (z) => new Bernoulli(tf.fused.matMul({ a: z, b: decW, bias: decB })),
+  likelihood: (z) => new Bernoulli(tf.add(mlp(dec, z), -1)),
 };
 
 // Warm-up: kernels compiled / caches filled, excluded from the timing.
@@ -73,6 +75,7 @@ console.log(
       examples: N,
       k: K,
       latent: L,
+      hidden: H,
       dataDims: D,
       maxElements,
       seconds: Number(seconds.toFixed(2)),

@@ -113,7 +113,7 @@ function jointTerms(where: string, model: LatentVariableModel, xRep: tf.Tensor, 
  *
  * @example
  * ```ts
- * const { elbo } = tf.tidy(() => elbo(vae, xBatch, { samples: 10, seed: 1 }));
+ * const { elbo: bound, kl } = tf.tidy(() => elbo(vae, xBatch, { samples: 10, seed: 1 })); // each [B]
  * ```
  */
 export function elbo(model: LatentVariableModel, x: tf.Tensor, options: ElboOptions = {}): ElboResult {
