@@ -106,6 +106,19 @@ describe('.gmz container', () => {
     for await (const imgs of decompressStream(bytesIn(), model, { fingerprint: 'toy-bernoulli-v1' })) got.push(imgs);
     expect(got.map((g) => g.length / 36)).toEqual([100, 100, 30]);
     expect(Buffer.concat(got)).toEqual(Buffer.from(images));
+    // A flipped bit inside the second chunk: the first chunk's images come out, then a checksum error — the bad
+    // chunk is never yielded.
+    const flipped = whole.slice();
+    const secondChunkByte = pieces[0]!.length + pieces[1]!.length + 40;
+    flipped[secondChunkByte]! ^= 0x10;
+    const seen: number[] = [];
+    await expectGmzError(
+      (async () => {
+        for await (const imgs of decompressStream([flipped], model, { fingerprint: 'toy-bernoulli-v1' })) seen.push(imgs.length / 36);
+      })(),
+      'checksum',
+    );
+    expect(seen).toEqual([100]);
     // A stream cut short fails at the cut.
     const cut = whole.subarray(0, whole.length - 10);
     await expectGmzError(
