@@ -2,7 +2,7 @@
 // joined file is byte-identical to single-threaded `compress` and decodes exactly. Each worker builds its own
 // model (here the synthetic one; a tfjs VAE would be loaded from its checkpoint the same way).
 // Run after `npx tsup`:  node scripts/parallel-workers.mjs [--workers 2] [--count 2000] [--chunk 250]
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { compress, createGmzHeader, decodeChunk, encodeChunk, joinGmz, linearBernoulliModel, splitGmz } from '../dist/index.js';
 

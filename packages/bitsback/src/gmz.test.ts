@@ -108,7 +108,7 @@ describe('.gmz container', () => {
     expect(Buffer.concat(got)).toEqual(Buffer.from(images));
     // A flipped bit inside the second chunk: the first chunk's images come out, then a checksum error — the bad
     // chunk is never yielded.
-    const flipped = whole.slice();
+    const flipped = Uint8Array.from(whole); // a copy (Buffer#slice would share memory)
     const secondChunkByte = pieces[0]!.length + pieces[1]!.length + 40;
     flipped[secondChunkByte]! ^= 0x10;
     const seen: number[] = [];
