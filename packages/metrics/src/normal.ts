@@ -37,7 +37,10 @@ export class Normal extends SeededDistribution implements Distribution, SampleWi
     this.eventRank = resolveEventRank('Normal', options.eventRank, this.shape);
   }
 
-  /** A Normal from σ instead of log σ (σ must be positive; log σ is taken once here). */
+  /**
+   * A Normal from σ instead of log σ (σ must be positive). log σ is computed once here into a new tensor,
+   * `normal.logStd`, which the caller disposes (or call this inside `tf.tidy`).
+   */
   static fromStd(mean: tf.Tensor, std: tf.Tensor, options: DistributionOptions = {}): Normal {
     checkTensor('Normal.fromStd', 'std', std);
     return new Normal(mean, tf.log(std), options);
@@ -74,7 +77,7 @@ export class Normal extends SeededDistribution implements Distribution, SampleWi
       const sample = tf.add(this.mean, tf.mul(tf.exp(this.logStd), eps));
       // log q(z) with (z−μ)/σ = ε exactly, so no round-off from recomputing it.
       const elem = tf.sub(tf.mul(tf.square(eps), -0.5), tf.add(this.logStd, 0.5 * LOG_2PI));
-      return { sample, logProb: sumEvent(tf.add(elem, tf.zerosLike(sample)), this.eventRank) };
+      return { sample, logProb: sumEvent(elem, this.eventRank) }; // elem already has the full [n, ...shape]
     });
   }
 
