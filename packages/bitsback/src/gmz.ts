@@ -61,6 +61,17 @@ export function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
+/** Concatenates byte arrays into a fresh, plain Uint8Array (not a pooled Buffer, whose slice() shares memory). */
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 function sha256(...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
@@ -357,7 +368,7 @@ export async function compress(images: Uint8Array, model: BitsBackModel, options
   if (images.length === 0 || images.length % D !== 0) throw new RangeError(`images must hold a positive whole number of ${D}-pixel images, got ${images.length} pixels`);
   const parts: Uint8Array[] = [];
   for await (const p of compressStream([images], model, options, images.length / D)) parts.push(p);
-  return Buffer.concat(parts);
+  return concatBytes(parts);
 }
 
 /**
@@ -371,8 +382,8 @@ export function joinGmz(header: GmzHeader, chunks: readonly GmzChunk[]): Uint8Ar
   const tail: number[] = [0];
   pushVarint(tail, total);
   parts.push(Uint8Array.from(tail));
-  const body = Buffer.concat(parts);
-  return Buffer.concat([body, sha256(body)]);
+  const body = concatBytes(parts);
+  return concatBytes([body, sha256(body)]);
 }
 
 /** A parsed .gmz file: header and chunk bodies (undecoded), for splitting work across threads or machines. */
