@@ -23,3 +23,6 @@ export {
 } from './train/fit-loop';
 export * from './vae';
 export * from './autoencoders';
+export * from './made';
+export * from './iaf';
+export * from './realnvp';

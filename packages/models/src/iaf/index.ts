@@ -1,0 +1,2 @@
+// Owned by the iaf engineer (see the issue).
+export {};

@@ -1,0 +1,2 @@
+// Owned by the made engineer (see the issue).
+export {};
