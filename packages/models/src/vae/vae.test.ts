@@ -303,6 +303,41 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
   });
 });
 
+describe('bits-back adapter for 8-bit VAEs', () => {
+  it('converts 0..255 pixels to bin centres and returns pixel-major mixture parameters', async () => {
+    const D = 5;
+    const K = 3;
+    const vae = new VAE({ inputShape: [D], hidden: [4], latentDim: 2, likelihood: 'discretized-logistic-mixture', mixtureComponents: K, seed: 1 });
+    const model = vae.toBitsBackModel();
+    const bytes = Float32Array.from([0, 255, 128, 7, 200, 31, 64, 250, 1, 99]);
+    const q = await model.posterior(bytes, 2);
+    const ref = tf.tidy(() => {
+      const { mean, std } = vae.encode(tf.sub(tf.mul(tf.tensor(bytes, [2, D]), 2 / 255), 1));
+      return [mean.dataSync(), std.dataSync()];
+    });
+    expect(sameBits(q.mean, ref[0] as Float32Array)).toBe(true);
+    expect(sameBits(q.std, ref[1] as Float32Array)).toBe(true);
+    const z = Float32Array.from([0.3, -1.2, 2, 0.1]);
+    const px = await model.likelihood(z, 2);
+    if (px.kind !== 'logistic') throw new Error('expected a logistic likelihood');
+    expect(px.components).toBe(K);
+    const params = vae.likelihoodParams(tf.tensor(z, [2, 2]));
+    if (params.kind !== 'discretized-logistic-mixture') throw new Error('expected mixture parameters');
+    // [batch, D, K] flattened: image b, pixel d, component k at (b·D + d)·K + k.
+    expect(params.locs.shape).toEqual([2, D, K]);
+    expect(sameBits(px.mean, params.locs.dataSync())).toBe(true);
+    expect(sameBits(px.logScale, params.logScales.dataSync())).toBe(true);
+    expect(sameBits(px.logits as Float32Array, params.logits.dataSync())).toBe(true);
+    tf.dispose([params.locs, params.logScales, params.logits]);
+    const single = new VAE({ inputShape: [D], hidden: [4], latentDim: 2, likelihood: 'discretized-logistic', seed: 1 });
+    const one = await single.toBitsBackModel().likelihood(z, 2);
+    expect(one.kind === 'logistic' && one.mean.length === 2 * D && one.logits === undefined).toBe(true);
+    const fourBit = new VAE({ inputShape: [D], latentDim: 2, likelihood: 'discretized-logistic', numBins: 16 });
+    expect(() => fourBit.toBitsBackModel()).toThrow(/8-bit pixels/);
+    [vae, single, fourBit].forEach((v) => v.dispose());
+  });
+});
+
 describe('VAE fit options', () => {
   it('seeded training is reproducible bit for bit, and resuming equals one long run', () => {
     const a = new VAE(TINY);
