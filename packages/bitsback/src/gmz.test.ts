@@ -9,6 +9,7 @@ import {
   encodeChunk,
   GmzError,
   joinGmz,
+  modelFingerprint,
   splitGmz,
   type CompressOptions,
 } from './gmz';
@@ -138,6 +139,18 @@ describe('.gmz container', () => {
     const r = rateReport(bytes, imgs);
     expect(r.ratioToElbo).toBeNull();
     expect(r.gzip.bytes).toBe(baselineSizes(imgs, false).gzipBytes);
+  });
+
+  it('fingerprints a model from its architecture and weights', () => {
+    const arch = JSON.stringify({ layers: [784, 100, 40] });
+    const w = Float32Array.of(0.5, -1, 2);
+    const a = modelFingerprint([arch, w]);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(modelFingerprint([arch, Float32Array.of(0.5, -1, 2)])).toBe(a);
+    expect(modelFingerprint([arch, Float32Array.of(0.5, -1, 2.0000002)])).not.toBe(a);
+    expect(modelFingerprint([arch + '1', w])).not.toBe(a);
+    // Part boundaries count: ['ab', 'c'] differs from ['a', 'bc'].
+    expect(modelFingerprint(['ab', 'c'])).not.toBe(modelFingerprint(['a', 'bc']));
   });
 
   it('validates inputs with clear messages', async () => {

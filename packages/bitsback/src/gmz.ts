@@ -88,6 +88,23 @@ export function fingerprintDigest(fingerprint: string | Uint8Array): Uint8Array 
   return sha256(fingerprint);
 }
 
+/**
+ * A model fingerprint from its parts — e.g. the architecture as JSON and every weight array in a fixed order:
+ * hex SHA-256 over each part's length and bytes (so the part boundaries count). Pass it as `fingerprint`.
+ */
+export function modelFingerprint(parts: ReadonlyArray<string | ArrayBufferView>): string {
+  if (parts.length === 0) throw new RangeError('modelFingerprint needs at least one part');
+  const h = createHash('sha256');
+  for (const p of parts) {
+    const bytes = typeof p === 'string' ? new TextEncoder().encode(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+    const len = new Uint8Array(8);
+    new DataView(len.buffer).setFloat64(0, bytes.length);
+    h.update(len);
+    h.update(bytes);
+  }
+  return h.digest('hex');
+}
+
 function u32(out: number[], v: number): void {
   out.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
 }

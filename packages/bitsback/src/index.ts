@@ -70,6 +70,7 @@ export {
   GmzError,
   crc32,
   fingerprintDigest,
+  modelFingerprint,
   compress,
   decompress,
   compressStream,
