@@ -20,7 +20,9 @@
  *    2 × threads entries.
  *
  * With these the module loads, Emscripten starts its pool of 8 pthread workers, and XNNPACK's
- * pthreadpool runs `threads - 1` of them next to the calling thread.
+ * pthreadpool runs `threads - 1` of them next to the calling thread. Emscripten `ref()`s a worker while it runs a
+ * pthread, and XNNPACK's pool threads never end, so the process would never exit on its own: we `unref()` them.
+ * All 8 pool workers have loaded the two scripts once the backend is ready, so the folder is removed at once.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,8 +35,13 @@ const FACTORY_PREFIX = 'var WasmBackendModuleThreadedSimd';
 export interface NodeWasmThreadsInfo {
   /** Threads XNNPACK reports after initialisation (tf wasm `getThreadsCount()`). */
   threads: number;
-  /** Folder holding the two generated scripts (removed when the process exits). */
-  scriptDir: string;
+  /** pthread workers Emscripten started (its pool) and how many run a thread now. */
+  pthreadWorkers: { pool: number; running: number };
+}
+
+interface EmscriptenPThread {
+  unusedWorkers: Array<{ unref(): void }>;
+  runningWorkers: Array<{ unref(): void }>;
 }
 
 /**
@@ -44,7 +51,6 @@ export interface NodeWasmThreadsInfo {
  */
 export async function withNodeWasmThreads<T>(threads: number, init: () => Promise<T>): Promise<{ result: T; info: NodeWasmThreadsInfo }> {
   const dir = mkdtempSync(join(os.tmpdir(), 'gm-wasm-threads-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const factoryPath = join(dir, 'tfjs-backend-wasm-threaded-simd.factory.cjs');
   let workerCount = 0;
 
@@ -88,10 +94,16 @@ export async function withNodeWasmThreads<T>(threads: number, init: () => Promis
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
     wasm.setThreadsCount(threads);
     const result = await init();
-    return { result, info: { threads: wasm.getThreadsCount(), scriptDir: dir } };
+    const backend = tf.findBackend('wasm') as unknown as { wasm?: { PThread?: EmscriptenPThread } } | null;
+    const pthread = backend?.wasm?.PThread;
+    for (const worker of pthread?.runningWorkers ?? []) worker.unref();
+    const running = pthread?.runningWorkers.length ?? 0;
+    const pool = running + (pthread?.unusedWorkers.length ?? 0);
+    return { result, info: { threads: wasm.getThreadsCount(), pthreadWorkers: { pool, running } } };
   } finally {
     globalThis.Blob = RealBlob;
     URL.createObjectURL = realCreateObjectURL;
     os.cpus = realCpus;
+    rmSync(dir, { recursive: true, force: true });
   }
 }
