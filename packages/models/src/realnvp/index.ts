@@ -1,2 +1,9 @@
-// Owned by the realnvp engineer (see the issue).
-export {};
+export {
+  RealNVP,
+  REALNVP_CHECKPOINT_KIND,
+  resolveRealNvpConfig,
+  type RealNvpConfig,
+  type ResolvedRealNvpConfig,
+  type RealNvpSampleOptions,
+} from './realnvp';
+export { type RealNvpFitOptions } from './shared';
