@@ -192,7 +192,8 @@ export class ReplicaRunner {
     this.shardInputs = Object.fromEntries(
       layout.map((l) => [l.name, tf.keep(tf.tensor(new Float32Array(rows * l.exampleSize), [rows, ...l.exampleShape]))]),
     );
-    this.summed = replica.variables.map((v) => tf.keep(tf.tensor(new Float32Array(v.size), v.shape)));
+    // Persistent summed-gradient tensors ('replicated' mode writes into their heap memory every step).
+    this.summed = setup.mode === 'replicated' ? replica.variables.map((v) => tf.keep(tf.tensor(new Float32Array(v.size), v.shape))) : [];
     let offset = 0;
     this.offsets = replica.variables.map((v) => {
       const o = offset;
