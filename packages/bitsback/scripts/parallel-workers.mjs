@@ -28,7 +28,7 @@ if (!isMainThread) {
   for (const w of workers) w.on('message', ({ id, result }) => { pending.get(id)(result); pending.delete(id); });
   const run = (k, op, header, payload) => new Promise((resolve) => { const id = next++; pending.set(id, resolve); workers[k % nWorkers].postMessage({ id, op, header, payload }); });
 
-  const header = createGmzHeader(options, count);
+  const header = createGmzHeader(options, model.latentDim, count);
   let t0 = performance.now();
   const jobs = [];
   for (let k = 0, off = 0; off < count; k++, off += chunkSize) {

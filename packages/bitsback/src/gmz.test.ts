@@ -55,7 +55,7 @@ describe('.gmz container', () => {
   });
 
   it('joins chunks encoded separately (other workers or machines) into the same file compress writes', async () => {
-    const header = createGmzHeader(options, 230);
+    const header = createGmzHeader(options, model.latentDim, 230);
     // Encode the chunks out of order, as independent jobs would finish.
     const jobs = [2, 0, 1].map(async (k) => ({ k, chunk: await encodeChunk(images.subarray(k * 100 * 36, Math.min(230, (k + 1) * 100) * 36), model, header) }));
     const done = (await Promise.all(jobs)).sort((a, b) => a.k - b.k).map((j) => j.chunk);
@@ -70,6 +70,9 @@ describe('.gmz container', () => {
     expect(e.message).toMatch(/different model/);
     const impostor = linearBernoulliModel({ latentDim: 3, pixelsPerImage: 36, seed: 22 });
     await expectGmzError(decompress(bytes, impostor, { fingerprint: 'toy-bernoulli-v1' }), 'mismatch');
+    const wider = linearBernoulliModel({ latentDim: 5, pixelsPerImage: 36, seed: 21 });
+    const e2 = await expectGmzError(decompress(bytes, wider, { fingerprint: 'toy-bernoulli-v1' }), 'wrong-model');
+    expect(e2.message).toMatch(/3-dimensional latent, this model has 5/);
   });
 
   it('rejects every truncation and random bit flips with a GmzError, quickly', async () => {

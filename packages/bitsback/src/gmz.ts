@@ -7,7 +7,7 @@
  * file    = magic "\x89GMZ" · version u8 (=1) · header · header-crc32 u32 · chunk* · end · trailer
  * header  = sha256(fingerprint) [32] · rank u8 · dims varint* · count+1 varint (0 = unknown, streamed)
  *           · pixels u8 (0 binary, 1 u8) · bucketBits u8 · posteriorPrecision u8 · likelihoodPrecision u8
- *           · lanes varint · growth·1000 varint · seed u32 · chunkSize varint
+ *           · lanes varint · growth·1000 varint · seed u32 · chunkSize varint · latentDim varint
  * chunk   = body-length varint (> 0) · body · crc32(body) u32
  * body    = images varint · cleanUnits varint · warm-up steps varint · step sizes varint* · crc32(image bytes) u32
  *           · rANS message (see flatten)
@@ -124,6 +124,8 @@ export interface GmzHeader {
   count: number | null;
   /** Images per chunk (the last chunk may hold fewer). */
   chunkSize: number;
+  /** Latent size of the model the file was written with. */
+  latentDim: number;
   settings: BBANSSettings;
 }
 
@@ -142,6 +144,7 @@ function writeHeader(h: GmzHeader): Uint8Array {
   pushVarint(out, Math.round(s.growth * 1000));
   u32(out, s.seed >>> 0);
   pushVarint(out, h.chunkSize);
+  pushVarint(out, h.latentDim);
   u32(out, crc32(Uint8Array.from(out.slice(start))));
   return Uint8Array.from(out);
 }
@@ -189,14 +192,16 @@ function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number } {
     const seed = readU32(bytes, pos, 'the header') | 0;
     pos += 4;
     const [chunkSize, posK] = readVarint(bytes, pos, 'chunk size');
-    pos = posK;
+    const [latentDim, posZ] = readVarint(bytes, posK, 'latent size');
+    pos = posZ;
     const crc = readU32(bytes, pos, 'the header checksum');
     if (crc !== crc32(bytes.subarray(5, pos))) throw new GmzError('checksum', 'header checksum mismatch: the file is corrupt');
     pos += 4;
     const pixelsPerImage = shape.reduce((a, b) => a * b, 1);
     const settings = resolveSettings({ pixels, pixelsPerImage, bucketBits, posteriorPrecision, likelihoodPrecision, lanes, growth: growth / 1000, seed });
     if (chunkSize < 1 || chunkSize > MAX_CHUNK) throw new GmzError('corrupt', `chunk size ${chunkSize} is out of range`);
-    return { header: { fingerprint, shape, count: c === 0 ? null : c - 1, chunkSize, settings }, pos };
+    if (latentDim < 1 || latentDim > 1 << 20) throw new GmzError('corrupt', `latent size ${latentDim} is out of range`);
+    return { header: { fingerprint, shape, count: c === 0 ? null : c - 1, chunkSize, latentDim, settings }, pos };
   });
 }
 
@@ -274,21 +279,30 @@ function checkShape(shape: unknown): asserts shape is number[] {
  * The header {@link compress} would write for these options (`count` null when unknown): pass it to
  * {@link encodeChunk} on each worker or machine, then assemble the results with {@link joinGmz}.
  */
-export function createGmzHeader(options: CompressOptions, count: number | null = null): GmzHeader {
-  return makeHeader(options, count);
+export function createGmzHeader(options: CompressOptions, latentDim: number, count: number | null = null): GmzHeader {
+  return makeHeader(options, count, latentDim);
 }
 
-function makeHeader(options: CompressOptions, count: number | null): GmzHeader {
+/** Throws a GmzError('wrong-model') when the model's latent size is not the file's. */
+function checkLatent(model: BitsBackModel, header: GmzHeader): void {
+  if (model.latentDim !== header.latentDim) {
+    throw new GmzError('wrong-model', `the file was written with a ${header.latentDim}-dimensional latent, this model has ${model.latentDim}`);
+  }
+}
+
+function makeHeader(options: CompressOptions, count: number | null, latentDim: number): GmzHeader {
   const { fingerprint, shape, chunkSize = 500, ...rest } = options;
   checkShape(shape);
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK) throw new RangeError(`chunkSize must be an integer in [1, ${MAX_CHUNK}], got ${chunkSize}`);
   const settings = resolveSettings({ pixels: 'binary', ...rest, pixelsPerImage: shape.reduce((a, b) => a * b, 1) });
   if (Math.round(settings.growth * 1000) / 1000 !== settings.growth) throw new RangeError(`growth must have at most 3 decimals, got ${settings.growth}`);
-  return { fingerprint: fingerprintDigest(fingerprint), shape: [...shape], count, chunkSize, settings };
+  if (!Number.isInteger(latentDim) || latentDim < 1 || latentDim > 1 << 20) throw new RangeError(`latentDim must be a positive integer, got ${latentDim}`);
+  return { fingerprint: fingerprintDigest(fingerprint), shape: [...shape], count, chunkSize, latentDim, settings };
 }
 
 /** Encodes one chunk of images (count × pixelsPerImage pixels) into chunk body bytes — the unit of parallel work. */
 export async function encodeChunk(images: Uint8Array, model: BitsBackModel, header: GmzHeader): Promise<GmzChunk> {
+  checkLatent(model, header);
   const D = header.settings.pixelsPerImage;
   const count = images.length / D;
   if (!Number.isInteger(count) || count < 1 || count > header.chunkSize) {
@@ -300,6 +314,7 @@ export async function encodeChunk(images: Uint8Array, model: BitsBackModel, head
 
 /** Decodes one chunk; the images are checked against the chunk's stored CRC before they are returned. */
 export async function decodeChunk(chunk: GmzChunk, model: BitsBackModel, header: GmzHeader): Promise<Uint8Array> {
+  checkLatent(model, header);
   let images: Uint8Array;
   try {
     images = await decodeImages(chunk.message, chunk.count, chunk.cleanUnits, chunk.warmup, model, header.settings);
@@ -333,7 +348,7 @@ export async function* compressStream(
   options: CompressOptions,
   count: number | null = null,
 ): AsyncGenerator<Uint8Array> {
-  const header = makeHeader(options, count);
+  const header = makeHeader(options, count, model.latentDim);
   const D = header.settings.pixelsPerImage;
   const hash = createHash('sha256');
   const emit = (b: Uint8Array): Uint8Array => {
@@ -532,7 +547,7 @@ export async function* decompressStream(
   const r = new ByteReader(source);
   const hash = createHash('sha256');
   // The header has variable length: read enough for any header, parse, then consume exactly its bytes.
-  await r.fill(5 + 32 + 1 + 4 * 7 + 7 + 4 + 3 * 7 + 4 + 7 + 4);
+  await r.fill(256); // a header is at most ~130 bytes
   const { header, pos } = readHeader(r.peekAll());
   hash.update(await r.take(pos, 'the header'));
   checkModelFingerprint(header, options.fingerprint);

@@ -104,3 +104,11 @@ export {
   type RansBenchResult,
   type BBANSBenchResult,
 } from './bench';
+export {
+  autoregressiveBernoulli,
+  autoregressiveNllBits,
+  encodeAutoregressive,
+  decodeAutoregressive,
+  type AutoregressiveBernoulliModel,
+  type AutoregressiveCodecOptions,
+} from './autoregressive';
