@@ -56,10 +56,14 @@ if (values.model === 'free') {
 }
 const options = { fingerprint: `synthetic-linear-${pixels}-${latentDim}`, shape: [28, 28], pixels, lanes, chunkSize };
 await benchBBANS(images.subarray(0, Math.min(count, 200) * 784), model, { ...options, chunkSize: 100 }); // JIT warm-up
+let cs = 1;
+const c0 = performance.now();
+for (let i = 0; i < 1e8; i++) { cs ^= cs << 13; cs ^= cs >>> 17; cs ^= cs << 5; }
+const calibNsPerIter = ((performance.now() - c0) * 1e6) / 1e8; // how much of a core we got (≈2.6 ns when idle here)
 const r = await benchBBANS(images, model, options, negElbo);
 const rep = r.report;
 console.log(`BB-ANS ${count} ${source} images (${pixels}), model ${values.model ?? 'synthetic-linear'}, latent ${latentDim}, lanes ${lanes}, chunks of ${chunkSize}: ` +
   `compress ${r.compressImagesPerSec.toFixed(0)} img/s, decompress ${r.decompressImagesPerSec.toFixed(0)} img/s, exact ${r.exact}; ` +
   `file ${rep.fileBytes} B = ${rep.bitsPerDim.toFixed(4)} bits/dim` + (negElbo === null ? ', ' : ` vs −ELBO ${negElbo.toFixed(4)} (ratio ${rep.ratioToElbo.toFixed(4)}), `) +
-  `clean bits ${rep.cleanBits}; gzip -9 ${rep.gzip.bitsPerDim.toFixed(4)}, brotli ${rep.brotli.bitsPerDim.toFixed(4)} bits/dim`);
-console.log(JSON.stringify({ ...r, negElboBitsPerDim: negElbo, model: { latentDim, pixels, source } }));
+  `clean bits ${rep.cleanBits}; gzip -9 ${rep.gzip.bitsPerDim.toFixed(4)}, brotli ${rep.brotli.bitsPerDim.toFixed(4)} bits/dim; calibration ${calibNsPerIter.toFixed(2)} ns/iter (${cs & 1})`);
+console.log(JSON.stringify({ ...r, negElboBitsPerDim: negElbo, calibNsPerIter, model: { latentDim, pixels, source, kind: values.model ?? 'synthetic-linear' } }));
