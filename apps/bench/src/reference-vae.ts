@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { fusedAdam } from '@gm/models';
 
 export const REFERENCE = { batch: 128, inputDim: 784, hidden: [512, 256], latentDim: 32, learningRate: 1e-3 } as const;
 
@@ -39,13 +40,20 @@ function mlp(sizes: number[], name: string, seed: number): tfl.Sequential {
 }
 
 /** The reference VAE architecture trained by a custom loop (tfjs-layers ignores model.addLoss). */
-export function createReferenceVae(options: { seed?: number; latentDim?: number } = {}): ReferenceVae {
+export interface ReferenceVaeOptions {
+  seed?: number;
+  latentDim?: number;
+  /** 'fused' (default): gm's one-pass Adam; 'tfjs': tf.train.adam. Same update rule. */
+  optimizer?: 'fused' | 'tfjs';
+}
+
+export function createReferenceVae(options: ReferenceVaeOptions = {}): ReferenceVae {
   const { inputDim, hidden, learningRate } = REFERENCE;
   const latentDim = options.latentDim ?? REFERENCE.latentDim;
   const seed = options.seed ?? 0;
   const encoder = mlp([inputDim, ...hidden, 2 * latentDim], 'encoder', seed);
   const decoder = mlp([latentDim, ...[...hidden].reverse(), inputDim], 'decoder', seed + 100);
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = options.optimizer === 'tfjs' ? tf.train.adam(learningRate) : fusedAdam(learningRate);
   const variables = [...encoder.trainableWeights, ...decoder.trainableWeights].map((w) => w.read() as tf.Variable);
   let noiseSeed = seed * 7919;
 
@@ -79,8 +87,8 @@ export function createReferenceVae(options: { seed?: number; latentDim?: number 
 }
 
 /** The benchmark step: the reference VAE on one fixed random binary batch of 128, as the PyTorch twin does. */
-export function createReferenceVaeStep(seed = 0): ReferenceVaeStep {
-  const vae = createReferenceVae({ seed });
+export function createReferenceVaeStep(seed = 0, optimizer: ReferenceVaeOptions['optimizer'] = 'fused'): ReferenceVaeStep {
+  const vae = createReferenceVae({ seed, optimizer });
   const { batch, inputDim } = REFERENCE;
   const x = tf.tidy(() =>
     tf.cast(tf.greater(tf.randomUniform([batch, inputDim], 0, 1, 'float32', seed), 0.5), 'float32'),

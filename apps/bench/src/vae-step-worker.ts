@@ -1,6 +1,8 @@
 /**
  * Child process of `pnpm bench`: times the reference VAE step on one backend and prints one JSON line.
- * Usage: node vae-step-worker.js <node|wasm|wasm-stock|cpu> [warmup] [steps]
+ * Usage: node vae-step-worker.js <node|wasm|wasm-tfjs-adam|wasm-stock|cpu> [warmup] [steps]
+ *   wasm: fast MatMul kernels + gm's fused Adam; wasm-tfjs-adam: fast MatMul + tf.train.adam;
+ *   wasm-stock: tfjs-wasm as shipped (stock kernels, tf.train.adam).
  * Each backend runs in its own process so one backend's state (kernels, memory) cannot colour another's numbers.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,11 +10,12 @@ import { initBackend, type BackendName } from '@gm/backend';
 import { createReferenceVaeStep } from './reference-vae';
 
 const [variant = 'wasm', warmupArg = '5', stepsArg = '30'] = process.argv.slice(2);
-const backend = (variant === 'wasm-stock' ? 'wasm' : variant) as BackendName;
+const backend = (variant.startsWith('wasm') ? 'wasm' : variant) as BackendName;
+const stockOptimizer = variant === 'wasm-stock' || variant === 'wasm-tfjs-adam';
 
 async function main() {
   const choice = await initBackend({ backend, fastMatMul: variant !== 'wasm-stock' });
-  const vae = createReferenceVaeStep(0);
+  const vae = createReferenceVaeStep(0, stockOptimizer ? 'tfjs' : 'fused');
   const warmup = Number(warmupArg);
   const steps = Number(stepsArg);
   const losses: number[] = [];
@@ -33,6 +36,7 @@ async function main() {
       variant,
       backend: choice.backend,
       fastMatMul: choice.fastMatMul,
+      optimizer: stockOptimizer ? 'tf.train.adam' : 'fusedAdam',
       steps,
       msPerStepMedian: median,
       msPerStepMin: times[0],
