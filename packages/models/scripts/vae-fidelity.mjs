@@ -4,6 +4,7 @@
  *
  *   npx tsup && node scripts/vae-fidelity.mjs <out-dir> [--epochs 200] [--seed 20240601]
  *        [--logistic-epochs 20] [--logistic-k 1000] [--skip-binary] [--skip-logistic] [--is-k 1000]
+ *        [--binary-checkpoint <dir>]   (evaluate a trained reference checkpoint instead of training one)
  *
  * 1. Binarized bundled MNIST (static: pixel byte > 127; the fixed 8,000 / 2,000 split), the reference MLP VAE
  *    784-100-40 (ReLU, Bernoulli logits, N(0, I) prior), Adam lr 1e-3, batch 100, `--epochs` epochs, fixed seed, on
@@ -37,6 +38,7 @@ const { values, positionals } = parseArgs({
     'logistic-k': { type: 'string', default: '1000' },
     'skip-binary': { type: 'boolean', default: false },
     'skip-logistic': { type: 'boolean', default: false },
+    'binary-checkpoint': { type: 'string' },
   },
 });
 const outDir = positionals[0];
@@ -175,25 +177,32 @@ if (!values['skip-binary']) {
   const xTrain = tf.tensor(binarizeStatic(train.images), [train.count, D], 'float32'); // pixel/255 > 0.5 ⇔ byte > 127
   const xTest = tf.tensor(binarizeStatic(test.images), [test.count, D], 'float32');
   const config = { inputShape: [D], hidden: [100], latentDim: 40, likelihood: 'bernoulli', seed: SEED };
-  const vae = new VAE(config);
-  console.log(`[binary] VAE 784-100-40 Bernoulli, Adam 1e-3, batch 100, ${EPOCHS} epochs, seed ${SEED}`);
-  const { fit, seconds, cpuSeconds } = train_(vae, xTrain, EPOCHS, 'binary');
-  const last = fit.history.at(-1);
-  results.binary = {
-    config,
-    epochs: EPOCHS,
-    trainSeconds: seconds,
-    trainCpuSeconds: cpuSeconds,
-    trainNegElboLastEpochNats: last?.loss,
-    trainNegElboLastEpochBitsPerDim: last === undefined ? undefined : bitsPerDim(last.loss, D),
-  };
-  console.log(`[binary] ${EPOCHS} epochs in ${seconds.toFixed(1)} s wall (${cpuSeconds.toFixed(1)} s CPU); last-epoch train −ELBO ${last?.loss.toFixed(3)} nats`);
-  const ckpt = path.join(outDir, 'vae-binarized-mnist');
-  await vae.save(ckpt);
-  results.binary.checkpoint = ckpt;
-  results.binary.weightsSha256 = weightDigests(ckpt);
-  console.log(`[binary] checkpoint ${ckpt} (weights sha256 ${JSON.stringify(results.binary.weightsSha256)})`);
-  save();
+  let vae;
+  if (values['binary-checkpoint'] !== undefined) {
+    vae = await VAE.load(values['binary-checkpoint']);
+    results.binary = { checkpoint: values['binary-checkpoint'], config: vae.config, epochs: vae.epochsTrained, weightsSha256: weightDigests(values['binary-checkpoint']) };
+    console.log(`[binary] evaluating ${values['binary-checkpoint']} (${vae.epochsTrained} epochs trained)`);
+  } else {
+    vae = new VAE(config);
+    console.log(`[binary] VAE 784-100-40 Bernoulli, Adam 1e-3, batch 100, ${EPOCHS} epochs, seed ${SEED}`);
+    const { fit, seconds, cpuSeconds } = train_(vae, xTrain, EPOCHS, 'binary');
+    const last = fit.history.at(-1);
+    results.binary = {
+      config,
+      epochs: EPOCHS,
+      trainSeconds: seconds,
+      trainCpuSeconds: cpuSeconds,
+      trainNegElboLastEpochNats: last?.loss,
+      trainNegElboLastEpochBitsPerDim: last === undefined ? undefined : bitsPerDim(last.loss, D),
+    };
+    console.log(`[binary] ${EPOCHS} epochs in ${seconds.toFixed(1)} s wall (${cpuSeconds.toFixed(1)} s CPU); last-epoch train −ELBO ${last?.loss.toFixed(3)} nats`);
+    const ckpt = path.join(outDir, 'vae-binarized-mnist');
+    await vae.save(ckpt);
+    results.binary.checkpoint = ckpt;
+    results.binary.weightsSha256 = weightDigests(ckpt);
+    console.log(`[binary] checkpoint ${ckpt} (weights sha256 ${JSON.stringify(results.binary.weightsSha256)})`);
+    save();
+  }
   Object.assign(results.binary, evaluate(vae, xTest, IS_K, 'binary'));
   save();
   const unit = (t) => t.dataSync();

@@ -301,6 +301,15 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
     expect(() => vae.interpolate(x1, x2, 1)).toThrow(/"steps" must be at least 2/);
     tf.dispose([x1, x2, path3, mean, ends, mid, s1, s2, s3]);
   });
+
+  it('trains on the ELBO itself: the reported loss is an unbiased one-sample −ELBO estimate (metrics elbo, many samples)', () => {
+    // A vanishing learning rate leaves the weights as they are, so the epoch's loss is the −ELBO of this model.
+    const kl = tf.tidy(() => tf.mean(vae.elbo(xTest, { seed: 4 }).kl).dataSync()[0] as number);
+    const reference = vae.negativeElbo(xTest, { samples: 100, seed: 3 });
+    const { history } = vae.fit(xTest, { epochs: 1, batchSize: 100, learningRate: 1e-20, shuffle: false });
+    expect(kl).toBeGreaterThan(4); // so a dropped or sign-flipped KL term (off by ≥ kl) could not pass
+    expect(Math.abs((history[0]?.loss as number) - reference)).toBeLessThan(2);
+  });
 });
 
 describe('bits-back adapter for 8-bit VAEs', () => {

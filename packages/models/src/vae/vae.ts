@@ -16,6 +16,7 @@ import {
   deriveSeed,
   elbo,
   importanceSampledLogLikelihood,
+  klDivergence,
   toBinCenters,
   type Distribution,
   type ElboOptions,
@@ -449,9 +450,14 @@ export class VAE implements LatentVariableModel {
         try {
           const cost = optimizer.minimize(
             () => {
-              const r = elbo(this, xb, { seed: stepSeed, kl: 'analytic' });
-              const rec = tf.mean(r.reconstruction);
-              const kl = tf.mean(r.kl);
+              // The ELBO with one reparameterised sample and the analytic KL (what @gm/metrics' elbo computes), with
+              // the noise drawn by tfjs's own seeded generator: the reference weights then depend only on tfjs and
+              // the distributions' log-densities, not on how @gm/metrics happens to generate its normals.
+              const { mean, logStd } = this.posteriorParams(xb);
+              const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', stepSeed);
+              const z = tf.add(mean, tf.mul(tf.exp(logStd), eps));
+              const rec = tf.mean(this.likelihood(z).logProb(xb));
+              const kl = tf.mean(klDivergence(new Normal(mean, logStd, { eventRank: 1 }), this.prior));
               terms = tf.keep(tf.stack([rec, kl]));
               return tf.neg(tf.sub(rec, tf.mul(kl, beta))) as tf.Scalar;
             },
