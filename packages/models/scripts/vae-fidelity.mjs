@@ -19,6 +19,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
@@ -64,7 +65,14 @@ console.log(`backend ${backend.backend} (fast MatMul ${backend.fastMatMul}), tfj
 const { train, test } = loadBundledMnist();
 console.log(`bundled MNIST: ${train.count} train / ${test.count} test`);
 
-const results = { backend: backend.backend, seed: SEED, date: new Date().toISOString() };
+// The reference weights are reproducible for the same seed, backend and versions of tfjs and the gm packages.
+let gitCommit = null;
+try {
+  gitCommit = execSync('git rev-parse HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+} catch {
+  // not a git checkout
+}
+const results = { backend: backend.backend, seed: SEED, date: new Date().toISOString(), gitCommit, tfjs: tf.version_core };
 /** sha256 of each checkpoint part's weights (from its model.json): equal digests ⇔ bit-identical weights. */
 const weightDigests = (ckpt) =>
   Object.fromEntries(['encoder', 'decoder'].map((part) => [part, JSON.parse(fs.readFileSync(path.join(ckpt, part, 'model.json'), 'utf8')).gm.weightsSha256]));
