@@ -1,0 +1,251 @@
+/**
+ * End to end in real headless Chromium (Debian's /usr/bin/chromium through playwright-core): builds the page when
+ * dist/ is missing or older than its sources, serves dist/ on 127.0.0.1, and checks what a user sees — the active
+ * backend, a non-blank sample canvas after in-page training, an interpolation slider that changes the picture,
+ * no console errors, no tensor growth while the slider moves — and that a checkpoint written by @gm/models'
+ * `VAE.save` in Node loads in the page (and a corrupted one is refused with a clear error). Screenshots go to
+ * apps/web/artifacts/.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const APP = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(APP, 'dist');
+const ARTIFACTS = join(APP, 'artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-sync',
+];
+/** In-page training length for the test: enough for recognisable blobs, small enough for a busy 2-core machine. */
+const TEST_EPOCHS = 8;
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.bin': 'application/octet-stream',
+};
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** Builds with Vite unless dist/ is at least as new as the page's sources (`pnpm build` has usually just run). */
+async function ensureBuild(): Promise<void> {
+  const index = join(DIST, 'index.html');
+  const sources = ['src', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newestMtime(join(APP, p)));
+  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources)) return;
+  const { build } = await import('vite');
+  await build({ root: APP, configFile: join(APP, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+/** Serves dist/ at / and extra folders at /<prefix>/ (checkpoints the test writes). */
+function serve(mounts: Record<string, string>): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const prefix = Object.keys(mounts).find((p) => p !== '/' && path.startsWith(p)) ?? '/';
+    const root = mounts[prefix] as string;
+    const rel = normalize(path.slice(prefix.length)).replace(/^([/\\])+/, '');
+    let file = join(root, rel);
+    if (!file.startsWith(root + sep) && file !== root) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file)) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${path}`);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });
+    res.end(readFileSync(file));
+  });
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }));
+  });
+}
+
+/** Writes a small trained VAE checkpoint with @gm/models in Node (cpu backend), as `gm train` would. */
+async function writeCheckpoint(dir: string): Promise<void> {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-layers');
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
+  const { VAE } = await import('@gm/models');
+  const { loadBundledMnist, binarizeStatic } = await import('@gm/data');
+  const { train } = loadBundledMnist();
+  const n = 200;
+  const x = tf.tensor(binarizeStatic(train.images.subarray(0, n * 784)), [n, 784]);
+  const vae = new VAE({ inputShape: [784], hidden: [32], latentDim: 4, likelihood: 'bernoulli', seed: 7 });
+  vae.fit(x, { epochs: 3, batchSize: 50 });
+  await vae.save(dir);
+  vae.dispose();
+  x.dispose();
+}
+
+interface PageLog {
+  errors: string[];
+}
+
+async function openPage(browser: Browser, url: string): Promise<{ page: Page; log: PageLog }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const log: PageLog = { errors: [] };
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') log.errors.push(`console.error: ${msg.text()}`);
+  });
+  page.on('pageerror', (error) => log.errors.push(`page error: ${error.message}`));
+  page.on('requestfailed', (req) => log.errors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
+  await page.goto(url);
+  return { page, log };
+}
+
+async function waitForState(page: Page, states: string[], timeout: number): Promise<string> {
+  await page.waitForFunction((want) => want.includes(document.body.dataset.state ?? ''), states, { timeout, polling: 250 });
+  return page.evaluate(() => document.body.dataset.state ?? '');
+}
+
+/** The canvas's grey levels (red channel) as read back in the page. */
+async function canvasPixels(page: Page, id: string): Promise<number[]> {
+  return page.evaluate((canvasId) => {
+    const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
+    const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const out: number[] = [];
+    for (let i = 0; i < data.length; i += 4) out.push(data[i] as number);
+    return out;
+  }, id);
+}
+
+function variance(values: number[]): number {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
+}
+
+function meanAbsDiff(a: number[], b: number[]): number {
+  expect(a.length).toBe(b.length);
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs((a[i] as number) - (b[i] as number));
+  return sum / a.length;
+}
+
+/** Moves the interpolation slider and waits until the picture has been redrawn for the new value. */
+async function moveSlider(page: Page, value: number, before: number[]): Promise<number[]> {
+  await page.locator('#interp-t').fill(String(value));
+  await page.waitForFunction((v) => document.getElementById('interp-value')?.textContent === (v / 100).toFixed(2), value);
+  let after = before;
+  for (let i = 0; i < 40; i++) {
+    after = await canvasPixels(page, 'interp');
+    if (meanAbsDiff(before, after) > 0) break;
+    await page.waitForTimeout(100);
+  }
+  return after;
+}
+
+describe('browser demo in headless Chromium', () => {
+  let browser: Browser | undefined;
+  let server: Server | undefined;
+  let baseUrl = '';
+  const tmp = mkdtempSync(join(tmpdir(), 'gm-web-test-'));
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `${CHROMIUM} is missing: the browser test drives Debian's Chromium through playwright-core (Playwright cannot ` +
+          `download browsers here). Install it with: apt-get update && apt-get install -y chromium`,
+      );
+    }
+    await ensureBuild();
+    await writeCheckpoint(join(tmp, 'good'));
+    cpSync(join(tmp, 'good'), join(tmp, 'corrupt'), { recursive: true });
+    const weights = join(tmp, 'corrupt', 'decoder', 'weights.bin');
+    const bytes = readFileSync(weights);
+    bytes[100] = (bytes[100] as number) ^ 0xff;
+    writeFileSync(weights, bytes);
+    ({ server, url: baseUrl } = await serve({ '/': DIST, '/ckpt/': tmp }));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((done) => (server ? server.close(done) : done(undefined)));
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('trains a VAE in the page, shows samples, and the interpolation slider changes the picture', async () => {
+    const started = Date.now();
+    const { page, log } = await openPage(browser as Browser, `${baseUrl}?epochs=${TEST_EPOCHS}`);
+    const state = await waitForState(page, ['ready', 'error'], 150_000);
+    const error = await page.locator('#error').textContent();
+    expect(state, `page error: ${error}`).toBe('ready');
+
+    const backend = await page.locator('#backend').getAttribute('data-backend');
+    expect(['webgl', 'wasm', 'cpu']).toContain(backend);
+    expect(await page.locator('#backend').textContent()).toBe(backend);
+    const detail = await page.locator('#backend-detail').textContent();
+    console.log(`[web test] backend ${backend} ${detail}; trained ${TEST_EPOCHS} epochs, ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`[web test] ${await page.locator('#status').textContent()}`);
+
+    const samples = await canvasPixels(page, 'samples');
+    expect(variance(samples)).toBeGreaterThan(500); // a blank or flat-grey canvas has variance ~0
+    const recon = await canvasPixels(page, 'recon');
+    expect(variance(recon)).toBeGreaterThan(500);
+
+    const mid = await canvasPixels(page, 'interp');
+    expect(variance(mid)).toBeGreaterThan(100);
+    const atZero = await moveSlider(page, 0, mid);
+    expect(meanAbsDiff(mid, atZero)).toBeGreaterThan(2);
+    const atOne = await moveSlider(page, 100, atZero);
+    expect(meanAbsDiff(atZero, atOne)).toBeGreaterThan(5);
+
+    // No tensor growth while the slider moves (every render disposes what it made).
+    const tensors = Number(await page.locator('#tensors').textContent());
+    let last = atOne;
+    for (const v of [20, 40, 60, 80]) last = await moveSlider(page, v, last);
+    expect(Number(await page.locator('#tensors').textContent())).toBe(tensors);
+
+    await page.screenshot({ path: join(ARTIFACTS, 'web-demo.png'), fullPage: true });
+    expect(log.errors).toEqual([]);
+    await page.close();
+  });
+
+  it('loads a checkpoint written by VAE.save and refuses a corrupted one with a clear error', async () => {
+    const { page, log } = await openPage(browser as Browser, `${baseUrl}?model=${encodeURIComponent('/ckpt/good/')}`);
+    const state = await waitForState(page, ['ready', 'error'], 60_000);
+    expect(state, `page error: ${await page.locator('#error').textContent()}`).toBe('ready');
+    expect(await page.locator('#model-info').textContent()).toContain('784-32-4');
+    expect(variance(await canvasPixels(page, 'samples'))).toBeGreaterThan(100);
+    await page.screenshot({ path: join(ARTIFACTS, 'web-checkpoint.png'), fullPage: true });
+    expect(log.errors).toEqual([]);
+    await page.close();
+
+    const bad = await openPage(browser as Browser, `${baseUrl}?model=${encodeURIComponent('/ckpt/corrupt/')}`);
+    expect(await waitForState(bad.page, ['ready', 'error'], 60_000)).toBe('error');
+    const message = await bad.page.locator('#error').textContent();
+    expect(message).toMatch(/decoder\/weights\.bin: sha256 [0-9a-f]{64} does not match/);
+    expect(await bad.page.locator('#error').isVisible()).toBe(true);
+
+    const missing = await openPage(browser as Browser, `${baseUrl}?model=${encodeURIComponent('/ckpt/nothing-here/')}`);
+    expect(await waitForState(missing.page, ['ready', 'error'], 60_000)).toBe('error');
+    expect(await missing.page.locator('#error').textContent()).toMatch(/not a gm checkpoint: .*gm-checkpoint\.json: HTTP 404/);
+    await bad.page.close();
+    await missing.page.close();
+  });
+});
