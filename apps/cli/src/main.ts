@@ -1,10 +1,16 @@
 /**
- * The `gm` command. Each subcommand lives in its own module; this file wires them to commander, turns errors into a
- * one-line message and a non-zero exit code, and prints `--json` reports on stdout.
+ * The `gm` command. Each subcommand lives in its own module (demo.ts, commands.ts); this file wires them to
+ * commander, turns errors into a one-line message and a non-zero exit code, and prints `--json` reports on stdout.
  */
 import { Command, Option } from 'commander';
+import { bench, compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
+import { DATA_HELP, parseDataSpec } from './data';
 import { runDemo } from './demo';
-import { BACKEND_CHOICES, nonNegativeInt, positiveInt } from './options';
+import { BACKEND_CHOICES, intList, nonNegativeInt, positiveInt, positiveNumber, unitInterval } from './options';
+import { outputMode, Reporter } from './progress';
+import { MODELS } from './registry';
+
+type Backend = (typeof BACKEND_CHOICES)[number];
 
 const program = new Command();
 program
@@ -12,19 +18,163 @@ program
   .description('Deep generative models on TensorFlow.js: train, evaluate, sample and compress.')
   .showHelpAfterError('(run with --help for usage)');
 
+/** Options every model command shares. */
+function common(cmd: Command, seedDefault = 0): Command {
+  return cmd
+    .option('--seed <n>', 'random seed', nonNegativeInt, seedDefault)
+    .addOption(new Option('--backend <name>', 'force a backend (default: fastest available, or GM_BACKEND)').choices(BACKEND_CHOICES))
+    .option('--json', 'print a JSON report on stdout instead of progress lines', false);
+}
+
+/** Runs a command body with a reporter and prints its report as JSON when asked. */
+function act<O extends { json: boolean }>(body: (o: O, reporter: Reporter, ...args: string[]) => Promise<unknown>) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const o = cmd.opts<O>();
+    const positionals = args.slice(0, -2) as string[];
+    const reporter = new Reporter(outputMode(o.json));
+    try {
+      const report = await body(o, reporter, ...positionals);
+      if (o.json) console.log(JSON.stringify(report, null, 2));
+    } finally {
+      reporter.stop();
+    }
+  };
+}
+
+const dataOption = () => new Option('--data <spec>', `dataset: ${DATA_HELP}`).argParser(parseDataSpec).default(parseDataSpec('mnist-bundled'), 'mnist-bundled');
+const modelOption = () => new Option('--model <dir>', 'checkpoint folder written by gm train (or gm demo: gm-demo-output/checkpoint)').makeOptionMandatory();
+
+// ------------------------------------------------------------------------------------------------ demo
+common(
+  program
+    .command('demo')
+    .description(
+      'Train the reference VAE (784-100-40, Bernoulli) on the bundled digits, evaluate its −ELBO and IS log-likelihood, write sample / reconstruction / interpolation / latent-map PNGs, bits-back compress the test digits, check the round trip and compare bits/dim with gzip, brotli and PNG.',
+    )
+    .option('--epochs <n>', 'training epochs', positiveInt, 30)
+    .option('--batch <n>', 'batch size', positiveInt, 100)
+    .option('--k <n>', 'importance samples per test digit for the log-likelihood', positiveInt, 100)
+    .option('--out <dir>', 'folder for the pictures, the checkpoint and the .gmz file', 'gm-demo-output')
+    .option('--train-size <n>', 'use only the first n of the 8,000 training digits (quick runs)', positiveInt)
+    .option('--test-size <n>', 'use only the first n of the 2,000 test digits (quick runs)', positiveInt)
+    .option('--map-points <n>', 'test digits on the latent map', positiveInt, 2000),
+).action(
+  act(async (o: { epochs: number; batch: number; seed: number; k: number; out: string; trainSize?: number; testSize?: number; mapPoints: number; backend?: Backend; json: boolean }, reporter) => {
+    const report = await runDemo(o, reporter);
+    reporter.line(`\ndone in ${report.seconds.toFixed(1)} s; pictures, checkpoint and .gmz file in ${o.out}`);
+    return report;
+  }),
+);
+
+// ------------------------------------------------------------------------------------------------ train
+const modelList = MODELS.map((m) => `  ${m.name.padEnd(14)} ${m.summary}`).join('\n');
+common(
+  program
+    .command('train')
+    .argument('<model>', `one of: ${MODELS.map((m) => m.name).join(', ')}`)
+    .description(`Train a model and save a checkpoint folder (resumable).\n\nModels:\n${modelList}`)
+    .addOption(dataOption())
+    .option('--epochs <n>', 'epochs to train (more epochs when resuming)', positiveInt, 10)
+    .option('--batch <n>', 'batch size', positiveInt, 100)
+    .option('--lr <x>', 'Adam learning rate', positiveNumber, 1e-3)
+    .option('--out <dir>', 'checkpoint folder to write (default: checkpoints/<model>, or the --resume folder)')
+    .option('--resume <dir>', 'continue training the checkpoint in this folder')
+    .option('--hidden <list>', 'hidden layer widths, comma-separated (e.g. 100 or 500,200)', intList)
+    .option('--latent <n>', 'latent / codings size (vae default 40; autoencoders 30, sparse-ae 300)', positiveInt)
+    .addOption(new Option('--likelihood <name>', 'vae observation model (default: bernoulli for 1 channel, discretized-logistic for 3)').choices(['bernoulli', 'discretized-logistic', 'discretized-logistic-mixture']))
+    .addOption(new Option('--architecture <name>', 'vae networks (conv trains on the cpu or node backend)').choices(['mlp', 'conv']))
+    .option('--filters <list>', 'conv vae: filters of each stride-2 convolution (default 32,64)', intList)
+    .option('--noise-std <x>', 'denoising-ae: Gaussian input noise σ (default 0.2 when no --dropout)', positiveNumber)
+    .option('--dropout <x>', 'denoising-ae: input dropout rate in (0, 1)', unitInterval)
+    .option('--sparsity-target <x>', 'sparse-ae: target mean coding activation in (0, 1) (default 0.1)', unitInterval)
+    .option('--sparsity-weight <x>', 'sparse-ae: weight of the sparsity penalty (default 0.05)', positiveNumber)
+    .option('--train-limit <n>', 'use only the first n training images', positiveInt)
+    .option('--test-limit <n>', 'use only the first n test images (validation)', positiveInt)
+    .option('--no-validation', 'skip the validation loss after each epoch'),
+).action(act(async (o: Parameters<typeof train>[1] & { json: boolean }, reporter, model) => train(model as string, o, reporter)));
+
+// ------------------------------------------------------------------------------------------------ eval
+common(
+  program
+    .command('eval')
+    .description('Evaluate a checkpoint on the test split: −ELBO, importance-sampled log-likelihood and bits/dim (VAE), reconstruction loss and accuracy (autoencoders).')
+    .addOption(modelOption())
+    .addOption(dataOption())
+    .option('--k <n>', 'importance samples per image for log p(x)', positiveInt, 100)
+    .option('--test-limit <n>', 'evaluate only the first n test images', positiveInt),
+).action(act(async (o: Parameters<typeof evaluate>[0] & { json: boolean }, reporter) => evaluate(o, reporter)));
+
+// ------------------------------------------------------------------------------------------------ pictures
+common(
+  program
+    .command('sample')
+    .description('Draw new images from a generative model (VAE) and write them as a PNG grid.')
+    .addOption(modelOption())
+    .option('--n <n>', 'number of samples', positiveInt, 64)
+    .option('--out <file>', 'PNG file to write', 'samples.png'),
+).action(act(async (o: Parameters<typeof sample>[0] & { json: boolean }, reporter) => sample({ ...o, data: parseDataSpec('mnist-bundled') }, reporter)));
+
+common(
+  program
+    .command('reconstruct')
+    .description('Reconstruct test images: a PNG grid with each row of originals followed by its reconstructions.')
+    .addOption(modelOption())
+    .addOption(dataOption())
+    .option('--n <n>', 'number of test images', positiveInt, 50)
+    .option('--out <file>', 'PNG file to write', 'reconstructions.png'),
+).action(act(async (o: Parameters<typeof reconstruct>[0] & { json: boolean }, reporter) => reconstruct(o, reporter)));
+
+common(
+  program
+    .command('interpolate')
+    .description('Walk the straight line between the codings of two test images of different labels and decode each step (PNG grid, one row per pair).')
+    .addOption(modelOption())
+    .addOption(dataOption())
+    .option('--rows <n>', 'pairs of test images', positiveInt, 8)
+    .option('--steps <n>', 'images per row, both ends included', positiveInt, 10)
+    .option('--out <file>', 'PNG file to write', 'interpolations.png'),
+).action(act(async (o: Parameters<typeof interpolate>[0] & { json: boolean }, reporter) => interpolate(o, reporter)));
+
+common(
+  program
+    .command('latent-map')
+    .description('Scatter the codings of test images coloured by label (PNG): the 2-D latent directly, higher dimensions through UMAP (umap-js).')
+    .addOption(modelOption())
+    .addOption(dataOption())
+    .option('--n <n>', 'number of test images', positiveInt, 2000)
+    .option('--out <file>', 'PNG file to write', 'latent-map.png'),
+).action(act(async (o: Parameters<typeof latentMap>[0] & { json: boolean }, reporter) => latentMap(o, reporter)));
+
+// ------------------------------------------------------------------------------------------------ compress
+common(
+  program
+    .command('compress')
+    .argument('<in>', 'images: mnist-bundled[:test|train|all], mnist:<dir>[:test|train], cifar:<dir>[:test|train], an IDX image file (.gz too) or a folder of PNGs')
+    .argument('<out.gmz>', '.gmz file to write')
+    .description('Losslessly compress images with bits-back coding (BB-ANS) under a trained VAE. A Bernoulli VAE codes binary pixels: other input is binarized (pixel > 127) first, and that is what decompresses.')
+    .addOption(modelOption())
+    .option('--limit <n>', 'compress only the first n images', positiveInt)
+    .option('--chunk <n>', 'images per independently decodable chunk', positiveInt, 500),
+).action(act(async (o: Parameters<typeof compress>[2] & { json: boolean }, reporter, input, output) => compress(input as string, output as string, o, reporter)));
+
+common(
+  program
+    .command('decompress')
+    .argument('<in.gmz>', '.gmz file written by gm compress')
+    .argument('<out>', 'an IDX file (name ending in -ubyte, .idx or .gz) or a folder to fill with PNGs')
+    .description('Decompress a .gmz file with the checkpoint that compressed it (binary pixels are written as 0/255).')
+    .addOption(modelOption()),
+).action(act(async (o: Parameters<typeof decompress>[2] & { json: boolean }, reporter, input, output) => decompress(input as string, output as string, o, reporter)));
+
+// ------------------------------------------------------------------------------------------------ bench
 program
-  .command('demo')
-  .description('Train a VAE on the bundled MNIST digits on the fastest local backend and report its −ELBO.')
-  .option('--epochs <n>', 'training epochs', positiveInt, 3)
-  .option('--batch <n>', 'batch size', positiveInt, 128)
-  .option('--seed <n>', 'random seed', nonNegativeInt, 0)
-  .addOption(new Option('--backend <name>', 'force a backend (default: fastest available, or GM_BACKEND)').choices(BACKEND_CHOICES))
-  .option('--json', 'print a JSON report on stdout instead of progress lines', false)
-  .action(async (opts: { epochs: number; batch: number; seed: number; backend?: (typeof BACKEND_CHOICES)[number]; json: boolean }) => {
-    const log = opts.json ? () => {} : (line: string) => console.log(line);
-    const report = await runDemo(opts, log);
-    if (opts.json) console.log(JSON.stringify(report, null, 2));
-    else console.log(`done in ${report.seconds.toFixed(1)} s; tensors leaked after the first epoch: ${report.leakedTensors}`);
+  .command('bench')
+  .description("Run the repository's benchmark harness (apps/bench: VAE step per backend vs PyTorch, parsing, coding); extra arguments go to it, e.g. gm bench -- --quick")
+  .argument('[args...]', 'arguments for the harness (--quick, --suite <name>, --out <file>)')
+  .allowUnknownOption()
+  .action((args: string[]) => {
+    process.exitCode = bench(args);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

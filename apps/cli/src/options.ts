@@ -15,3 +15,27 @@ export function nonNegativeInt(value: string): number {
 }
 
 export const BACKEND_CHOICES = ['node', 'wasm', 'cpu'] as const;
+
+/** Commander parser for a positive finite number (learning rates, noise levels). */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+/** Commander parser for a number strictly between 0 and 1 (rates, target activations). */
+export function unitInterval(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError(`expected a number between 0 and 1 (exclusive), got "${value}"`);
+  return n;
+}
+
+/** Commander parser for a comma-separated list of positive integers ("500,200"). */
+export function intList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const ns = parts.map(Number);
+  if (parts.some((s) => s === '') || ns.some((n) => !Number.isInteger(n) || n <= 0)) {
+    throw new InvalidArgumentError(`expected comma-separated positive integers such as 100 or 500,200, got "${value}"`);
+  }
+  return ns;
+}

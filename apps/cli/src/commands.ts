@@ -1,0 +1,309 @@
+/**
+ * The subcommands other than `demo`: train, eval, sample, reconstruct, interpolate, latent-map, compress,
+ * decompress and bench. Each returns a JSON-able report; main.ts prints it with `--json`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendName } from '@gm/backend';
+import { atomicWriteFile, gzipIfNamed, writeIdx } from '@gm/data';
+import { PNG } from 'pngjs';
+import { describeSpec, loadData, loadImagesInput, type DataSpec } from './data';
+import { checkShapes, loadCheckpoint, saveCheckpoint, type TrainingRecord } from './checkpoint';
+import { coderPixels, compressPixels, decompressBytes, formatRateTable, rateTable, type RateRow } from './codec';
+import { CliError } from './errors';
+import { writePng } from './png';
+import { inputOf, interpolationPicture, latentMapPicture, reconstructionPicture, samplesPicture } from './pictures';
+import type { Reporter } from './progress';
+import { modelEntry, type Metric, type ModelFlags } from './registry';
+
+export interface CommonOptions {
+  backend?: BackendName;
+  seed: number;
+}
+
+async function backendLine(options: CommonOptions, reporter: Reporter): Promise<string> {
+  const b = await initBackend(options.backend === undefined ? {} : { backend: options.backend });
+  reporter.line(`backend: ${b.backend}${b.fastMatMul ? ' (fast MatMul kernels)' : ''}`);
+  return b.backend;
+}
+
+// ------------------------------------------------------------------------------------------------ train
+export interface TrainOptions extends CommonOptions, Omit<ModelFlags, 'seed'> {
+  data: DataSpec;
+  epochs: number;
+  batch: number;
+  lr: number;
+  out?: string;
+  resume?: string;
+  trainLimit?: number;
+  testLimit?: number;
+  validation: boolean;
+}
+
+export async function train(modelName: string, o: TrainOptions, reporter: Reporter) {
+  const entry = modelEntry(modelName);
+  const backend = await backendLine(o, reporter);
+  const archFlags = (['hidden', 'latent', 'likelihood', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight'] as const).filter(
+    (f) => o[f] !== undefined,
+  );
+  if (o.resume !== undefined && archFlags.length > 0) {
+    throw new CliError(`--resume continues the checkpoint's own architecture; drop ${archFlags.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+  }
+  const data = await loadData(o.data, { ...(o.trainLimit === undefined ? {} : { train: o.trainLimit }), ...(o.testLimit === undefined ? {} : { test: o.testLimit }) });
+  let history: TrainingRecord[] = [];
+  const resumed = o.resume === undefined ? undefined : await loadCheckpoint(o.resume, '--resume', entry);
+  if (resumed !== undefined) {
+    checkShapes(resumed.imageShape, data.shape, `--data ${describeSpec(o.data)}`);
+    history = [...(resumed.sidecar?.history ?? [])];
+  }
+  let model;
+  try {
+    model = resumed?.model ?? entry.create({ ...o, seed: o.seed }, data.shape);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`gm train ${modelName}: ${(error as Error).message}`);
+  }
+  const out = resolve(o.out ?? o.resume ?? join('checkpoints', modelName));
+  reporter.line(`data: ${data.name}, ${data.train.count} train / ${data.test.count} test images of ${data.shape.join('×')}`);
+  reporter.line(`model: ${model.describe()}${resumed === undefined ? '' : ` (resumed from ${o.resume} after ${model.epochsTrained} epochs)`}`);
+  const x = inputOf(model, data.train, 0, data.train.count);
+  const validation = o.validation && data.test.count > 0 ? inputOf(model, data.test, 0, data.test.count) : undefined;
+  const first = model.epochsTrained + 1;
+  const callbacks = reporter.training(o.epochs, first);
+  const t0 = performance.now();
+  const fresh: TrainingRecord[] = [];
+  try {
+    model.fit(x, {
+      epochs: o.epochs,
+      batchSize: o.batch,
+      learningRate: o.lr,
+      seed: o.seed,
+      ...(validation === undefined ? {} : { validationData: validation }),
+      onBatchEnd: callbacks.onBatchEnd,
+      onEpochEnd: (l) => {
+        fresh.push({ epoch: l.epoch, loss: l.loss, ...(l.valLoss === undefined ? {} : { valLoss: l.valLoss }), seconds: l.seconds });
+        callbacks.onEpochEnd(l);
+      },
+    });
+  } catch (error) {
+    tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
+    model.dispose();
+    throw new CliError(`training failed: ${(error as Error).message}`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
+  history = [...history, ...fresh];
+  await saveCheckpoint(model, out, { imageShape: data.shape, data: describeSpec(o.data), history });
+  reporter.line(`saved ${model.kind} checkpoint (${model.epochsTrained} epochs) to ${out}`);
+  const report = {
+    model: entry.name,
+    kind: model.kind,
+    description: model.describe(),
+    backend,
+    data: { spec: describeSpec(o.data), train: data.train.count, test: data.test.count, imageShape: data.shape },
+    checkpoint: out,
+    resumedFrom: o.resume ?? null,
+    epochsTrained: model.epochsTrained,
+    epochs: fresh,
+    seconds,
+  };
+  model.dispose();
+  return report;
+}
+
+// ------------------------------------------------------------------------------------------------ eval
+export interface EvalOptions extends CommonOptions {
+  model: string;
+  data: DataSpec;
+  k: number;
+  testLimit?: number;
+}
+
+export async function evaluate(o: EvalOptions, reporter: Reporter) {
+  const backend = await backendLine(o, reporter);
+  const { model, imageShape } = await loadCheckpoint(o.model, '--model');
+  try {
+    const data = await loadData(o.data, o.testLimit === undefined ? {} : { test: o.testLimit });
+    checkShapes(imageShape, data.shape, `--data ${describeSpec(o.data)}`);
+    const x = inputOf(model, data.test, 0, data.test.count);
+    const t0 = performance.now();
+    const metrics: Metric[] = model.evaluate(x, { k: o.k, seed: o.seed });
+    x.dispose();
+    reporter.line(`${model.describe()}`);
+    reporter.line(`${data.name}, test split, ${data.test.count} images:`);
+    for (const m of metrics) reporter.line(`  ${m.name.padEnd(20)} ${Number.isInteger(m.value) ? String(m.value) : m.value.toFixed(4)}  ${m.unit}`);
+    return {
+      checkpoint: o.model,
+      kind: model.kind,
+      backend,
+      data: { spec: describeSpec(o.data), images: data.test.count },
+      metrics: Object.fromEntries(metrics.map((m) => [m.name, m.value])),
+      units: Object.fromEntries(metrics.map((m) => [m.name, m.unit])),
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ pictures
+export interface PictureOptions extends CommonOptions {
+  model: string;
+  out: string;
+  data: DataSpec;
+}
+
+async function withModel<T>(o: PictureOptions, reporter: Reporter, needData: boolean, run: (ctx: Awaited<ReturnType<typeof loadCheckpoint>> & { data?: Awaited<ReturnType<typeof loadData>> }) => T): Promise<T> {
+  await backendLine(o, reporter);
+  const ckpt = await loadCheckpoint(o.model, '--model');
+  try {
+    let data;
+    if (needData) {
+      data = await loadData(o.data);
+      checkShapes(ckpt.imageShape, data.shape, `--data ${describeSpec(o.data)}`);
+    }
+    return run(data === undefined ? ckpt : { ...ckpt, data });
+  } finally {
+    ckpt.model.dispose();
+  }
+}
+
+export async function sample(o: PictureOptions & { n: number }, reporter: Reporter) {
+  return withModel(o, reporter, false, ({ model, imageShape }) => {
+    if (model.sample === undefined) {
+      throw new CliError(`--model: a "${model.kind}" is not a generative model with a prior to sample from; gm sample needs a vae`);
+    }
+    writePng(o.out, samplesPicture(model, imageShape, o.n, o.seed));
+    reporter.line(`wrote ${o.out}: ${o.n} samples of the ${model.kind} (seed ${o.seed})`);
+    return { file: resolve(o.out), kind: model.kind, images: o.n, seed: o.seed };
+  });
+}
+
+export async function reconstruct(o: PictureOptions & { n: number }, reporter: Reporter) {
+  return withModel(o, reporter, true, ({ model, data, imageShape }) => {
+    const test = data!.test;
+    const { png, meanSquaredError } = reconstructionPicture(model, test, imageShape, o.n);
+    writePng(o.out, png);
+    reporter.line(`wrote ${o.out}: ${Math.min(o.n, test.count)} test images, each row followed by its reconstructions (mean squared error ${meanSquaredError.toFixed(4)})`);
+    return { file: resolve(o.out), kind: model.kind, images: Math.min(o.n, test.count), meanSquaredError };
+  });
+}
+
+export async function interpolate(o: PictureOptions & { rows: number; steps: number }, reporter: Reporter) {
+  if (o.steps < 2) throw new CliError(`--steps: expected at least 2 (both ends are included), got ${o.steps}`);
+  return withModel(o, reporter, true, ({ model, data, imageShape }) => {
+    const { png, pairs } = interpolationPicture(model, data!.test, imageShape, o.rows, o.steps);
+    writePng(o.out, png);
+    reporter.line(`wrote ${o.out}: ${pairs.length} rows × ${o.steps} steps between codings of test images of different labels`);
+    return { file: resolve(o.out), kind: model.kind, rows: pairs.length, steps: o.steps, pairs };
+  });
+}
+
+export async function latentMap(o: PictureOptions & { n: number }, reporter: Reporter) {
+  return withModel(o, reporter, true, ({ model, data, imageShape }) => {
+    const map = latentMapPicture(model, data!.test, imageShape, o.n, o.seed);
+    writePng(o.out, map.png);
+    reporter.line(
+      `wrote ${o.out}: ${map.method === 'direct' ? 'the 2-D codings' : `UMAP of the ${map.codingsSize}-D codings`} of ${map.points} test images, coloured by label`,
+    );
+    return { file: resolve(o.out), kind: model.kind, points: map.points, method: map.method, codingsSize: map.codingsSize };
+  });
+}
+
+// ------------------------------------------------------------------------------------------------ compress
+export async function compress(input: string, output: string, o: CommonOptions & { model: string; limit?: number; chunk: number }, reporter: Reporter) {
+  await backendLine(o, reporter);
+  const { model, imageShape } = await loadCheckpoint(o.model, '--model');
+  try {
+    const src = await loadImagesInput(input);
+    checkShapes(imageShape, src.shape, `<in> ${input}`);
+    const count = o.limit === undefined ? src.images.count : Math.min(o.limit, src.images.count);
+    const size = src.images.images.length / src.images.count;
+    const bytes = src.images.images.subarray(0, count * size);
+    const { pixels, kind, binarized } = coderPixels(model, bytes);
+    reporter.line(`input: ${src.description}${count < src.images.count ? `, first ${count}` : ''}${binarized ? '; binarized (pixel > 127) for the Bernoulli model' : ''}`);
+    const t0 = performance.now();
+    const shape = imageShape[2] === 1 ? [imageShape[0], imageShape[1]] : [...imageShape];
+    const gmz = await compressPixels(model, pixels, count, shape, reporter, { chunkSize: o.chunk });
+    const seconds = (performance.now() - t0) / 1000;
+    mkdirSync(dirname(resolve(output)), { recursive: true });
+    await atomicWriteFile(output, gmz);
+    const table = rateTable(gmz.length, pixels, kind, count, imageShape, {});
+    reporter.line(`wrote ${output}: ${count} images, ${gmz.length.toLocaleString('en-US')} bytes, ${((8 * gmz.length) / pixels.length).toFixed(4)} bits/dim (${seconds.toFixed(1)} s)`);
+    reporter.line(formatRateTable(table));
+    return {
+      input,
+      output: resolve(output),
+      kind: model.kind,
+      images: count,
+      pixels: kind,
+      binarized,
+      bytes: gmz.length,
+      bitsPerDim: (8 * gmz.length) / pixels.length,
+      seconds,
+      table: table as RateRow[],
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Where `gm decompress` writes: an IDX file for names ending in .gz, -ubyte or .idx, else a folder of PNGs. */
+function isIdxName(path: string): boolean {
+  return /(\.gz|-ubyte|\.idx\d?)$/i.test(path);
+}
+
+export async function decompress(input: string, output: string, o: CommonOptions & { model: string }, reporter: Reporter) {
+  await backendLine(o, reporter);
+  if (!existsSync(input)) throw new CliError(`<in.gmz>: ${input} not found`);
+  const { model, imageShape } = await loadCheckpoint(o.model, '--model');
+  try {
+    const bytes = new Uint8Array(readFileSync(input));
+    const t0 = performance.now();
+    const { pixels, count, header } = await decompressBytes(model, bytes, input, reporter);
+    const seconds = (performance.now() - t0) / 1000;
+    const binary = header.settings.pixels === 'binary';
+    const images = binary ? pixels.map((v) => (v === 0 ? 0 : 255)) : pixels;
+    const [h, w, c] = imageShape;
+    const size = h * w * c;
+    if (isIdxName(output)) {
+      mkdirSync(dirname(resolve(output)), { recursive: true });
+      await atomicWriteFile(output, gzipIfNamed(writeIdx({ dtype: 'uint8', dims: c === 1 ? [count, h, w] : [count, h, w, c], data: images }), output));
+    } else {
+      mkdirSync(output, { recursive: true });
+      const digits = Math.max(5, String(count - 1).length);
+      for (let i = 0; i < count; i++) {
+        const png = new PNG({ width: w, height: h });
+        for (let p = 0; p < h * w; p++) {
+          for (let k = 0; k < 3; k++) png.data[4 * p + k] = images[i * size + p * c + (c === 1 ? 0 : k)] as number;
+          png.data[4 * p + 3] = 255;
+        }
+        writeFileSync(join(output, `${String(i).padStart(digits, '0')}.png`), PNG.sync.write(png, { colorType: c === 1 ? 0 : 2 }));
+      }
+    }
+    reporter.line(`wrote ${output}: ${count} images of ${h}×${w}${c === 1 ? '' : `×${c}`}${binary ? ' (binary pixels written as 0/255)' : ''} in ${seconds.toFixed(1)} s`);
+    return { input, output: resolve(output), format: isIdxName(output) ? 'idx' : 'png-folder', images: count, binary, seconds };
+  } finally {
+    model.dispose();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ bench
+/** Runs the repository's benchmark harness (apps/bench) when it is there and built. */
+export function bench(args: string[]): number {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const harness = resolve(here, '../../bench/dist/main.js');
+  if (!existsSync(harness)) {
+    const source = resolve(here, '../../bench/src/main.ts');
+    throw new CliError(
+      existsSync(source)
+        ? `the benchmark harness is not built (${harness} is missing): run "npx -y pnpm@9.15.9 build" at the repository root first`
+        : 'gm bench runs the repository\'s benchmark harness (apps/bench), which is not part of this installation; run it from a clone of the gm repository',
+    );
+  }
+  const r = spawnSync(process.execPath, [harness, ...args], { stdio: 'inherit' });
+  return r.status ?? 1;
+}

@@ -1,0 +1,139 @@
+/**
+ * The pictures the CLI draws from a model: sample grids, reconstructions next to their originals, interpolations
+ * between codings, and the latent map (codings coloured by label; UMAP for more than two dimensions).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UMAP } from 'umap-js';
+import { mulberry32, type ImageDataset } from '@gm/data';
+import type { PNG } from 'pngjs';
+import { toDisplay, toModelInput } from './data';
+import { gridPng, scatterPng } from './png';
+import type { CliModel } from './registry';
+
+type Shape = readonly [number, number, number];
+
+function pixelsOf(model: CliModel, t: tf.Tensor): Float32Array {
+  return toDisplay(t.dataSync() as Float32Array, model.convention);
+}
+
+/** Images `[start, start + n)` of a dataset as model input. */
+export function inputOf(model: CliModel, ds: ImageDataset, start: number, n: number): tf.Tensor {
+  const size = ds.images.length / ds.count;
+  return toModelInput(ds.images.subarray(start * size, (start + n) * size), n, model.inputShape, model.convention);
+}
+
+/** `n` samples from the prior, `cols` per row. */
+export function samplesPicture(model: CliModel, shape: Shape, n: number, seed: number): PNG {
+  if (model.sample === undefined) throw new Error(`a "${model.kind}" has no prior to sample from`);
+  const s = model.sample(n, seed);
+  try {
+    return gridPng(pixelsOf(model, s), n, shape, Math.ceil(Math.sqrt(n)));
+  } finally {
+    s.dispose();
+  }
+}
+
+/** The first `n` images (n a multiple of `cols`) in rows of `cols`, each row followed by its reconstructions. */
+export function reconstructionPicture(model: CliModel, ds: ImageDataset, shape: Shape, n: number, cols = 10): { png: PNG; meanSquaredError: number } {
+  const count = Math.min(n, ds.count);
+  const x = inputOf(model, ds, 0, count);
+  const r = model.reconstruct(x);
+  const a = pixelsOf(model, x);
+  const b = pixelsOf(model, r);
+  tf.dispose([x, r]);
+  const size = shape[0] * shape[1] * shape[2];
+  const rows = Math.ceil(count / cols);
+  const out = new Float32Array(2 * rows * cols * size).fill(model.convention === 'bins' ? 0.5 : 0);
+  let se = 0;
+  for (let i = 0; i < count; i++) {
+    const row = Math.floor(i / cols);
+    const col = i % cols;
+    out.set(a.subarray(i * size, (i + 1) * size), (2 * row * cols + col) * size);
+    out.set(b.subarray(i * size, (i + 1) * size), ((2 * row + 1) * cols + col) * size);
+  }
+  for (let i = 0; i < a.length; i++) se += ((a[i] as number) - (b[i] as number)) ** 2;
+  return { png: gridPng(out, 2 * rows * cols, shape, cols), meanSquaredError: se / a.length };
+}
+
+/**
+ * `rows` interpolations of `steps` images each: row r walks the straight line between the codings of test image r
+ * and the next test image with another label, decoding each point (ends included).
+ */
+export function interpolationPicture(model: CliModel, ds: ImageDataset, shape: Shape, rows: number, steps: number): { png: PNG; pairs: [number, number][] } {
+  const pairs: [number, number][] = [];
+  for (let i = 0; pairs.length < rows && i < ds.count; i++) {
+    let j = i + 1;
+    while (j < ds.count && ds.labels[j] === ds.labels[i]) j++;
+    if (j >= ds.count) break;
+    pairs.push([i, j]);
+  }
+  const size = shape[0] * shape[1] * shape[2];
+  const out = new Float32Array(pairs.length * steps * size);
+  pairs.forEach(([i, j], r) => {
+    const img = tf.tidy(() => {
+      const x = tf.concat([inputOf(model, ds, i, 1), inputOf(model, ds, j, 1)], 0);
+      const z = model.encode(x);
+      const [za, zb] = tf.split(z, 2, 0) as [tf.Tensor, tf.Tensor];
+      const t = tf.reshape(tf.linspace(0, 1, steps), [steps, 1]);
+      return model.decode(tf.add(tf.mul(tf.sub(1, t), za), tf.mul(t, zb)));
+    });
+    out.set(pixelsOf(model, img), r * steps * size);
+    img.dispose();
+  });
+  return { png: gridPng(out, pairs.length * steps, shape, steps), pairs };
+}
+
+/** Codings `[n, codingsSize]` of the first `n` images, computed in batches. */
+export function codingsOf(model: CliModel, ds: ImageDataset, n: number): Float32Array {
+  const out = new Float32Array(n * model.codingsSize);
+  for (let start = 0; start < n; start += 500) {
+    const m = Math.min(500, n - start);
+    const z = tf.tidy(() => model.encode(inputOf(model, ds, start, m)));
+    out.set(z.dataSync() as Float32Array, start * model.codingsSize);
+    z.dispose();
+  }
+  return out;
+}
+
+export interface LatentMap {
+  png: PNG;
+  points: number;
+  method: 'direct' | 'umap';
+  codingsSize: number;
+}
+
+/**
+ * The codings of the first `n` images of `ds`, as a scatter coloured by label: directly when the codings are 2-D,
+ * else their 2-D UMAP embedding (umap-js, seeded: the same model, images and seed draw the same map).
+ */
+export function latentMapPicture(model: CliModel, ds: ImageDataset, shape: Shape, n: number, seed: number, onEpoch?: (epoch: number, total: number) => void): LatentMap {
+  const count = Math.min(n, ds.count);
+  const L = model.codingsSize;
+  const z = codingsOf(model, ds, count);
+  let points: number[];
+  let method: LatentMap['method'];
+  if (L === 2) {
+    points = Array.from(z);
+    method = 'direct';
+  } else {
+    const rows: number[][] = Array.from({ length: count }, (_, i) => Array.from(z.subarray(i * L, (i + 1) * L)));
+    const umap = new UMAP({ nComponents: 2, nNeighbors: 15, minDist: 0.1, random: mulberry32(seed) });
+    const epochs = umap.initializeFit(rows);
+    for (let e = 0; e < epochs; e++) {
+      umap.step();
+      if (onEpoch !== undefined && (e % 10 === 0 || e === epochs - 1)) onEpoch(e + 1, epochs);
+    }
+    points = umap.getEmbedding().flat();
+    method = 'umap';
+  }
+  const labels = ds.labels.subarray(0, count);
+  const legend = new Map<number, { pixels: Float32Array; h: number; w: number }>();
+  if (shape[2] === 1) {
+    const size = shape[0] * shape[1];
+    for (let i = 0; i < count; i++) {
+      const label = labels[i] as number;
+      if (!legend.has(label)) legend.set(label, { pixels: Float32Array.from(ds.images.subarray(i * size, (i + 1) * size), (v) => v / 255), h: shape[0], w: shape[1] });
+    }
+  }
+  return { png: scatterPng(points, labels, { legendImages: legend }), points: count, method, codingsSize: L };
+}
