@@ -1,2 +1,9 @@
-// Owned by the iaf engineer (see the issue).
-export {};
+// IAF-VAE (issue 8).
+export {
+  IafVae,
+  IAF_VAE_CHECKPOINT_KIND,
+  resolveIafVaeConfig,
+  type IafVaeConfig,
+  type ResolvedIafVaeConfig,
+  type IafVaeFitOptions,
+} from './iaf-vae';
