@@ -14,6 +14,7 @@ import { VAE } from '@gm/models';
 import { filesSource, loadVaeCheckpoint, urlSource, type CheckpointSource } from './checkpoint';
 import { binarize, decodeDigits, type DigitSet } from './digits-format';
 import { bytesToUnit, drawGrid } from './render';
+import { probeWebgl } from './webgl';
 
 const PIXELS = 784;
 const SAMPLES = 64;
@@ -243,7 +244,25 @@ function parseEpochs(value: string | null, fallback: number): number {
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
-  const choice = await initBackend({ backend: parseBackend(params.get('backend')), wasmPaths: new URL('tfjs-wasm/', document.baseURI).href });
+  const forced = parseBackend(params.get('backend'));
+  const choice = await initBackend({
+    backend: forced,
+    wasmPaths: new URL('tfjs-wasm/', document.baseURI).href,
+    // webgl first, as @gm/backend orders it, but not on a software rasteriser (headless Chromium without a GPU
+    // renders WebGL with SwiftShader, where tfjs-webgl trains several times slower than tfjs-wasm). `?backend=webgl`
+    // still forces it.
+    loaders:
+      forced === undefined
+        ? {
+            webgl: async () => {
+              if (tf.findBackendFactory('webgl') === null) throw new Error('@tensorflow/tfjs-backend-webgl is not loaded');
+              const gl = probeWebgl();
+              if (gl === undefined) throw new Error('this browser gives no WebGL context');
+              if (gl.software) throw new Error(`WebGL is software-rendered (${gl.renderer}), slower than wasm`);
+            },
+          }
+        : undefined,
+  });
   ui.backend.textContent = choice.backend;
   ui.backend.dataset.backend = choice.backend;
   const skipped = choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
