@@ -7,3 +7,13 @@ export {
   type RealNvpSampleOptions,
 } from './realnvp';
 export { type RealNvpFitOptions } from './shared';
+export {
+  RealNVPImage,
+  REALNVP_IMAGE_CHECKPOINT_KIND,
+  resolveRealNvpImageConfig,
+  type RealNvpImageConfig,
+  type ResolvedRealNvpImageConfig,
+  type RealNvpBitsOptions,
+} from './realnvp-image';
+export { ResidualCoupling, registerRealNvpLayers, type ResidualCouplingArgs } from './residual-coupling';
+export { dequantize, logitForward, logitInverse } from './preprocess';
