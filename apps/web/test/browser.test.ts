@@ -247,10 +247,23 @@ describe('browser demo in headless Chromium', () => {
     const state = await waitForState(page, ['ready', 'error'], 60_000);
     expect(state, `page error: ${await page.locator('#error').textContent()}`).toBe('ready');
     expect(await page.locator('#model-info').textContent()).toContain('784-32-4');
-    expect(variance(await canvasPixels(page, 'samples', 2))).toBeGreaterThan(100);
+    expect(await page.locator('#backend').getAttribute('data-backend')).toBe('wasm');
+    const wasmSamples = await canvasPixels(page, 'samples', 2);
+    expect(variance(wasmSamples)).toBeGreaterThan(100);
     await page.screenshot({ path: join(ARTIFACTS, 'web-checkpoint.png'), fullPage: true });
     expect(log.errors).toEqual([]);
     await page.close();
+
+    // The same checkpoint on webgl (forced: under --disable-gpu Chromium renders WebGL with SwiftShader, which the
+    // page's automatic choice skips for wasm): the seeded samples match the wasm ones up to float rounding.
+    const gl = await openPage(requireChromium(), `${baseUrl}?backend=webgl&model=${encodeURIComponent('/ckpt/good/')}`);
+    const glState = await waitForState(gl.page, ['ready', 'error'], 60_000);
+    expect(glState, `page error on webgl: ${await gl.page.locator('#error').textContent()}`).toBe('ready');
+    expect(await gl.page.locator('#backend').getAttribute('data-backend')).toBe('webgl');
+    const glSamples = await canvasPixels(gl.page, 'samples', 2);
+    expect(meanAbsDiff(wasmSamples, glSamples)).toBeLessThan(1);
+    expect(gl.log.errors).toEqual([]);
+    await gl.page.close();
 
     const bad = await openPage(requireChromium(), `${baseUrl}?model=${encodeURIComponent('/ckpt/corrupt/')}`);
     expect(await waitForState(bad.page, ['ready', 'error'], 60_000)).toBe('error');
