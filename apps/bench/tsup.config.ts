@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: ['src/main.ts', 'src/vae-step-worker.ts'],
+    entry: ['src/main.ts', 'src/vae-step-worker.ts', 'src/bitsback/vae-rate.ts'],
     format: ['esm'],
     sourcemap: true,
     clean: false,
