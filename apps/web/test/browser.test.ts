@@ -237,6 +237,24 @@ describe('browser demo in headless Chromium', () => {
     for (const v of [20, 40, 60, 80]) last = await moveSlider(page, v, last);
     expect(Number(await page.locator('#tensors').textContent())).toBe(tensors);
 
+    // New samples and a new interpolation pair redraw their canvases and also leave the tensor count flat.
+    const sumOf = (id: string) =>
+      page.evaluate((canvasId) => {
+        const c = document.getElementById(canvasId) as HTMLCanvasElement;
+        const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+        let sum = 0;
+        for (let i = 0; i < d.length; i += 4) sum += d[i] as number;
+        return sum;
+      }, id);
+    const samplesBefore = await sumOf('samples');
+    await page.locator('#resample').click();
+    await expect.poll(() => sumOf('samples'), { timeout: 10_000 }).not.toBe(samplesBefore);
+    const pairBefore = await sumOf('interp-a');
+    await page.locator('#pair').click();
+    await expect.poll(() => sumOf('interp-a'), { timeout: 10_000 }).not.toBe(pairBefore);
+    await moveSlider(page, 50, last);
+    await expect.poll(async () => Number(await page.locator('#tensors').textContent()), { timeout: 5_000 }).toBe(tensors);
+
     await page.screenshot({ path: join(ARTIFACTS, 'web-demo.png'), fullPage: true });
     expect(log.errors).toEqual([]);
     await page.close();
