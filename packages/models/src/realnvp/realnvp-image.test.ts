@@ -12,7 +12,6 @@ beforeAll(async () => {
 });
 
 const allLayers = (m: RealNVPImage) => m.parts.flatMap((p) => p.layers.filter((l) => l.getClassName() !== 'InputLayer'));
-const pixelsLike = (shape: number[], seed: number) => tf.tidy(() => tf.floor(tf.randomUniform(shape, 0, 256, 'float32', seed)));
 
 describe('RealNVPImage (multi-scale)', () => {
   it('the preprocessing matches @gm/data (logit and its log-det, in 8-bit pixel space) and inverts', () => {

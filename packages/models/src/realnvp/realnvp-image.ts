@@ -57,8 +57,6 @@ export function resolveRealNvpImageConfig(config: RealNvpImageConfig): ResolvedR
   const f = 2 ** (scales - 1);
   if (h % f !== 0 || w % f !== 0) throw new Error(`${where}: with ${scales} scales, H and W must be divisible by ${f}; got inputShape [${shape.join(', ')}]`);
   if ((h / f) * (w / f) < 2) throw new Error(`${where}: the last scale would be 1×1 (no checkerboard coupling possible); use fewer "scales"`);
-  if (scales === 1 && h * w < 2) throw new Error(`${where}: images need at least 2 pixels`);
-  void c;
   const couplingsPerStage = config.couplingsPerStage ?? 3;
   checkPosInt(where, 'couplingsPerStage', couplingsPerStage);
   const filters = config.filters ?? 32;

@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+/**
+ * Real NVP on images (issue 9), on wasm, against the built dist of @gm/models. From packages/models, after `npx tsup`:
+ *
+ *   node scripts/realnvp-images.mjs mnist <out-dir> [--minutes 25] [--filters 32] [--blocks 1] [--cps 3] [--scales 2]
+ *        [--batch 64] [--lr 1e-3] [--chunk 1000] [--seed 1]
+ *   node scripts/realnvp-images.mjs cifar-synthetic <out-dir> [--minutes 8] [--filters 16] [--cps 2] [--train 1000] [--test 200]
+ *
+ * mnist: the bundled digits' fixed 8,000 / 2,000 split, dequantized inside the model (uniform noise + logit, log-dets
+ * included). Trains in chunks of `--chunk` images (one fit call each, shuffled, seeded) until the CPU budget
+ * `--minutes` of training wall time is used, reporting after each chunk the train bits/dim, training images/s and
+ * the bits/dim of 200 test images; then the bits/dim of all 2,000 test images (one dequantization sample each).
+ * Writes sample grids at temperatures 1.0 and 0.7 (`samples-t1.0.png`, `samples-t0.7.png`), the checkpoint, and
+ * `results.json`.
+ *
+ * cifar-synthetic: writes synthetic CIFAR-10 batch files (smooth random colour fields, 32×32×3) with
+ * writeCifar10Batch, loads them back with loadCifar10({ dir }) and runs the same loop: the CIFAR path end to end.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import { initBackend } from '@gm/backend';
+import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, loadBundledMnist, loadCifar10, mulberry32, writeCifar10Batch } from '@gm/data';
+import { RealNVPImage } from '../dist/index.js';
+import { writeImageGrid } from './realnvp-lib.mjs';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    minutes: { type: 'string' },
+    filters: { type: 'string' },
+    blocks: { type: 'string', default: '1' },
+    cps: { type: 'string' },
+    scales: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '64' },
+    lr: { type: 'string', default: '1e-3' },
+    chunk: { type: 'string', default: '1000' },
+    seed: { type: 'string', default: '1' },
+    train: { type: 'string', default: '1000' },
+    test: { type: 'string', default: '200' },
+  },
+});
+const [mode, outArg] = positionals;
+if (mode !== 'mnist' && mode !== 'cifar-synthetic') throw new Error('usage: realnvp-images.mjs mnist|cifar-synthetic <out-dir> [options]');
+const out = outArg ?? `realnvp-${mode}-out`;
+fs.mkdirSync(out, { recursive: true });
+const backend = await initBackend();
+console.log(`backend: ${tf.getBackend()} ${JSON.stringify(backend)}`);
+const seed = Number(values.seed);
+
+function toTensor(ds) {
+  const [h, w, c] = ds.shape;
+  return tf.tensor4d(Float32Array.from(ds.images), [ds.count, h, w, c]);
+}
+
+let train;
+let test;
+let shape;
+if (mode === 'mnist') {
+  const { train: tr, test: te } = loadBundledMnist();
+  train = toTensor(tr);
+  test = toTensor(te);
+  shape = [28, 28, 1];
+} else {
+  // Synthetic CIFAR-10 files: low-frequency colour fields (4×4 random colours, bilinearly upsampled) plus noise.
+  const dir = path.join(out, 'cifar-10-batches-bin');
+  fs.mkdirSync(dir, { recursive: true });
+  const rng = mulberry32(seed);
+  const make = (count) => {
+    const images = new Uint8Array(count * 32 * 32 * 3);
+    for (let n = 0; n < count; n++) {
+      const g = Array.from({ length: 5 * 5 * 3 }, () => rng() * 255);
+      for (let y = 0; y < 32; y++) {
+        for (let x = 0; x < 32; x++) {
+          const gy = (y / 32) * 4;
+          const gx = (x / 32) * 4;
+          const y0 = Math.floor(gy);
+          const x0 = Math.floor(gx);
+          const fy = gy - y0;
+          const fx = gx - x0;
+          for (let c = 0; c < 3; c++) {
+            const at = (yy, xx) => g[(yy * 5 + xx) * 3 + c];
+            const v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+            images[((n * 32 + y) * 32 + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v + (rng() - 0.5) * 16)));
+          }
+        }
+      }
+    }
+    return { images, labels: Uint8Array.from({ length: count }, (_, i) => i % 10), shape: [32, 32, 3], layout: 'HWC', count };
+  };
+  const per = Math.ceil(Number(values.train) / CIFAR10_TRAIN_FILES.length);
+  for (const f of CIFAR10_TRAIN_FILES) fs.writeFileSync(path.join(dir, f), writeCifar10Batch(make(per)));
+  fs.writeFileSync(path.join(dir, CIFAR10_TEST_FILE), writeCifar10Batch(make(Number(values.test))));
+  const splits = await loadCifar10({ dir: out });
+  train = toTensor(splits.train);
+  test = toTensor(splits.test);
+  shape = [32, 32, 3];
+  console.log(`synthetic CIFAR-10 files in ${dir}: loaded ${splits.train.count} train / ${splits.test.count} test images ${splits.train.shape.join('×')} ${splits.train.layout}`);
+}
+
+const defaults = mode === 'mnist' ? { minutes: 25, filters: 32, cps: 3 } : { minutes: 8, filters: 16, cps: 2 };
+const minutes = Number(values.minutes ?? defaults.minutes);
+const config = {
+  inputShape: shape,
+  scales: Number(values.scales),
+  couplingsPerStage: Number(values.cps ?? defaults.cps),
+  filters: Number(values.filters ?? defaults.filters),
+  blocks: Number(values.blocks),
+  seed,
+};
+const flow = new RealNVPImage(config);
+const params = flow.trainableVariables().reduce((a, v) => a + v.size, 0);
+console.log(`config ${JSON.stringify(flow.config)}; ${params} parameters`);
+const N = train.shape[0];
+const chunk = Math.min(Number(values.chunk), N);
+const testSmall = tf.slice(test, 0, Math.min(200, test.shape[0]));
+const history = [];
+const t0 = performance.now();
+let trainSeconds = 0;
+let seen = 0;
+let round = 0;
+const initialSmall = flow.bitsPerDim(testSmall, { seed: 99 });
+console.log(`before training: test bits/dim (200 images) ${initialSmall.toFixed(3)}`);
+history.push({ images: 0, trainSeconds: 0, testBitsPerDim200: initialSmall });
+while (trainSeconds < minutes * 60) {
+  const start = (round * chunk) % N;
+  const rows = tf.tidy(() => tf.gather(train, tf.tensor1d(Int32Array.from({ length: chunk }, (_, i) => (start + i) % N), 'int32')));
+  const result = flow.fit(rows, { epochs: 1, batchSize: Number(values.batch), learningRate: Number(values.lr), clipNorm: 100, seed: seed + round });
+  rows.dispose();
+  const logs = result.history.at(-1);
+  trainSeconds += logs.seconds;
+  seen += chunk;
+  round++;
+  const small = flow.bitsPerDim(testSmall, { seed: 99 });
+  history.push({ images: seen, trainSeconds, trainBitsPerDim: logs.loss, imagesPerSecond: logs.examplesPerSecond, testBitsPerDim200: small });
+  console.log(
+    `round ${round}: ${seen} images (${(seen / N).toFixed(2)} epochs), train ${logs.loss.toFixed(3)} bits/dim, ${logs.examplesPerSecond.toFixed(1)} images/s, ` +
+      `test (200) ${small.toFixed(3)} bits/dim, ${(trainSeconds / 60).toFixed(1)} min of training`,
+  );
+}
+const te0 = performance.now();
+const testBits = flow.bitsPerDim(test, { seed: 7, batchSize: 100 });
+const evalSeconds = (performance.now() - te0) / 1000;
+console.log(`test bits/dim (all ${test.shape[0]} images, one dequantization sample): ${testBits.toFixed(4)}; eval ${(test.shape[0] / evalSeconds).toFixed(1)} images/s`);
+const [h, w, c] = shape;
+for (const temperature of [1.0, 0.7]) {
+  const s = flow.sample(36, { temperature, seed: 5 });
+  writeImageGrid(path.join(out, `samples-t${temperature.toFixed(1)}.png`), s.dataSync(), 36, h, w, c, 6);
+  s.dispose();
+}
+const real = tf.slice(test, 0, 36);
+writeImageGrid(path.join(out, 'test-images.png'), real.dataSync(), 36, h, w, c, 6);
+await flow.save(path.join(out, 'checkpoint'));
+const results = {
+  mode,
+  backend: tf.getBackend(),
+  config: flow.config,
+  parameters: params,
+  trainImages: N,
+  testImages: test.shape[0],
+  budgetMinutes: minutes,
+  trainSeconds,
+  imagesSeen: seen,
+  epochs: seen / N,
+  trainImagesPerSecond: seen / trainSeconds,
+  testBitsPerDim: testBits,
+  evalImagesPerSecond: test.shape[0] / evalSeconds,
+  wallSeconds: (performance.now() - t0) / 1000,
+  history,
+};
+fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify(results, null, 2));
+console.log(JSON.stringify({ ...results, history: undefined }, null, 2));
