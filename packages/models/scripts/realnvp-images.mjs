@@ -168,6 +168,7 @@ const results = {
   testBitsPerDim: testBits,
   evalImagesPerSecond: test.shape[0] / evalSeconds,
   wallSeconds: (performance.now() - t0) / 1000,
+  processCpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
   history,
 };
 fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify(results, null, 2));

@@ -88,5 +88,6 @@ for (const name of values.sets.split(',')) {
   tf.dispose([train, test, grid, lp, samples]);
   flow.dispose();
 }
-fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify({ backend: tf.getBackend(), results }, null, 2));
+const processCpuSeconds = (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify({ backend: tf.getBackend(), processCpuSeconds, results }, null, 2));
 console.log(JSON.stringify(results, null, 2));
