@@ -208,6 +208,17 @@ describe('browser demo in headless Chromium', () => {
   it('trains a VAE in the page, shows samples, and the interpolation slider changes the picture', async () => {
     const started = Date.now();
     const { page, log } = await openPage(requireChromium(), `${baseUrl}?epochs=${TEST_EPOCHS}`);
+    try {
+      await checkTrainedPage(page, log, started);
+    } catch (error) {
+      await page.screenshot({ path: join(ARTIFACTS, 'web-demo-failure.png'), fullPage: true }).catch(() => undefined);
+      throw error;
+    } finally {
+      await page.close();
+    }
+  });
+
+  async function checkTrainedPage(page: Page, log: PageLog, started: number): Promise<void> {
     const state = await waitForState(page, ['ready', 'error'], 150_000);
     const error = await page.locator('#error').textContent();
     expect(state, `page error: ${error}`).toBe('ready');
@@ -257,8 +268,7 @@ describe('browser demo in headless Chromium', () => {
 
     await page.screenshot({ path: join(ARTIFACTS, 'web-demo.png'), fullPage: true });
     expect(log.errors).toEqual([]);
-    await page.close();
-  });
+  }
 
   it('loads a checkpoint written by VAE.save and refuses a corrupted one with a clear error', async () => {
     const { page, log } = await openPage(requireChromium(), `${baseUrl}?model=${encodeURIComponent('/ckpt/good/')}`);
