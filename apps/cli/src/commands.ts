@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '@gm/backend';
 import { atomicWriteFile, gzipIfNamed, writeIdx } from '@gm/data';
 import { PNG } from 'pngjs';
-import { describeSpec, loadData, loadImagesInput, type DataSpec } from './data';
+import { loadData, loadImagesInput } from './data';
+import { describeSpec, type DataSpec } from './spec';
 import { checkShapes, loadCheckpoint, saveCheckpoint, type TrainingRecord } from './checkpoint';
 import { coderPixels, compressPixels, decompressBytes, formatRateTable, rateTable, type RateRow } from './codec';
 import { CliError } from './errors';
@@ -97,7 +98,7 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
   history = [...history, ...fresh];
   await saveCheckpoint(model, out, { imageShape: data.shape, data: describeSpec(o.data), history });
-  reporter.line(`saved ${model.kind} checkpoint (${model.epochsTrained} epochs) to ${out}`);
+  reporter.line(`saved ${model.kind} checkpoint (${model.epochsTrained} epoch${model.epochsTrained === 1 ? '' : 's'} trained) to ${out}`);
   const report = {
     model: entry.name,
     kind: model.kind,

@@ -2,13 +2,15 @@
  * The `gm` command. Each subcommand lives in its own module (demo.ts, commands.ts); this file wires them to
  * commander, turns errors into a one-line message and a non-zero exit code, and prints `--json` reports on stdout.
  */
-import { Command, Option } from 'commander';
-import { bench, compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
-import { DATA_HELP, parseDataSpec } from './data';
-import { runDemo } from './demo';
+import { Argument, Command, Option } from 'commander';
+import type { compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
+import { MODEL_SUMMARIES } from './model-names';
 import { BACKEND_CHOICES, intList, nonNegativeInt, positiveInt, positiveNumber, unitInterval } from './options';
 import { outputMode, Reporter } from './progress';
-import { MODELS } from './registry';
+import { DATA_HELP, parseDataSpec } from './spec';
+
+// The commands load TensorFlow.js and the models only when they run, so --help and flag errors answer at once.
+const commands = () => import('./commands');
 
 type Backend = (typeof BACKEND_CHOICES)[number];
 
@@ -61,6 +63,7 @@ common(
     .option('--map-points <n>', 'test digits on the latent map', positiveInt, 2000),
 ).action(
   act(async (o: { epochs: number; batch: number; seed: number; k: number; out: string; trainSize?: number; testSize?: number; mapPoints: number; backend?: Backend; json: boolean }, reporter) => {
+    const { runDemo } = await import('./demo');
     const report = await runDemo(o, reporter);
     reporter.line(`\ndone in ${report.seconds.toFixed(1)} s; pictures, checkpoint and .gmz file in ${o.out}`);
     return report;
@@ -68,12 +71,13 @@ common(
 );
 
 // ------------------------------------------------------------------------------------------------ train
-const modelList = MODELS.map((m) => `  ${m.name.padEnd(14)} ${m.summary}`).join('\n');
+const modelList = MODEL_SUMMARIES.map((m) => `  ${m.name.padEnd(14)} ${m.summary}`).join('\n');
 common(
   program
     .command('train')
-    .argument('<model>', `one of: ${MODELS.map((m) => m.name).join(', ')}`)
-    .description(`Train a model and save a checkpoint folder (resumable).\n\nModels:\n${modelList}`)
+    .addArgument(new Argument('<model>', 'the model to train (see Models below)').choices(MODEL_SUMMARIES.map((m) => m.name)))
+    .description('Train a model on a dataset and save a checkpoint folder (resumable with --resume).')
+    .addHelpText('after', `\nModels:\n${modelList}\n\nExamples:\n  gm train vae --epochs 30 --out checkpoints/vae\n  gm train vae --resume checkpoints/vae --epochs 10\n  gm train denoising-ae --dropout 0.5 --hidden 100 --latent 30\n  gm train vae --data cifar:/data/cifar-10-batches-bin --likelihood discretized-logistic --hidden 500 --latent 64`)
     .addOption(dataOption())
     .option('--epochs <n>', 'epochs to train (more epochs when resuming)', positiveInt, 10)
     .option('--batch <n>', 'batch size', positiveInt, 100)
@@ -92,7 +96,7 @@ common(
     .option('--train-limit <n>', 'use only the first n training images', positiveInt)
     .option('--test-limit <n>', 'use only the first n test images (validation)', positiveInt)
     .option('--no-validation', 'skip the validation loss after each epoch'),
-).action(act(async (o: Parameters<typeof train>[1] & { json: boolean }, reporter, model) => train(model as string, o, reporter)));
+).action(act(async (o: Parameters<typeof train>[1] & { json: boolean }, reporter, model) => (await commands()).train(model as string, o, reporter)));
 
 // ------------------------------------------------------------------------------------------------ eval
 common(
@@ -103,7 +107,7 @@ common(
     .addOption(dataOption())
     .option('--k <n>', 'importance samples per image for log p(x)', positiveInt, 100)
     .option('--test-limit <n>', 'evaluate only the first n test images', positiveInt),
-).action(act(async (o: Parameters<typeof evaluate>[0] & { json: boolean }, reporter) => evaluate(o, reporter)));
+).action(act(async (o: Parameters<typeof evaluate>[0] & { json: boolean }, reporter) => (await commands()).evaluate(o, reporter)));
 
 // ------------------------------------------------------------------------------------------------ pictures
 common(
@@ -113,7 +117,7 @@ common(
     .addOption(modelOption())
     .option('--n <n>', 'number of samples', positiveInt, 64)
     .option('--out <file>', 'PNG file to write', 'samples.png'),
-).action(act(async (o: Parameters<typeof sample>[0] & { json: boolean }, reporter) => sample({ ...o, data: parseDataSpec('mnist-bundled') }, reporter)));
+).action(act(async (o: Parameters<typeof sample>[0] & { json: boolean }, reporter) => (await commands()).sample({ ...o, data: parseDataSpec('mnist-bundled') }, reporter)));
 
 common(
   program
@@ -123,7 +127,7 @@ common(
     .addOption(dataOption())
     .option('--n <n>', 'number of test images', positiveInt, 50)
     .option('--out <file>', 'PNG file to write', 'reconstructions.png'),
-).action(act(async (o: Parameters<typeof reconstruct>[0] & { json: boolean }, reporter) => reconstruct(o, reporter)));
+).action(act(async (o: Parameters<typeof reconstruct>[0] & { json: boolean }, reporter) => (await commands()).reconstruct(o, reporter)));
 
 common(
   program
@@ -134,7 +138,7 @@ common(
     .option('--rows <n>', 'pairs of test images', positiveInt, 8)
     .option('--steps <n>', 'images per row, both ends included', positiveInt, 10)
     .option('--out <file>', 'PNG file to write', 'interpolations.png'),
-).action(act(async (o: Parameters<typeof interpolate>[0] & { json: boolean }, reporter) => interpolate(o, reporter)));
+).action(act(async (o: Parameters<typeof interpolate>[0] & { json: boolean }, reporter) => (await commands()).interpolate(o, reporter)));
 
 common(
   program
@@ -144,7 +148,7 @@ common(
     .addOption(dataOption())
     .option('--n <n>', 'number of test images', positiveInt, 2000)
     .option('--out <file>', 'PNG file to write', 'latent-map.png'),
-).action(act(async (o: Parameters<typeof latentMap>[0] & { json: boolean }, reporter) => latentMap(o, reporter)));
+).action(act(async (o: Parameters<typeof latentMap>[0] & { json: boolean }, reporter) => (await commands()).latentMap(o, reporter)));
 
 // ------------------------------------------------------------------------------------------------ compress
 common(
@@ -156,7 +160,7 @@ common(
     .addOption(modelOption())
     .option('--limit <n>', 'compress only the first n images', positiveInt)
     .option('--chunk <n>', 'images per independently decodable chunk', positiveInt, 500),
-).action(act(async (o: Parameters<typeof compress>[2] & { json: boolean }, reporter, input, output) => compress(input as string, output as string, o, reporter)));
+).action(act(async (o: Parameters<typeof compress>[2] & { json: boolean }, reporter, input, output) => (await commands()).compress(input as string, output as string, o, reporter)));
 
 common(
   program
@@ -165,7 +169,7 @@ common(
     .argument('<out>', 'an IDX file (name ending in -ubyte, .idx or .gz) or a folder to fill with PNGs')
     .description('Decompress a .gmz file with the checkpoint that compressed it (binary pixels are written as 0/255).')
     .addOption(modelOption()),
-).action(act(async (o: Parameters<typeof decompress>[2] & { json: boolean }, reporter, input, output) => decompress(input as string, output as string, o, reporter)));
+).action(act(async (o: Parameters<typeof decompress>[2] & { json: boolean }, reporter, input, output) => (await commands()).decompress(input as string, output as string, o, reporter)));
 
 // ------------------------------------------------------------------------------------------------ bench
 program
@@ -173,8 +177,8 @@ program
   .description("Run the repository's benchmark harness (apps/bench: VAE step per backend vs PyTorch, parsing, coding); extra arguments go to it, e.g. gm bench -- --quick")
   .argument('[args...]', 'arguments for the harness (--quick, --suite <name>, --out <file>)')
   .allowUnknownOption()
-  .action((args: string[]) => {
-    process.exitCode = bench(args);
+  .action(async (args: string[]) => {
+    process.exitCode = (await commands()).bench(args);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

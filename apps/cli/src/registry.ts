@@ -25,6 +25,7 @@ import {
 import { bitsPerDim } from '@gm/metrics';
 import type { PixelConvention } from './data';
 import { CliError } from './errors';
+import { MODEL_SUMMARIES, summaryOf, type ModelName } from './model-names';
 
 /** Architecture flags of `gm train` (undefined: the entry's default). */
 export interface ModelFlags {
@@ -164,7 +165,7 @@ function wrapVae(vae: VAE): CliModel {
 
 const VAE_ENTRY: ModelEntry = {
   name: 'vae',
-  summary: 'variational autoencoder (MLP or conv; bernoulli, discretized-logistic or -mixture likelihood)',
+  summary: summaryOf('vae'),
   kinds: ['vae'],
   create(flags, shape) {
     const channels = shape[2];
@@ -244,15 +245,14 @@ function wrapAutoencoder(entry: ModelEntry, ae: Autoencoder): CliModel {
 }
 
 function aeEntry(
-  name: string,
+  name: ModelName,
   cls: AeClass,
-  summary: string,
   defaults: { hidden: number[]; latent: number },
   extra: (flags: ModelFlags) => Partial<AutoencoderConfig>,
 ): ModelEntry {
   const entry: ModelEntry = {
     name,
-    summary,
+    summary: summaryOf(name),
     kinds: [cls.variant.kind],
     create(flags, shape) {
       const config: AutoencoderConfig = {
@@ -269,19 +269,22 @@ function aeEntry(
 }
 
 const AE_ENTRIES: ModelEntry[] = [
-  aeEntry('stacked-ae', StackedAutoencoder, 'stacked autoencoder (SELU, sigmoid output, binary cross-entropy)', { hidden: [100], latent: 30 }, () => ({})),
-  aeEntry('tied-ae', TiedAutoencoder, 'autoencoder with decoder weights tied to the encoder (DenseTranspose)', { hidden: [100], latent: 30 }, () => ({})),
-  aeEntry('denoising-ae', DenoisingAutoencoder, 'denoising autoencoder (Gaussian noise and/or dropout on the inputs while training)', { hidden: [100], latent: 30 }, (f) => ({
+  aeEntry('stacked-ae', StackedAutoencoder, { hidden: [100], latent: 30 }, () => ({})),
+  aeEntry('tied-ae', TiedAutoencoder, { hidden: [100], latent: 30 }, () => ({})),
+  aeEntry('denoising-ae', DenoisingAutoencoder, { hidden: [100], latent: 30 }, (f) => ({
     noise: { gaussianStddev: f.noiseStd ?? (f.dropout === undefined ? 0.2 : 0), dropoutRate: f.dropout ?? 0 },
   })),
-  aeEntry('sparse-ae', SparseAutoencoder, 'sparse autoencoder (sigmoid codings, KL penalty toward a target activation)', { hidden: [100], latent: 300 }, (f) => ({
+  aeEntry('sparse-ae', SparseAutoencoder, { hidden: [100], latent: 300 }, (f) => ({
     sparsity: { target: f.sparsityTarget ?? 0.1, weight: f.sparsityWeight ?? 0.05 },
   })),
-  aeEntry('linear-ae', LinearAutoencoder, 'linear autoencoder with mean squared error (spans the PCA subspace)', { hidden: [], latent: 30 }, () => ({})),
+  aeEntry('linear-ae', LinearAutoencoder, { hidden: [], latent: 30 }, () => ({})),
 ];
 
 /** Every model `gm train` knows, in the order `gm train --help` lists them. */
 export const MODELS: readonly ModelEntry[] = [VAE_ENTRY, ...AE_ENTRIES];
+if (MODELS.map((m) => m.name).join() !== MODEL_SUMMARIES.map((m) => m.name).join()) {
+  throw new Error(`model-names.ts lists ${MODEL_SUMMARIES.map((m) => m.name).join(', ')} but the registry has ${MODELS.map((m) => m.name).join(', ')}`);
+}
 
 export function modelEntry(name: string): ModelEntry {
   const entry = MODELS.find((m) => m.name === name);

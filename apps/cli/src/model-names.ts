@@ -1,0 +1,18 @@
+/**
+ * The names and one-line summaries of the models `gm train` knows, without loading TensorFlow.js (for --help and
+ * argument errors). registry.ts builds one entry per name here and checks that the two lists agree.
+ */
+export const MODEL_SUMMARIES = [
+  { name: 'vae', summary: 'variational autoencoder (MLP or conv; bernoulli, discretized-logistic or -mixture likelihood)' },
+  { name: 'stacked-ae', summary: 'stacked autoencoder (SELU, sigmoid output, binary cross-entropy)' },
+  { name: 'tied-ae', summary: 'autoencoder with decoder weights tied to the encoder (DenseTranspose)' },
+  { name: 'denoising-ae', summary: 'denoising autoencoder (Gaussian noise and/or dropout on the inputs while training)' },
+  { name: 'sparse-ae', summary: 'sparse autoencoder (sigmoid codings, KL penalty toward a target activation)' },
+  { name: 'linear-ae', summary: 'linear autoencoder with mean squared error (spans the PCA subspace)' },
+] as const;
+
+export type ModelName = (typeof MODEL_SUMMARIES)[number]['name'];
+
+export function summaryOf(name: ModelName): string {
+  return (MODEL_SUMMARIES.find((m) => m.name === name) as (typeof MODEL_SUMMARIES)[number]).summary;
+}

@@ -1,0 +1,105 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run, runJson, tempDir, TINY } from './helpers';
+
+interface CompressReport {
+  images: number;
+  pixels: string;
+  binarized: boolean;
+  bytes: number;
+  bitsPerDim: number;
+  table: { method: string; bytes: number | null; bitsPerDim: number }[];
+}
+
+const dir = tempDir('compress');
+const vae = join(dir, 'vae');
+const other = join(dir, 'vae-other');
+const first = join(dir, 'first.gmz');
+
+beforeAll(async () => {
+  await Promise.all([
+    runJson(['train', 'vae', ...TINY, '--hidden', '32', '--latent', '8', '--seed', '1', '--out', vae]),
+    runJson(['train', 'vae', ...TINY, '--hidden', '32', '--latent', '8', '--seed', '2', '--out', other]),
+  ]);
+  await runJson(['compress', 'mnist-bundled:test', first, '--model', vae, '--limit', '60', '--chunk', '25']);
+});
+
+describe('gm compress / gm decompress', () => {
+  it('round-trips through an IDX file and a PNG folder byte for byte', async () => {
+    const idx = join(dir, 'digits-idx3-ubyte');
+    const d = await runJson<{ images: number; format: string; binary: boolean }>(['decompress', first, idx, '--model', vae]);
+    expect(d).toMatchObject({ images: 60, format: 'idx', binary: true });
+    const bytes = readFileSync(idx);
+    expect(bytes.length).toBe(16 + 60 * 784);
+    expect([...bytes.subarray(16)].every((v) => v === 0 || v === 255)).toBe(true);
+
+    // The decompressed (binary) digits compress to the very same file, and decompress to the very same bytes.
+    const second = join(dir, 'second.gmz');
+    const c = await runJson<CompressReport>(['compress', idx, second, '--model', vae, '--chunk', '25']);
+    expect(c).toMatchObject({ images: 60, pixels: 'binary', binarized: false });
+    expect(readFileSync(second).equals(readFileSync(first))).toBe(true);
+
+    const pngs = join(dir, 'pngs');
+    await runJson(['decompress', second, pngs, '--model', vae]);
+    expect(readdirSync(pngs)).toHaveLength(60);
+    const third = join(dir, 'third.gmz');
+    await runJson(['compress', pngs, third, '--model', vae, '--chunk', '25']);
+    expect(readFileSync(third).equals(readFileSync(first))).toBe(true);
+
+    const gz = join(dir, 'back.idx.gz');
+    await runJson(['decompress', third, gz, '--model', vae]);
+    const again = join(dir, 'again-idx3-ubyte');
+    await runJson(['decompress', third, again, '--model', vae]);
+    expect(readFileSync(again).equals(bytes)).toBe(true);
+  });
+
+  it('reports the rate next to gzip, brotli and PNG, and says when it binarized', async () => {
+    const out = join(dir, 'rate.gmz');
+    const r = await runJson<CompressReport>(['compress', 'mnist-bundled:test', out, '--model', vae, '--limit', '60', '--chunk', '25']);
+    expect(r).toMatchObject({ images: 60, pixels: 'binary', binarized: true });
+    expect(r.bytes).toBe(readFileSync(out).length);
+    expect(r.bitsPerDim).toBeCloseTo((8 * r.bytes) / (60 * 784), 9);
+    const gzip = r.table.find((row) => row.method === 'gzip -9');
+    expect(gzip?.bytes).toBeGreaterThan(0);
+    expect(r.table[0]?.method).toMatch(/bits-back/);
+  });
+
+  it('refuses a file compressed with another model', async () => {
+    const r = await run(['decompress', first, join(dir, 'x-idx3-ubyte'), '--model', other]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/first\.gmz was compressed with a different model/);
+  });
+
+  it('refuses a corrupt or foreign file', async () => {
+    const corrupt = join(dir, 'corrupt.gmz');
+    const bytes = readFileSync(first);
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = (bytes[at] as number) ^ 0x10;
+    writeFileSync(corrupt, bytes);
+    const a = await run(['decompress', corrupt, join(dir, 'y-idx3-ubyte'), '--model', vae]);
+    expect(a.status).toBe(1);
+    expect(a.stderr).toMatch(/corrupt\.gmz: not a valid \.gmz file \(checksum/);
+    const foreign = join(dir, 'foreign.gmz');
+    writeFileSync(foreign, 'hello, not a gmz file');
+    const b = await run(['decompress', foreign, join(dir, 'z-idx3-ubyte'), '--model', vae]);
+    expect(b.status).toBe(1);
+    expect(b.stderr).toMatch(/foreign\.gmz: not a valid \.gmz file \(not-gmz/);
+  });
+
+  it('refuses inputs it cannot code', async () => {
+    const bad = join(dir, 'bad.idx');
+    writeFileSync(bad, 'not an idx file at all');
+    const cases: [string[], RegExp][] = [
+      [['compress', join(dir, 'missing.idx'), join(dir, 'o.gmz'), '--model', vae], /<in>: .*missing\.idx not found/],
+      [['compress', bad, join(dir, 'o.gmz'), '--model', vae], /<in>: .*bad\.idx is not an IDX file/],
+      [['compress', 'mnist-bundled:validation', join(dir, 'o.gmz'), '--model', vae], /expected mnist-bundled, mnist-bundled:test/],
+      [['decompress', join(dir, 'nothing.gmz'), join(dir, 'o-idx3-ubyte'), '--model', vae], /<in\.gmz>: .*nothing\.gmz not found/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => run(args)));
+    results.forEach((r, i) => {
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch((cases[i] as [string[], RegExp])[1]);
+    });
+  });
+});

@@ -1,0 +1,81 @@
+import { mkdirSync, writeFileSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run, runJson, tempDir, TINY } from './helpers';
+
+const dir = tempDir('errors');
+const ae = join(dir, 'ae');
+
+beforeAll(async () => {
+  await runJson(['train', 'stacked-ae', ...TINY, '--out', ae]);
+});
+
+describe.concurrent('bad input: a clear message on stderr and exit code 1', () => {
+  const notCheckpoint = join(dir, 'empty');
+  const brokenJson = join(dir, 'broken-json');
+  const brokenWeights = join(dir, 'broken-weights');
+  beforeAll(() => {
+    mkdirSync(notCheckpoint, { recursive: true });
+    cpSync(ae, brokenJson, { recursive: true });
+    writeFileSync(join(brokenJson, 'gm-checkpoint.json'), '{ "format": "gm-checkpoint", ');
+    cpSync(ae, brokenWeights, { recursive: true });
+    writeFileSync(join(brokenWeights, 'autoencoder', 'weights.bin'), new Uint8Array(100));
+  });
+
+  const cases: [string, string[], RegExp][] = [
+    ['zero epochs', ['demo', '--epochs', '0'], /--epochs <n>' argument '0' is invalid\. expected a positive integer, got "0"/],
+    ['a word for a number', ['demo', '--batch', 'many'], /expected a positive integer, got "many"/],
+    ['an unknown backend', ['demo', '--backend', 'gpu'], /Allowed choices are node, wasm, cpu/],
+    ['an unknown option', ['demo', '--nope'], /unknown option '--nope'/],
+    ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['an unknown model', ['train', 'gan'], /argument 'gan' is invalid\. Allowed choices are vae, stacked-ae, tied-ae, denoising-ae, sparse-ae, linear-ae/],
+    ['a bad --data', ['train', 'vae', '--data', 'imagenet'], /--data <spec>' argument 'imagenet' is invalid\. expected mnist-bundled .*, mnist:<dir> .* or cifar:<dir>/],
+    ['a missing data folder', ['train', 'vae', '--data', 'mnist:/no/such/folder'], /--data: folder \/no\/such\/folder not found/],
+    ['a bad --hidden', ['train', 'vae', '--hidden', '100,x'], /expected comma-separated positive integers such as 100 or 500,200, got "100,x"/],
+    ['a bad learning rate', ['train', 'vae', '--lr', '-1'], /--lr <x>' argument '-1' is invalid\. expected a positive number/],
+    ['a dropout out of range', ['train', 'denoising-ae', '--dropout', '1.5'], /expected a number between 0 and 1 \(exclusive\), got "1\.5"/],
+    ['a bad likelihood', ['train', 'vae', '--likelihood', 'gaussian'], /Allowed choices are bernoulli, discretized-logistic, discretized-logistic-mixture/],
+    ['a missing --model', ['eval'], /required option '--model <dir>' not specified/],
+    ['a missing checkpoint folder', ['eval', '--model', '/no/such/checkpoint'], /--model: checkpoint folder \/no\/such\/checkpoint not found/],
+    ['a folder that is no checkpoint', ['sample', '--model', notCheckpoint], /--model: .*gm-checkpoint\.json: not found — .* is not a gm checkpoint folder/],
+    ['a corrupt manifest', ['eval', '--model', brokenJson], /--model: .*gm-checkpoint\.json: not valid JSON/],
+    ['corrupt weights', ['reconstruct', '--model', brokenWeights], /--model: cannot load the "stacked-autoencoder" checkpoint in .*broken-weights/],
+    ['resuming the wrong kind', ['train', 'vae', '--resume', ae], /--resume: .* holds a "stacked-autoencoder" checkpoint, but this command needs a "vae"/],
+    ['architecture flags on resume', ['train', 'stacked-ae', '--resume', ae, '--hidden', '50'], /--resume continues the checkpoint's own architecture; drop --hidden/],
+    ['sampling an autoencoder', ['sample', '--model', ae], /a "stacked-autoencoder" is not a generative model/],
+    ['compressing with an autoencoder', ['compress', 'mnist-bundled:test', join(dir, 'x.gmz'), '--model', ae], /a "stacked-autoencoder" cannot compress: bits-back coding needs/],
+    ['one interpolation step', ['interpolate', '--model', ae, '--steps', '1'], /--steps: expected at least 2/],
+  ];
+
+  it.each(cases)('%s', async (_name, args, message) => {
+    const r = await run(args);
+    expect(r.stderr).toMatch(message);
+    expect(r.status).toBe(1);
+    expect(r.stdout).not.toMatch(/^\{/);
+  });
+});
+
+describe.concurrent('--help', () => {
+  it.each([
+    ['demo', [/--epochs <n>/, /--k <n>/, /--out <dir>/, /--json/]],
+    ['train', [/--data <spec>/, /--resume <dir>/, /stacked-ae/, /linear-ae/, /--seed <n>/]],
+    ['eval', [/--model <dir>/, /--k <n>/]],
+    ['sample', [/--n <n>/, /--out <file>/]],
+    ['reconstruct', [/--n <n>/]],
+    ['interpolate', [/--rows <n>/, /--steps <n>/]],
+    ['latent-map', [/UMAP/, /--n <n>/]],
+    ['compress', [/<in>/, /<out\.gmz>/, /folder of PNGs/]],
+    ['decompress', [/<in\.gmz>/, /IDX file/]],
+    ['bench', [/benchmark harness/]],
+  ] as [string, RegExp[]][])('gm %s --help', async (command, patterns) => {
+    const r = await run([command, '--help']);
+    expect(r.status).toBe(0);
+    for (const p of patterns) expect(r.stdout).toMatch(p);
+  });
+
+  it('gm --help lists every command', async () => {
+    const r = await run(['--help']);
+    expect(r.status).toBe(0);
+    for (const c of ['demo', 'train', 'eval', 'sample', 'reconstruct', 'interpolate', 'latent-map', 'compress', 'decompress', 'bench']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c}\\b`));
+  });
+});

@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { colours, readPng, runJson, tempDir, TINY } from './helpers';
+
+interface TrainReport {
+  model: string;
+  kind: string;
+  checkpoint: string;
+  epochsTrained: number;
+  resumedFrom: string | null;
+  epochs: { epoch: number; loss: number; valLoss?: number }[];
+  data: { train: number; test: number; imageShape: number[] };
+}
+
+const dir = tempDir('models');
+const vae = join(dir, 'vae');
+
+beforeAll(async () => {
+  // A VAE with a 2-D latent, so the latent map is the latent itself.
+  await runJson(['train', 'vae', ...TINY, '--hidden', '32', '--latent', '2', '--seed', '5', '--out', vae]);
+});
+
+describe('gm train', () => {
+  it('writes a checkpoint and its sidecar, and resumes it for more epochs', async () => {
+    const sidecar = JSON.parse(readFileSync(join(vae, 'gm-cli.json'), 'utf8'));
+    expect(sidecar).toMatchObject({ format: 'gm-cli', model: 'vae', kind: 'vae', imageShape: [28, 28, 1], data: 'mnist-bundled', epochsTrained: 1 });
+    const resumed = join(dir, 'vae-resumed');
+    const r = await runJson<TrainReport>(['train', 'vae', '--resume', vae, '--out', resumed, ...TINY]);
+    expect(r).toMatchObject({ model: 'vae', kind: 'vae', epochsTrained: 2, resumedFrom: vae, checkpoint: resumed });
+    expect(r.epochs.map((e) => e.epoch)).toEqual([2]);
+    expect(JSON.parse(readFileSync(join(resumed, 'gm-cli.json'), 'utf8')).history.map((h: { epoch: number }) => h.epoch)).toEqual([1, 2]);
+    expect(JSON.parse(readFileSync(join(resumed, 'gm-checkpoint.json'), 'utf8')).extra.epochsTrained).toBe(2);
+  });
+
+  it('is reproducible: the same seed gives bit-identical weights', async () => {
+    const again = join(dir, 'vae-again');
+    await runJson(['train', 'vae', ...TINY, '--hidden', '32', '--latent', '2', '--seed', '5', '--out', again]);
+    for (const part of ['encoder', 'decoder']) {
+      expect(readFileSync(join(again, part, 'weights.bin')).equals(readFileSync(join(vae, part, 'weights.bin')))).toBe(true);
+    }
+  });
+
+  it.each([
+    ['stacked-ae', 'stacked-autoencoder', []],
+    ['tied-ae', 'tied-autoencoder', []],
+    ['denoising-ae', 'denoising-autoencoder', ['--dropout', '0.3']],
+    ['sparse-ae', 'sparse-autoencoder', ['--latent', '50']],
+    ['linear-ae', 'linear-autoencoder', ['--latent', '10']],
+  ])('trains %s (kind %s) with a falling loss', async (model, kind, extra) => {
+    const out = join(dir, model);
+    const r = await runJson<TrainReport>(['train', model, ...TINY, '--epochs', '2', '--out', out, ...extra]);
+    expect(r).toMatchObject({ model, kind, epochsTrained: 2, data: { train: 300, test: 100, imageShape: [28, 28, 1] } });
+    const [a, b] = r.epochs as [TrainReport['epochs'][0], TrainReport['epochs'][0]];
+    expect(b.loss).toBeLessThan(a.loss);
+    expect(b.valLoss).toBeTypeOf('number');
+    expect(JSON.parse(readFileSync(join(out, 'gm-checkpoint.json'), 'utf8')).kind).toBe(kind);
+  });
+});
+
+describe('gm eval', () => {
+  it('reports −ELBO, IS log-likelihood and bits/dim of a VAE', async () => {
+    const r = await runJson<{ kind: string; metrics: Record<string, number>; data: { images: number } }>(['eval', '--model', vae, '--k', '20', '--test-limit', '200']);
+    expect(r.kind).toBe('vae');
+    expect(r.data.images).toBe(200);
+    const m = r.metrics;
+    expect(m.isSamples).toBe(20);
+    expect(m.negElbo).toBeGreaterThan(50);
+    expect(m.isNll).toBeLessThan(m.negElbo as number);
+    expect(m.negElboBitsPerDim).toBeCloseTo((m.negElbo as number) / (784 * Math.LN2), 6);
+    expect(m.isNllBitsPerDim).toBeCloseTo((m.isNll as number) / (784 * Math.LN2), 6);
+  });
+
+  it('reports reconstruction loss and rounded accuracy of an autoencoder', async () => {
+    const r = await runJson<{ kind: string; metrics: Record<string, number> }>(['eval', '--model', join(dir, 'stacked-ae'), '--test-limit', '100']);
+    expect(r.kind).toBe('stacked-autoencoder');
+    expect(r.metrics.roundedAccuracy).toBeGreaterThan(0.5);
+    expect(r.metrics.roundedAccuracy).toBeLessThanOrEqual(1);
+    expect(r.metrics.reconstructionLoss).toBeGreaterThan(0);
+  });
+});
+
+describe('pictures', () => {
+  it('gm sample writes an n-image grid', async () => {
+    const file = join(dir, 'samples.png');
+    const r = await runJson<{ file: string; images: number }>(['sample', '--model', vae, '--n', '16', '--out', file]);
+    expect(r.images).toBe(16);
+    const png = readPng(file);
+    expect([png.width, png.height]).toEqual([4 * 28 + 5 * 2, 4 * 28 + 5 * 2]);
+    expect(colours(png)).toBeGreaterThan(10);
+  });
+
+  it('gm reconstruct writes originals and reconstructions row by row', async () => {
+    const file = join(dir, 'rec.png');
+    const r = await runJson<{ images: number; meanSquaredError: number }>(['reconstruct', '--model', join(dir, 'stacked-ae'), '--n', '20', '--out', file]);
+    expect(r.images).toBe(20);
+    expect(r.meanSquaredError).toBeGreaterThan(0);
+    expect(r.meanSquaredError).toBeLessThan(0.2);
+    const png = readPng(file);
+    expect([png.width, png.height]).toEqual([10 * 28 + 11 * 2, 4 * 28 + 5 * 2]);
+  });
+
+  it('gm interpolate writes rows × steps between digits of different labels', async () => {
+    const file = join(dir, 'interp.png');
+    const r = await runJson<{ rows: number; steps: number; pairs: [number, number][] }>(['interpolate', '--model', vae, '--rows', '3', '--steps', '5', '--out', file]);
+    expect(r.rows).toBe(3);
+    expect(r.pairs).toHaveLength(3);
+    const png = readPng(file);
+    expect([png.width, png.height]).toEqual([5 * 28 + 6 * 2, 3 * 28 + 4 * 2]);
+  });
+
+  it('gm latent-map plots a 2-D latent directly and higher dimensions through UMAP', async () => {
+    const direct = join(dir, 'map2.png');
+    const a = await runJson<{ method: string; points: number; codingsSize: number }>(['latent-map', '--model', vae, '--n', '300', '--out', direct]);
+    expect(a).toMatchObject({ method: 'direct', points: 300, codingsSize: 2 });
+    expect(colours(readPng(direct))).toBeGreaterThan(10);
+    const umap = join(dir, 'map-umap.png');
+    const b = await runJson<{ method: string; points: number; codingsSize: number }>(['latent-map', '--model', join(dir, 'linear-ae'), '--n', '120', '--out', umap]);
+    expect(b).toMatchObject({ method: 'umap', points: 120, codingsSize: 10 });
+    expect(existsSync(umap)).toBe(true);
+  });
+});
