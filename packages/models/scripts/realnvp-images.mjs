@@ -122,8 +122,8 @@ let trainSeconds = 0;
 let seen = 0;
 let round = 0;
 const initialSmall = flow.bitsPerDim(testSmall, { seed: 99 });
-console.log(`before training: test bits/dim (200 images) ${initialSmall.toFixed(3)}`);
-history.push({ images: 0, trainSeconds: 0, testBitsPerDim200: initialSmall });
+console.log(`before training: test bits/dim (${testSmall.shape[0]} images) ${initialSmall.toFixed(3)}`);
+history.push({ images: 0, trainSeconds: 0, testBitsPerDimSubset: initialSmall });
 while (trainSeconds < minutes * 60) {
   const start = (round * chunk) % N;
   const rows = tf.tidy(() => tf.gather(train, tf.tensor1d(Int32Array.from({ length: chunk }, (_, i) => (start + i) % N), 'int32')));
@@ -134,10 +134,10 @@ while (trainSeconds < minutes * 60) {
   seen += chunk;
   round++;
   const small = flow.bitsPerDim(testSmall, { seed: 99 });
-  history.push({ images: seen, trainSeconds, trainBitsPerDim: logs.loss, imagesPerSecond: logs.examplesPerSecond, testBitsPerDim200: small });
+  history.push({ images: seen, trainSeconds, trainBitsPerDim: logs.loss, imagesPerSecond: logs.examplesPerSecond, testBitsPerDimSubset: small });
   console.log(
     `round ${round}: ${seen} images (${(seen / N).toFixed(2)} epochs), train ${logs.loss.toFixed(3)} bits/dim, ${logs.examplesPerSecond.toFixed(1)} images/s, ` +
-      `test (200) ${small.toFixed(3)} bits/dim, ${(trainSeconds / 60).toFixed(1)} min of training`,
+      `test (${testSmall.shape[0]}) ${small.toFixed(3)} bits/dim, ${(trainSeconds / 60).toFixed(1)} min of training`,
   );
 }
 const te0 = performance.now();

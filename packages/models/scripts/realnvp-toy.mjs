@@ -3,9 +3,10 @@
  * Real NVP on the 2-D toy sets (issue 9). From packages/models, after `npx tsup`:
  *
  *   node scripts/realnvp-toy.mjs <out-dir> [--epochs 40] [--train 8000] [--test 2000] [--seed 1] [--sets moons,rings,mixture] [--lr 1e-3]
+ *        [--batch 256] [--minutes M]   (M: training-time budget per set; stops after the epoch that exceeds it)
  *
  * For each set: a RealNVP (8 alternating couplings, dense s/t nets 64-64, standard-Normal base) trained with Adam
- * (`--lr`, default 1e-3, batch 256, clipNorm 100) on `--train` points, on wasm; reports the test NLL (nats per point) and writes
+ * (`--lr`, default 1e-3, `--batch`, default 256, clipNorm 100) on `--train` points, on wasm; reports the test NLL (nats per point) and writes
  * `<set>.png`: data histogram | model density exp(log p) on the same box | histogram of 8,000 samples (T = 1).
  */
 import * as fs from 'node:fs';
@@ -27,6 +28,8 @@ const { values, positionals } = parseArgs({
     seed: { type: 'string', default: '1' },
     sets: { type: 'string', default: 'moons,rings,mixture' },
     lr: { type: 'string', default: '1e-3' },
+    batch: { type: 'string', default: '256' },
+    minutes: { type: 'string' },
   },
 });
 const out = positionals[0] ?? 'realnvp-toy-out';
@@ -54,12 +57,16 @@ for (const name of values.sets.split(',')) {
   const t0 = performance.now();
   flow.fit(train, {
     epochs,
-    batchSize: 256,
+    batchSize: Number(values.batch),
     learningRate: Number(values.lr),
     clipNorm: 100,
     validationData: test,
     onEpochEnd: (l) => {
-      if (l.epoch % 5 === 0 || l.epoch === 1 || l.epoch === epochs) console.log(`${name} epoch ${l.epoch}: train NLL ${l.loss.toFixed(3)} test NLL ${l.valLoss.toFixed(3)} (${l.seconds.toFixed(1)} s)`);
+      const over = values.minutes !== undefined && (performance.now() - t0) / 60000 > Number(values.minutes);
+      if (l.epoch % 5 === 0 || l.epoch === 1 || l.epoch === epochs || over) {
+        console.log(`${name} epoch ${l.epoch}: train NLL ${l.loss.toFixed(3)} test NLL ${l.valLoss.toFixed(3)} (${l.seconds.toFixed(1)} s)`);
+      }
+      return over ? 'stop' : undefined;
     },
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -83,7 +90,7 @@ for (const name of values.sets.split(',')) {
   const sampleHist = histogram(samples.dataSync(), res, set.box);
   const dataHist = histogram(set.make(8000, seed + 2000).points, res, set.box);
   writePanels(path.join(out, `${name}.png`), [dataHist, density, sampleHist], res);
-  results[name] = { testNll, learningRate: Number(values.lr), trainSeconds: seconds, epochs, massInBox, trainPoints: nTrain, testPoints: nTest };
+  results[name] = { testNll, learningRate: Number(values.lr), batchSize: Number(values.batch), epochsRun: flow.epochsTrained, trainSeconds: seconds, epochs, massInBox, trainPoints: nTrain, testPoints: nTest };
   console.log(`${name}: test NLL ${testNll.toFixed(4)} nats/point, mass of p in the picture box ${massInBox.toFixed(4)}, ${seconds.toFixed(1)} s training`);
   tf.dispose([train, test, grid, lp, samples]);
   flow.dispose();
