@@ -73,6 +73,12 @@ describe.concurrent('--help', () => {
     for (const p of patterns) expect(r.stdout).toMatch(p);
   });
 
+  it('gm bench runs the repository harness with the given arguments and passes on its exit code', async () => {
+    const r = await run(['bench', '--suite', 'no-such-suite']);
+    expect(r.stderr).toMatch(/unknown suite "no-such-suite"; known: vae-step/);
+    expect(r.status).toBe(1);
+  });
+
   it('gm --help lists every command', async () => {
     const r = await run(['--help']);
     expect(r.status).toBe(0);
