@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bernoulli,
   bernoulliBatch,
+  bernoulliFrequency,
   bucketCentres,
   categorical,
   diagGaussianBucket,
@@ -12,6 +13,7 @@ import {
   parallel,
   quantizeFrequencies,
   repeat,
+  searchCdfFrom,
   serial,
   stdNormalBuckets,
   stdNormalPrior,
@@ -19,7 +21,7 @@ import {
   type Codec,
 } from './codecs';
 import { normalCdf } from './normal';
-import { createMessage, flatten, frequencyTable, messageBits, unflatten, type Message } from './rans';
+import { cloneMessage, createMessage, flatten, frequencyTable, messageBits, peek, popCommit, push, unflatten, type Message } from './rans';
 
 /** Push then pop through flattened bytes; the decoder side refuses to invent bits. */
 function roundTrip<S>(codec: Codec<S>, s: S, lanes = 1): { back: S; bits: number } {
@@ -189,5 +191,137 @@ describe('codecs', () => {
     expect(() => diagGaussianBuckets([0], [1], 1, 1, 8, 9)).toThrow(/posterior precision/);
     expect(() => categorical([1, 1], 1).push(createMessage(1) as Message, 2)).toThrow(/cannot be coded/);
     expect(() => discretizedLogisticBatch({ mean: [0], logScale: [NaN] }, 1, 1)).toThrow(/not finite/);
+  });
+  it('bernoulliBatch (flat loops) writes and reads exactly the bits of element-by-element push / popCommit (property, 1000 cases)', () => {
+    // The reference: the generic element codec's order and arithmetic (d outer, lanes inner; pop in reverse).
+    const refPush = (m: Message, probs: number[], bits: number[], lanes: number, perLane: number, P: number, off: number): void => {
+      for (let d = 0; d < perLane; d++) {
+        for (let l = 0; l < lanes; l++) {
+          const i = l * perLane + d;
+          const split = 2 ** P - bernoulliFrequency(probs[i]!, P);
+          if (bits[i] === 0) push(m, off + l, 0, split, P);
+          else push(m, off + l, split, 2 ** P - split, P);
+        }
+      }
+    };
+    const refPop = (m: Message, probs: number[], lanes: number, perLane: number, P: number, off: number): number[] => {
+      const out = new Array<number>(lanes * perLane).fill(-1);
+      for (let d = perLane - 1; d >= 0; d--) {
+        for (let l = lanes - 1; l >= 0; l--) {
+          const i = l * perLane + d;
+          const split = 2 ** P - bernoulliFrequency(probs[i]!, P);
+          const s = peek(m, off + l, P) >= split ? 1 : 0;
+          popCommit(m, off + l, s === 0 ? 0 : split, s === 0 ? split : 2 ** P - split, P);
+          out[i] = s;
+        }
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 1, max: 31 }),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.boolean(),
+        (lanes, perLane, off, P, seed, popFirst) => {
+          let r = seed >>> 0;
+          const rnd = (): number => ((r = (Math.imul(r, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+          const n = lanes * perLane;
+          const probs = Array.from({ length: n }, () => [0, 1, 1e-12, 1 - 1e-12, NaN][Math.floor(rnd() * 12)] ?? rnd());
+          const bits = probs.map((p) => (rnd() < (Number.isNaN(p) ? 0.5 : p) ? 1 : 0));
+          const codec = bernoulliBatch(probs, lanes, perLane, P, off);
+          // popFirst: pop from a fresh message (its stack runs dry: clean units are drawn), as bits-back does.
+          const base = createMessage(lanes + off, { seed: seed & 0xffff, capacity: 16 });
+          if (popFirst) {
+            const a = cloneMessage(base);
+            const b = cloneMessage(base);
+            const [, got] = codec.pop(a);
+            const want = refPop(b, probs, lanes, perLane, P, off);
+            expect(Array.from(got)).toEqual(want);
+            expect(a.cleanUnits).toBe(b.cleanUnits);
+            expect(flatten(a)).toEqual(flatten(b));
+          }
+          const a = codec.push(cloneMessage(base), bits);
+          const b = cloneMessage(base);
+          refPush(b, probs, bits, lanes, perLane, P, off);
+          expect(flatten(a)).toEqual(flatten(b));
+          const a2 = unflatten(flatten(a), { onEmpty: 'throw' });
+          const b2 = unflatten(flatten(b), { onEmpty: 'throw' });
+          const [, back] = codec.pop(a2);
+          expect(Array.from(back)).toEqual(bits);
+          expect(refPop(b2, probs, lanes, perLane, P, off)).toEqual(bits);
+          expect(flatten(a2)).toEqual(flatten(b2));
+        },
+      ),
+      { numRuns: 1000, seed: 23 },
+    );
+    expect(() => bernoulliBatch([0.5], 1, 1, 16, 1).push(createMessage(1), [1])).toThrow(/lane 1 is closed or out of range/);
+  });
+  it('searchCdfFrom finds the binary search\'s symbol from any guess (property, 3000 cases)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 300 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.oneof(fc.integer({ min: -5, max: 310 }), fc.constantFrom(NaN, Infinity, -Infinity, 1e300), fc.double({ noNaN: false })),
+        (gaps, u, guess) => {
+          // cdf(0) = 0, non-decreasing (gaps of 0 allowed), cdf(alphabet) = total.
+          const starts = [0];
+          for (let k = 1; k < gaps.length; k++) starts.push(starts[k - 1]! + gaps[k]!);
+          const total = starts[starts.length - 1]! + 1 + gaps[0]!;
+          const model = { precision: 0, alphabet: gaps.length, cdf: (_i: number, b: number) => (b >= gaps.length ? total : starts[b]!) };
+          const slot = Math.min(total - 1, Math.floor(u * total));
+          let lo = 0;
+          let hi = gaps.length - 1;
+          while (lo < hi) {
+            const mid = (lo + hi + 1) >>> 1;
+            if (starts[mid]! <= slot) lo = mid;
+            else hi = mid - 1;
+          }
+          expect(searchCdfFrom(model, 0, slot, guess)).toBe(lo);
+        },
+      ),
+      { numRuns: 3000, seed: 29 },
+    );
+  });
+
+  it('diagGaussianBuckets pops exactly the bucket of the documented quantised CDF (property, 400 cases)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 14 }).chain((B) => fc.tuple(fc.constant(B), fc.integer({ min: B + 2, max: 32 }))),
+        fc.array(
+          fc.tuple(fc.oneof(fc.double({ min: -6, max: 6, noNaN: true }), fc.constantFrom(-40, 40, 0)), fc.oneof(fc.double({ min: 1e-6, max: 5, noNaN: true }), fc.constantFrom(1e-12, 30))),
+          { minLength: 1, maxLength: 12 },
+        ),
+        fc.integer({ min: 0, max: 0xffff }),
+        ([B, P], params, seed) => {
+          const mean = params.map(([m]) => m);
+          const std = params.map(([, sd]) => sd);
+          const { edges } = stdNormalBuckets(B);
+          const K = 2 ** B;
+          const M = 2 ** P;
+          const cdf = (i: number, b: number): number =>
+            b <= 0 ? 0 : b >= K ? M : Math.floor(normalCdf((edges[b]! - mean[i]!) / Math.max(std[i]!, 1e-9)) * (M - 2 * K)) + 2 * b;
+          const m = createMessage(1, { seed, capacity: 16 });
+          const ref = cloneMessage(m);
+          const [, got] = diagGaussianBuckets(mean, std, 1, mean.length, B, P).pop(m);
+          for (let d = mean.length - 1; d >= 0; d--) {
+            const slot = peek(ref, 0, P);
+            let lo = 0;
+            let hi = K - 1;
+            while (lo < hi) {
+              const mid = (lo + hi + 1) >>> 1;
+              if (cdf(d, mid) <= slot) lo = mid;
+              else hi = mid - 1;
+            }
+            expect(got[d]).toBe(lo);
+            popCommit(ref, 0, cdf(d, lo), cdf(d, lo + 1) - cdf(d, lo), P);
+          }
+          expect(flatten(m)).toEqual(flatten(ref));
+        },
+      ),
+      { numRuns: 400, seed: 31 },
+    );
   });
 });

@@ -697,3 +697,107 @@ export function popSymbols<T extends { [i: number]: number; length: number }>(m:
   }
   return out;
 }
+
+/**
+ * Batched binary symbols with per-element splits — the inner loops of `bernoulliBatch`, written out so the JIT sees
+ * one flat loop instead of a closure and a `push` call per pixel. Element `i = l · perLane + d` sits on lane
+ * `laneOffset + l`; symbol 0 is `[0, split[i])` and symbol 1 is `[split[i], 2^precision)` (0 < split < 2^precision).
+ * Positions run d outer, lanes inner (pop: the exact reverse). The arithmetic is {@link push} / {@link popCommit}'s,
+ * operation for operation, so the messages are bit-identical to coding the elements one by one.
+ */
+export function pushBinaryLanes(
+  m: Message,
+  symbols: ArrayLike<number>,
+  split: Float64Array,
+  lanes: number,
+  perLane: number,
+  precision: number,
+  laneOffset: number,
+): Message {
+  checkPrecision(precision);
+  const M = POW2[precision]!;
+  const scale = POW2[48 - precision]!;
+  for (let l = 0; l < lanes; l++) {
+    if (!(m.heads[laneOffset + l]! >= HEAD_LOWER)) throw new RangeError(`lane ${laneOffset + l} is closed or out of range; open it with openLane first`);
+  }
+  // One push emits at most two units (x < 2^48 and freq · 2^(48−p) ≥ 2^16).
+  reserve(m, 2 * lanes * perLane);
+  const heads = m.heads;
+  const stack = m.stack;
+  let size = m.size;
+  for (let d = 0; d < perLane; d++) {
+    for (let l = 0; l < lanes; l++) {
+      const i = l * perLane + d;
+      const s = symbols[i]!;
+      const c = split[i]!;
+      let start: number;
+      let freq: number;
+      if (s === 0) {
+        start = 0;
+        freq = c;
+      } else if (s === 1) {
+        start = c;
+        freq = M - c;
+      } else {
+        m.size = size;
+        throw new RangeError(`symbol ${s} at index ${i} is outside 0..1`);
+      }
+      const lane = laneOffset + l;
+      let x = heads[lane]!;
+      const xmax = freq * scale;
+      while (x >= xmax) {
+        stack[size++] = x & 0xffff;
+        x = Math.floor(x * INV_UNIT);
+      }
+      let q = Math.floor(x / freq);
+      let r = x - q * freq;
+      if (r < 0) {
+        q -= 1;
+        r += freq;
+      }
+      heads[lane] = q * M + r + start;
+    }
+  }
+  m.size = size;
+  return m;
+}
+
+/** Pops what {@link pushBinaryLanes} pushed (same layout and splits) into `out`. */
+export function popBinaryLanes(
+  m: Message,
+  out: Uint8Array,
+  split: Float64Array,
+  lanes: number,
+  perLane: number,
+  precision: number,
+  laneOffset: number,
+): Message {
+  checkPrecision(precision);
+  const M = POW2[precision]!;
+  const invM = INV_POW2[precision]!;
+  for (let l = 0; l < lanes; l++) {
+    if (!(m.heads[laneOffset + l]! >= HEAD_LOWER)) throw new RangeError(`lane ${laneOffset + l} is closed or out of range; open it with openLane first`);
+  }
+  const heads = m.heads;
+  for (let d = perLane - 1; d >= 0; d--) {
+    for (let l = lanes - 1; l >= 0; l--) {
+      const i = l * perLane + d;
+      const lane = laneOffset + l;
+      const x0 = heads[lane]!;
+      const hi = Math.floor(x0 * invM);
+      const slot = x0 - hi * M;
+      const c = split[i]!;
+      let x: number;
+      if (slot >= c) {
+        out[i] = 1;
+        x = (M - c) * hi + slot - c;
+      } else {
+        out[i] = 0;
+        x = c * hi + slot;
+      }
+      while (x < HEAD_LOWER) x = x * UNIT + pullUnit(m);
+      heads[lane] = x;
+    }
+  }
+  return m;
+}
