@@ -112,6 +112,8 @@ async function idxParseSuite(): Promise<SuiteResult> {
 const suites: Record<string, (o: Options) => Promise<SuiteResult>> = {
   'vae-step': vaeStepSuite,
   'idx-parse': idxParseSuite,
+  rans: async (o) => (await import('./bitsback/suites')).ransSuite(o),
+  bbans: async (o) => (await import('./bitsback/suites')).bbansSuite(o),
 };
 
 function printTable(result: SuiteResult): void {

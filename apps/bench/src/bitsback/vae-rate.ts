@@ -13,7 +13,7 @@
  * Options:
  *   --brief-epochs N       no checkpoint given: train the reference architecture N epochs here (default 5)
  *   --u8 DIR               8-bit discretized-logistic VAE checkpoint; without it --u8-brief-epochs (default 2)
- *   --skip-u8              binary part only
+ *   --skip-u8              binary part only;  --skip-binary: 8-bit part only
  *   --lanes 128 --chunk 2000 --bucket-bits 12 --posterior-precision 28 --likelihood-precision 24   (binary)
  *   --u8-lanes 128 --u8-chunk 2000 --u8-bucket-bits 12 --u8-likelihood-precision 24                   (8-bit)
  *   --repeats 3            timed compress/decompress repetitions (the median by CPU time is reported)
@@ -52,6 +52,7 @@ const { values, positionals } = parseArgs({
     u8: { type: 'string' },
     'u8-brief-epochs': { type: 'string', default: '2' },
     'skip-u8': { type: 'boolean', default: false },
+    'skip-binary': { type: 'boolean', default: false },
     lanes: { type: 'string', default: '128' },
     chunk: { type: 'string', default: '2000' },
     'bucket-bits': { type: 'string', default: '12' },
@@ -176,20 +177,22 @@ async function main(): Promise<void> {
   const digits = testDigits();
   const repeats = Math.max(1, int('repeats'));
   const ckpt = positionals[0];
-  const bin = ckpt !== undefined ? await loadVae(resolve(ckpt)) : await briefVae(join(tmpdir(), `gm-bench-vae-brief-bernoulli-${int('brief-epochs')}`), 'bernoulli', int('brief-epochs'), log);
   const results: Record<string, unknown> = { date: started, backend, node: process.version };
-  const binSettings: CompressOptions = {
-    fingerprint: bin.fingerprint,
-    shape: [28, 28],
-    pixels: 'binary',
-    lanes: int('lanes'),
-    chunkSize: int('chunk'),
-    bucketBits: int('bucket-bits'),
-    posteriorPrecision: int('posterior-precision'),
-    likelihoodPrecision: int('likelihood-precision'),
-  };
-  const b = await dataset('binary', bin, digits.binary, binSettings, repeats);
-  results.binary = { ...b.report, profile: b.profile };
+  if (!values['skip-binary']) {
+    const bin = ckpt !== undefined ? await loadVae(resolve(ckpt)) : await briefVae(join(tmpdir(), `gm-bench-vae-brief-bernoulli-${int('brief-epochs')}`), 'bernoulli', int('brief-epochs'), log);
+    const binSettings: CompressOptions = {
+      fingerprint: bin.fingerprint,
+      shape: [28, 28],
+      pixels: 'binary',
+      lanes: int('lanes'),
+      chunkSize: int('chunk'),
+      bucketBits: int('bucket-bits'),
+      posteriorPrecision: int('posterior-precision'),
+      likelihoodPrecision: int('likelihood-precision'),
+    };
+    const b = await dataset('binary', bin, digits.binary, binSettings, repeats);
+    results.binary = { ...b.report, profile: b.profile };
+  }
   if (!values['skip-u8']) {
     const u8 =
       values.u8 !== undefined
@@ -210,7 +213,7 @@ async function main(): Promise<void> {
   }
   results.tensorsLeft = tf.memory().numTensors;
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, 'results.json');
+  const file = join(outDir, values['skip-binary'] ? 'results-u8.json' : values['skip-u8'] ? 'results-binary.json' : 'results.json');
   writeFileSync(`${file}.tmp`, JSON.stringify(results, null, 2) + '\n');
   renameSync(`${file}.tmp`, file);
   log(`\nwrote ${file} and the .gmz files next to it`);
