@@ -138,8 +138,10 @@ function wrapVae(vae: VAE): CliModel {
       std.dispose();
       return mean;
     },
-    decode: (z) => vae.decode(z),
-    reconstruct: (x) => vae.reconstruct(x),
+    // VAE.decode (and so reconstruct) leaves the decoder's raw output undisposed (@gm/models 0.0.0: it calls
+    // likelihoodParams outside its tidy); the tidy here frees it.
+    decode: (z) => tf.tidy(() => vae.decode(z)),
+    reconstruct: (x) => tf.tidy(() => vae.reconstruct(x)),
     sample: (n, seed) => vae.sample(n, { seed }),
     evaluate: (x, { k, seed }) => {
       const D = vae.dataSize;

@@ -28,7 +28,7 @@ describe.concurrent('bad input: a clear message on stderr and exit code 1', () =
     ['an unknown backend', ['demo', '--backend', 'gpu'], /Allowed choices are node, wasm, cpu/],
     ['an unknown option', ['demo', '--nope'], /unknown option '--nope'/],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
-    ['an unknown model', ['train', 'gan'], /argument 'gan' is invalid\. Allowed choices are vae, stacked-ae, tied-ae, denoising-ae, sparse-ae, linear-ae/],
+    ['an unknown model', ['train', 'gan'], /value 'gan' is invalid for argument 'model'\. Allowed choices are vae, stacked-ae, tied-ae, denoising-ae, sparse-ae, linear-ae/],
     ['a bad --data', ['train', 'vae', '--data', 'imagenet'], /--data <spec>' argument 'imagenet' is invalid\. expected mnist-bundled .*, mnist:<dir> .* or cifar:<dir>/],
     ['a missing data folder', ['train', 'vae', '--data', 'mnist:/no/such/folder'], /--data: folder \/no\/such\/folder not found/],
     ['a bad --hidden', ['train', 'vae', '--hidden', '100,x'], /expected comma-separated positive integers such as 100 or 500,200, got "100,x"/],
