@@ -33,7 +33,7 @@ export function coderPixels(model: CliModel, images: Uint8Array): { pixels: Uint
 
 export function bitsBackOf(model: CliModel): NonNullable<ReturnType<NonNullable<CliModel['bitsBack']>>> {
   if (model.bitsBack === undefined) {
-    throw new CliError(`a "${model.kind}" cannot compress: bits-back coding needs a latent-variable model with a likelihood (train one with "gm train vae")`);
+    throw new CliError(`a "${model.kind}" cannot compress: gm's bits-back coder needs a VAE (diagonal-Gaussian posterior, pixel likelihood); train one with "gm train vae"`);
   }
   return model.bitsBack();
 }

@@ -47,7 +47,7 @@ export interface TrainOptions extends CommonOptions, Omit<ModelFlags, 'seed'> {
 export async function train(modelName: string, o: TrainOptions, reporter: Reporter) {
   const entry = modelEntry(modelName);
   const backend = await backendLine(o, reporter);
-  const archFlags = (['hidden', 'latent', 'likelihood', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight'] as const).filter(
+  const archFlags = (['hidden', 'latent', 'likelihood', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'flowSteps'] as const).filter(
     (f) => o[f] !== undefined,
   );
   if (o.resume !== undefined && archFlags.length > 0) {
@@ -175,7 +175,7 @@ async function withModel<T>(o: PictureOptions, reporter: Reporter, needData: boo
 export async function sample(o: PictureOptions & { n: number }, reporter: Reporter) {
   return withModel(o, reporter, false, ({ model, imageShape }) => {
     if (model.sample === undefined) {
-      throw new CliError(`--model: a "${model.kind}" is not a generative model with a prior to sample from; gm sample needs a vae`);
+      throw new CliError(`--model: a "${model.kind}" is not a generative model with a prior to sample from; gm sample needs a vae, an iaf-vae or a made`);
     }
     writePng(o.out, samplesPicture(model, imageShape, o.n, o.seed));
     reporter.line(`wrote ${o.out}: ${o.n} samples of the ${model.kind} (seed ${o.seed})`);

@@ -84,8 +84,8 @@ common(
     .option('--lr <x>', 'Adam learning rate', positiveNumber, 1e-3)
     .option('--out <dir>', 'checkpoint folder to write (default: checkpoints/<model>, or the --resume folder)')
     .option('--resume <dir>', 'continue training the checkpoint in this folder')
-    .option('--hidden <list>', 'hidden layer widths, comma-separated (e.g. 100 or 500,200)', intList)
-    .option('--latent <n>', 'latent / codings size (vae default 40; autoencoders 30, sparse-ae 300)', positiveInt)
+    .option('--hidden <list>', 'hidden layer widths, comma-separated (e.g. 100 or 500,200; made default 500)', intList)
+    .option('--latent <n>', 'latent / codings size (vae and iaf-vae default 40; autoencoders 30, sparse-ae 300)', positiveInt)
     .addOption(new Option('--likelihood <name>', 'vae observation model (default: bernoulli for 1 channel, discretized-logistic for 3)').choices(['bernoulli', 'discretized-logistic', 'discretized-logistic-mixture']))
     .addOption(new Option('--architecture <name>', 'vae networks (conv trains on the cpu or node backend)').choices(['mlp', 'conv']))
     .option('--filters <list>', 'conv vae: filters of each stride-2 convolution (default 32,64)', intList)
@@ -93,6 +93,7 @@ common(
     .option('--dropout <x>', 'denoising-ae: input dropout rate in (0, 1)', unitInterval)
     .option('--sparsity-target <x>', 'sparse-ae: target mean coding activation in (0, 1) (default 0.1)', unitInterval)
     .option('--sparsity-weight <x>', 'sparse-ae: weight of the sparsity penalty (default 0.05)', positiveNumber)
+    .option('--flow-steps <n>', 'iaf-vae: IAF steps on the posterior (default 2)', positiveInt)
     .option('--train-limit <n>', 'use only the first n training images', positiveInt)
     .option('--test-limit <n>', 'use only the first n test images (validation)', positiveInt)
     .option('--no-validation', 'skip the validation loss after each epoch'),

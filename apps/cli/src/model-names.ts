@@ -9,6 +9,8 @@ export const MODEL_SUMMARIES = [
   { name: 'denoising-ae', summary: 'denoising autoencoder (Gaussian noise and/or dropout on the inputs while training)' },
   { name: 'sparse-ae', summary: 'sparse autoencoder (sigmoid codings, KL penalty toward a target activation)' },
   { name: 'linear-ae', summary: 'linear autoencoder with mean squared error (spans the PCA subspace)' },
+  { name: 'made', summary: 'MADE: masked autoencoder for distribution estimation (exact likelihood of binary pixels)' },
+  { name: 'iaf-vae', summary: 'VAE whose posterior is sharpened by inverse autoregressive flow steps (--flow-steps)' },
 ] as const;
 
 export type ModelName = (typeof MODEL_SUMMARIES)[number]['name'];

@@ -8,7 +8,17 @@ import { mulberry32, type ImageDataset } from '@gm/data';
 import type { PNG } from 'pngjs';
 import { toDisplay, toModelInput } from './data';
 import { gridPng, scatterPng } from './png';
+import { CliError } from './errors';
 import type { CliModel } from './registry';
+
+/** The model's encoder and decoder, or a CliError saying this model has no codings. */
+export function need(model: CliModel, command: string): { encode: (x: tf.Tensor) => tf.Tensor; decode: (z: tf.Tensor) => tf.Tensor; reconstruct: (x: tf.Tensor) => tf.Tensor } {
+  const { encode, decode, reconstruct } = model;
+  if (encode === undefined || decode === undefined || reconstruct === undefined) {
+    throw new CliError(`--model: a "${model.kind}" has no codings (no encoder); gm ${command} needs a vae, an iaf-vae or an autoencoder`);
+  }
+  return { encode, decode, reconstruct };
+}
 
 type Shape = readonly [number, number, number];
 
@@ -37,7 +47,7 @@ export function samplesPicture(model: CliModel, shape: Shape, n: number, seed: n
 export function reconstructionPicture(model: CliModel, ds: ImageDataset, shape: Shape, n: number, cols = 10): { png: PNG; meanSquaredError: number } {
   const count = Math.min(n, ds.count);
   const x = inputOf(model, ds, 0, count);
-  const r = model.reconstruct(x);
+  const r = need(model, 'reconstruct').reconstruct(x);
   const a = pixelsOf(model, x);
   const b = pixelsOf(model, r);
   tf.dispose([x, r]);
@@ -60,6 +70,7 @@ export function reconstructionPicture(model: CliModel, ds: ImageDataset, shape: 
  * and the next test image with another label, decoding each point (ends included).
  */
 export function interpolationPicture(model: CliModel, ds: ImageDataset, shape: Shape, rows: number, steps: number): { png: PNG; pairs: [number, number][] } {
+  const { encode, decode } = need(model, 'interpolate');
   const pairs: [number, number][] = [];
   for (let i = 0; pairs.length < rows && i < ds.count; i++) {
     let j = i + 1;
@@ -72,10 +83,10 @@ export function interpolationPicture(model: CliModel, ds: ImageDataset, shape: S
   pairs.forEach(([i, j], r) => {
     const img = tf.tidy(() => {
       const x = tf.concat([inputOf(model, ds, i, 1), inputOf(model, ds, j, 1)], 0);
-      const z = model.encode(x);
+      const z = encode(x);
       const [za, zb] = tf.split(z, 2, 0) as [tf.Tensor, tf.Tensor];
       const t = tf.reshape(tf.linspace(0, 1, steps), [steps, 1]);
-      return model.decode(tf.add(tf.mul(tf.sub(1, t), za), tf.mul(t, zb)));
+      return decode(tf.add(tf.mul(tf.sub(1, t), za), tf.mul(t, zb)));
     });
     out.set(pixelsOf(model, img), r * steps * size);
     img.dispose();
@@ -85,10 +96,11 @@ export function interpolationPicture(model: CliModel, ds: ImageDataset, shape: S
 
 /** Codings `[n, codingsSize]` of the first `n` images, computed in batches. */
 export function codingsOf(model: CliModel, ds: ImageDataset, n: number): Float32Array {
+  const { encode } = need(model, 'latent-map');
   const out = new Float32Array(n * model.codingsSize);
   for (let start = 0; start < n; start += 500) {
     const m = Math.min(500, n - start);
-    const z = tf.tidy(() => model.encode(inputOf(model, ds, start, m)));
+    const z = tf.tidy(() => encode(inputOf(model, ds, start, m)));
     out.set(z.dataSync() as Float32Array, start * model.codingsSize);
     z.dispose();
   }

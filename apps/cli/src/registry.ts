@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   DenoisingAutoencoder,
+  IafVae,
+  MADE,
   LinearAutoencoder,
   SparseAutoencoder,
   StackedAutoencoder,
@@ -38,6 +40,7 @@ export interface ModelFlags {
   dropout?: number;
   sparsityTarget?: number;
   sparsityWeight?: number;
+  flowSteps?: number;
   seed: number;
 }
 
@@ -66,18 +69,18 @@ export interface CliModel {
   readonly convention: PixelConvention;
   /** Shape of one input without the batch axis, e.g. [784] or [28, 28, 1]. */
   readonly inputShape: number[];
-  /** Size of a coding (the latent dimension). */
+  /** Size of a coding (the latent dimension; 0 for models without codings). */
   readonly codingsSize: number;
   epochsTrained: number;
   /** One line: architecture and objective. */
   describe(): string;
   fit(x: tf.Tensor, options: FitOptions): FitResult;
   save(dir: string): Promise<void>;
-  /** Codings `[N, codingsSize]` (a VAE's posterior means). */
-  encode(x: tf.Tensor): tf.Tensor;
+  /** Codings `[N, codingsSize]` (a VAE's posterior means); absent for models without codings (MADE). */
+  encode?(x: tf.Tensor): tf.Tensor;
   /** Images `[N, ...inputShape]` from codings. */
-  decode(z: tf.Tensor): tf.Tensor;
-  reconstruct(x: tf.Tensor): tf.Tensor;
+  decode?(z: tf.Tensor): tf.Tensor;
+  reconstruct?(x: tf.Tensor): tf.Tensor;
   /** New images from the prior (generative models only). */
   sample?(n: number, seed: number): tf.Tensor;
   /** Test figures; `k` importance samples for models with a likelihood. */
@@ -282,8 +285,144 @@ const AE_ENTRIES: ModelEntry[] = [
   aeEntry('linear-ae', LinearAutoencoder, { hidden: [], latent: 30 }, () => ({})),
 ];
 
+
+// ------------------------------------------------------------------------------------------------ IAF-VAE
+function wrapIafVae(iaf: IafVae): CliModel {
+  const vae = iaf.vae;
+  const c = vae.config;
+  const f = iaf.config;
+  return {
+    entry: IAF_ENTRY,
+    kind: 'iaf-vae',
+    convention: c.likelihood === 'bernoulli' ? 'binary' : 'bins',
+    inputShape: c.inputShape,
+    codingsSize: c.latentDim,
+    get epochsTrained() {
+      return iaf.epochsTrained;
+    },
+    set epochsTrained(v: number) {
+      iaf.epochsTrained = v;
+    },
+    describe: () =>
+      `IAF-VAE, MLP ${[prod(c.inputShape), ...c.hidden, c.latentDim].join('-')}, ${c.likelihood} likelihood, ${f.flowSteps} IAF steps (MADE ${f.flowHidden.join('-')}, context ${f.contextSize})`,
+    fit: (x, o) =>
+      iaf.fit(x, {
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        learningRate: o.learningRate,
+        seed: o.seed,
+        ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
+        ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
+        ...(o.onEpochEnd === undefined ? {} : { onEpochEnd: o.onEpochEnd }),
+      }),
+    save: (dir) => iaf.save(dir),
+    // The coding of x: the posterior mean pushed through the IAF steps.
+    encode: (x) =>
+      tf.tidy(() => {
+        const { mean, context } = iaf.posteriorParams(x);
+        return iaf.flowForward(mean, context).z;
+      }),
+    decode: (z) => tf.tidy(() => vae.decode(z)),
+    reconstruct: (x) =>
+      tf.tidy(() => {
+        const { mean, context } = iaf.posteriorParams(x);
+        return vae.decode(iaf.flowForward(mean, context).z);
+      }),
+    sample: (n, seed) => iaf.sample(n, { seed }),
+    evaluate: (x, { k, seed }) => {
+      const D = prod(c.inputShape);
+      const negElbo = iaf.negativeElbo(x, { seed });
+      const ll = iaf.logLikelihood(x, k, { seed: seed + 1 });
+      const mean = tf.tidy(() => tf.mean(ll));
+      const nll = -(mean.dataSync()[0] as number);
+      tf.dispose([ll, mean]);
+      return [
+        { name: 'negElbo', value: negElbo, unit: 'nats' },
+        { name: 'negElboBitsPerDim', value: bitsPerDim(negElbo, D), unit: 'bits/dim' },
+        { name: 'isNll', value: nll, unit: 'nats' },
+        { name: 'isNllBitsPerDim', value: bitsPerDim(nll, D), unit: 'bits/dim' },
+        { name: 'isSamples', value: k, unit: 'k' },
+      ];
+    },
+    weights: () => [...vae.encoder.weights, ...vae.decoder.weights, ...iaf.flow.weights].map((w) => w.read()),
+    dispose: () => iaf.dispose(),
+  };
+}
+
+const IAF_ENTRY: ModelEntry = {
+  name: 'iaf-vae',
+  summary: summaryOf('iaf-vae'),
+  kinds: ['iaf-vae'],
+  create(flags, shape) {
+    const likelihood = flags.likelihood ?? (shape[2] === 1 ? 'bernoulli' : 'discretized-logistic');
+    if (flags.architecture === 'conv') throw new CliError('--architecture conv: the iaf-vae here is an MLP VAE; leave --architecture out');
+    return wrapIafVae(
+      new IafVae({
+        inputShape: [prod(shape)],
+        latentDim: flags.latent ?? 40,
+        hidden: flags.hidden ?? [100],
+        likelihood,
+        seed: flags.seed,
+        ...(flags.flowSteps === undefined ? {} : { flowSteps: flags.flowSteps }),
+      }),
+    );
+  },
+  load: async (dir) => wrapIafVae(await IafVae.load(dir)),
+};
+
+// ------------------------------------------------------------------------------------------------ MADE
+function wrapMade(made: MADE): CliModel {
+  const c = made.config;
+  return {
+    entry: MADE_ENTRY,
+    kind: 'made',
+    convention: 'binary',
+    inputShape: [c.inputSize],
+    codingsSize: 0,
+    get epochsTrained() {
+      return made.epochsTrained;
+    },
+    set epochsTrained(v: number) {
+      made.epochsTrained = v;
+    },
+    describe: () => `MADE, ${[c.inputSize, ...c.hidden, c.inputSize].join('-')}, ${c.activation}, ${typeof c.ordering === 'string' ? c.ordering : 'custom'} ordering, ${made.maskCount} mask(s)`,
+    fit: (x, o) =>
+      made.fit(x, {
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        learningRate: o.learningRate,
+        seed: o.seed,
+        ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
+        ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
+        ...(o.onEpochEnd === undefined ? {} : { onEpochEnd: o.onEpochEnd }),
+      }),
+    save: (dir) => made.save(dir),
+    sample: (n, seed) => made.sample(n, { seed }),
+    evaluate: (x) => {
+      const nll = made.negativeLogLikelihood(x);
+      return [
+        { name: 'nll', value: nll, unit: 'nats (exact)' },
+        { name: 'nllBitsPerDim', value: bitsPerDim(nll, c.inputSize), unit: 'bits/dim' },
+      ];
+    },
+    weights: () => made.network.weights.map((w) => w.read()),
+    dispose: () => made.dispose(),
+  };
+}
+
+const MADE_ENTRY: ModelEntry = {
+  name: 'made',
+  summary: summaryOf('made'),
+  kinds: ['made'],
+  create(flags, shape) {
+    if (shape[2] !== 1) throw new CliError('gm train made: MADE models binary pixels of one-channel images (MNIST); use a vae for CIFAR-10');
+    return wrapMade(new MADE({ inputSize: prod(shape), hidden: flags.hidden ?? [500], seed: flags.seed }));
+  },
+  load: async (dir) => wrapMade(await MADE.load(dir)),
+};
+
 /** Every model `gm train` knows, in the order `gm train --help` lists them. */
-export const MODELS: readonly ModelEntry[] = [VAE_ENTRY, ...AE_ENTRIES];
+export const MODELS: readonly ModelEntry[] = [VAE_ENTRY, ...AE_ENTRIES, MADE_ENTRY, IAF_ENTRY];
 if (MODELS.map((m) => m.name).join() !== MODEL_SUMMARIES.map((m) => m.name).join()) {
   throw new Error(`model-names.ts lists ${MODEL_SUMMARIES.map((m) => m.name).join(', ')} but the registry has ${MODELS.map((m) => m.name).join(', ')}`);
 }

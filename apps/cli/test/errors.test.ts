@@ -43,7 +43,7 @@ describe.concurrent('bad input: a clear message on stderr and exit code 1', () =
     ['resuming the wrong kind', ['train', 'vae', '--resume', ae], /--resume: .* holds a "stacked-autoencoder" checkpoint, but this command needs a "vae"/],
     ['architecture flags on resume', ['train', 'stacked-ae', '--resume', ae, '--hidden', '50'], /--resume continues the checkpoint's own architecture; drop --hidden/],
     ['sampling an autoencoder', ['sample', '--model', ae], /a "stacked-autoencoder" is not a generative model/],
-    ['compressing with an autoencoder', ['compress', 'mnist-bundled:test', join(dir, 'x.gmz'), '--model', ae], /a "stacked-autoencoder" cannot compress: bits-back coding needs/],
+    ['compressing with an autoencoder', ['compress', 'mnist-bundled:test', join(dir, 'x.gmz'), '--model', ae], /a "stacked-autoencoder" cannot compress: gm's bits-back coder needs a VAE/],
     ['one interpolation step', ['interpolate', '--model', ae, '--steps', '1'], /--steps: expected at least 2/],
   ];
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { colours, readPng, runJson, tempDir, TINY } from './helpers';
+import { colours, readPng, run, runJson, tempDir, TINY } from './helpers';
 
 interface TrainReport {
   model: string;
@@ -47,6 +47,8 @@ describe('gm train', () => {
     ['denoising-ae', 'denoising-autoencoder', ['--dropout', '0.3']],
     ['sparse-ae', 'sparse-autoencoder', ['--latent', '50']],
     ['linear-ae', 'linear-autoencoder', ['--latent', '10']],
+    ['made', 'made', ['--hidden', '64']],
+    ['iaf-vae', 'iaf-vae', ['--hidden', '32', '--latent', '4', '--flow-steps', '1']],
   ])('trains %s (kind %s) with a falling loss', async (model, kind, extra) => {
     const out = join(dir, model);
     const r = await runJson<TrainReport>(['train', model, ...TINY, '--epochs', '2', '--out', out, ...extra]);
@@ -77,6 +79,32 @@ describe('gm eval', () => {
     expect(r.metrics.roundedAccuracy).toBeGreaterThan(0.5);
     expect(r.metrics.roundedAccuracy).toBeLessThanOrEqual(1);
     expect(r.metrics.reconstructionLoss).toBeGreaterThan(0);
+  });
+});
+
+describe('models without codings or bits-back', () => {
+  it('gm eval gives MADE\'s exact NLL, gm sample draws from it, and codings commands refuse it', async () => {
+    const made = join(dir, 'made');
+    const r = await runJson<{ kind: string; metrics: Record<string, number> }>(['eval', '--model', made, '--test-limit', '100']);
+    expect(r.kind).toBe('made');
+    expect(r.metrics.nll).toBeGreaterThan(50);
+    expect(r.metrics.nllBitsPerDim).toBeCloseTo((r.metrics.nll as number) / (784 * Math.LN2), 6);
+    const file = join(dir, 'made-samples.png');
+    await runJson(['sample', '--model', made, '--n', '4', '--out', file]);
+    expect([readPng(file).width, readPng(file).height]).toEqual([2 * 28 + 3 * 2, 2 * 28 + 3 * 2]);
+    const m = await run(['latent-map', '--model', made, '--out', join(dir, 'no.png')]);
+    expect(m.status).toBe(1);
+    expect(m.stderr).toMatch(/a "made" has no codings \(no encoder\); gm latent-map needs/);
+  });
+
+  it('an IAF-VAE evaluates, interpolates, and is refused by the bits-back coder', async () => {
+    const iaf = join(dir, 'iaf-vae');
+    const r = await runJson<{ kind: string; metrics: Record<string, number> }>(['eval', '--model', iaf, '--k', '5', '--test-limit', '100']);
+    expect(r.kind).toBe('iaf-vae');
+    expect(r.metrics.isNll).toBeLessThan(r.metrics.negElbo as number);
+    const c = await run(['compress', 'mnist-bundled:test', join(dir, 'iaf.gmz'), '--model', iaf, '--limit', '5']);
+    expect(c.status).toBe(1);
+    expect(c.stderr).toMatch(/a "iaf-vae" cannot compress: gm's bits-back coder needs a VAE/);
   });
 });
 
