@@ -5,7 +5,8 @@
  * - `bbans`: BB-ANS images/s compress/decompress of the 2,000 binarized bundled test digits and the rate ratio to
  *   the model's −ELBO. The VAE checkpoint comes from the environment variable `GM_BBANS_CHECKPOINT`; without it a
  *   VAE of the reference architecture is trained briefly here (`GM_BBANS_BRIEF_EPOCHS`, default 5), and the output
- *   says which. Coding settings: `GM_BBANS_LANES` (default 128) and `GM_BBANS_CHUNK` (default 2000).
+ *   says which. Coding settings: `GM_BBANS_LANES` (default 128), `GM_BBANS_CHUNK` (default 2000) and
+ *   `GM_BBANS_BUCKET_BITS` (default 10); posterior precision 28, likelihood precision 24.
  */
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -115,7 +116,8 @@ export async function bbansSuite(options: { quick: boolean }): Promise<SuiteResu
       : `Model: NO checkpoint given (set GM_BBANS_CHECKPOINT=<dir>), so a VAE 784-100-40 was ${v.source}: its rate is not the reference model's.`,
   );
   const digits = testDigits();
-  const settings = { fingerprint: v.fingerprint, shape: [28, 28], pixels: 'binary' as const, lanes, chunkSize };
+  const bucketBits = Number(process.env.GM_BBANS_BUCKET_BITS ?? 10);
+  const settings = { fingerprint: v.fingerprint, shape: [28, 28], pixels: 'binary' as const, lanes, chunkSize, bucketBits, posteriorPrecision: 28, likelihoodPrecision: 24 };
   const run = await codingRun(digits.binary, v.vae.toBitsBackModel(), settings, options.quick ? 1 : 3);
   const negElbo = negElboBitsPerDim(v, digits.binary, digits.count, 10);
   const rate = rateOf(run.file, digits.binary, negElbo);
@@ -128,7 +130,7 @@ export async function bbansSuite(options: { quick: boolean }): Promise<SuiteResu
     exact: run.exact,
   });
   notes.push(
-    `2,000 binarized bundled test digits, backend ${backend}, lanes ${lanes}, chunk ${chunkSize}, buckets 2^12, posterior precision 28, likelihood precision 24.`,
+    `2,000 binarized bundled test digits, backend ${backend}, lanes ${lanes}, chunk ${chunkSize}, buckets 2^${bucketBits}, posterior precision 28, likelihood precision 24.`,
     `Rate: ${rate.fileBytes} B = ${rate.bitsPerDim.toFixed(4)} bits/dim (whole file) vs −ELBO ${negElbo.toFixed(4)} (10 samples, analytic KL): ratio ${(rate.ratioToElbo ?? NaN).toFixed(4)}; gzip -9 ${rate.gzip.bitsPerDim.toFixed(4)}, brotli ${rate.brotli.bitsPerDim.toFixed(4)}; clean bits ${rate.cleanBits}.`,
     'images/s by CPU time of this process (process.cpuUsage) and by wall time; the median of the timed runs by CPU time. The machine is shared: CPU time is the steadier figure.',
   );

@@ -14,7 +14,7 @@
  *   --brief-epochs N       no checkpoint given: train the reference architecture N epochs here (default 5)
  *   --u8 DIR               8-bit discretized-logistic VAE checkpoint; without it --u8-brief-epochs (default 2)
  *   --skip-u8              binary part only;  --skip-binary: 8-bit part only
- *   --lanes 128 --chunk 2000 --bucket-bits 12 --posterior-precision 28 --likelihood-precision 24   (binary)
+ *   --lanes 128 --chunk 2000 --bucket-bits 10 --posterior-precision 28 --likelihood-precision 24   (binary)
  *   --u8-lanes 128 --u8-chunk 2000 --u8-bucket-bits 12 --u8-likelihood-precision 24                   (8-bit)
  *   --repeats 3            timed compress/decompress repetitions (the median by CPU time is reported)
  *   --profile              CPU-profile one compress + decompress and print where the time goes
@@ -55,7 +55,7 @@ const { values, positionals } = parseArgs({
     'skip-binary': { type: 'boolean', default: false },
     lanes: { type: 'string', default: '128' },
     chunk: { type: 'string', default: '2000' },
-    'bucket-bits': { type: 'string', default: '12' },
+    'bucket-bits': { type: 'string', default: '10' },
     'posterior-precision': { type: 'string', default: '28' },
     'likelihood-precision': { type: 'string', default: '24' },
     'u8-lanes': { type: 'string', default: '128' },
