@@ -73,9 +73,10 @@ function hwc(ds: ImageDataset): [number, number, number] {
  * How a model wants its pixels:
  * - `binary`: static binarization, byte > 127 → 1 (Bernoulli VAE; also what bits-back codes);
  * - `unit`: byte / 255 in [0, 1] (autoencoders);
- * - `bins`: bin centres 2v/255 − 1 in [−1, 1] (discretized-logistic VAEs).
+ * - `bins`: bin centres 2v/255 − 1 in [−1, 1] (discretized-logistic VAEs);
+ * - `pixels`: the integer levels 0..255 as floats (Real NVP dequantizes them itself).
  */
-export type PixelConvention = 'binary' | 'unit' | 'bins';
+export type PixelConvention = 'binary' | 'unit' | 'bins' | 'pixels';
 
 /** Pixels of `images` (bytes) as a float tensor `[count, ...inputShape]` in the model's convention. */
 export function toModelInput(images: Uint8Array, count: number, inputShape: number[], convention: PixelConvention): tf.Tensor {
@@ -87,13 +88,16 @@ export function toModelInput(images: Uint8Array, count: number, inputShape: numb
       return tf.tensor(scaleToUnit(images), shape, 'float32');
     case 'bins':
       return tf.tidy(() => toBinCenters(tf.tensor(images, shape, 'int32')));
+    case 'pixels':
+      return tf.tensor(Float32Array.from(images), shape, 'float32');
   }
 }
 
 /** Model-convention values back to display intensities in [0, 1]. */
 export function toDisplay(values: Float32Array, convention: PixelConvention): Float32Array {
-  if (convention !== 'bins') return values;
-  return values.map((v) => (v + 1) / 2);
+  if (convention === 'bins') return values.map((v) => (v + 1) / 2);
+  if (convention === 'pixels') return values.map((v) => v / 255);
+  return values;
 }
 
 /** A dataset of images in HWC layout from raw pieces. */

@@ -88,7 +88,7 @@ common(
     .option('--latent <n>', 'latent / codings size (vae and iaf-vae default 40; autoencoders 30, sparse-ae 300)', positiveInt)
     .addOption(new Option('--likelihood <name>', 'vae observation model (default: bernoulli for 1 channel, discretized-logistic for 3)').choices(['bernoulli', 'discretized-logistic', 'discretized-logistic-mixture']))
     .addOption(new Option('--architecture <name>', 'vae networks (conv trains on the cpu or node backend)').choices(['mlp', 'conv']))
-    .option('--filters <list>', 'conv vae: filters of each stride-2 convolution (default 32,64)', intList)
+    .option('--filters <list>', 'conv vae: filters of each stride-2 convolution (default 32,64); realnvp: feature maps of the coupling networks (default 32)', intList)
     .option('--noise-std <x>', 'denoising-ae: Gaussian input noise σ (default 0.2 when no --dropout)', positiveNumber)
     .option('--dropout <x>', 'denoising-ae: input dropout rate in (0, 1)', unitInterval)
     .option('--sparsity-target <x>', 'sparse-ae: target mean coding activation in (0, 1) (default 0.1)', unitInterval)

@@ -11,6 +11,7 @@ export const MODEL_SUMMARIES = [
   { name: 'linear-ae', summary: 'linear autoencoder with mean squared error (spans the PCA subspace)' },
   { name: 'made', summary: 'MADE: masked autoencoder for distribution estimation (exact likelihood of binary pixels)' },
   { name: 'iaf-vae', summary: 'VAE whose posterior is sharpened by inverse autoregressive flow steps (--flow-steps)' },
+  { name: 'realnvp', summary: 'multi-scale Real NVP flow on 8-bit images (exact dequantized likelihood; --filters 32)' },
 ] as const;
 
 export type ModelName = (typeof MODEL_SUMMARIES)[number]['name'];

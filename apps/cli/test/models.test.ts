@@ -108,6 +108,22 @@ describe('models without codings or bits-back', () => {
   });
 });
 
+describe('Real NVP', () => {
+  it('trains on 8-bit pixels, evaluates bits/dim and samples (tiny settings: convolutions are slow on wasm)', async () => {
+    const out = join(dir, 'realnvp');
+    const t = await runJson<TrainReport>(['train', 'realnvp', '--train-limit', '16', '--test-limit', '8', '--batch', '8', '--epochs', '1', '--filters', '4', '--out', out]);
+    expect(t).toMatchObject({ model: 'realnvp', kind: 'realnvp-image', epochsTrained: 1 });
+    const e = await runJson<{ kind: string; metrics: Record<string, number> }>(['eval', '--model', out, '--test-limit', '8']);
+    expect(e.kind).toBe('realnvp-image');
+    expect(e.metrics.nllBitsPerDim).toBeGreaterThan(0);
+    expect(e.metrics.nllBitsPerDim).toBeLessThan(16);
+    expect(e.metrics.nll).toBeCloseTo((e.metrics.nllBitsPerDim as number) * 784 * Math.LN2, 3);
+    const file = join(dir, 'realnvp.png');
+    await runJson(['sample', '--model', out, '--n', '4', '--out', file]);
+    expect(readPng(file).width).toBe(2 * 28 + 3 * 2);
+  });
+});
+
 describe('pictures', () => {
   it('gm sample writes an n-image grid', async () => {
     const file = join(dir, 'samples.png');
