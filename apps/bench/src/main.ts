@@ -3,10 +3,11 @@
  * reports/bench.json. Timings on shared 2-core machines are noisy, so each suite reports ratios measured in the
  * same run (e.g. gm vs its PyTorch twin) next to the absolute numbers.
  *
- * Usage: pnpm bench [--quick] [--suite vae-step] [--out reports/bench.json]
+ * Usage: pnpm bench [--quick] [--suite vae-step|idx-parse|rans|bbans|parallel …] [--out reports/bench.json]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -109,12 +110,27 @@ async function idxParseSuite(): Promise<SuiteResult> {
   };
 }
 
+/** Both cores (issue 2): threaded wasm and data-parallel steps vs one thread, interleaved; ~7 minutes, opt-in. */
+async function parallelSuite(options: Options): Promise<SuiteResult> {
+  const out = join(tmpdir(), `gm-parallel-${process.pid}.json`);
+  const args = [join(here, 'parallel', 'bench-cli.js'), '--json', out, ...(options.quick ? ['--quick'] : [])];
+  const run = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (run.status !== 0) throw new Error(`parallel bench failed (exit ${run.status})`);
+  const result = JSON.parse(readFileSync(out, 'utf8')) as { rows: SuiteResult['rows']; notes: string[]; loadAverage?: number[] };
+  rmSync(out, { force: true });
+  return { suite: 'parallel', rows: result.rows, notes: result.notes };
+}
+
 const suites: Record<string, (o: Options) => Promise<SuiteResult>> = {
   'vae-step': vaeStepSuite,
   'idx-parse': idxParseSuite,
   rans: async (o) => (await import('./bitsback/suites')).ransSuite(o),
   bbans: async (o) => (await import('./bitsback/suites')).bbansSuite(o),
+  parallel: parallelSuite,
 };
+
+/** Suites run when no --suite is given (the long both-cores study is opt-in). */
+const DEFAULT_SUITES = ['vae-step', 'idx-parse', 'rans', 'bbans'];
 
 function printTable(result: SuiteResult): void {
   const columns = [...new Set(result.rows.flatMap((r) => Object.keys(r)))];
@@ -136,7 +152,7 @@ async function main() {
       out: { type: 'string', default: join(process.cwd(), 'reports', 'bench.json') },
     },
   });
-  const names = values.suite ?? Object.keys(suites);
+  const names = values.suite ?? DEFAULT_SUITES;
   for (const name of names) if (!(name in suites)) throw new Error(`unknown suite "${name}"; known: ${Object.keys(suites).join(', ')}`);
   const results: SuiteResult[] = [];
   for (const name of names) {
