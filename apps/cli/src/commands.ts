@@ -175,7 +175,7 @@ async function withModel<T>(o: PictureOptions, reporter: Reporter, needData: boo
 export async function sample(o: PictureOptions & { n: number }, reporter: Reporter) {
   return withModel(o, reporter, false, ({ model, imageShape }) => {
     if (model.sample === undefined) {
-      throw new CliError(`--model: a "${model.kind}" is not a generative model with a prior to sample from; gm sample needs a vae, an iaf-vae or a made`);
+      throw new CliError(`--model: a "${model.kind}" is not a generative model with a prior to sample from; gm sample needs a vae, an iaf-vae, a made or a realnvp`);
     }
     writePng(o.out, samplesPicture(model, imageShape, o.n, o.seed));
     reporter.line(`wrote ${o.out}: ${o.n} samples of the ${model.kind} (seed ${o.seed})`);

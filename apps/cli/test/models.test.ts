@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, MNIST_FILES, loadBundledMnist, makeDataset, writeCifar10Batch, writeIdxImages, writeIdxLabels } from '@gm/data';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { colours, readPng, run, runJson, tempDir, TINY } from './helpers';
@@ -105,6 +107,38 @@ describe('models without codings or bits-back', () => {
     const c = await run(['compress', 'mnist-bundled:test', join(dir, 'iaf.gmz'), '--model', iaf, '--limit', '5']);
     expect(c.status).toBe(1);
     expect(c.stderr).toMatch(/a "iaf-vae" cannot compress: gm's bits-back coder needs a VAE/);
+  });
+});
+
+describe('--data folders', () => {
+  it('trains from an MNIST folder (IDX files) and from a CIFAR-10 folder (binary batches)', async () => {
+    const { train, test } = loadBundledMnist();
+    const mnist = join(dir, 'mnist-files');
+    mkdirSync(mnist, { recursive: true });
+    const n = 120;
+    writeFileSync(join(mnist, MNIST_FILES.trainImages), gzipSync(writeIdxImages(train.images.subarray(0, n * 784), n, 28, 28)));
+    writeFileSync(join(mnist, MNIST_FILES.trainLabels), gzipSync(writeIdxLabels(train.labels.subarray(0, n))));
+    writeFileSync(join(mnist, MNIST_FILES.testImages), gzipSync(writeIdxImages(test.images.subarray(0, 40 * 784), 40, 28, 28)));
+    writeFileSync(join(mnist, MNIST_FILES.testLabels), gzipSync(writeIdxLabels(test.labels.subarray(0, 40))));
+    const a = await runJson<TrainReport>(['train', 'vae', '--data', `mnist:${mnist}`, '--epochs', '1', '--hidden', '16', '--latent', '2', '--out', join(dir, 'from-mnist')]);
+    expect(a.data).toMatchObject({ train: n, test: 40, imageShape: [28, 28, 1] });
+
+    // Ten random-looking 32×32×3 images per batch file (seeded), labels 0..9.
+    const cifar = join(dir, 'cifar-files');
+    mkdirSync(cifar, { recursive: true });
+    let state = 7;
+    const batch = () => {
+      const images = new Uint8Array(10 * 3072).map(() => ((state = (state * 1103515245 + 12345) >>> 0) >>> 24) & 255);
+      return writeCifar10Batch(makeDataset({ images, labels: Uint8Array.from({ length: 10 }, (_, i) => i), shape: [32, 32, 3], layout: 'HWC', count: 10 }));
+    };
+    for (const f of [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE]) writeFileSync(join(cifar, f), batch());
+    const b = await runJson<TrainReport & { description: string }>(['train', 'vae', '--data', `cifar:${cifar}`, '--epochs', '1', '--hidden', '16', '--latent', '4', '--batch', '10', '--out', join(dir, 'from-cifar')]);
+    expect(b.data).toMatchObject({ train: 50, test: 10, imageShape: [32, 32, 3] });
+    expect(b.description).toMatch(/MLP 3072-16-4, relu, discretized-logistic likelihood/);
+    // A checkpoint trained on 32×32×3 images refuses 28×28 digits.
+    const r = await run(['eval', '--model', join(dir, 'from-cifar'), '--test-limit', '10']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--data mnist-bundled has images of 28×28×1 \(h×w×c\), but the model was trained on 32×32×3/);
   });
 });
 
