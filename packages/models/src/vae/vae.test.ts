@@ -181,6 +181,14 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('decode, reconstruct and sample return one tensor each and leak nothing', () => {
+    const before = tf.memory().numTensors;
+    const z = tf.zeros([3, vae.config.latentDim]);
+    tf.dispose([vae.decode(z), vae.reconstruct(xTest), vae.sample(4, { seed: 1 })]);
+    z.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('save/load gives bit-identical outputs, config and epoch count', async () => {
     const where = path.join(dir, 'tiny');
     await vae.save(where);

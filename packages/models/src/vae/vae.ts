@@ -287,8 +287,9 @@ export class VAE implements LatentVariableModel {
    * (mixture-weighted) location clipped to [−1, 1] for a discretized logistic.
    */
   decode(z: tf.Tensor): tf.Tensor {
-    const p = this.likelihoodParams(z);
+    // likelihoodParams inside the tidy: its decoder outputs are intermediates here and must not outlive the call.
     return tf.tidy(() => {
+      const p = this.likelihoodParams(z);
       switch (p.kind) {
         case 'bernoulli':
           return tf.sigmoid(p.logits);
