@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { fusedAdam } from '@gm/models';
 
 export const REFERENCE = { batch: 128, inputDim: 784, hidden: [512, 256], latentDim: 32, learningRate: 1e-3 } as const;
 
@@ -43,8 +42,6 @@ function mlp(sizes: number[], name: string, seed: number): tfl.Sequential {
 export interface ReferenceVaeOptions {
   seed?: number;
   latentDim?: number;
-  /** 'fused' (default): gm's one-pass Adam; 'tfjs': tf.train.adam. Same update rule. */
-  optimizer?: 'fused' | 'tfjs';
 }
 
 export function createReferenceVae(options: ReferenceVaeOptions = {}): ReferenceVae {
@@ -53,7 +50,7 @@ export function createReferenceVae(options: ReferenceVaeOptions = {}): Reference
   const seed = options.seed ?? 0;
   const encoder = mlp([inputDim, ...hidden, 2 * latentDim], 'encoder', seed);
   const decoder = mlp([latentDim, ...[...hidden].reverse(), inputDim], 'decoder', seed + 100);
-  const optimizer = options.optimizer === 'tfjs' ? tf.train.adam(learningRate) : fusedAdam(learningRate);
+  const optimizer = tf.train.adam(learningRate);
   const variables = [...encoder.trainableWeights, ...decoder.trainableWeights].map((w) => w.read() as tf.Variable);
   let noiseSeed = seed * 7919;
 
@@ -87,8 +84,8 @@ export function createReferenceVae(options: ReferenceVaeOptions = {}): Reference
 }
 
 /** The benchmark step: the reference VAE on one fixed random binary batch of 128, as the PyTorch twin does. */
-export function createReferenceVaeStep(seed = 0, optimizer: ReferenceVaeOptions['optimizer'] = 'fused'): ReferenceVaeStep {
-  const vae = createReferenceVae({ seed, optimizer });
+export function createReferenceVaeStep(seed = 0): ReferenceVaeStep {
+  const vae = createReferenceVae({ seed });
   const { batch, inputDim } = REFERENCE;
   const x = tf.tidy(() =>
     tf.cast(tf.greater(tf.randomUniform([batch, inputDim], 0, 1, 'float32', seed), 0.5), 'float32'),

@@ -1,8 +1,7 @@
 /**
  * Child process of `pnpm bench`: times the reference VAE step on one backend and prints one JSON line.
- * Usage: node vae-step-worker.js <node|wasm|wasm-tfjs-adam|wasm-stock|cpu> [warmup] [steps]
- *   wasm: fast MatMul kernels + gm's fused Adam; wasm-tfjs-adam: fast MatMul + tf.train.adam;
- *   wasm-stock: tfjs-wasm as shipped (stock kernels, tf.train.adam).
+ * Usage: node vae-step-worker.js <node|wasm|wasm-stock|cpu> [warmup] [steps]
+ *   wasm: gm's fast MatMul kernels; wasm-stock: tfjs-wasm as shipped.
  * Each backend runs in its own process so one backend's state (kernels, memory) cannot colour another's numbers.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,11 +10,10 @@ import { createReferenceVaeStep } from './reference-vae';
 
 const [variant = 'wasm', warmupArg = '5', stepsArg = '30'] = process.argv.slice(2);
 const backend = (variant.startsWith('wasm') ? 'wasm' : variant) as BackendName;
-const stockOptimizer = variant === 'wasm-stock' || variant === 'wasm-tfjs-adam';
 
 async function main() {
   const choice = await initBackend({ backend, fastMatMul: variant !== 'wasm-stock' });
-  const vae = createReferenceVaeStep(0, stockOptimizer ? 'tfjs' : 'fused');
+  const vae = createReferenceVaeStep(0);
   const warmup = Number(warmupArg);
   const steps = Number(stepsArg);
   const losses: number[] = [];
@@ -36,7 +34,6 @@ async function main() {
       variant,
       backend: choice.backend,
       fastMatMul: choice.fastMatMul,
-      optimizer: stockOptimizer ? 'tf.train.adam' : 'fusedAdam',
       steps,
       msPerStepMedian: median,
       msPerStepMin: times[0],

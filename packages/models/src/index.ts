@@ -21,7 +21,6 @@ export {
   type FitLoopOptions,
   type FitResult,
 } from './train/fit-loop';
-export { fusedAdam, FusedAdamOptimizer } from './train/fused-adam';
 export * from './vae';
 export * from './autoencoders';
 export * from './made';
