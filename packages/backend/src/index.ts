@@ -1,6 +1,7 @@
 export {
   initBackend,
   currentBackend,
+  importFromHereOrApp,
   BACKEND_NAMES,
   type BackendName,
   type BackendChoice,

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // gradient kernels for the training-step test
 import { describe, expect, it } from 'vitest';
-import { currentBackend, initBackend } from './init';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { currentBackend, importFromHereOrApp, initBackend } from './init';
 import { isFastWasmMatMulInstalled } from './wasm-matmul';
 
 /** What a failed native install of @tensorflow/tfjs-node throws when required. */
@@ -86,6 +89,26 @@ describe('initBackend', () => {
     const choice = await initBackend({ backend: 'wasm', fastMatMul: false });
     expect(choice.fastMatMul).toBe(false);
     expect(isFastWasmMatMulInstalled()).toBe(false);
+  });
+});
+
+describe('importFromHereOrApp', () => {
+  it("finds a package that only the running app depends on (e.g. tfjs-node in a workspace app)", async () => {
+    const app = mkdtempSync(join(tmpdir(), 'gm-app-'));
+    try {
+      const pkg = join(app, 'node_modules', 'gm-only-the-app-has-this');
+      mkdirSync(pkg, { recursive: true });
+      writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'gm-only-the-app-has-this', main: 'index.js' }));
+      writeFileSync(join(pkg, 'index.js'), 'module.exports = { answer: 42 };');
+      writeFileSync(join(app, 'main.js'), '');
+      const loaded = (await importFromHereOrApp('gm-only-the-app-has-this', join(app, 'main.js'))) as { default: { answer: number } };
+      expect(loaded.default.answer).toBe(42);
+      // Without the app's entry the package is not visible from @gm/backend: the original error is kept.
+      await expect(importFromHereOrApp('gm-only-the-app-has-this', undefined)).rejects.toThrow(/Cannot find (package|module)/);
+      await expect(importFromHereOrApp('gm-nobody-has-this', join(app, 'main.js'))).rejects.toThrow(/Cannot find (package|module)/);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 });
 

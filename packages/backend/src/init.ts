@@ -53,8 +53,7 @@ function candidates(): BackendName[] {
 
 // Dynamic imports keep every backend package optional: a missing or broken one is skipped, not fatal.
 const defaultLoaders: Record<BackendName, BackendLoader> = {
-  // A variable specifier: bundlers must not try to pack the native tfjs-node package into browser builds.
-  node: () => import(/* @vite-ignore */ TFJS_NODE_PACKAGE),
+  node: () => importFromHereOrApp(TFJS_NODE_PACKAGE, process.argv[1]),
   webgl: async () => {
     // webgl is registered by the app importing @tensorflow/tfjs-backend-webgl; gm does not depend on it.
     if (tf.findBackendFactory('webgl') === null) throw new Error('@tensorflow/tfjs-backend-webgl is not loaded');
@@ -62,6 +61,33 @@ const defaultLoaders: Record<BackendName, BackendLoader> = {
   wasm: () => import('@tensorflow/tfjs-backend-wasm'),
   cpu: () => import('@tensorflow/tfjs-backend-cpu'),
 };
+
+function isModuleNotFound(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
+/**
+ * Imports `specifier` as @gm/backend sees it, or else as the running app sees it. An optional backend such as
+ * tfjs-node is usually a dependency of the app, not of @gm/backend: in a pnpm workspace (or with a linked @gm/backend)
+ * the package is then invisible from here, so resolve it from the app's entry script (`process.argv[1]`) as well.
+ */
+export async function importFromHereOrApp(specifier: string, appEntry: string | undefined): Promise<unknown> {
+  try {
+    // A variable specifier: bundlers must not try to pack native packages such as tfjs-node into browser builds.
+    return await import(/* @vite-ignore */ specifier);
+  } catch (error) {
+    if (!isModuleNotFound(error) || appEntry === undefined || appEntry === '') throw error;
+    const [{ createRequire }, { pathToFileURL }] = await Promise.all([import('node:module'), import('node:url')]);
+    let resolved: string;
+    try {
+      resolved = createRequire(appEntry).resolve(specifier);
+    } catch {
+      throw error;
+    }
+    return import(/* @vite-ignore */ pathToFileURL(resolved).href);
+  }
+}
 
 function message(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
