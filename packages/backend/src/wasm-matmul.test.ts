@@ -69,6 +69,7 @@ const shapes: Array<Omit<Case, 'transposeA' | 'transposeB'>> = [
   { batch: [], m: 33, k: 17, n: 9 },
   { batch: [3], m: 6, k: 11, n: 4 }, // batched (rank 3)
   { batch: [2, 2], m: 5, k: 8, n: 3 }, // rank 4
+  { batch: [2], m: 8, k: 40, n: 30 }, // small batch, large weights: dx = dy·Wᵀ is computed as (W·dyᵀ)ᵀ
 ];
 const cases: Case[] = shapes.flatMap((s) =>
   [false, true].flatMap((transposeA) => [false, true].map((transposeB) => ({ ...s, transposeA, transposeB }))),

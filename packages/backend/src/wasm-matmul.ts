@@ -108,37 +108,68 @@ function composedFusedMatMul(args: KernelArgs): TensorInfo {
   return activated;
 }
 
+/**
+ * Element counts moved by each way of computing C = op(A)·op(B) with only untransposed stock calls (M×K times K×N).
+ * XNNPACK packs the right-hand operand on every call with a new tensor, and weights are new after every optimizer
+ * step, so packing K·N elements costs about as much as a transpose of them. The direct plan transposes the flagged
+ * operands and packs B; the swapped plan computes Cᵀ = op(B)ᵀ·op(A)ᵀ — free for an operand stored transposed —
+ * packs op(A)ᵀ (K·M) and transposes the M×N result. For dx = dy·Wᵀ in Dense backprop (M = batch, W large) the
+ * swapped plan moves several times fewer elements.
+ */
+function planCosts(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): { direct: number; swapped: number } {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = (transposeA ? a.shape[ra - 1] : a.shape[ra - 2]) as number;
+  const k = (transposeA ? a.shape[ra - 2] : a.shape[ra - 1]) as number;
+  const n = (transposeB ? b.shape[rb - 2] : b.shape[rb - 1]) as number;
+  const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + k * n;
+  const swapped = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + k * m + m * n;
+  return { direct, swapped };
+}
+
 function fastMatMulKernel(stock: KernelConfig): KernelFunc {
   const fused = stock.kernelName === '_FusedMatMul';
   return (args: KernelArgs) => {
     const attrs = args.attrs as NamedAttrMap & FusedAttrs;
     const { a, b } = args.inputs as Record<string, TensorInfo>;
     if (fused && batchSize(a as TensorInfo, b as TensorInfo) > 1) return composedFusedMatMul(args);
-    if (!attrs.transposeA && !attrs.transposeB) return stock.kernelFunc(args);
+    const transposeA = attrs.transposeA === true;
+    const transposeB = attrs.transposeB === true;
+    if (!transposeA && !transposeB) return stock.kernelFunc(args);
 
     const transposeKernel = getKernel('Transpose', WASM);
     if (transposeKernel === undefined) return stock.kernelFunc(args);
     const backend = args.backend as unknown as DisposingBackend;
-    const inputs = { ...args.inputs } as Record<string, TensorInfo>;
     const temporaries: TensorInfo[] = [];
-    const transposeInput = (name: 'a' | 'b') => {
-      const x = inputs[name] as TensorInfo;
+    const transposed = (x: TensorInfo): TensorInfo => {
       const t = transposeKernel.kernelFunc({
         inputs: { x },
         backend: args.backend,
         attrs: { perm: swapLastTwo(x.shape.length) },
       }) as TensorInfo;
       temporaries.push(t);
-      inputs[name] = t;
+      return t;
     };
-    if (attrs.transposeA) transposeInput('a');
-    if (attrs.transposeB) transposeInput('b');
+    const untransposed = { ...attrs, transposeA: false, transposeB: false };
     try {
-      return stock.kernelFunc({
-        inputs,
-        backend: args.backend,
-        attrs: { ...attrs, transposeA: false, transposeB: false },
-      });
+      // The fused kernel adds its bias along C's columns, so only the plain product may be computed as Cᵀ.
+      const { direct, swapped } = planCosts(a as TensorInfo, b as TensorInfo, transposeA, transposeB);
+      if (!fused && swapped < direct) {
+        const left = transposeB ? (b as TensorInfo) : transposed(b as TensorInfo);
+        const right = transposeA ? (a as TensorInfo) : transposed(a as TensorInfo);
+        const productT = stock.kernelFunc({ inputs: { a: left, b: right }, backend: args.backend, attrs: untransposed }) as TensorInfo;
+        temporaries.push(productT);
+        const product = transposeKernel.kernelFunc({
+          inputs: { x: productT },
+          backend: args.backend,
+          attrs: { perm: swapLastTwo(productT.shape.length) },
+        }) as TensorInfo;
+        return product;
+      }
+      const inputs = { ...args.inputs } as Record<string, TensorInfo>;
+      if (transposeA) inputs.a = transposed(a as TensorInfo);
+      if (transposeB) inputs.b = transposed(b as TensorInfo);
+      return stock.kernelFunc({ inputs, backend: args.backend, attrs: untransposed });
     } finally {
       for (const t of temporaries) backend.disposeData(t.dataId);
     }
