@@ -10,3 +10,7 @@ export {
   type SkippedBackend,
 } from './init';
 export { installFastWasmMatMul, uninstallFastWasmMatMul, isFastWasmMatMulInstalled } from './wasm-matmul';
+export { gmAdam, GmAdamOptimizer, registerGmAdamKernel, GM_ADAM_KERNEL } from './gm-adam';
+export { prepareGmKernels, releaseGmKernels, gmKernelsFor, type GmKernelsStatus } from './gm-kernels';
+export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
+export { registerWasmConv2DBackpropFilter } from './wasm-conv';

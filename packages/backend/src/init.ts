@@ -1,4 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerGmAdamKernel } from './gm-adam';
+import { prepareGmKernels } from './gm-kernels';
+import { registerWasmConv2DBackpropFilter } from './wasm-conv';
+import { installSharingWasmIdentity } from './wasm-identity';
 import { installFastWasmMatMul } from './wasm-matmul';
 
 /** Backends gm knows how to prepare, fastest first within each environment. */
@@ -18,7 +22,7 @@ export interface InitBackendOptions {
   /** Where the wasm backend finds its `.wasm` files (a URL prefix or a folder ending in `/`). Browsers served by a
    * bundler usually need this; in Node the files are found inside `@tensorflow/tfjs-backend-wasm`. */
   wasmPaths?: string;
-  /** Install the fast wasm MatMul kernels (default true). */
+  /** Install gm's fast wasm kernels: MatMul and fused Adam (default true). */
   fastMatMul?: boolean;
   /** Replace how a backend package is loaded (tests use this to simulate a broken tfjs-node install). */
   loaders?: Partial<Record<BackendName, BackendLoader>>;
@@ -40,6 +44,10 @@ export interface BackendChoice {
   skipped: SkippedBackend[];
   /** Whether the wasm MatMul overrides are active (always false off wasm). */
   fastMatMul: boolean;
+  /** Whether gm's own SIMD kernels (GEMM, fused Adam) run on the wasm heap; false off wasm. */
+  gmKernels: boolean;
+  /** Why gm's own kernels are not running, when on wasm with fastMatMul and they could not be bound. */
+  gmKernelsReason?: string;
 }
 
 const TFJS_NODE_PACKAGE = '@tensorflow/tfjs-node';
@@ -167,10 +175,21 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   }
 
   let fastMatMul = false;
+  let gmKernels = false;
+  let gmKernelsReason: string | undefined;
   if (chosen === 'wasm' && options.fastMatMul !== false) {
     fastMatMul = installFastWasmMatMul().length === 2;
+    installSharingWasmIdentity();
+    // Without gm's kernels bound, the MatMul overrides fall back to explicit transposes + XNNPACK.
+    const status = await prepareGmKernels(tf.backend());
+    gmKernels = status.ready;
+    gmKernelsReason = status.reason;
+    if (gmKernels) {
+      registerGmAdamKernel();
+      registerWasmConv2DBackpropFilter();
+    }
   }
-  return { backend: chosen, reason, skipped, fastMatMul };
+  return { backend: chosen, reason, skipped, fastMatMul, gmKernels, ...(gmKernelsReason ? { gmKernelsReason } : {}) };
 }
 
 /** The gm name of the backend tfjs is running now, or undefined if it is not one gm prepares. */

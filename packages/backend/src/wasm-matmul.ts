@@ -12,6 +12,7 @@
  * rank-3, batch 1, untransposed — and composes the batched case from BatchMatMul, Add and the activation kernel.
  */
 import {
+  backend_util,
   getKernel,
   registerKernel,
   unregisterKernel,
@@ -20,6 +21,8 @@ import {
   type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+
+import { gmKernelsFor, withScratch, type WasmBackendHeap } from './gm-kernels';
 
 const WASM = 'wasm';
 const OVERRIDDEN_KERNELS = ['BatchMatMul', '_FusedMatMul'] as const;
@@ -127,11 +130,123 @@ function planCosts(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB
   return { direct, swapped };
 }
 
+const product = (dims: readonly number[]) => dims.reduce((p, d) => p * d, 1);
+
+/**
+ * C = op(A)·op(B) [+ bias] [relu] by gm's own SIMD GEMM (native/gm_kernels.c), which reads transposed operands
+ * directly and packs B itself: no explicit transposes and no XNNPACK operator set-up per new weight tensor.
+ * Returns undefined when gm's kernels are not bound to this backend or the inputs are outside what it handles
+ * (non-float32, batch broadcasting other than equal or 1, mismatched inner dimensions); the caller falls back.
+ */
+function gmMatMul(args: KernelArgs, fused: boolean): TensorInfo | undefined {
+  const backend = args.backend as unknown as WasmBackendHeap;
+  const kernels = gmKernelsFor(backend);
+  if (kernels === undefined) return undefined;
+  const attrs = args.attrs as NamedAttrMap & FusedAttrs;
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+  if (a === undefined || b === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return undefined;
+  const transposeA = attrs.transposeA === true;
+  const transposeB = attrs.transposeB === true;
+  const m = (transposeA ? a.shape[ra - 1] : a.shape[ra - 2]) as number;
+  const k = (transposeA ? a.shape[ra - 2] : a.shape[ra - 1]) as number;
+  const kb = (transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) as number;
+  const n = (transposeB ? b.shape[rb - 2] : b.shape[rb - 1]) as number;
+  if (k !== kb) return undefined;
+  let outer: number[];
+  try {
+    outer = backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    return undefined;
+  }
+  const batch = product(outer);
+  const batchA = product(a.shape.slice(0, -2));
+  const batchB = product(b.shape.slice(0, -2));
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return undefined;
+
+  const activation = fused ? (attrs.activation ?? 'linear') : 'linear';
+  const hasBias = fused && bias !== undefined && bias !== null;
+  // In-kernel bias: one value per output column (shape [n], [1, n], …). Other shapes are added afterwards.
+  const biasInKernel =
+    hasBias && bias.dtype === 'float32' && bias.shape.at(-1) === n && product(bias.shape) === n;
+  const reluInKernel = activation === 'relu' && (!hasBias || biasInKernel);
+
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  if (m * n > 0) {
+    const aBase = backend.getMemoryOffset(a.dataId);
+    const bBase = backend.getMemoryOffset(b.dataId);
+    const cBase = backend.getMemoryOffset(out.dataId);
+    const biasPointer = biasInKernel ? backend.getMemoryOffset(bias.dataId) : 0;
+    withScratch(backend, kernels.gm_gemm_scratch_floats(k, n) * 4, (scratch) => {
+      for (let i = 0; i < batch; i++) {
+        kernels.gm_gemm(
+          m,
+          n,
+          k,
+          aBase + (batchA === 1 ? 0 : i * m * k * 4),
+          transposeA ? m : k,
+          transposeA ? 1 : 0,
+          bBase + (batchB === 1 ? 0 : i * k * n * 4),
+          transposeB ? k : n,
+          transposeB ? 1 : 0,
+          cBase + i * m * n * 4,
+          biasPointer,
+          reluInKernel ? 1 : 0,
+          scratch,
+        );
+      }
+    });
+  }
+  let result = out;
+  if (hasBias && !biasInKernel) {
+    result = runWasmKernel('Add', { inputs: { a: out, b: bias }, backend: args.backend, attrs: {} });
+    backend.disposeData(out.dataId);
+  }
+  if (!reluInKernel && activation !== 'linear') {
+    const activated = applyActivation(result, args, attrs, preluActivationWeights ?? undefined);
+    if (activated !== result) backend.disposeData(result.dataId);
+    result = activated;
+  }
+  return result;
+}
+
+function innerDimension(a: TensorInfo, transposeA: boolean): number {
+  return a.shape[a.shape.length - (transposeA ? 2 : 1)] as number;
+}
+
+/** A product over an empty inner dimension is all zeros (+ bias, activation); stock tfjs-wasm returns garbage. */
+function emptyProductMatMul(args: KernelArgs, fused: boolean): TensorInfo {
+  const backend = args.backend as unknown as WasmBackendHeap & { typedArrayFromHeap(t: TensorInfo): Float32Array };
+  const attrs = args.attrs as NamedAttrMap & FusedAttrs;
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+  const ra = (a as TensorInfo).shape.length;
+  const rb = (b as TensorInfo).shape.length;
+  const m = (a as TensorInfo).shape[attrs.transposeA === true ? ra - 1 : ra - 2] as number;
+  const n = (b as TensorInfo).shape[attrs.transposeB === true ? rb - 2 : rb - 1] as number;
+  const outer = backend_util.assertAndGetBroadcastShape((a as TensorInfo).shape.slice(0, -2), (b as TensorInfo).shape.slice(0, -2));
+  let out = backend.makeOutput([...outer, m, n], 'float32');
+  backend.typedArrayFromHeap(out).fill(0);
+  if (!fused) return out;
+  if (bias !== undefined && bias !== null) {
+    const withBias = runWasmKernel('Add', { inputs: { a: out, b: bias }, backend: args.backend, attrs: {} });
+    backend.disposeData(out.dataId);
+    out = withBias;
+  }
+  const activated = applyActivation(out, args, attrs, preluActivationWeights ?? undefined);
+  if (activated !== out) backend.disposeData(out.dataId);
+  return activated;
+}
+
 function fastMatMulKernel(stock: KernelConfig): KernelFunc {
   const fused = stock.kernelName === '_FusedMatMul';
   return (args: KernelArgs) => {
     const attrs = args.attrs as NamedAttrMap & FusedAttrs;
+    const viaGmKernels = gmMatMul(args, fused);
+    if (viaGmKernels !== undefined) return viaGmKernels;
     const { a, b } = args.inputs as Record<string, TensorInfo>;
+    if (innerDimension(a as TensorInfo, attrs.transposeA === true) === 0) return emptyProductMatMul(args, fused);
     if (fused && batchSize(a as TensorInfo, b as TensorInfo) > 1) return composedFusedMatMul(args);
     const transposeA = attrs.transposeA === true;
     const transposeB = attrs.transposeB === true;

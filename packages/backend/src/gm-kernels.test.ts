@@ -1,0 +1,189 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-layers'; // registers the gradient kernels
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gmAdam, registerGmAdamKernel } from './gm-adam';
+import { instantiateGmKernels, prepareGmKernels } from './gm-kernels';
+
+describe('gm wasm kernels on a heap of their own', () => {
+  // The kernels run inside tfjs's heap, so they must write nothing but their outputs and the scratch they are given
+  // (no static data, no C stack). Fill a whole memory with a pattern, run them, and compare every other byte.
+  const PAGES = 64;
+  const PATTERN = 0xa5;
+
+  async function heap() {
+    const memory = new WebAssembly.Memory({ initial: PAGES });
+    const bytes = new Uint8Array(memory.buffer);
+    bytes.fill(PATTERN);
+    const kernels = await instantiateGmKernels(memory);
+    const f32 = new Float32Array(memory.buffer);
+    let next = 1 << 16; // leave the low addresses (where a C stack or data would go) untouched by the test itself
+    const alloc = (floats: number) => {
+      const pointer = next;
+      next += Math.ceil((floats * 4) / 64) * 64 + 64;
+      return pointer;
+    };
+    const fill = (pointer: number, values: number[]) => f32.set(values, pointer / 4);
+    const read = (pointer: number, floats: number) => Array.from(f32.subarray(pointer / 4, pointer / 4 + floats));
+    /** Every byte outside the given [pointer, bytes) ranges still holds the pattern. */
+    const untouchedOutside = (ranges: Array<[number, number]>) => {
+      const allowed = new Uint8Array(bytes.length);
+      for (const [p, n] of ranges) allowed.fill(1, p, p + n);
+      let changed = 0;
+      for (let i = 0; i < bytes.length; i++) if (allowed[i] === 0 && bytes[i] !== PATTERN) changed++;
+      return changed;
+    };
+    return { kernels, alloc, fill, read, untouchedOutside };
+  }
+
+  const random = (n: number, seed: number) => {
+    let s = seed;
+    return Array.from({ length: n }, () => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s / 2147483648 - 0.5;
+    });
+  };
+
+  it('gm_gemm computes op(A)·op(B) + bias, relu, for every transpose combination, and writes only C and scratch', async () => {
+    const { kernels, alloc, fill, read, untouchedOutside } = await heap();
+    const [m, k, n] = [13, 9, 11]; // ragged against the 4×8 tile on both sides
+    const written: Array<[number, number]> = []; // every range handed to a kernel so far
+    for (const aTrans of [0, 1]) {
+      for (const bTrans of [0, 1]) {
+        const aValues = random(m * k, 1 + aTrans);
+        const bValues = random(k * n, 3 + bTrans);
+        const biasValues = random(n, 5);
+        const a = alloc(m * k);
+        const b = alloc(k * n);
+        const bias = alloc(n);
+        const c = alloc(m * n);
+        const scratchFloats = kernels.gm_gemm_scratch_floats(k, n);
+        const scratch = alloc(scratchFloats);
+        fill(a, aValues);
+        fill(b, bValues);
+        fill(bias, biasValues);
+        written.push([a, m * k * 4], [b, k * n * 4], [bias, n * 4], [c, m * n * 4], [scratch, scratchFloats * 4]);
+        kernels.gm_gemm(m, n, k, a, aTrans ? m : k, aTrans, b, bTrans ? k : n, bTrans, c, bias, 1, scratch);
+        const got = read(c, m * n);
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let sum = 0;
+            for (let l = 0; l < k; l++) {
+              const av = aValues[aTrans ? l * m + i : i * k + l] as number;
+              const bv = bValues[bTrans ? j * k + l : l * n + j] as number;
+              sum += av * bv;
+            }
+            const expected = Math.max(0, sum + (biasValues[j] as number));
+            expect(Math.abs((got[i * n + j] as number) - expected)).toBeLessThan(1e-5);
+          }
+        }
+        expect(untouchedOutside(written)).toBe(0);
+      }
+    }
+  });
+
+  it('gm_adam updates in one pass and writes only its three outputs', async () => {
+    const { kernels, alloc, fill, read, untouchedOutside } = await heap();
+    const size = 7; // a SIMD body and a scalar tail
+    const [p, m, v, g] = [random(size, 1), random(size, 2), random(size, 3).map(Math.abs), random(size, 4)];
+    const ptr = [p, m, v, g].map((values) => {
+      const at = alloc(size);
+      fill(at, values);
+      return at;
+    });
+    const outs = [alloc(size), alloc(size), alloc(size)];
+    const [beta1, beta2, lr, eps] = [0.9, 0.999, 0.01, 1e-7];
+    const omab1 = Math.fround(1 - 0.9 ** 3);
+    const omab2 = Math.fround(1 - 0.999 ** 3);
+    kernels.gm_adam(size, ...(ptr as [number, number, number, number]), ...(outs as [number, number, number]),
+      beta1, 1 - beta1, beta2, 1 - beta2, omab1, omab2, -lr, eps);
+    const f = Math.fround;
+    for (let i = 0; i < size; i++) {
+      const gi = f(g[i] as number);
+      const mi = f(f(f(m[i] as number) * f(beta1)) + f(gi * f(1 - beta1)));
+      const vi = f(f(f(v[i] as number) * f(beta2)) + f(f(gi * gi) * f(1 - beta2)));
+      const step = f(f(mi / omab1) / f(f(Math.sqrt(f(vi / omab2))) + f(eps)));
+      expect(read(outs[1] as number, size)[i]).toBe(mi);
+      expect(read(outs[2] as number, size)[i]).toBe(vi);
+      expect(read(outs[0] as number, size)[i]).toBe(f(f(step * f(-lr)) + f(p[i] as number)));
+    }
+    expect(untouchedOutside([...ptr.map((at) => [at, size * 4] as [number, number]), ...outs.map((at) => [at, size * 4] as [number, number])])).toBe(0);
+  });
+});
+
+describe('gmAdam', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    expect((await prepareGmKernels(tf.backend())).ready).toBe(true);
+    registerGmAdamKernel();
+  });
+
+  /** Trains a small regression with the given optimizer and returns every variable after each step. */
+  function trajectory(makeOptimizer: () => tf.Optimizer, steps: number): { values: number[][]; leaked: number } {
+    const shapes = [[5, 7], [7], [3, 3, 3], []]; // odd sizes, a rank-3 and a scalar variable
+    const vars = shapes.map((shape, i) => tf.variable(tf.randomNormal(shape, 0, 1, 'float32', 10 + i), true, `adam-test-${i}-${Math.random()}`));
+    const x = tf.randomNormal([4, 5], 0, 1, 'float32', 1);
+    const optimizer = makeOptimizer();
+    const loss = () =>
+      tf.tidy(() => {
+        const [w, b, c, s] = vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+        const y = tf.add(tf.matMul(x, w), b);
+        return tf.add(tf.add(tf.mean(tf.square(tf.sub(y, 0.5))), tf.mul(tf.sum(tf.square(c)), 0.1)), tf.square(tf.sub(s, 2))) as tf.Scalar;
+      });
+    const values: number[][] = [];
+    optimizer.minimize(loss, false, vars); // creates the moment variables
+    const before = tf.memory().numTensors;
+    for (let step = 0; step < steps; step++) {
+      optimizer.minimize(loss, false, vars);
+      values.push(vars.flatMap((v) => Array.from(v.dataSync())));
+    }
+    const leaked = tf.memory().numTensors - before;
+    optimizer.dispose();
+    tf.dispose([...vars, x]);
+    return { values, leaked };
+  }
+
+  it('is bit-identical to tf.train.adam on wasm and uses the fused kernel there', () => {
+    const optimizer = gmAdam(0.05, 0.8, 0.95);
+    expect(optimizer.fused).toBe(true);
+    optimizer.dispose();
+    const reference = trajectory(() => tf.train.adam(0.05, 0.8, 0.95), 12);
+    const fused = trajectory(() => gmAdam(0.05, 0.8, 0.95), 12);
+    expect(fused.values).toEqual(reference.values);
+    expect(fused.leaked).toBe(0);
+  });
+
+  it('keeps Adam state that getWeights / setWeights carry over (resume equals uninterrupted)', async () => {
+    const w = tf.variable(tf.tensor1d([1, -2, 3, 0.5, 4]), true, `adam-resume-${Math.random()}`);
+    const loss = () => tf.tidy(() => tf.sum(tf.square(tf.sub(w, 1))) as tf.Scalar);
+    const first = gmAdam(0.1);
+    for (let i = 0; i < 3; i++) first.minimize(loss, false, [w]);
+    const weights = await first.getWeights();
+    expect(weights.map((x) => x.name)).toEqual(['iter', `${w.name}/m`, `${w.name}/v`]);
+    const resumed = gmAdam(0.1);
+    await resumed.setWeights(weights.map((x) => ({ name: x.name, tensor: tf.clone(x.tensor) })));
+    const snapshot = tf.clone(w);
+    first.minimize(loss, false, [w]);
+    const uninterrupted = Array.from(w.dataSync());
+    w.assign(snapshot);
+    resumed.minimize(loss, false, [w]);
+    expect(Array.from(w.dataSync())).toEqual(uninterrupted);
+    tf.dispose([w, snapshot]);
+    first.dispose();
+    resumed.dispose();
+  });
+
+  it('is tf.train.adam on backends without the fused kernel (cpu)', async () => {
+    await tf.setBackend('cpu');
+    try {
+      expect(gmAdam().fused).toBe(false);
+      const reference = trajectory(() => tf.train.adam(0.05), 5);
+      const plain = trajectory(() => gmAdam(0.05), 5);
+      expect(plain.values).toEqual(reference.values);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+});

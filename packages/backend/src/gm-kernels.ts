@@ -1,0 +1,145 @@
+/**
+ * gm's own wasm SIMD kernels (native/gm_kernels.c) bound to the tfjs wasm backend's heap.
+ *
+ * The module imports the tfjs wasm memory, so a kernel reads its inputs and writes its outputs where tfjs keeps them:
+ * no copies in or out. It is compiled and instantiated asynchronously (browsers refuse synchronous compilation of
+ * modules over 4 KB on the main thread) by {@link prepareGmKernels}, which `initBackend` calls after the wasm backend
+ * starts; kernels look the instance up by backend and fall back to tfjs's own kernels when there is none (e.g. the
+ * threaded tfjs-wasm build, whose shared memory this module cannot import).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { GM_KERNELS_WASM_BASE64 } from './native/gm-kernels-wasm';
+
+/** The exports of native/gm_kernels.c (pointers are byte offsets into the tfjs heap). */
+export interface GmKernelExports {
+  gm_gemm_scratch_floats(k: number, n: number): number;
+  gm_gemm(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    aTrans: number,
+    b: number,
+    ldb: number,
+    bTrans: number,
+    c: number,
+    bias: number,
+    relu: number,
+    scratch: number,
+  ): void;
+  gm_conv2d_filter_grad_scratch_floats(c: number, co: number): number;
+  gm_conv2d_filter_grad(
+    batch: number,
+    h: number,
+    w: number,
+    c: number,
+    x: number,
+    oh: number,
+    ow: number,
+    co: number,
+    dy: number,
+    fh: number,
+    fw: number,
+    strideH: number,
+    strideW: number,
+    padTop: number,
+    padLeft: number,
+    dw: number,
+    scratch: number,
+  ): void;
+  gm_adam(
+    n: number,
+    p: number,
+    m: number,
+    v: number,
+    g: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    negLearningRate: number,
+    epsilon: number,
+  ): void;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm that gm's kernels use. */
+export interface WasmBackendHeap {
+  wasm: {
+    _malloc(bytes: number): number;
+    _free(pointer: number): void;
+    asm?: { memory?: WebAssembly.Memory };
+  };
+  getMemoryOffset(dataId: object): number;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean | void;
+}
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+const instances = new WeakMap<object, GmKernelExports>();
+
+function decodeBase64(text: string): Uint8Array {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(text, 'base64'));
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function compileModule(): Promise<WebAssembly.Module> {
+  compiled ??= WebAssembly.compile(decodeBase64(GM_KERNELS_WASM_BASE64) as BufferSource);
+  return compiled;
+}
+
+/** Instantiates gm's kernels on a memory of your own (tests use this to check that kernels touch only their outputs). */
+export async function instantiateGmKernels(memory: WebAssembly.Memory): Promise<GmKernelExports> {
+  const instance = await WebAssembly.instantiate(await compileModule(), { env: { memory } });
+  return instance.exports as unknown as GmKernelExports;
+}
+
+export interface GmKernelsStatus {
+  ready: boolean;
+  /** Why the kernels are not ready (absent when they are). */
+  reason?: string;
+}
+
+/**
+ * Compiles gm's kernels and binds them to a wasm backend's heap (default: the active tfjs backend). Idempotent.
+ * Resolves to `{ ready: false, reason }` instead of throwing when they cannot run there.
+ */
+export async function prepareGmKernels(backend: object = tf.backend()): Promise<GmKernelsStatus> {
+  if (instances.has(backend)) return { ready: true };
+  const memory = (backend as Partial<WasmBackendHeap>).wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) return { ready: false, reason: 'the backend exposes no wasm memory' };
+  try {
+    instances.set(backend, await instantiateGmKernels(memory));
+    return { ready: true };
+  } catch (error) {
+    return { ready: false, reason: `gm kernels cannot use this wasm heap: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** gm's kernels bound to this backend's heap, or undefined when {@link prepareGmKernels} has not bound them. */
+export function gmKernelsFor(backend: object): GmKernelExports | undefined {
+  return instances.get(backend);
+}
+
+/** Unbinds gm's kernels from a backend, so its MatMuls fall back to tfjs's kernels (used by tests to compare). */
+export function releaseGmKernels(backend: object = tf.backend()): void {
+  instances.delete(backend);
+}
+
+/** Scratch memory on the tfjs heap for the duration of `body`. */
+export function withScratch<T>(backend: WasmBackendHeap, bytes: number, body: (pointer: number) => T): T {
+  const pointer = backend.wasm._malloc(Math.max(bytes, 16));
+  try {
+    return body(pointer);
+  } finally {
+    backend.wasm._free(pointer);
+  }
+}
