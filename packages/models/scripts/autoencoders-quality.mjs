@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { PNG } from 'pngjs';
-import { initBackend } from '@gm/backend';
+import { gmAdam, initBackend } from '@gm/backend';
 import { loadBundledMnist, scaleToUnit, subset, trainValidationSplit, permutation } from '@gm/data';
 import {
   DenoisingAutoencoder,
@@ -97,7 +97,7 @@ function report(name, ae, seconds) {
 
 // 1. Stacked vs tied vs greedy layer-wise.
 const base = { inputDim: 784, hidden: [100, 30], activation: 'selu', outputActivation: 'sigmoid', loss: 'binaryCrossentropy' };
-const fitOptions = (name) => ({ epochs: EPOCHS, batchSize: BATCH, learningRate: 1e-3, validationData: xValid, onEpochEnd: logEpochs(name) });
+const fitOptions = (name) => ({ epochs: EPOCHS, batchSize: BATCH, learningRate: 1e-3, optimizer: gmAdam, validationData: xValid, onEpochEnd: logEpochs(name) });
 console.log('\n1. stacked vs tied autoencoders 784-100-30');
 const stacked = new StackedAutoencoder({ ...base, seed: SEED });
 const [, tStacked] = timed(() => stacked.fit(xTrain, fitOptions('stacked')));
@@ -108,7 +108,7 @@ results.tied = report('tied', tied, tTied);
 const layerEpochs = Math.max(1, Math.ceil(EPOCHS / 2));
 const [greedy, tGreedy] = timed(() =>
   trainGreedyLayerwise({ ...base, seed: SEED }, xTrain, {
-    layerFit: { epochs: layerEpochs, batchSize: BATCH, learningRate: 1e-3, onEpochEnd: logEpochs('greedy layer') },
+    layerFit: { epochs: layerEpochs, batchSize: BATCH, learningRate: 1e-3, optimizer: gmAdam, onEpochEnd: logEpochs('greedy layer') },
     fineTune: { ...fitOptions('greedy fine-tune'), epochs: EPOCHS - layerEpochs },
   }).autoencoder,
 );
@@ -187,7 +187,7 @@ const labelled = subset(train, permutation(train.count, SEED + 7).subarray(0, LA
 const xLab = toTensor(labelled);
 const yLab = Int32Array.from(labelled.labels);
 const yTest = Int32Array.from(test.labels);
-const clfFit = (name, lr, epochs) => ({ epochs, batchSize: 32, learningRate: lr, onEpochEnd: (l) => (l.epoch % 10 === 0 ? logEpochs(name)(l) : undefined) });
+const clfFit = (name, lr, epochs) => ({ epochs, batchSize: 32, learningRate: lr, optimizer: gmAdam, onEpochEnd: (l) => (l.epoch % 10 === 0 ? logEpochs(name)(l) : undefined) });
 const tuneEpochs = Math.max(1, Math.round(CLF_EPOCHS / 3));
 // Baseline: the same network from random weights, trained end to end for as many epochs as the pretrained one sees.
 const scratch = new EncoderClassifier({ inputDim: 784, encoderHidden: [100, 30], activation: 'selu', numClasses: 10, seed: SEED });

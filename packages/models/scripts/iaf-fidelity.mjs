@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { initBackend } from '@gm/backend';
+import { gmAdam, initBackend } from '@gm/backend';
 import { binarizeStatic, loadBundledMnist, trainValidationSplit } from '@gm/data';
 import { elbo, importanceSampledLogLikelihood } from '@gm/metrics';
 import { IafVae, VAE } from '../dist/index.js';
@@ -111,6 +111,7 @@ for (const T of STEPS) {
     epochs: EPOCHS,
     batchSize: BATCH,
     learningRate: LR,
+    optimizer: gmAdam,
     validationData: xVal,
     earlyStopping: { patience: PATIENCE, restoreBest: true },
     onEpochEnd: (l) => console.log(`[${name}] epoch ${l.epoch}: train ${l.loss.toFixed(2)} val ${l.valLoss?.toFixed(2)} nats, ${l.examplesPerSecond.toFixed(0)} img/s`),

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { initBackend } from '@gm/backend';
+import { gmAdam, initBackend } from '@gm/backend';
 import { binarizeStatic, loadBundledMnist, trainValidationSplit } from '@gm/data';
 import { MADE } from '../dist/index.js';
 import { autoregressiveNllBits, decodeAutoregressive, encodeAutoregressive } from '../../bitsback/dist/index.js';
@@ -83,6 +83,7 @@ function train1(name, config) {
     epochs: EPOCHS,
     batchSize: BATCH,
     learningRate: LR,
+    optimizer: gmAdam,
     validationData: xVal,
     earlyStopping: { patience: PATIENCE, restoreBest: true },
     onEpochEnd: (l) => console.log(`[${name}] epoch ${l.epoch}: train ${l.loss.toFixed(2)} val ${l.valLoss?.toFixed(2)} nats, ${l.examplesPerSecond.toFixed(0)} img/s`),

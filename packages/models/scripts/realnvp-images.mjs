@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { initBackend } from '@gm/backend';
+import { gmAdam, initBackend } from '@gm/backend';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, loadBundledMnist, loadCifar10, mulberry32, writeCifar10Batch } from '@gm/data';
 import { RealNVPImage } from '../dist/index.js';
 import { writeImageGrid } from './realnvp-lib.mjs';
@@ -127,7 +127,7 @@ history.push({ images: 0, trainSeconds: 0, testBitsPerDimSubset: initialSmall })
 while (trainSeconds < minutes * 60) {
   const start = (round * chunk) % N;
   const rows = tf.tidy(() => tf.gather(train, tf.tensor1d(Int32Array.from({ length: chunk }, (_, i) => (start + i) % N), 'int32')));
-  const result = flow.fit(rows, { epochs: 1, batchSize: Number(values.batch), learningRate: Number(values.lr), clipNorm: 100, seed: seed + round });
+  const result = flow.fit(rows, { epochs: 1, batchSize: Number(values.batch), learningRate: Number(values.lr), optimizer: gmAdam, clipNorm: 100, seed: seed + round });
   rows.dispose();
   const logs = result.history.at(-1);
   trainSeconds += logs.seconds;

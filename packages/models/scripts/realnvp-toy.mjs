@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { initBackend } from '@gm/backend';
+import { gmAdam, initBackend } from '@gm/backend';
 import { gaussianMixture, rings, twoMoons } from '@gm/data';
 import { RealNVP } from '../dist/index.js';
 import { histogram, writePanels } from './realnvp-lib.mjs';
@@ -59,6 +59,7 @@ for (const name of values.sets.split(',')) {
     epochs,
     batchSize: Number(values.batch),
     learningRate: Number(values.lr),
+    optimizer: gmAdam,
     clipNorm: 100,
     validationData: test,
     onEpochEnd: (l) => {

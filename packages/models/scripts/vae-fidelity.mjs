@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { PNG } from 'pngjs';
-import { initBackend } from '@gm/backend';
+import { gmAdam, initBackend } from '@gm/backend';
 import { binarizeStatic, loadBundledMnist } from '@gm/data';
 import { bitsPerDim, toBinCenters } from '@gm/metrics';
 import { VAE } from '../dist/index.js';
@@ -144,6 +144,7 @@ function train_(vae, xs, epochs, label) {
     epochs,
     batchSize: 100,
     learningRate: 1e-3,
+    optimizer: gmAdam,
     seed: SEED,
     onEpochEnd: (l) => {
       if (l.epoch <= 3 || l.epoch % 10 === 0 || l.epoch === epochs) {

@@ -21,6 +21,7 @@ export {
   type FitLoopOptions,
   type FitResult,
 } from './train/fit-loop';
+export { OptimizerSlot, tfjsAdam, type OptimizerFactory } from './train/optimizer';
 export * from './vae';
 export * from './autoencoders';
 export * from './made';

@@ -5,6 +5,7 @@
  * guard).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { OptimizerFactory } from '../train/optimizer';
 import { runFitLoop, type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
 import { mixSeed, seededPermutation } from './random';
 
@@ -19,8 +20,11 @@ export interface TrainOptions extends FitCallbacks {
   epochs: number;
   /** Examples per optimiser step (default 32). */
   batchSize?: number;
-  /** Optimiser (default 'adam'); a fresh one is made for each `fit` call and disposed at its end. */
-  optimizer?: OptimizerName;
+  /**
+   * Optimiser (default 'adam'), by name or as a factory of a learning rate (e.g. `gmAdam` from @gm/backend: Adam
+   * fused into one wasm kernel per variable). A fresh one is made for each `fit` call and disposed at its end.
+   */
+  optimizer?: OptimizerName | OptimizerFactory;
   /** Learning rate (default 1e-3 for adam and rmsprop, 1e-2 for sgd). */
   learningRate?: number;
   /** Seed of the shuffling and of training noise (default: the model's seed, else 0). */
@@ -49,7 +53,7 @@ export function resolveTrainOptions(options: TrainOptions, where: string, defaul
   }
   const batchSize = positiveInt(options.batchSize ?? 32, `${where}: options.batchSize`);
   const optimizer = options.optimizer ?? 'adam';
-  if (!OPTIMIZERS.includes(optimizer)) {
+  if (typeof optimizer !== 'function' && !OPTIMIZERS.includes(optimizer)) {
     throw new Error(`${where}: options.optimizer must be one of ${OPTIMIZERS.join(', ')}; got ${JSON.stringify(optimizer)}`);
   }
   const learningRate = options.learningRate ?? (optimizer === 'sgd' ? 1e-2 : 1e-3);
@@ -61,7 +65,8 @@ export function resolveTrainOptions(options: TrainOptions, where: string, defaul
   return { epochs, batchSize, optimizer, learningRate, seed, shuffle: options.shuffle ?? true };
 }
 
-function makeOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
+function makeOptimizer(name: OptimizerName | OptimizerFactory, learningRate: number): tf.Optimizer {
+  if (typeof name === 'function') return name(learningRate);
   switch (name) {
     case 'adam':
       return tf.train.adam(learningRate);

@@ -12,6 +12,7 @@
  * The decoder, prior, likelihoods and config style are the VAE's: the IAF-VAE holds a VAE and adds the flow.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { OptimizerSlot, type OptimizerFactory } from '../train/optimizer';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerVariable, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { MaskedDense, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
@@ -65,6 +66,11 @@ export interface IafVaeFitOptions extends FitCallbacks {
   batchSize?: number;
   /** Adam learning rate (default 1e-3). */
   learningRate?: number;
+  /**
+   * Builds the optimizer for a learning rate (default `tf.train.adam`). On wasm pass `gmAdam` from @gm/backend: the
+   * same Adam, bit for bit, in one fused kernel per variable. A new factory or rate starts a new optimizer.
+   */
+  optimizer?: OptimizerFactory;
   /** Validation examples; their mean −ELBO (1 sample) is reported as `valLoss`. */
   validationData?: tf.Tensor;
   earlyStopping?: EarlyStopping;
@@ -187,8 +193,7 @@ export class IafVae implements LatentVariableModel {
   private readonly view: tfl.LayersModel;
   private readonly contextLayer: tfl.layers.Layer;
   private readonly steps: { hidden: MaskedDense[]; out: MaskedDense }[];
-  private optimizer: tf.Optimizer | undefined;
-  private optimizerRate: number | undefined;
+  private readonly optimizerSlot = new OptimizerSlot();
   private disposed = false;
 
   /** Builds an IAF-VAE with seeded weights. The second argument is internal ({@link IafVae.load}). */
@@ -358,16 +363,11 @@ export class IafVae implements LatentVariableModel {
       const backend = tf.getBackend();
       for (const kernel of ['Conv2DBackpropFilter', 'Conv2DBackpropInput']) {
         if (tf.getKernel(kernel, backend) === undefined) {
-          throw new Error(`${where}: training the convolutional encoder needs the ${kernel} kernel, which the "${backend}" backend lacks; train on cpu, webgl or node`);
+          throw new Error(`${where}: training the convolutional encoder needs the ${kernel} kernel, which the "${backend}" backend lacks; call initBackend() from @gm/backend (it registers gm's on wasm) or train on cpu, webgl or node`);
         }
       }
     }
-    if (this.optimizer === undefined || this.optimizerRate !== lr) {
-      this.optimizer?.dispose();
-      this.optimizer = tf.train.adam(lr);
-      this.optimizerRate = lr;
-    }
-    const optimizer = this.optimizer;
+    const optimizer = this.optimizerSlot.get(lr, options.optimizer);
     const variables = this.trainableVariables();
     const N = data.shape[0] as number;
     const batches = Math.ceil(N / batchSize);
@@ -458,7 +458,7 @@ export class IafVae implements LatentVariableModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.optimizer?.dispose();
+    this.optimizerSlot.dispose();
     this.vae.dispose();
     this.flow.dispose();
   }

@@ -7,6 +7,7 @@
  * keep the mask pool.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { OptimizerSlot, type OptimizerFactory } from '../train/optimizer';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { MaskedDense, inputDegrees, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
@@ -27,6 +28,11 @@ export interface MadeFitOptions extends FitCallbacks {
   batchSize?: number;
   /** Adam learning rate (default 1e-3). A new rate starts a new optimizer; the same rate keeps Adam's state. */
   learningRate?: number;
+  /**
+   * Builds the optimizer for a learning rate (default `tf.train.adam`). On wasm pass `gmAdam` from @gm/backend: the
+   * same Adam, bit for bit, in one fused kernel per variable. A new factory or rate starts a new optimizer.
+   */
+  optimizer?: OptimizerFactory;
   /** Validation examples `[M, D]`; their mean NLL (nats, mask 0) is reported as `valLoss` after each epoch. */
   validationData?: tf.Tensor;
   /** Stop when the validation NLL stops improving (needs `validationData`). */
@@ -152,8 +158,7 @@ export class MADE {
   private readonly pool: number[][][];
   private readonly stack: MaskedDense[];
   private current: number;
-  private optimizer: tf.Optimizer | undefined;
-  private optimizerRate: number | undefined;
+  private readonly optimizerSlot = new OptimizerSlot();
   private disposed = false;
 
   /** Builds a MADE with freshly (seeded) initialised weights. The second argument is internal ({@link MADE.load}). */
@@ -355,12 +360,7 @@ export class MADE {
     const validation = options.validationData;
     if (validation !== undefined) this.checkX('fit (validationData)', validation);
     if (options.earlyStopping !== undefined && validation === undefined) throw new Error(`${where}: "earlyStopping" needs "validationData" to watch`);
-    if (this.optimizer === undefined || this.optimizerRate !== lr) {
-      this.optimizer?.dispose();
-      this.optimizer = tf.train.adam(lr);
-      this.optimizerRate = lr;
-    }
-    const optimizer = this.optimizer;
+    const optimizer = this.optimizerSlot.get(lr, options.optimizer);
     const variables = this.trainableVariables();
     const N = data.shape[0] as number;
     const batches = Math.ceil(N / batchSize);
@@ -488,7 +488,7 @@ export class MADE {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.optimizer?.dispose();
+    this.optimizerSlot.dispose();
     this.network.dispose();
   }
 }

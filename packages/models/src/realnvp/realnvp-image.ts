@@ -5,6 +5,7 @@
  * model, with their log-determinants, so its density is over pixel values and bits/dim are in 8-bit pixel space.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { OptimizerSlot } from '../train/optimizer';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { FlowBatchNorm, Squeeze, type Flow } from '@gm/layers';
 import { StandardNormal, bitsPerDim, deriveSeed, randomStandardNormal } from '@gm/metrics';
@@ -138,8 +139,7 @@ export class RealNVPImage implements Flow {
   /** Epochs trained so far (restored by {@link RealNVPImage.load}). */
   epochsTrained = 0;
   private readonly squeezer = new Squeeze({});
-  private optimizer: tf.Optimizer | undefined;
-  private optimizerRate: number | undefined;
+  private readonly optimizerSlot = new OptimizerSlot();
   private disposed = false;
 
   /** A fresh model (identity flow after the logit) with seeded weights; the second argument is internal (load). */
@@ -295,14 +295,7 @@ export class RealNVPImage implements Flow {
       configSeed: this.config.seed,
       trainable: this.trainableVariables(),
       state: this.allVariables(),
-      optimizer: (lr) => {
-        if (this.optimizer === undefined || this.optimizerRate !== lr) {
-          this.optimizer?.dispose();
-          this.optimizer = tf.train.adam(lr);
-          this.optimizerRate = lr;
-        }
-        return this.optimizer;
-      },
+      optimizer: (lr) => this.optimizerSlot.get(lr, options.optimizer),
       initialEpoch: this.epochsTrained + 1,
       batchLoss: (xb, stepSeed) => tf.div(tf.neg(tf.mean(this.logProb(dequantize(xb, stepSeed), true))), D * Math.LN2) as tf.Scalar,
       validationLoss: (x, seed) => this.bitsPerDim(x, { seed }),
@@ -361,7 +354,7 @@ export class RealNVPImage implements Flow {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.optimizer?.dispose();
+    this.optimizerSlot.dispose();
     this.parts.forEach((p) => p.dispose());
   }
 }

@@ -3,6 +3,7 @@
  * batch norm between them, over a standard-Normal base.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { OptimizerSlot } from '../train/optimizer';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ACTIVATIONS, AffineCoupling, FlowBatchNorm, registerGmLayers, type Activation, type Flow } from '@gm/layers';
 import { StandardNormal, deriveSeed, randomStandardNormal } from '@gm/metrics';
@@ -110,8 +111,7 @@ export class RealNVP implements Flow {
   readonly base: StandardNormal;
   /** Epochs trained so far (restored by {@link RealNVP.load}); `fit` continues from here. */
   epochsTrained = 0;
-  private optimizer: tf.Optimizer | undefined;
-  private optimizerRate: number | undefined;
+  private readonly optimizerSlot = new OptimizerSlot();
   private disposed = false;
 
   /** A fresh (identity) flow with seeded weights; the second argument is internal (used by {@link RealNVP.load}). */
@@ -212,14 +212,7 @@ export class RealNVP implements Flow {
       configSeed: this.config.seed,
       trainable: this.trainableVariables(),
       state: this.model.weights.map((w) => w.read() as tf.Variable),
-      optimizer: (lr) => {
-        if (this.optimizer === undefined || this.optimizerRate !== lr) {
-          this.optimizer?.dispose();
-          this.optimizer = tf.train.adam(lr);
-          this.optimizerRate = lr;
-        }
-        return this.optimizer;
-      },
+      optimizer: (lr) => this.optimizerSlot.get(lr, options.optimizer),
       initialEpoch: this.epochsTrained + 1,
       batchLoss: (xb) => tf.neg(tf.mean(this.logProb(xb, true))) as tf.Scalar,
       validationLoss: (x) => this.nll(x),
@@ -268,7 +261,7 @@ export class RealNVP implements Flow {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.optimizer?.dispose();
+    this.optimizerSlot.dispose();
     this.model.dispose();
   }
 }

@@ -3,6 +3,7 @@
  * global-norm gradient clipping, and the epoch loop over `runFitLoop`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { OptimizerFactory } from '../train/optimizer';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SeedStream, deriveSeed } from '@gm/metrics';
 import { runFitLoop, type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
@@ -15,6 +16,11 @@ export interface RealNvpFitOptions extends FitCallbacks {
   batchSize?: number;
   /** Adam learning rate (default 1e-3). A new rate starts a new optimizer; the same rate keeps Adam's state. */
   learningRate?: number;
+  /**
+   * Builds the optimizer for a learning rate (default `tf.train.adam`). On wasm pass `gmAdam` from @gm/backend: the
+   * same Adam, bit for bit, in one fused kernel per variable. A new factory or rate starts a new optimizer.
+   */
+  optimizer?: OptimizerFactory;
   /** Rescale the gradients so that their global L2 norm is at most this (default: no clipping). */
   clipNorm?: number;
   /** Validation examples; their mean loss is reported as `valLoss` after each epoch. */

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@gm/backend';
 import { VAE } from './vae';
 import type { VaeConfig } from './config';
 
@@ -92,6 +93,41 @@ describe('convolutional VAE', () => {
       expect(r.shape).toEqual([4, 8, 8, 1]);
       expect(() => vae.fit(x, { epochs: 1 })).toThrow(/needs the Conv2DBackpropFilter kernel, which the "wasm" backend lacks/);
       tf.dispose([x, r]);
+      vae.dispose();
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
+  it('on wasm with gm kernels (initBackend): trains, with the cpu backend loss and gradients', async () => {
+    const gradients = () => {
+      const vae = new VAE(CONV);
+      const x = squares(4, 2);
+      const vars = vae.trainableVariables();
+      const out = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(vae.elbo(x, { seed: 3 }).elbo)) as tf.Scalar, vars);
+        return [value.dataSync() as Float32Array, ...vars.map((v) => grads[v.name]!.dataSync() as Float32Array)];
+      });
+      tf.dispose(x);
+      vae.dispose();
+      return out;
+    };
+    const cpu = gradients();
+    await initBackend({ backend: 'wasm' });
+    try {
+      expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+      const wasm = gradients();
+      cpu.forEach((c, i) => {
+        const scale = 1 + Math.max(...Array.from(c, Math.abs));
+        const worst = Math.max(...Array.from(c, (v, j) => Math.abs(v - (wasm[i] as Float32Array)[j]!)));
+        expect(worst / scale).toBeLessThan(1e-4);
+      });
+      const vae = new VAE(CONV);
+      const x = squares(8, 2);
+      const result = vae.fit(x, { epochs: 3, batchSize: 4 });
+      expect(result.history).toHaveLength(3);
+      expect(result.history[2]!.loss).toBeLessThan(result.history[0]!.loss);
+      tf.dispose(x);
       vae.dispose();
     } finally {
       await tf.setBackend('cpu');

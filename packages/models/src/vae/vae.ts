@@ -5,6 +5,7 @@
  * training loop (through the shared `runFitLoop`), inference helpers, checkpoints and a bits-back adapter.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { OptimizerSlot, type OptimizerFactory } from '../train/optimizer';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   Bernoulli,
@@ -52,6 +53,11 @@ export interface VaeFitOptions extends FitCallbacks {
   batchSize?: number;
   /** Adam learning rate (default 1e-3). A new rate starts a new optimizer; the same rate keeps Adam's state. */
   learningRate?: number;
+  /**
+   * Builds the optimizer for a learning rate (default `tf.train.adam`). On wasm pass `gmAdam` from @gm/backend: the
+   * same Adam, bit for bit, in one fused kernel per variable. A new factory or rate starts a new optimizer.
+   */
+  optimizer?: OptimizerFactory;
   /**
    * KL warm-up: the KL term is weighted by β rising linearly from 0 to 1 over this many epochs (per step), then 1.
    * Default 0 (no warm-up). The reported losses are always the true −ELBO (β = 1).
@@ -169,8 +175,7 @@ export class VAE implements LatentVariableModel {
   readonly prior: StandardNormal;
   /** Epochs trained so far (restored by {@link VAE.load}); `fit` continues from here. */
   epochsTrained = 0;
-  private optimizer: tf.Optimizer | undefined;
-  private optimizerRate: number | undefined;
+  private readonly optimizerSlot = new OptimizerSlot();
   private disposed = false;
 
   /**
@@ -424,17 +429,13 @@ export class VAE implements LatentVariableModel {
         if (tf.getKernel(kernel, backend) === undefined) {
           throw new Error(
             `${where}: training the convolutional VAE needs the ${kernel} kernel, which the "${backend}" backend lacks ` +
-              `(tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter); train on the cpu, webgl or node backend — inference works here`,
+              `(tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter): call initBackend() from @gm/backend, which registers gm's, or train on ` +
+              `the cpu, webgl or node backend — inference works here`,
           );
         }
       }
     }
-    if (this.optimizer === undefined || this.optimizerRate !== lr) {
-      this.optimizer?.dispose();
-      this.optimizer = tf.train.adam(lr);
-      this.optimizerRate = lr;
-    }
-    const optimizer = this.optimizer;
+    const optimizer = this.optimizerSlot.get(lr, options.optimizer);
     const variables = this.trainableVariables();
     const N = data.shape[0] as number;
     const batches = Math.ceil(N / batchSize);
@@ -628,7 +629,7 @@ export class VAE implements LatentVariableModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.optimizer?.dispose();
+    this.optimizerSlot.dispose();
     this.encoder.dispose();
     this.decoder.dispose();
   }
