@@ -57,7 +57,8 @@ async function vaeStepSuite(options: Options): Promise<SuiteResult> {
   const notes: string[] = [];
   const variants: Array<[string, number, number]> = [
     ['node', 5, options.quick ? 10 : 30],
-    ['wasm', 5, options.quick ? 10 : 30],
+    ['wasm', 5, options.quick ? 10 : 50],
+    ['wasm-xnnpack', 5, options.quick ? 5 : 30],
     ['wasm-stock', 2, options.quick ? 3 : 10],
     ['cpu', 1, options.quick ? 2 : 5],
   ];
@@ -96,7 +97,10 @@ async function vaeStepSuite(options: Options): Promise<SuiteResult> {
     notes.push(`PyTorch twin not run: ${'skipped' in torchFirst ? torchFirst.skipped : ''}`);
   }
   notes.push('Reference VAE step: MLP 784-512-256-(2×32) / 32-256-512-784, batch 128, Adam, Bernoulli logits; median ms/step.');
-  notes.push('wasm = gm (fast MatMul kernels); wasm-stock = tfjs-wasm as shipped; every variant trains with tf.train.adam.');
+  notes.push(
+    'wasm = gm as initBackend() sets it up (gm SIMD GEMM, fused gmAdam, sharing Identity); wasm-xnnpack = gm MatMul ' +
+      'overrides without gm kernels (explicit transposes + XNNPACK, tf.train.adam); wasm-stock = tfjs-wasm as shipped.',
+  );
   return { suite: 'vae-step', rows, notes };
 }
 

@@ -1,10 +1,12 @@
 /**
  * The reference VAE training step that gm benchmarks against its PyTorch twin (../shared/peers/torch_vae_step.py):
  * MLP encoder 784-512-256-(2×32), decoder 32-256-512-784, batch 128, Adam(1e-3), Bernoulli likelihood from logits,
- * analytic KL to N(0, I). Built from stock tfjs-layers Dense layers and a custom loop, as gm's models train.
+ * analytic KL to N(0, I). Built from stock tfjs-layers Dense layers and a custom loop, as gm's models train, with
+ * gmAdam (tf.train.adam bit for bit; one fused kernel per variable when gm's wasm kernels are bound).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { gmAdam } from '@gm/backend';
 
 export const REFERENCE = { batch: 128, inputDim: 784, hidden: [512, 256], latentDim: 32, learningRate: 1e-3 } as const;
 
@@ -50,7 +52,7 @@ export function createReferenceVae(options: ReferenceVaeOptions = {}): Reference
   const seed = options.seed ?? 0;
   const encoder = mlp([inputDim, ...hidden, 2 * latentDim], 'encoder', seed);
   const decoder = mlp([latentDim, ...[...hidden].reverse(), inputDim], 'decoder', seed + 100);
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = gmAdam(learningRate);
   const variables = [...encoder.trainableWeights, ...decoder.trainableWeights].map((w) => w.read() as tf.Variable);
   let noiseSeed = seed * 7919;
 

@@ -1,11 +1,13 @@
 /**
  * Child process of `pnpm bench`: times the reference VAE step on one backend and prints one JSON line.
- * Usage: node vae-step-worker.js <node|wasm|wasm-stock|cpu> [warmup] [steps]
- *   wasm: gm's fast MatMul kernels; wasm-stock: tfjs-wasm as shipped.
+ * Usage: node vae-step-worker.js <node|wasm|wasm-xnnpack|wasm-stock|cpu> [warmup] [steps]
+ *   wasm: gm's own SIMD GEMM and fused Adam (what initBackend sets up);
+ *   wasm-xnnpack: gm's MatMul overrides without gm's kernels (explicit transposes + tfjs's XNNPACK, tf.train.adam);
+ *   wasm-stock: tfjs-wasm as shipped.
  * Each backend runs in its own process so one backend's state (kernels, memory) cannot colour another's numbers.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendName } from '@gm/backend';
+import { initBackend, releaseGmKernels, type BackendName } from '@gm/backend';
 import { createReferenceVaeStep } from './reference-vae';
 
 const [variant = 'wasm', warmupArg = '5', stepsArg = '30'] = process.argv.slice(2);
@@ -13,6 +15,8 @@ const backend = (variant.startsWith('wasm') ? 'wasm' : variant) as BackendName;
 
 async function main() {
   const choice = await initBackend({ backend, fastMatMul: variant !== 'wasm-stock' });
+  // Without gm's kernels bound, the MatMul overrides fall back to XNNPACK and gmAdam to tf.train.adam.
+  if (variant === 'wasm-xnnpack') releaseGmKernels(tf.backend());
   const vae = createReferenceVaeStep(0);
   const warmup = Number(warmupArg);
   const steps = Number(stepsArg);
@@ -34,6 +38,7 @@ async function main() {
       variant,
       backend: choice.backend,
       fastMatMul: choice.fastMatMul,
+      gmKernels: choice.gmKernels && variant !== 'wasm-xnnpack',
       steps,
       msPerStepMedian: median,
       msPerStepMin: times[0],

@@ -25,6 +25,7 @@ import {
   type VaeBitsBackModel,
   type VaeLikelihood,
 } from '@gm/models';
+import { gmAdam } from '@gm/backend';
 import { bitsPerDim } from '@gm/metrics';
 import type { PixelConvention } from './data';
 import { CliError } from './errors';
@@ -131,6 +132,7 @@ function wrapVae(vae: VAE): CliModel {
         epochs: o.epochs,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
+        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
         seed: o.seed,
         ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
         ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
@@ -222,6 +224,7 @@ function wrapAutoencoder(entry: ModelEntry, ae: Autoencoder): CliModel {
         epochs: o.epochs,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
+        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
         seed: o.seed,
         initialEpoch: epochsTrained + 1,
         ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
@@ -311,6 +314,7 @@ function wrapIafVae(iaf: IafVae): CliModel {
         epochs: o.epochs,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
+        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
         seed: o.seed,
         ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
         ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
@@ -392,6 +396,7 @@ function wrapMade(made: MADE): CliModel {
         epochs: o.epochs,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
+        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
         seed: o.seed,
         ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
         ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
@@ -445,6 +450,7 @@ function wrapRealNvp(flow: RealNVPImage): CliModel {
         epochs: o.epochs,
         batchSize: o.batchSize,
         learningRate: o.learningRate,
+        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
         seed: o.seed,
         ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
         ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the layers and the gradient kernels training needs
 import '@tensorflow/tfjs-backend-webgl'; // registers webgl so initBackend can pick it
-import { initBackend, BACKEND_NAMES, type BackendName } from '@gm/backend';
+import { gmAdam, initBackend, BACKEND_NAMES, type BackendName } from '@gm/backend';
 import { VAE } from '@gm/models';
 import { filesSource, loadVaeCheckpoint, urlSource, type CheckpointSource } from './checkpoint';
 import { binarize, decodeDigits, type DigitSet } from './digits-format';
@@ -195,7 +195,7 @@ async function trainInPage(epochs: number): Promise<void> {
   try {
     const started = performance.now();
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      const result = vae.fit(x, { epochs: 1, batchSize: 32, learningRate: 2e-3 });
+      const result = vae.fit(x, { epochs: 1, batchSize: 32, learningRate: 2e-3, optimizer: gmAdam });
       if (generation !== mine) return; // another model replaced this one
       const loss = result.history.at(-1)?.loss ?? Number.NaN;
       const seconds = (performance.now() - started) / 1000;
