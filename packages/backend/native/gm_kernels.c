@@ -2,13 +2,14 @@
  * gm's own wasm SIMD kernels for the tfjs wasm backend (built by scripts/build-native.mjs with clang --target=wasm32
  * -msimd128). The module imports the tfjs wasm heap as its memory and works on tensors in place, so it must never
  * touch memory it was not handed: no static data, no C stack (every function keeps its state in wasm locals; the
- * build checks that the output has no data segment and never reads the stack pointer), scratch comes from the caller.
+ * build refuses a data segment, and src/gm-kernels.test.ts checks that only outputs and scratch change), and scratch
+ * comes from the caller.
  *
  * GEMM: XNNPACK (inside tfjs-wasm) re-packs the right-hand operand on every call with new weights (~5 ms for
  * 784×512, i.e. every training step) and only runs untransposed products fast. gm_gemm packs B into 8-column panels
  * itself (a plain copy, ~0.3 ms for 784×512, transposed or not), reads A row- or column-major directly and runs a
- * 4×8 register tile: 8 accumulators + 2 B vectors + 1 broadcast A. Without FMA in SIMD128 the tile is bound by the
- * two vector ports (8 mul + 8 add per k), ~8 FLOP/cycle; bigger tiles spill on V8's 16 xmm registers (measured slower).
+ * 4×8 register tile (native/gm_tile.wat.mjs): 8 accumulators + 2 B vectors + 1 broadcast A. Without FMA in SIMD128
+ * the tile is bound by the two vector ports (8 mul + 8 add per k), ~8 FLOP/cycle.
  */
 #include <wasm_simd128.h>
 #include <stddef.h>
@@ -19,14 +20,18 @@
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
-/* Packed size (floats) that gm_gemm needs as scratch for B of K×N. */
-EXPORT(gm_gemm_scratch_floats) int gm_gemm_scratch_floats(int K, int N) { return K * ((N + NR - 1) / NR) * NR; }
+/* Floats of scratch gm_gemm needs: B packed into panels, then the tile's 32 accumulators. */
+static int packed_floats(int K, int N) { return K * ((N + NR - 1) / NR) * NR; }
+EXPORT(gm_gemm_scratch_floats) int gm_gemm_scratch_floats(int K, int N) { return packed_floats(K, N) + 32; }
 
-/* Packs B (element (k, n) at B[k*rs + n*cs]) into panels of NR columns, K rows each, zero-padded at the right edge. */
-static void pack_b(const float* B, int K, int N, int rs, int cs, float* out) {
+/*
+ * Packs rows k_offset .. k_offset+K−1 of a packed operand with k_total rows: B's element (k, n) at B[k*rs + n*cs]
+ * goes to panel n / NR (k_total × NR floats each, zero-padded past column N) at row k_offset + k.
+ */
+static void pack_b_rows(const float* B, int K, int N, int rs, int cs, float* out, int k_total, int k_offset) {
   for (int j0 = 0; j0 < N; j0 += NR) {
     int nr = N - j0 < NR ? N - j0 : NR;
-    float* dst = out + (size_t)j0 * K;
+    float* dst = out + (size_t)j0 * k_total + (size_t)k_offset * NR;
     if (cs == 1 && nr == NR) {
       for (int k = 0; k < K; k++) {
         const float* src = B + (size_t)k * rs + j0;
@@ -43,6 +48,9 @@ static void pack_b(const float* B, int K, int N, int rs, int cs, float* out) {
     }
   }
 }
+
+/* Packs B (element (k, n) at B[k*rs + n*cs]) into panels of NR columns, K rows each, zero-padded at the right edge. */
+static void pack_b(const float* B, int K, int N, int rs, int cs, float* out) { pack_b_rows(B, K, N, rs, cs, out, K, 0); }
 
 static inline void store4(float* c, v128_t v, int n) {
   if (n >= 4) {
@@ -69,9 +77,15 @@ static inline void store_row(float* c, v128_t lo, v128_t hi, int nr) {
   if (nr > 4) store4(c + 4, hi, nr - 4);
 }
 
-#define FMA2(r, av)                                              \
-  c##r##0 = wasm_f32x4_add(c##r##0, wasm_f32x4_mul(av, b0));     \
-  c##r##1 = wasm_f32x4_add(c##r##1, wasm_f32x4_mul(av, b1));
+/*
+ * The 4×8 register tile over K, imported from a second module written in wasm text (native/gm_tile.wat.mjs) in two
+ * flavours, mul+add or relaxed-SIMD FMA, chosen at load time. It stores its 8 accumulators (row-major, 32 floats)
+ * at `out`. rm: A row-major, rows at a0..a3. cm: A column-major from p, rows at byte offsets o1..o3, ldaBytes per k.
+ */
+__attribute__((import_module("tile"), import_name("rm")))
+void tile_rm(int K, const float* a0, const float* a1, const float* a2, const float* a3, const float* panel, float* out);
+__attribute__((import_module("tile"), import_name("cm")))
+void tile_cm(int K, const float* p, int lda_bytes, int o1, int o2, int o3, const float* panel, float* out);
 
 #define ACCUMULATE(r, row)                                                  \
   c##r##0 = wasm_f32x4_add(c##r##0, load_row4(row, nr));                  \
@@ -91,7 +105,7 @@ static inline void store_row(float* c, v128_t lo, v128_t hi, int nr) {
  * accumulate: add the product to what C holds (bias and relu then do not apply).
  */
 static void gemm_packed(int M, int N, int K, const float* A, int lda, int a_trans, const float* Bp, float* C,
-                        const float* bias, int relu, int accumulate) {
+                        const float* bias, int relu, int accumulate, float* tile) {
   const v128_t z = wasm_f32x4_splat(0.f);
   for (int ib = 0; ib < M; ib += MC) {
     int ie = M - ib < MC ? M : ib + MC;
@@ -119,35 +133,21 @@ static void gemm_packed(int M, int N, int K, const float* A, int lda, int a_tran
       }
       for (int i0 = ib; i0 < ie; i0 += MR) {
         int mr = ie - i0 < MR ? ie - i0 : MR;
-        v128_t c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-        const float* b = panel;
         if (!a_trans) {
           /* Rows past the edge re-read the last valid row; their results are not stored. */
           const float* a0 = A + (size_t)i0 * lda;
           const float* a1 = mr > 1 ? a0 + lda : a0;
           const float* a2 = mr > 2 ? a1 + lda : a1;
           const float* a3 = mr > 3 ? a2 + lda : a2;
-          for (int k = 0; k < K; k++) {
-            v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4), av;
-            b += NR;
-            av = wasm_v128_load32_splat(a0++); FMA2(0, av)
-            av = wasm_v128_load32_splat(a1++); FMA2(1, av)
-            av = wasm_v128_load32_splat(a2++); FMA2(2, av)
-            av = wasm_v128_load32_splat(a3++); FMA2(3, av)
-          }
+          tile_rm(K, a0, a1, a2, a3, panel, tile);
         } else {
-          const float* p = A + i0;
-          int o1 = mr > 1 ? 1 : 0, o2 = mr > 2 ? 2 : o1, o3 = mr > 3 ? 3 : o2;
-          for (int k = 0; k < K; k++) {
-            v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4), av;
-            b += NR;
-            av = wasm_v128_load32_splat(p); FMA2(0, av)
-            av = wasm_v128_load32_splat(p + o1); FMA2(1, av)
-            av = wasm_v128_load32_splat(p + o2); FMA2(2, av)
-            av = wasm_v128_load32_splat(p + o3); FMA2(3, av)
-            p += lda;
-          }
+          int o1 = mr > 1 ? 4 : 0, o2 = mr > 2 ? 8 : o1, o3 = mr > 3 ? 12 : o2;
+          tile_cm(K, A + i0, lda * 4, o1, o2, o3, panel, tile);
         }
+        v128_t c00 = wasm_v128_load(tile), c01 = wasm_v128_load(tile + 4);
+        v128_t c10 = wasm_v128_load(tile + 8), c11 = wasm_v128_load(tile + 12);
+        v128_t c20 = wasm_v128_load(tile + 16), c21 = wasm_v128_load(tile + 20);
+        v128_t c30 = wasm_v128_load(tile + 24), c31 = wasm_v128_load(tile + 28);
         float* c = C + (size_t)i0 * N + j0;
         if (accumulate) {
           ACCUMULATE(0, c) if (mr > 1) { ACCUMULATE(1, c + N) }
@@ -175,49 +175,127 @@ EXPORT(gm_gemm)
 void gm_gemm(int M, int N, int K, const float* A, int lda, int a_trans, const float* B, int ldb, int b_trans,
              float* C, const float* bias, int relu, float* scratch) {
   pack_b(B, K, N, b_trans ? 1 : ldb, b_trans ? ldb : 1, scratch);
-  gemm_packed(M, N, K, A, lda, a_trans, scratch, C, bias, relu, 0);
-}
-
-#define CONV_ROWS 512 /* output positions per chunk of the filter gradient: keeps its gathered inputs in L2 */
-
-/* Floats of scratch gm_conv2d_filter_grad needs for C input and CO output channels. */
-EXPORT(gm_conv2d_filter_grad_scratch_floats)
-int gm_conv2d_filter_grad_scratch_floats(int C, int CO) {
-  return CONV_ROWS * C + gm_gemm_scratch_floats(CONV_ROWS, CO);
+  gemm_packed(M, N, K, A, lda, a_trans, scratch, C, bias, relu, 0, scratch + packed_floats(K, N));
 }
 
 /*
- * Gradient of a 2-D convolution (NHWC, dilation 1) with respect to its filter [FH, FW, C, CO]:
- *   dW[fy, fx, c, o] = Σ_{b, oy, ox} x[b, oy·sh + fy − padT, ox·sw + fx − padL, c] · dy[b, oy, ox, o]
- * (terms outside the input are zero). Per chunk of output positions, dy is packed once and every filter tap is one
- * GEMM dW_tap (C×CO) += X_tapᵀ·dy over the gathered, shifted inputs X_tap (positions × C).
+ * Convolutions (NHWC, dilation 1), each as GEMMs over gathered rows ("im2col" in chunks of positions):
+ *   forward      y[b, oy, ox, o] = Σ_{fy, fx, c} x[b, oy·sh + fy − padT, ox·sw + fx − padL, c] · w[fy, fx, c, o]
+ *   input grad   dx[b, iy, ix, c] = Σ_{fy, fx, o} dy[b, oy, ox, o] · w[fy, fx, c, o] over the (oy, ox) that read (iy, ix)
+ *   filter grad  dw[fy, fx, c, o] = Σ_{b, oy, ox} x[b, oy·sh + fy − padT, ox·sw + fx − padL, c] · dy[b, oy, ox, o]
+ * Terms outside the input are zero. Forward and input grad gather all FH·FW taps of a position into one row, so
+ * each chunk is a single GEMM with K = FH·FW·channels (a deep product keeps the 4×8 tile busy); the filter grad
+ * runs one GEMM per tap with K = positions in the chunk.
  */
+#define CHUNK_FLOATS 131072 /* gathered rows per chunk: 512 KB, so a chunk stays in L2 */
+
+static int chunk_rows(int row_floats) {
+  int rows = CHUNK_FLOATS / (row_floats > 0 ? row_floats : 1);
+  return rows < 4 ? 4 : rows > 1024 ? 1024 : rows;
+}
+
+static inline void copy_or_zero(float* dst, const float* src, int n) {
+  if (src) {
+    for (int i = 0; i < n; i++) dst[i] = src[i];
+  } else {
+    for (int i = 0; i < n; i++) dst[i] = 0.f;
+  }
+}
+
+/* The input pixel that output position (b, oy, ox) reads through tap (fy, fx), or NULL outside the input. */
+static inline const float* tap_source(const float* x, int H, int W, int C, int b, int oy, int ox, int fy, int fx,
+                                      int sh, int sw, int padT, int padL) {
+  int iy = oy * sh + fy - padT, ix = ox * sw + fx - padL;
+  if (iy < 0 || iy >= H || ix < 0 || ix >= W) return 0;
+  return x + (((size_t)b * H + iy) * W + ix) * C;
+}
+
+EXPORT(gm_conv2d_forward_scratch_floats)
+int gm_conv2d_forward_scratch_floats(int FH, int FW, int C, int CO) {
+  int k = FH * FW * C;
+  return packed_floats(k, CO) + chunk_rows(k) * k + 32;
+}
+
+EXPORT(gm_conv2d_forward)
+void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y, int FH, int FW,
+                       int sh, int sw, int padT, int padL, const float* w, float* scratch) {
+  const int k = FH * FW * C, rows_max = chunk_rows(k);
+  float* packed = scratch;
+  float* cols = packed + packed_floats(k, CO);
+  float* tile = cols + (size_t)rows_max * k;
+  pack_b(w, k, CO, CO, 1, packed); /* w is [FH·FW·C, CO] row-major */
+  const int positions = B * OH * OW;
+  for (int p0 = 0; p0 < positions; p0 += rows_max) {
+    int rows = positions - p0 < rows_max ? positions - p0 : rows_max;
+    for (int r = 0; r < rows; r++) {
+      int p = p0 + r, ox = p % OW, oy = (p / OW) % OH, b = p / (OW * OH);
+      for (int t = 0; t < FH * FW; t++) {
+        copy_or_zero(cols + (size_t)r * k + t * C, tap_source(x, H, W, C, b, oy, ox, t / FW, t % FW, sh, sw, padT, padL), C);
+      }
+    }
+    gemm_packed(rows, CO, k, cols, k, 0, packed, y + (size_t)p0 * CO, 0, 0, 0, tile);
+  }
+}
+
+EXPORT(gm_conv2d_input_grad_scratch_floats)
+int gm_conv2d_input_grad_scratch_floats(int FH, int FW, int C, int CO) {
+  int k = FH * FW * CO;
+  return packed_floats(k, C) + chunk_rows(k) * k + 32;
+}
+
+EXPORT(gm_conv2d_input_grad)
+void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW, int CO, const float* dy, int FH,
+                          int FW, int sh, int sw, int padT, int padL, const float* w, float* scratch) {
+  const int taps = FH * FW, k = taps * CO, rows_max = chunk_rows(k);
+  float* packed = scratch;
+  float* cols = packed + packed_floats(k, C);
+  float* tile = cols + (size_t)rows_max * k;
+  /* Row (t, o) of the K×C operand holds w[t][c][o] over c: tap t's C×CO block read transposed. */
+  for (int t = 0; t < taps; t++) pack_b_rows(w + (size_t)t * C * CO, CO, C, 1, CO, packed, k, t * CO);
+  const int pixels = B * H * W;
+  for (int q0 = 0; q0 < pixels; q0 += rows_max) {
+    int rows = pixels - q0 < rows_max ? pixels - q0 : rows_max;
+    for (int r = 0; r < rows; r++) {
+      int q = q0 + r, ix = q % W, iy = (q / W) % H, b = q / (W * H);
+      for (int t = 0; t < taps; t++) {
+        /* The output (oy, ox) whose tap t reads (iy, ix), if any: oy·sh = iy + padT − fy. */
+        int ny = iy + padT - t / FW, nx = ix + padL - t % FW;
+        const float* src = 0;
+        if (ny >= 0 && nx >= 0 && ny % sh == 0 && nx % sw == 0 && ny / sh < OH && nx / sw < OW) {
+          src = dy + (((size_t)b * OH + ny / sh) * OW + nx / sw) * CO;
+        }
+        copy_or_zero(cols + (size_t)r * k + t * CO, src, CO);
+      }
+    }
+    gemm_packed(rows, C, k, cols, k, 0, packed, dx + (size_t)q0 * C, 0, 0, 0, tile);
+  }
+}
+
+EXPORT(gm_conv2d_filter_grad_scratch_floats)
+int gm_conv2d_filter_grad_scratch_floats(int C, int CO) {
+  int rows = chunk_rows(C > CO ? C : CO);
+  return rows * C + packed_floats(rows, CO) + 32;
+}
+
 EXPORT(gm_conv2d_filter_grad)
 void gm_conv2d_filter_grad(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, const float* dy,
                            int FH, int FW, int sh, int sw, int padT, int padL, float* dw, float* scratch) {
+  const int rows_max = chunk_rows(C > CO ? C : CO);
   float* cols = scratch;
-  float* packed = scratch + CONV_ROWS * C;
+  float* packed = cols + (size_t)rows_max * C;
+  float* tile = packed + packed_floats(rows_max, CO);
   const int positions = B * OH * OW;
   for (int i = 0; i < FH * FW * C * CO; i++) dw[i] = 0.f;
-  for (int p0 = 0; p0 < positions; p0 += CONV_ROWS) {
-    int rows = positions - p0 < CONV_ROWS ? positions - p0 : CONV_ROWS;
+  for (int p0 = 0; p0 < positions; p0 += rows_max) {
+    int rows = positions - p0 < rows_max ? positions - p0 : rows_max;
     pack_b(dy + (size_t)p0 * CO, rows, CO, CO, 1, packed);
-    for (int fy = 0; fy < FH; fy++) {
-      for (int fx = 0; fx < FW; fx++) {
-        for (int r = 0; r < rows; r++) {
-          int p = p0 + r;
-          int ox = p % OW, oy = (p / OW) % OH, b = p / (OW * OH);
-          int iy = oy * sh + fy - padT, ix = ox * sw + fx - padL;
-          float* dst = cols + (size_t)r * C;
-          if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
-            for (int c = 0; c < C; c++) dst[c] = 0.f;
-          } else {
-            const float* src = x + (((size_t)b * H + iy) * W + ix) * C;
-            for (int c = 0; c < C; c++) dst[c] = src[c];
-          }
-        }
-        gemm_packed(C, CO, rows, cols, C, 1, packed, dw + (size_t)(fy * FW + fx) * C * CO, 0, 0, 1);
+    for (int t = 0; t < FH * FW; t++) {
+      for (int r = 0; r < rows; r++) {
+        int p = p0 + r, ox = p % OW, oy = (p / OW) % OH, b = p / (OW * OH);
+        copy_or_zero(cols + (size_t)r * C, tap_source(x, H, W, C, b, oy, ox, t / FW, t % FW, sh, sw, padT, padL), C);
       }
+      /* dW_tap (C×CO) += X_tapᵀ·dy: the gathered rows read column-major. */
+      gemm_packed(C, CO, rows, cols, C, 1, packed, dw + (size_t)t * C * CO, 0, 0, 1, tile);
     }
   }
 }

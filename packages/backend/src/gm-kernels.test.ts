@@ -83,6 +83,62 @@ describe('gm wasm kernels on a heap of their own', () => {
     }
   });
 
+  it('the conv kernels match a direct sum and write only their outputs and scratch', async () => {
+    const { kernels, alloc, fill, read, untouchedOutside } = await heap();
+    // x [2, 5, 4, 3], filter [3, 2, 3, 5], stride (2, 1), padding top 1 / left 0 → y [2, 3, 3, 5]
+    const [B, H, W, C, FH, FW, CO, sh, sw, padT, padL] = [2, 5, 4, 3, 3, 2, 5, 2, 1, 1, 0];
+    const OH = Math.floor((H + 2 * padT - FH) / sh) + 1;
+    const OW = W - FW + 1;
+    const xs = random(B * H * W * C, 11);
+    const ws = random(FH * FW * C * CO, 12);
+    const dys = random(B * OH * OW * CO, 13);
+    const [x, w, dy] = [xs, ws, dys].map((values) => {
+      const at = alloc(values.length);
+      fill(at, values);
+      return at;
+    }) as [number, number, number];
+    const y = alloc(B * OH * OW * CO);
+    const dx = alloc(xs.length);
+    const dw = alloc(ws.length);
+    const scratch = [
+      kernels.gm_conv2d_forward_scratch_floats(FH, FW, C, CO),
+      kernels.gm_conv2d_input_grad_scratch_floats(FH, FW, C, CO),
+      kernels.gm_conv2d_filter_grad_scratch_floats(C, CO),
+    ].map((floats) => [alloc(floats), floats * 4] as [number, number]);
+    const geometry = [B, H, W, C] as const;
+    kernels.gm_conv2d_forward(...geometry, x, OH, OW, CO, y, FH, FW, sh, sw, padT, padL, w, scratch[0]![0]);
+    kernels.gm_conv2d_input_grad(...geometry, dx, OH, OW, CO, dy, FH, FW, sh, sw, padT, padL, w, scratch[1]![0]);
+    kernels.gm_conv2d_filter_grad(...geometry, x, OH, OW, CO, dy, FH, FW, sh, sw, padT, padL, dw, scratch[2]![0]);
+    const ey = new Array(B * OH * OW * CO).fill(0);
+    const edx = new Array(xs.length).fill(0);
+    const edw = new Array(ws.length).fill(0);
+    for (let b = 0; b < B; b++)
+      for (let oy = 0; oy < OH; oy++)
+        for (let ox = 0; ox < OW; ox++)
+          for (let fy = 0; fy < FH; fy++)
+            for (let fx = 0; fx < FW; fx++) {
+              const iy = oy * sh + fy - padT;
+              const ix = ox * sw + fx - padL;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              for (let c = 0; c < C; c++)
+                for (let o = 0; o < CO; o++) {
+                  const xi = ((b * H + iy) * W + ix) * C + c;
+                  const wi = ((fy * FW + fx) * C + c) * CO + o;
+                  const yi = ((b * OH + oy) * OW + ox) * CO + o;
+                  ey[yi] += (xs[xi] as number) * (ws[wi] as number);
+                  edx[xi] += (dys[yi] as number) * (ws[wi] as number);
+                  edw[wi] += (xs[xi] as number) * (dys[yi] as number);
+                }
+            }
+    const close = (got: number[], want: number[]) => want.forEach((v, i) => expect(Math.abs((got[i] as number) - v)).toBeLessThan(1e-5));
+    close(read(y, ey.length), ey);
+    close(read(dx, edx.length), edx);
+    close(read(dw, edw.length), edw);
+    const inputs: Array<[number, number]> = [[x, xs.length * 4], [w, ws.length * 4], [dy, dys.length * 4]];
+    const outputs: Array<[number, number]> = [[y, ey.length * 4], [dx, edx.length * 4], [dw, edw.length * 4]];
+    expect(untouchedOutside([...inputs, ...outputs, ...scratch])).toBe(0);
+  });
+
   it('gm_adam updates in one pass and writes only its three outputs', async () => {
     const { kernels, alloc, fill, read, untouchedOutside } = await heap();
     const size = 7; // a SIMD body and a scalar tail

@@ -8,7 +8,7 @@
  * threaded tfjs-wasm build, whose shared memory this module cannot import).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GM_KERNELS_WASM_BASE64 } from './native/gm-kernels-wasm';
+import { GM_KERNELS_WASM_BASE64, GM_TILE_WASM_BASE64 } from './native/gm-kernels-wasm';
 
 /** The exports of native/gm_kernels.c (pointers are byte offsets into the tfjs heap). */
 export interface GmKernelExports {
@@ -48,6 +48,48 @@ export interface GmKernelExports {
     dw: number,
     scratch: number,
   ): void;
+  gm_conv2d_forward_scratch_floats(fh: number, fw: number, c: number, co: number): number;
+  /** y = conv2d(x, filter); x, y and filter NHWC / [fh, fw, c, co]. */
+  gm_conv2d_forward(
+    batch: number,
+    h: number,
+    w: number,
+    c: number,
+    x: number,
+    oh: number,
+    ow: number,
+    co: number,
+    y: number,
+    fh: number,
+    fw: number,
+    strideH: number,
+    strideW: number,
+    padTop: number,
+    padLeft: number,
+    filter: number,
+    scratch: number,
+  ): void;
+  gm_conv2d_input_grad_scratch_floats(fh: number, fw: number, c: number, co: number): number;
+  /** dx (in the x position) from dy (in the y position) and the filter. */
+  gm_conv2d_input_grad(
+    batch: number,
+    h: number,
+    w: number,
+    c: number,
+    x: number,
+    oh: number,
+    ow: number,
+    co: number,
+    y: number,
+    fh: number,
+    fw: number,
+    strideH: number,
+    strideW: number,
+    padTop: number,
+    padLeft: number,
+    filter: number,
+    scratch: number,
+  ): void;
   gm_adam(
     n: number,
     p: number,
@@ -80,7 +122,7 @@ export interface WasmBackendHeap {
   disposeData(dataId: object, force?: boolean): boolean | void;
 }
 
-let compiled: Promise<WebAssembly.Module> | undefined;
+let compiled: Promise<[kernels: WebAssembly.Module, tile: WebAssembly.Module]> | undefined;
 const instances = new WeakMap<object, GmKernelExports>();
 
 function decodeBase64(text: string): Uint8Array {
@@ -91,14 +133,19 @@ function decodeBase64(text: string): Uint8Array {
   return bytes;
 }
 
-function compileModule(): Promise<WebAssembly.Module> {
-  compiled ??= WebAssembly.compile(decodeBase64(GM_KERNELS_WASM_BASE64) as BufferSource);
+function compileModules(): Promise<[WebAssembly.Module, WebAssembly.Module]> {
+  compiled ??= Promise.all([
+    WebAssembly.compile(decodeBase64(GM_KERNELS_WASM_BASE64) as BufferSource),
+    WebAssembly.compile(decodeBase64(GM_TILE_WASM_BASE64) as BufferSource),
+  ]);
   return compiled;
 }
 
 /** Instantiates gm's kernels on a memory of your own (tests use this to check that kernels touch only their outputs). */
 export async function instantiateGmKernels(memory: WebAssembly.Memory): Promise<GmKernelExports> {
-  const instance = await WebAssembly.instantiate(await compileModule(), { env: { memory } });
+  const [kernels, tile] = await compileModules();
+  const tileInstance = await WebAssembly.instantiate(tile, { env: { memory } });
+  const instance = await WebAssembly.instantiate(kernels, { env: { memory }, tile: tileInstance.exports });
   return instance.exports as unknown as GmKernelExports;
 }
 

@@ -13,4 +13,4 @@ export { installFastWasmMatMul, uninstallFastWasmMatMul, isFastWasmMatMulInstall
 export { gmAdam, GmAdamOptimizer, registerGmAdamKernel, GM_ADAM_KERNEL } from './gm-adam';
 export { prepareGmKernels, releaseGmKernels, gmKernelsFor, type GmKernelsStatus } from './gm-kernels';
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
-export { registerWasmConv2DBackpropFilter } from './wasm-conv';
+export { installWasmConvKernels, uninstallWasmConvKernels } from './wasm-conv';

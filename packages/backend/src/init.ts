@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGmAdamKernel } from './gm-adam';
 import { prepareGmKernels } from './gm-kernels';
-import { registerWasmConv2DBackpropFilter } from './wasm-conv';
+import { installWasmConvKernels } from './wasm-conv';
 import { installSharingWasmIdentity } from './wasm-identity';
 import { installFastWasmMatMul } from './wasm-matmul';
 
@@ -186,7 +186,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     gmKernelsReason = status.reason;
     if (gmKernels) {
       registerGmAdamKernel();
-      registerWasmConv2DBackpropFilter();
+      installWasmConvKernels();
     }
   }
   return { backend: chosen, reason, skipped, fastMatMul, gmKernels, ...(gmKernelsReason ? { gmKernelsReason } : {}) };

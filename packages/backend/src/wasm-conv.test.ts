@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers the gradient kernels
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareGmKernels } from './gm-kernels';
-import { registerWasmConv2DBackpropFilter } from './wasm-conv';
+import { installWasmConvKernels, uninstallWasmConvKernels } from './wasm-conv';
 
 interface ConvCase {
   x: [number, number, number, number];
@@ -22,41 +22,75 @@ const cases: ConvCase[] = [
   { x: [2, 24, 20, 8], filter: [3, 3, 8, 16], strides: 1, pad: 'same' }, // 960 positions: several chunks of 512
 ];
 
-/** The filter gradient of sum(conv2d(x, w) · r) for fixed random x, w, r (so dy = r is not all ones). */
-function filterGradient(c: ConvCase): Float32Array {
+/** conv2d(x, w), and the gradients of sum(conv2d(x, w) · r) w.r.t. x and w, for fixed random x, w, r. */
+function convAndGradients(c: ConvCase): Float32Array[] {
   return tf.tidy(() => {
     const x = tf.randomNormal(c.x, 0, 1, 'float32', 1) as tf.Tensor4D;
     const w = tf.randomNormal(c.filter, 0, 1, 'float32', 2) as tf.Tensor4D;
     const y = tf.conv2d(x, w, c.strides, c.pad);
     const r = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
-    const g = tf.grad((filter: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, filter as tf.Tensor4D, c.strides, c.pad), r)))(w);
-    return g.dataSync() as Float32Array;
+    const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.strides, c.pad), r)),
+    )([x, w]);
+    return [y, dx as tf.Tensor, dw as tf.Tensor].map((t) => t.dataSync() as Float32Array);
   });
 }
 
-describe('wasm Conv2DBackpropFilter (gm kernel)', () => {
+function worstRelative(expected: Float32Array, actual: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs((actual[i] as number) - (expected[i] as number)) / Math.max(1, Math.abs(expected[i] as number)));
+  }
+  return worst;
+}
+
+describe('wasm conv kernels (gm): Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter', () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
     await tf.ready();
     expect((await prepareGmKernels(tf.backend())).ready).toBe(true);
-    expect(registerWasmConv2DBackpropFilter()).toBe(true);
+    expect(installWasmConvKernels()).toBe(true);
   });
 
   it.each(cases.map((c) => [`x ${c.x} filter ${c.filter} strides ${c.strides} pad ${c.pad}`, c] as const))(
-    'equals the cpu backend: %s',
+    'output, input gradient and filter gradient equal the cpu backend (and stock wasm where it has the kernel): %s',
     async (_, c) => {
       await tf.setBackend('cpu');
-      const expected = filterGradient(c);
+      const [y, dx, dw] = convAndGradients(c) as [Float32Array, Float32Array, Float32Array];
       await tf.setBackend('wasm');
-      const actual = filterGradient(c);
-      expect(actual.length).toBe(expected.length);
-      let worst = 0;
-      for (let i = 0; i < expected.length; i++) {
-        worst = Math.max(worst, Math.abs((actual[i] as number) - (expected[i] as number)) / Math.max(1, Math.abs(expected[i] as number)));
+      const [gy, gdx, gdw] = convAndGradients(c) as [Float32Array, Float32Array, Float32Array];
+      expect(worstRelative(y, gy)).toBeLessThan(1e-4);
+      expect(worstRelative(dx, gdx)).toBeLessThan(1e-4);
+      expect(worstRelative(dw, gdw)).toBeLessThan(1e-4);
+      // Stock tfjs-wasm: forward and input gradient only (it has no Conv2DBackpropFilter).
+      uninstallWasmConvKernels();
+      try {
+        const stock = tf.tidy(() => {
+          const x = tf.randomNormal(c.x, 0, 1, 'float32', 1) as tf.Tensor4D;
+          const w = tf.randomNormal(c.filter, 0, 1, 'float32', 2) as tf.Tensor4D;
+          return tf.conv2d(x, w, c.strides, c.pad).dataSync() as Float32Array;
+        });
+        expect(worstRelative(stock, gy)).toBeLessThan(1e-4);
+      } finally {
+        installWasmConvKernels();
       }
-      expect(worst).toBeLessThan(1e-4);
     },
   );
+
+  it('falls back to the stock kernel for what it does not handle (dilation 2)', () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([1, 9, 9, 2], 0, 1, 'float32', 7) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 2, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
+        return tf.conv2d(x, w, 1, 'same', 'NHWC', 2).dataSync() as Float32Array;
+      });
+    const viaOverride = run();
+    uninstallWasmConvKernels();
+    const stock = run();
+    installWasmConvKernels();
+    expect(Array.from(viaOverride)).toEqual(Array.from(stock));
+  });
 
   it('trains a conv layer on wasm without leaking tensors or buffers', () => {
     const w = tf.variable(tf.randomNormal([3, 3, 2, 4], 0, 0.3, 'float32', 4));

@@ -1,73 +1,165 @@
 /**
- * `Conv2DBackpropFilter` for the tfjs wasm backend, which tfjs-backend-wasm 4.22 lacks: without it no convolution can
- * be trained on wasm (`tf.grads` of `tf.conv2d` throws "kernel not registered"). gm's kernel (native/gm_kernels.c)
- * computes each filter tap as one GEMM over the shifted inputs, in chunks of output positions.
+ * 2-D convolution kernels for the tfjs wasm backend from gm's own SIMD code (native/gm_kernels.c): each filter tap
+ * is one GEMM over the shifted inputs, in chunks of output positions.
+ *
+ * - `Conv2DBackpropFilter`: tfjs-backend-wasm 4.22 has none, so no convolution could be trained on wasm at all.
+ * - `Conv2DBackpropInput`: the stock kernel (XNNPACK deconvolution, set up anew for every new filter) took ~220 ms
+ *   per call on a Real NVP coupling (64×14×14×32 → 32 channels), 75% of a training step.
+ * - `Conv2D`: the stock XNNPACK convolution also re-packs new filters on every call.
+ * NHWC, dilation 1 and float32 only; anything else (and a backend without gm's kernels bound) goes to the stock
+ * kernel when there is one.
  */
-import { backend_util, getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { gmKernelsFor, withScratch, type WasmBackendHeap } from './gm-kernels';
+import {
+  backend_util,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { gmKernelsFor, withScratch, type GmKernelExports, type WasmBackendHeap } from './gm-kernels';
 
-const KERNEL = 'Conv2DBackpropFilter';
+type KernelArgs = Parameters<KernelFunc>[0];
 
-interface Conv2DBackpropFilterAttrs {
+interface ConvAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
+  filterShape?: [number, number, number, number];
+  inputShape?: [number, number, number, number];
 }
 
-const conv2dBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
-  const heap = backend as unknown as WasmBackendHeap;
+type Shape4 = [number, number, number, number];
+
+const isOne = (d: ConvAttrs['dilations']) => d === undefined || d === 1 || (Array.isArray(d) && d[0] === 1 && d[1] === 1);
+
+/** The geometry of a gm conv kernel call, or undefined when gm's kernels cannot run it (the stock kernel will). */
+function convGeometry(args: KernelArgs, xShape: number[], filterShape: number[], tensors: TensorInfo[]) {
+  const heap = args.backend as unknown as WasmBackendHeap;
   const kernels = gmKernelsFor(heap);
-  if (kernels === undefined) {
-    throw new Error(`${KERNEL} on wasm: gm's kernels are not bound to this backend (call initBackend() from @gm/backend)`);
-  }
-  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
-  if (dataFormat === 'NCHW') throw new Error(`${KERNEL} on wasm: only NHWC is supported (got dataFormat NCHW)`);
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error(`${KERNEL} on wasm: x and dy must be float32`);
+  const attrs = args.attrs as unknown as ConvAttrs;
+  if (kernels === undefined || attrs.dataFormat === 'NCHW' || !isOne(attrs.dilations)) return undefined;
+  if (tensors.some((t) => t.dtype !== 'float32') || xShape.length !== 4 || filterShape.length !== 4) return undefined;
   const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
+    xShape as Shape4,
+    filterShape as Shape4,
+    attrs.strides,
     1,
-    pad,
-    dimRoundingMode,
+    attrs.pad,
+    attrs.dimRoundingMode,
     false,
     'channelsLast',
   );
-  const out = heap.makeOutput([...filterShape], 'float32');
-  const scratchFloats = kernels.gm_conv2d_filter_grad_scratch_floats(info.inChannels, info.outChannels);
-  withScratch(heap, scratchFloats * 4, (scratch) =>
-    kernels.gm_conv2d_filter_grad(
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      heap.getMemoryOffset(x.dataId),
-      info.outHeight,
-      info.outWidth,
-      info.outChannels,
-      heap.getMemoryOffset(dy.dataId),
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-      heap.getMemoryOffset(out.dataId),
-      scratch,
-    ),
-  );
+  return { heap, kernels, info };
+}
+
+type Geometry = NonNullable<ReturnType<typeof convGeometry>>;
+
+/** Calls one of the three conv kernels, which share their argument list. */
+function runConv(
+  { heap, kernels, info }: Geometry,
+  kernel: 'gm_conv2d_forward' | 'gm_conv2d_input_grad' | 'gm_conv2d_filter_grad',
+  pointers: { x: number; y: number; filter: number },
+  scratchFloats: number,
+): void {
+  withScratch(heap, scratchFloats * 4, (scratch) => {
+    const head = [info.batchSize, info.inHeight, info.inWidth, info.inChannels, pointers.x] as const;
+    const tail = [info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left] as const;
+    if (kernel === 'gm_conv2d_filter_grad') {
+      kernels.gm_conv2d_filter_grad(...head, info.outHeight, info.outWidth, info.outChannels, pointers.y,
+        info.filterHeight, info.filterWidth, ...tail, pointers.filter, scratch);
+    } else {
+      (kernels[kernel] as GmKernelExports['gm_conv2d_forward'])(...head, info.outHeight, info.outWidth, info.outChannels,
+        pointers.y, info.filterHeight, info.filterWidth, ...tail, pointers.filter, scratch);
+    }
+  });
+}
+
+const offset = (heap: WasmBackendHeap, t: TensorInfo) => heap.getMemoryOffset(t.dataId);
+
+function conv2d(args: KernelArgs): TensorInfo | undefined {
+  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+  const g = convGeometry(args, x.shape, filter.shape, [x, filter]);
+  if (g === undefined) return undefined;
+  const { info, heap, kernels } = g;
+  const out = heap.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
+  const scratch = kernels.gm_conv2d_forward_scratch_floats(info.filterHeight, info.filterWidth, info.inChannels, info.outChannels);
+  runConv(g, 'gm_conv2d_forward', { x: offset(heap, x), y: offset(heap, out), filter: offset(heap, filter) }, scratch);
   return out;
+}
+
+function conv2dBackpropInput(args: KernelArgs): TensorInfo | undefined {
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const inputShape = (args.attrs as unknown as ConvAttrs).inputShape;
+  if (inputShape === undefined) return undefined;
+  const g = convGeometry(args, inputShape, filter.shape, [dy, filter]);
+  if (g === undefined) return undefined;
+  const { info, heap, kernels } = g;
+  const out = heap.makeOutput([...inputShape], 'float32');
+  const scratch = kernels.gm_conv2d_input_grad_scratch_floats(info.filterHeight, info.filterWidth, info.inChannels, info.outChannels);
+  runConv(g, 'gm_conv2d_input_grad', { x: offset(heap, out), y: offset(heap, dy), filter: offset(heap, filter) }, scratch);
+  return out;
+}
+
+function conv2dBackpropFilter(args: KernelArgs): TensorInfo | undefined {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const filterShape = (args.attrs as unknown as ConvAttrs).filterShape;
+  if (filterShape === undefined) return undefined;
+  const g = convGeometry(args, x.shape, filterShape, [x, dy]);
+  if (g === undefined) return undefined;
+  const { info, heap, kernels } = g;
+  const out = heap.makeOutput([...filterShape], 'float32');
+  const scratch = kernels.gm_conv2d_filter_grad_scratch_floats(info.inChannels, info.outChannels);
+  runConv(g, 'gm_conv2d_filter_grad', { x: offset(heap, x), y: offset(heap, dy), filter: offset(heap, out) }, scratch);
+  return out;
+}
+
+const GM_CONV_KERNELS: Record<string, (args: KernelArgs) => TensorInfo | undefined> = {
+  Conv2D: conv2d,
+  Conv2DBackpropInput: conv2dBackpropInput,
+  Conv2DBackpropFilter: conv2dBackpropFilter,
 };
 
+const stockKernels = new Map<string, KernelConfig | undefined>();
+const overrides = new Map<string, KernelConfig>();
+
 /**
- * Registers gm's `Conv2DBackpropFilter` on wasm unless tfjs-wasm has one of its own. Returns whether a wasm
- * Conv2DBackpropFilter kernel is now registered.
+ * Registers gm's Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter on wasm (idempotent); each falls back to the
+ * stock kernel for what it does not handle. Returns false when the wasm backend package is not loaded.
  */
-export function registerWasmConv2DBackpropFilter(): boolean {
-  if (getKernel('Conv2D', 'wasm') === undefined) return false; // the wasm backend package is not loaded
-  if (getKernel(KERNEL, 'wasm') === undefined) registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: conv2dBackpropFilter });
+export function installWasmConvKernels(): boolean {
+  if (getKernel('Conv2D', 'wasm') === undefined && !overrides.has('Conv2D')) return false;
+  for (const [name, gm] of Object.entries(GM_CONV_KERNELS)) {
+    const current = getKernel(name, 'wasm');
+    if (current !== undefined && current === overrides.get(name)) continue;
+    stockKernels.set(name, current);
+    const stock = current;
+    const kernelFunc: KernelFunc = (args) => {
+      const result = gm(args);
+      if (result !== undefined) return result;
+      if (stock === undefined) {
+        throw new Error(`${name} on wasm: needs gm's kernels bound by initBackend() from @gm/backend, NHWC, dilation 1 and float32`);
+      }
+      return stock.kernelFunc(args);
+    };
+    const override: KernelConfig = { kernelName: name, backendName: 'wasm', kernelFunc };
+    if (current !== undefined) unregisterKernel(name, 'wasm');
+    registerKernel(override);
+    overrides.set(name, override);
+  }
   return true;
+}
+
+/** Restores the stock wasm conv kernels (and removes Conv2DBackpropFilter, which tfjs-wasm 4.22 lacks). */
+export function uninstallWasmConvKernels(): void {
+  for (const [name, override] of overrides) {
+    if (getKernel(name, 'wasm') !== override) continue;
+    unregisterKernel(name, 'wasm');
+    const stock = stockKernels.get(name);
+    if (stock !== undefined) registerKernel(stock);
+  }
+  overrides.clear();
 }
