@@ -301,6 +301,39 @@ void gm_conv2d_filter_grad(int B, int H, int W, int C, const float* x, int OH, i
 }
 
 /*
+ * out[j] = Σ_i x[i·cols + j] over i = 0 .. rows−1, in ascending i (the order tfjs's own Sum adds in after moving the
+ * reduced axes last): a reduction over leading axes, e.g. a bias gradient, without tfjs's transpose.
+ */
+EXPORT(gm_sum_leading)
+void gm_sum_leading(int rows, int cols, const float* x, float* out) {
+  int j = 0;
+  for (; j + 16 <= cols; j += 16) {
+    v128_t s0 = wasm_f32x4_splat(0.f), s1 = s0, s2 = s0, s3 = s0;
+    const float* p = x + j;
+    for (int i = 0; i < rows; i++, p += cols) {
+      s0 = wasm_f32x4_add(s0, wasm_v128_load(p));
+      s1 = wasm_f32x4_add(s1, wasm_v128_load(p + 4));
+      s2 = wasm_f32x4_add(s2, wasm_v128_load(p + 8));
+      s3 = wasm_f32x4_add(s3, wasm_v128_load(p + 12));
+    }
+    wasm_v128_store(out + j, s0);
+    wasm_v128_store(out + j + 4, s1);
+    wasm_v128_store(out + j + 8, s2);
+    wasm_v128_store(out + j + 12, s3);
+  }
+  for (; j + 4 <= cols; j += 4) {
+    v128_t s = wasm_f32x4_splat(0.f);
+    for (int i = 0; i < rows; i++) s = wasm_f32x4_add(s, wasm_v128_load(x + (size_t)i * cols + j));
+    wasm_v128_store(out + j, s);
+  }
+  for (; j < cols; j++) {
+    float s = 0.f;
+    for (int i = 0; i < rows; i++) s += x[(size_t)i * cols + j];
+    out[j] = s;
+  }
+}
+
+/*
  * One Adam step for n parameters, with the same float32 operations in the same order as tf.train.adam (tfjs-core
  * 4.22 AdamOptimizer.applyGradients), so the result is bit-identical to it:
  *   m' = m·β1 + g·(1−β1);  v' = v·β2 + g²·(1−β2)

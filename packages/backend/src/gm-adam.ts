@@ -35,6 +35,8 @@ function gmAdamKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]):
   if (gradient!.shape.reduce((p, d) => p * d, 1) !== size) {
     throw new Error(`GmAdam: gradient shape [${gradient!.shape}] does not match the variable's [${param!.shape}]`);
   }
+  // New buffers, never in place: tfjs-wasm caches XNNPACK operators (packed weights) by buffer id, so a variable
+  // rewritten in place would keep being multiplied by its old values (measured: a test diverged at the next step).
   const outputs = [param!, m!, v!].map((t) => heap.makeOutput([...t.shape], 'float32'));
   const offset = (t: tf.TensorInfo) => heap.getMemoryOffset(t.dataId);
   kernels.gm_adam(

@@ -90,6 +90,7 @@ export interface GmKernelExports {
     filter: number,
     scratch: number,
   ): void;
+  gm_sum_leading(rows: number, cols: number, x: number, out: number): void;
   gm_adam(
     n: number,
     p: number,

@@ -14,3 +14,4 @@ export { gmAdam, GmAdamOptimizer, registerGmAdamKernel, GM_ADAM_KERNEL } from '.
 export { prepareGmKernels, releaseGmKernels, gmKernelsFor, type GmKernelsStatus } from './gm-kernels';
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
 export { installWasmConvKernels, uninstallWasmConvKernels } from './wasm-conv';
+export { installWasmSum, uninstallWasmSum } from './wasm-sum';

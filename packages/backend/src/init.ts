@@ -3,6 +3,7 @@ import { registerGmAdamKernel } from './gm-adam';
 import { prepareGmKernels } from './gm-kernels';
 import { installWasmConvKernels } from './wasm-conv';
 import { installSharingWasmIdentity } from './wasm-identity';
+import { installWasmSum } from './wasm-sum';
 import { installFastWasmMatMul } from './wasm-matmul';
 
 /** Backends gm knows how to prepare, fastest first within each environment. */
@@ -187,6 +188,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     if (gmKernels) {
       registerGmAdamKernel();
       installWasmConvKernels();
+      installWasmSum();
     }
   }
   return { backend: chosen, reason, skipped, fastMatMul, gmKernels, ...(gmKernelsReason ? { gmKernelsReason } : {}) };
