@@ -1,14 +1,18 @@
 /**
  * The GEMM register tile of native/gm_kernels.c, written in WebAssembly text: V8 runs this loop ~30% faster than
- * clang 14's code for the same C (17–21 vs 13–14 GFLOP/s on 128×784×512, measured interleaved on these machines).
- * Measured and rejected: 5- and 6-row tiles, unrolling k by 2 or 4 (all slower), and relaxed-SIMD f32x4.relaxed_madd
- * (FMA; slower than mul + add under Node 20's V8 11.3). Each function computes a 4×8 tile of C = A·Bp over K (Bp: 8-column panel, 32 bytes per k) and stores its eight
+ * clang 14's code for the same C (17–21 vs 13–14 GFLOP/s on 128×784×512, measured interleaved on these machines),
+ * and clang 14 (Debian bookworm) cannot emit the final relaxed-SIMD opcodes. Two flavours from one template:
+ *   simd128: acc + a·b as f32x4.mul then f32x4.add (runs wherever SIMD128 does);
+ *   relaxed: f32x4.relaxed_madd, one FMA on x86-64 with FMA3 — ~20–25% faster tiles (interleaved runs: 3.43 vs
+ *            4.14 ms, 5.12 vs 6.42 ms); needs relaxed SIMD (Chrome ≥ 114, Node ≥ 22, Node 20 behind a V8 flag).
+ * Measured and rejected: 5- and 6-row tiles, unrolling k by 2 or 4 (all slower). Each function computes a 4×8 tile of C = A·Bp over K (Bp: 8-column panel, 32 bytes per k) and stores its eight
  * accumulators, row by row (low 4 columns, then high 4), at `out` (128 bytes).
  *   rm: A row-major; a0..a3 point at the four rows' k = 0 elements and advance by 4 bytes per k.
  *   cm: A column-major; p points at (row 0, k = 0), rows 1..3 at byte offsets o1..o3, p advances by ldaBytes per k.
  */
-export function tileWat() {
-  const madd = (x, y, acc) => `(f32x4.add ${acc} (f32x4.mul ${x} ${y}))`;
+export function tileWat(flavour = 'simd128') {
+  const madd = (x, y, acc) =>
+    flavour === 'relaxed' ? `(f32x4.relaxed_madd ${x} ${y} ${acc})` : `(f32x4.add ${acc} (f32x4.mul ${x} ${y}))`;
   const rows = [0, 1, 2, 3];
   const accLocals = rows.map((r) => `(local $c${r}0 v128) (local $c${r}1 v128)`).join(' ');
   const update = (r, addr) => `

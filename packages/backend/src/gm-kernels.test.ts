@@ -4,9 +4,12 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers the gradient kernels
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gmAdam, registerGmAdamKernel } from './gm-adam';
-import { instantiateGmKernels, prepareGmKernels } from './gm-kernels';
+import { instantiateGmKernels, prepareGmKernels, supportsRelaxedSimd, type GmSimdFlavour } from './gm-kernels';
 
-describe('gm wasm kernels on a heap of their own', () => {
+// Node 20 gets relaxed SIMD behind a V8 flag, which supportsRelaxedSimd switches on; both tiles are tested.
+const FLAVOURS: GmSimdFlavour[] = (await supportsRelaxedSimd()) ? ['simd128', 'relaxed'] : ['simd128'];
+
+describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (flavour) => {
   // The kernels run inside tfjs's heap, so they must write nothing but their outputs and the scratch they are given
   // (no static data, no C stack). Fill a whole memory with a pattern, run them, and compare every other byte.
   const PAGES = 64;
@@ -16,7 +19,7 @@ describe('gm wasm kernels on a heap of their own', () => {
     const memory = new WebAssembly.Memory({ initial: PAGES });
     const bytes = new Uint8Array(memory.buffer);
     bytes.fill(PATTERN);
-    const kernels = await instantiateGmKernels(memory);
+    const kernels = await instantiateGmKernels(memory, flavour);
     const f32 = new Float32Array(memory.buffer);
     let next = 1 << 16; // leave the low addresses (where a C stack or data would go) untouched by the test itself
     const alloc = (floats: number) => {

@@ -11,7 +11,15 @@ export {
 } from './init';
 export { installFastWasmMatMul, uninstallFastWasmMatMul, isFastWasmMatMulInstalled } from './wasm-matmul';
 export { gmAdam, GmAdamOptimizer, registerGmAdamKernel, GM_ADAM_KERNEL } from './gm-adam';
-export { prepareGmKernels, releaseGmKernels, gmKernelsFor, type GmKernelsStatus } from './gm-kernels';
+export {
+  prepareGmKernels,
+  releaseGmKernels,
+  gmKernelsFor,
+  supportsRelaxedSimd,
+  type GmKernelsStatus,
+  type GmKernelsOptions,
+  type GmSimdFlavour,
+} from './gm-kernels';
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
 export { installWasmConvKernels, uninstallWasmConvKernels } from './wasm-conv';
 export { installWasmSum, uninstallWasmSum } from './wasm-sum';

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { currentBackend, importFromHereOrApp, initBackend } from './init';
 import { isFastWasmMatMulInstalled } from './wasm-matmul';
+import { supportsRelaxedSimd } from './gm-kernels';
 
 /** What a failed native install of @tensorflow/tfjs-node throws when required. */
 const brokenTfjsNode = async () => {
@@ -24,6 +25,10 @@ describe('initBackend', () => {
     expect(isFastWasmMatMulInstalled()).toBe(true);
     expect(tf.getBackend()).toBe('wasm');
     expect(currentBackend()).toBe('wasm');
+    // gm's own kernels are bound to the wasm heap, with the relaxed-SIMD tile where this Node can run it.
+    expect(choice.gmKernels).toBe(true);
+    expect(choice.gmSimd).toBe((await supportsRelaxedSimd()) ? 'relaxed' : 'simd128');
+    for (const kernel of ['GmAdam', 'Conv2DBackpropFilter']) expect(tf.getKernel(kernel, 'wasm')).toBeDefined();
   });
 
   it('falls back when tfjs-node is simply not installed (the real loader)', async () => {

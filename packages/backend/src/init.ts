@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGmAdamKernel } from './gm-adam';
-import { prepareGmKernels } from './gm-kernels';
+import { prepareGmKernels, type GmSimdFlavour } from './gm-kernels';
 import { installWasmConvKernels } from './wasm-conv';
 import { installSharingWasmIdentity } from './wasm-identity';
 import { installWasmSum } from './wasm-sum';
@@ -23,8 +23,14 @@ export interface InitBackendOptions {
   /** Where the wasm backend finds its `.wasm` files (a URL prefix or a folder ending in `/`). Browsers served by a
    * bundler usually need this; in Node the files are found inside `@tensorflow/tfjs-backend-wasm`. */
   wasmPaths?: string;
-  /** Install gm's fast wasm kernels: MatMul and fused Adam (default true). */
+  /** Install gm's fast wasm kernels: MatMul, conv, Sum, Identity and fused Adam (default true). */
   fastMatMul?: boolean;
+  /**
+   * Let gm's GEMM use relaxed-SIMD FMA when the engine has it (default true; `GM_RELAXED_SIMD=0` also turns it off).
+   * In Node 20 this switches on V8's `--experimental-wasm-relaxed-simd` (standard in Node ≥ 22 and Chrome ≥ 114).
+   * FMA may round differently across CPUs; with it off, results are the same bits everywhere.
+   */
+  relaxedSimd?: boolean;
   /** Replace how a backend package is loaded (tests use this to simulate a broken tfjs-node install). */
   loaders?: Partial<Record<BackendName, BackendLoader>>;
   /** Environment to read `GM_BACKEND` from (defaults to `process.env` in Node). */
@@ -49,6 +55,8 @@ export interface BackendChoice {
   gmKernels: boolean;
   /** Why gm's own kernels are not running, when on wasm with fastMatMul and they could not be bound. */
   gmKernelsReason?: string;
+  /** The GEMM tile gm's kernels use: relaxed-SIMD FMA or SIMD128 mul + add. */
+  gmSimd?: GmSimdFlavour;
 }
 
 const TFJS_NODE_PACKAGE = '@tensorflow/tfjs-node';
@@ -178,20 +186,31 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   let fastMatMul = false;
   let gmKernels = false;
   let gmKernelsReason: string | undefined;
+  let gmSimd: GmSimdFlavour | undefined;
   if (chosen === 'wasm' && options.fastMatMul !== false) {
     fastMatMul = installFastWasmMatMul().length === 2;
     installSharingWasmIdentity();
     // Without gm's kernels bound, the MatMul overrides fall back to explicit transposes + XNNPACK.
-    const status = await prepareGmKernels(tf.backend());
+    const relaxedSimd = options.relaxedSimd ?? env.GM_RELAXED_SIMD !== '0';
+    const status = await prepareGmKernels(tf.backend(), { relaxedSimd });
     gmKernels = status.ready;
     gmKernelsReason = status.reason;
+    gmSimd = status.flavour;
     if (gmKernels) {
       registerGmAdamKernel();
       installWasmConvKernels();
       installWasmSum();
     }
   }
-  return { backend: chosen, reason, skipped, fastMatMul, gmKernels, ...(gmKernelsReason ? { gmKernelsReason } : {}) };
+  return {
+    backend: chosen,
+    reason,
+    skipped,
+    fastMatMul,
+    gmKernels,
+    ...(gmKernelsReason ? { gmKernelsReason } : {}),
+    ...(gmSimd ? { gmSimd } : {}),
+  };
 }
 
 /** The gm name of the backend tfjs is running now, or undefined if it is not one gm prepares. */
