@@ -166,7 +166,7 @@ export function supportsRelaxedSimd(enableInNode = true): Promise<boolean> {
     const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
     if (!enableInNode || !isNode) return false;
     try {
-      const v8 = (await import(/* @vite-ignore */ 'node:v8')) as typeof import('node:v8');
+      const v8 = (await import(/* @vite-ignore */ 'node:v8')) as { setFlagsFromString(flags: string): void };
       v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
     } catch {
       return false;
