@@ -334,6 +334,72 @@ void gm_sum_leading(int rows, int cols, const float* x, float* out) {
 }
 
 /*
+ * e^y for y ≤ 0, lane-wise (Cephes expf: y = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n through the
+ * exponent bits; ~1 ulp). Below ln(FLT_MIN) = −87.33654 the result is 0.
+ */
+static inline v128_t exp_nonpositive(v128_t y) {
+  const v128_t tiny = wasm_f32x4_lt(y, wasm_f32x4_splat(-87.33654f));
+  y = wasm_f32x4_max(y, wasm_f32x4_splat(-87.33654f));
+  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(y, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(y, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.f));
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(p, scale), tiny);
+}
+
+/* log(u) for u in [1, 2], lane-wise (Cephes logf: u = m·2^k with m in [√½, √2), log m by a degree-9 polynomial). */
+static inline v128_t log_1_to_2(v128_t u) {
+  const v128_t big = wasm_f32x4_gt(u, wasm_f32x4_splat(1.41421356237f));
+  v128_t m = wasm_v128_bitselect(wasm_f32x4_mul(u, wasm_f32x4_splat(0.5f)), u, big);
+  v128_t k = wasm_v128_and(big, wasm_f32x4_splat(1.f));
+  v128_t f = wasm_f32x4_sub(m, wasm_f32x4_splat(1.f));
+  v128_t z = wasm_f32x4_mul(f, f);
+  v128_t p = wasm_f32x4_splat(7.0376836292e-2f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(-1.1514610310e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(1.1676998740e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(-1.2420140846e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(1.4249322787e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(-1.6668057665e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(2.0000714765e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(-2.4999993993e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, f), wasm_f32x4_splat(3.3333331174e-1f));
+  v128_t y = wasm_f32x4_mul(wasm_f32x4_mul(p, f), z);
+  y = wasm_f32x4_add(y, wasm_f32x4_mul(k, wasm_f32x4_splat(-2.12194440e-4f)));
+  y = wasm_f32x4_sub(y, wasm_f32x4_mul(z, wasm_f32x4_splat(0.5f)));
+  return wasm_f32x4_add(wasm_f32x4_add(f, y), wasm_f32x4_mul(k, wasm_f32x4_splat(0.693359375f)));
+}
+
+/* softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^−|x|), with log1p(t) = log(1 + t)·t / ((1 + t) − 1), which stays
+ * accurate when 1 + t rounds (Goldberg's trick). */
+static inline v128_t softplus4(v128_t x) {
+  const v128_t one = wasm_f32x4_splat(1.f);
+  v128_t t = exp_nonpositive(wasm_f32x4_neg(wasm_f32x4_abs(x)));
+  v128_t u = wasm_f32x4_add(one, t);
+  v128_t d = wasm_f32x4_sub(u, one);
+  v128_t ratio = wasm_f32x4_div(t, wasm_v128_bitselect(one, d, wasm_f32x4_eq(d, wasm_f32x4_splat(0.f))));
+  v128_t l = wasm_v128_bitselect(t, wasm_f32x4_mul(log_1_to_2(u), ratio), wasm_f32x4_eq(d, wasm_f32x4_splat(0.f)));
+  return wasm_f32x4_add(wasm_f32x4_max(x, wasm_f32x4_splat(0.f)), l);
+}
+
+/* y = softplus(x) for n floats. */
+EXPORT(gm_softplus)
+void gm_softplus(int n, const float* x, float* y) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, softplus4(wasm_v128_load(x + i)));
+  if (i < n) {
+    v128_t v = load_row4(x + i, n - i);
+    store4(y + i, softplus4(v), n - i);
+  }
+}
+
+/*
  * One Adam step for n parameters, with the same float32 operations in the same order as tf.train.adam (tfjs-core
  * 4.22 AdamOptimizer.applyGradients), so the result is bit-identical to it:
  *   m' = m·β1 + g·(1−β1);  v' = v·β2 + g²·(1−β2)

@@ -91,6 +91,7 @@ export interface GmKernelExports {
     scratch: number,
   ): void;
   gm_sum_leading(rows: number, cols: number, x: number, out: number): void;
+  gm_softplus(n: number, x: number, y: number): void;
   gm_adam(
     n: number,
     p: number,

@@ -23,3 +23,4 @@ export {
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
 export { installWasmConvKernels, uninstallWasmConvKernels } from './wasm-conv';
 export { installWasmSum, uninstallWasmSum } from './wasm-sum';
+export { installWasmSoftplus, uninstallWasmSoftplus } from './wasm-softplus';

@@ -3,6 +3,7 @@ import { registerGmAdamKernel } from './gm-adam';
 import { prepareGmKernels, type GmSimdFlavour } from './gm-kernels';
 import { installWasmConvKernels } from './wasm-conv';
 import { installSharingWasmIdentity } from './wasm-identity';
+import { installWasmSoftplus } from './wasm-softplus';
 import { installWasmSum } from './wasm-sum';
 import { installFastWasmMatMul } from './wasm-matmul';
 
@@ -200,6 +201,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       registerGmAdamKernel();
       installWasmConvKernels();
       installWasmSum();
+      installWasmSoftplus();
     }
   }
   return {

@@ -1,0 +1,42 @@
+/**
+ * `Softplus` on wasm by gm's SIMD kernel: log(1 + eˣ) = max(x, 0) + log1p(e^−|x|) with vectorised Cephes exp/log
+ * (~1–2 ulp). tfjs-wasm's own kernel calls scalar libm per element (~2.3 ms for a 128×784 batch of Bernoulli logits,
+ * about a tenth of that here).
+ */
+import { getKernel, registerKernel, unregisterKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { gmKernelsFor, type WasmBackendHeap } from './gm-kernels';
+
+let stock: KernelConfig | undefined;
+let override: KernelConfig | undefined;
+
+const softplus: KernelFunc = (args) => {
+  const x = args.inputs.x as TensorInfo;
+  const heap = args.backend as unknown as WasmBackendHeap;
+  const kernels = gmKernelsFor(heap);
+  if (kernels === undefined || x.dtype !== 'float32') return (stock as KernelConfig).kernelFunc(args);
+  const out = heap.makeOutput([...x.shape], 'float32');
+  const n = util.sizeFromShape(x.shape);
+  if (n > 0) kernels.gm_softplus(n, heap.getMemoryOffset(x.dataId), heap.getMemoryOffset(out.dataId));
+  return out;
+};
+
+/** Registers gm's Softplus on wasm (idempotent). Returns false when the wasm backend is not loaded. */
+export function installWasmSoftplus(): boolean {
+  const current = getKernel('Softplus', 'wasm');
+  if (current === undefined) return false;
+  if (current === override) return true;
+  stock = current;
+  override = { ...current, kernelFunc: softplus };
+  unregisterKernel('Softplus', 'wasm');
+  registerKernel(override);
+  return true;
+}
+
+/** Restores tfjs-wasm's Softplus. */
+export function uninstallWasmSoftplus(): void {
+  if (stock !== undefined && getKernel('Softplus', 'wasm') === override) {
+    unregisterKernel('Softplus', 'wasm');
+    registerKernel(stock);
+  }
+  override = undefined;
+}
