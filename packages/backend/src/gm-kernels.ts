@@ -10,6 +10,27 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GM_KERNELS_WASM_BASE64, GM_TILE_RELAXED_WASM_BASE64, GM_TILE_WASM_BASE64 } from './native/gm-kernels-wasm';
 
+/** The conv kernels' shared argument list: geometry, then x, y and filter pointers in the order the C takes them. */
+type ConvKernel = (
+  batch: number,
+  h: number,
+  w: number,
+  c: number,
+  x: number,
+  oh: number,
+  ow: number,
+  co: number,
+  y: number,
+  fh: number,
+  fw: number,
+  strideH: number,
+  strideW: number,
+  padTop: number,
+  padLeft: number,
+  filterOrGrad: number,
+  scratch: number,
+) => void;
+
 /** The exports of native/gm_kernels.c (pointers are byte offsets into the tfjs heap). */
 export interface GmKernelExports {
   gm_gemm_scratch_floats(k: number, n: number): number;
@@ -29,67 +50,14 @@ export interface GmKernelExports {
     scratch: number,
   ): void;
   gm_conv2d_filter_grad_scratch_floats(c: number, co: number): number;
-  gm_conv2d_filter_grad(
-    batch: number,
-    h: number,
-    w: number,
-    c: number,
-    x: number,
-    oh: number,
-    ow: number,
-    co: number,
-    dy: number,
-    fh: number,
-    fw: number,
-    strideH: number,
-    strideW: number,
-    padTop: number,
-    padLeft: number,
-    dw: number,
-    scratch: number,
-  ): void;
+  /** dw (in the filter position) from x and dy. */
+  gm_conv2d_filter_grad: ConvKernel;
   gm_conv2d_forward_scratch_floats(fh: number, fw: number, c: number, co: number): number;
   /** y = conv2d(x, filter); x, y and filter NHWC / [fh, fw, c, co]. */
-  gm_conv2d_forward(
-    batch: number,
-    h: number,
-    w: number,
-    c: number,
-    x: number,
-    oh: number,
-    ow: number,
-    co: number,
-    y: number,
-    fh: number,
-    fw: number,
-    strideH: number,
-    strideW: number,
-    padTop: number,
-    padLeft: number,
-    filter: number,
-    scratch: number,
-  ): void;
+  gm_conv2d_forward: ConvKernel;
   gm_conv2d_input_grad_scratch_floats(fh: number, fw: number, c: number, co: number): number;
   /** dx (in the x position) from dy (in the y position) and the filter. */
-  gm_conv2d_input_grad(
-    batch: number,
-    h: number,
-    w: number,
-    c: number,
-    x: number,
-    oh: number,
-    ow: number,
-    co: number,
-    y: number,
-    fh: number,
-    fw: number,
-    strideH: number,
-    strideW: number,
-    padTop: number,
-    padLeft: number,
-    filter: number,
-    scratch: number,
-  ): void;
+  gm_conv2d_input_grad: ConvKernel;
   gm_sum_leading(rows: number, cols: number, x: number, out: number): void;
   gm_softplus(n: number, x: number, y: number): void;
   gm_adam(

@@ -9,16 +9,9 @@
  * NHWC, dilation 1 and float32 only; anything else (and a backend without gm's kernels bound) goes to the stock
  * kernel when there is one.
  */
-import {
-  backend_util,
-  getKernel,
-  registerKernel,
-  unregisterKernel,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
-import { gmKernelsFor, withScratch, type GmKernelExports, type WasmBackendHeap } from './gm-kernels';
+import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { gmKernelsFor, withScratch, type WasmBackendHeap } from './gm-kernels';
+import { wasmKernelOverride } from './kernel-override';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 
@@ -65,17 +58,27 @@ function runConv(
   pointers: { x: number; y: number; filter: number },
   scratchFloats: number,
 ): void {
-  withScratch(heap, scratchFloats * 4, (scratch) => {
-    const head = [info.batchSize, info.inHeight, info.inWidth, info.inChannels, pointers.x] as const;
-    const tail = [info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left] as const;
-    if (kernel === 'gm_conv2d_filter_grad') {
-      kernels.gm_conv2d_filter_grad(...head, info.outHeight, info.outWidth, info.outChannels, pointers.y,
-        info.filterHeight, info.filterWidth, ...tail, pointers.filter, scratch);
-    } else {
-      (kernels[kernel] as GmKernelExports['gm_conv2d_forward'])(...head, info.outHeight, info.outWidth, info.outChannels,
-        pointers.y, info.filterHeight, info.filterWidth, ...tail, pointers.filter, scratch);
-    }
-  });
+  withScratch(heap, scratchFloats * 4, (scratch) =>
+    kernels[kernel](
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      pointers.x,
+      info.outHeight,
+      info.outWidth,
+      info.outChannels,
+      pointers.y,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+      pointers.filter,
+      scratch,
+    ),
+  );
 }
 
 const offset = (heap: WasmBackendHeap, t: TensorInfo) => heap.getMemoryOffset(t.dataId);
@@ -123,43 +126,26 @@ const GM_CONV_KERNELS: Record<string, (args: KernelArgs) => TensorInfo | undefin
   Conv2DBackpropFilter: conv2dBackpropFilter,
 };
 
-const stockKernels = new Map<string, KernelConfig | undefined>();
-const overrides = new Map<string, KernelConfig>();
+const overrides = Object.entries(GM_CONV_KERNELS).map(([name, gm]) =>
+  wasmKernelOverride(name, (stock: KernelConfig | undefined): KernelFunc => (args) => {
+    const result = gm(args);
+    if (result !== undefined) return result;
+    if (stock === undefined) {
+      throw new Error(`${name} on wasm: needs gm's kernels bound by initBackend() from @gm/backend, NHWC, dilation 1 and float32`);
+    }
+    return stock.kernelFunc(args);
+  }),
+);
 
 /**
  * Registers gm's Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter on wasm (idempotent); each falls back to the
  * stock kernel for what it does not handle. Returns false when the wasm backend package is not loaded.
  */
 export function installWasmConvKernels(): boolean {
-  if (getKernel('Conv2D', 'wasm') === undefined && !overrides.has('Conv2D')) return false;
-  for (const [name, gm] of Object.entries(GM_CONV_KERNELS)) {
-    const current = getKernel(name, 'wasm');
-    if (current !== undefined && current === overrides.get(name)) continue;
-    stockKernels.set(name, current);
-    const stock = current;
-    const kernelFunc: KernelFunc = (args) => {
-      const result = gm(args);
-      if (result !== undefined) return result;
-      if (stock === undefined) {
-        throw new Error(`${name} on wasm: needs gm's kernels bound by initBackend() from @gm/backend, NHWC, dilation 1 and float32`);
-      }
-      return stock.kernelFunc(args);
-    };
-    const override: KernelConfig = { kernelName: name, backendName: 'wasm', kernelFunc };
-    if (current !== undefined) unregisterKernel(name, 'wasm');
-    registerKernel(override);
-    overrides.set(name, override);
-  }
-  return true;
+  return overrides.map((o) => o.install()).every(Boolean);
 }
 
 /** Restores the stock wasm conv kernels (and removes Conv2DBackpropFilter, which tfjs-wasm 4.22 lacks). */
 export function uninstallWasmConvKernels(): void {
-  for (const [name, override] of overrides) {
-    if (getKernel(name, 'wasm') !== override) continue;
-    unregisterKernel(name, 'wasm');
-    const stock = stockKernels.get(name);
-    if (stock !== undefined) registerKernel(stock);
-  }
-  overrides.clear();
+  for (const o of overrides) o.uninstall();
 }

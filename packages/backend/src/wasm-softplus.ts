@@ -3,40 +3,25 @@
  * (~1–2 ulp). tfjs-wasm's own kernel calls scalar libm per element (~2.3 ms for a 128×784 batch of Bernoulli logits,
  * about a tenth of that here).
  */
-import { getKernel, registerKernel, unregisterKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { gmKernelsFor, type WasmBackendHeap } from './gm-kernels';
+import { wasmKernelOverride } from './kernel-override';
 
-let stock: KernelConfig | undefined;
-let override: KernelConfig | undefined;
-
-const softplus: KernelFunc = (args) => {
+const softplus = (stock: KernelConfig): KernelFunc => (args) => {
   const x = args.inputs.x as TensorInfo;
   const heap = args.backend as unknown as WasmBackendHeap;
   const kernels = gmKernelsFor(heap);
-  if (kernels === undefined || x.dtype !== 'float32') return (stock as KernelConfig).kernelFunc(args);
+  if (kernels === undefined || x.dtype !== 'float32') return stock.kernelFunc(args);
   const out = heap.makeOutput([...x.shape], 'float32');
   const n = util.sizeFromShape(x.shape);
   if (n > 0) kernels.gm_softplus(n, heap.getMemoryOffset(x.dataId), heap.getMemoryOffset(out.dataId));
   return out;
 };
 
+const override = wasmKernelOverride('Softplus', (stock) => softplus(stock as KernelConfig));
+
 /** Registers gm's Softplus on wasm (idempotent). Returns false when the wasm backend is not loaded. */
-export function installWasmSoftplus(): boolean {
-  const current = getKernel('Softplus', 'wasm');
-  if (current === undefined) return false;
-  if (current === override) return true;
-  stock = current;
-  override = { ...current, kernelFunc: softplus };
-  unregisterKernel('Softplus', 'wasm');
-  registerKernel(override);
-  return true;
-}
+export const installWasmSoftplus = (): boolean => override.install();
 
 /** Restores tfjs-wasm's Softplus. */
-export function uninstallWasmSoftplus(): void {
-  if (stock !== undefined && getKernel('Softplus', 'wasm') === override) {
-    unregisterKernel('Softplus', 'wasm');
-    registerKernel(stock);
-  }
-  override = undefined;
-}
+export const uninstallWasmSoftplus = (): void => override.uninstall();

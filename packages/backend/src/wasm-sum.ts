@@ -4,11 +4,9 @@
  * order; gm's kernel adds the same values in the same order straight from the untransposed input. Other
  * reductions go to the stock kernel.
  */
-import { getKernel, registerKernel, unregisterKernel, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { gmKernelsFor, type WasmBackendHeap } from './gm-kernels';
-
-let stock: KernelConfig | undefined;
-let override: KernelConfig | undefined;
+import { wasmKernelOverride } from './kernel-override';
 
 /**
  * Number of leading axes `axis` names when it is exactly 0, 1, …, k−1 in that order (k < rank), else 0. In another
@@ -20,14 +18,14 @@ function leadingAxes(axis: number | number[], rank: number): number {
   return axes.every((a, i) => a === i) ? axes.length : 0;
 }
 
-const sum: KernelFunc = (args) => {
+const sum = (stock: KernelConfig): KernelFunc => (args) => {
   const { backend, inputs, attrs } = args;
   const x = inputs.x as TensorInfo;
   const { axis, keepDims } = attrs as { axis: number | number[]; keepDims: boolean };
   const heap = backend as unknown as WasmBackendHeap;
   const kernels = gmKernelsFor(heap);
   const k = x.dtype === 'float32' && kernels !== undefined ? leadingAxes(axis, x.shape.length) : 0;
-  if (k === 0 || kernels === undefined) return (stock as KernelConfig).kernelFunc(args);
+  if (k === 0 || kernels === undefined) return stock.kernelFunc(args);
   const rows = util.sizeFromShape(x.shape.slice(0, k));
   const kept = x.shape.slice(k);
   const out = heap.makeOutput(keepDims ? [...Array(k).fill(1), ...kept] : kept, 'float32');
@@ -36,23 +34,10 @@ const sum: KernelFunc = (args) => {
   return out;
 };
 
+const override = wasmKernelOverride('Sum', (stock) => sum(stock as KernelConfig));
+
 /** Registers the leading-axes Sum on wasm (idempotent). Returns false when the wasm backend is not loaded. */
-export function installWasmSum(): boolean {
-  const current = getKernel('Sum', 'wasm');
-  if (current === undefined) return false;
-  if (current === override) return true;
-  stock = current;
-  override = { ...current, kernelFunc: sum };
-  unregisterKernel('Sum', 'wasm');
-  registerKernel(override);
-  return true;
-}
+export const installWasmSum = (): boolean => override.install();
 
 /** Restores tfjs-wasm's Sum. */
-export function uninstallWasmSum(): void {
-  if (stock !== undefined && getKernel('Sum', 'wasm') === override) {
-    unregisterKernel('Sum', 'wasm');
-    registerKernel(stock);
-  }
-  override = undefined;
-}
+export const uninstallWasmSum = (): void => override.uninstall();

@@ -21,6 +21,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import { gmAdam } from '@gm/backend';
 import { currentThreadCpu } from './thread-cpu';
 import type { Replica } from './vae-replica';
 
@@ -32,9 +33,10 @@ export interface OptimizerConfig {
   epsilon?: number;
 }
 
+/** Adam is gmAdam: tf.train.adam bit for bit, one fused kernel per variable where gm's wasm kernels are bound. */
 export function createOptimizer(config: OptimizerConfig): tf.Optimizer {
   if (config.name === 'sgd') return tf.train.sgd(config.learningRate);
-  return tf.train.adam(config.learningRate, config.beta1, config.beta2, config.epsilon);
+  return gmAdam(config.learningRate, config.beta1, config.beta2, config.epsilon);
 }
 
 /** Control words in the shared Int32Array. */
