@@ -18,3 +18,4 @@ export {
   type VaeLikelihood,
   type ResolvedVaeConfig,
 } from './config';
+export { createVaeReplica, vaeReplica, vaeReplicaConfig, type VaeReplica, type VaeReplicaConfig } from './replica';

@@ -119,7 +119,7 @@ function checkPosInt(where: string, name: string, v: unknown): asserts v is numb
 }
 
 /** The config as the user would write it (no nulls, no fields of the other architecture): what checkpoints store. */
-function storedConfig(c: ResolvedVaeConfig): VaeConfig {
+export function storedConfig(c: ResolvedVaeConfig): VaeConfig {
   const out: VaeConfig = {
     inputShape: [...c.inputShape],
     latentDim: c.latentDim,

@@ -1,0 +1,447 @@
+/**
+ * One replica's side of the data-parallel protocol (./trainer.ts): used by rank 0 on the calling thread and by
+ * every worker. All communication goes through SharedArrayBuffers and Atomics; no messages per step.
+ *
+ * Step s, 'sharded' mode (ZeRO-1 style, the default): each replica computes the gradient of (shard mean loss ×
+ * shard/batch) on rows [start, end) of the batch — so the N gradients sum to the gradient of the batch mean —,
+ * publishes the gradients of variables it does not own, and after a barrier adds the others' gradients of the
+ * variables it owns and runs the optimizer on those alone (their Adam moments live only there); it then publishes
+ * its variables' new values and, after a second barrier, loads everyone else's. Each variable has one writer, so
+ * the replicas stay bit-identical. 'replicated' mode: every replica sums all N gradient slots in rank order and runs
+ * the whole update itself (also bit-identical, but the update is duplicated). Buffers are double-buffered by step
+ * parity, so a replica can only overwrite parity p at step s + 2, after everyone has left step s.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { gmAdam } from '../gm-adam';
+import type { Replica } from './replica';
+
+export interface DataParallelOptimizer {
+  name: 'adam' | 'sgd';
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/** Adam is gmAdam (tf.train.adam bit for bit, fused on wasm). */
+export function createOptimizer(config: DataParallelOptimizer): tf.Optimizer {
+  if (config.name === 'sgd') return tf.train.sgd(config.learningRate);
+  return gmAdam(config.learningRate, config.beta1, config.beta2, config.epsilon);
+}
+
+/** Control words in the shared Int32Array. */
+export const SEQ = 0; // command sequence number, bumped by rank 0
+export const OP = 1; // command
+export const ARG = 2; // command argument (the step for OP_STEP)
+export const FAILED = 3; // rank + 1 of a replica that failed, 0 while all is well
+const DONE = 8; // DONE + r: last token rank r reached
+export const CTRL_WORDS = 8 + 64;
+const FAILURE_BYTES = 4096;
+export const MAX_REPLICAS = 64;
+
+export const OP_STEP = 1;
+export const OP_LOAD_WEIGHTS = 2;
+export const OP_DUMP_WEIGHTS = 3;
+export const OP_EXIT = 4;
+
+export interface SharedBuffers {
+  ctrl: SharedArrayBuffer;
+  inputs: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+  losses: SharedArrayBuffer;
+  weights: SharedArrayBuffer;
+  /** New values of each owner's variables ('sharded'). */
+  exchange: SharedArrayBuffer;
+  /** The first failure's message: byte length (Int32) then UTF-8. */
+  failure: SharedArrayBuffer;
+}
+
+export type ParallelMode = 'replicated' | 'sharded';
+
+export interface ReplicaSetup {
+  rank: number;
+  replicas: number;
+  batchSize: number;
+  optimizer: DataParallelOptimizer;
+  buffers: SharedBuffers;
+  mode: ParallelMode;
+}
+
+/** Thrown in every replica when one of them failed, so no thread waits forever at a barrier. */
+export class ReplicaFailedError extends Error {
+  constructor(
+    readonly rank: number,
+    readonly reason: string,
+  ) {
+    super(`data-parallel: replica ${rank} failed: ${reason}`);
+    this.name = 'ReplicaFailedError';
+  }
+}
+
+function readFailure(buffer: SharedArrayBuffer): string {
+  const length = new Int32Array(buffer, 0, 1)[0] as number;
+  return new TextDecoder().decode(new Uint8Array(buffer, 4, length).slice());
+}
+
+/** Owner rank of each variable: largest first to the least-loaded rank (deterministic, about equal sizes). */
+export function assignOwners(sizes: number[], replicas: number): number[] {
+  const load = new Array<number>(replicas).fill(0);
+  const owner = new Array<number>(sizes.length).fill(0);
+  const order = sizes.map((size, i) => ({ size, i })).sort((a, b) => b.size - a.size || a.i - b.i);
+  for (const { size, i } of order) {
+    let best = 0;
+    for (let r = 1; r < replicas; r++) if ((load[r] as number) < (load[best] as number)) best = r;
+    owner[i] = best;
+    load[best] = (load[best] as number) + size;
+  }
+  return owner;
+}
+
+/** Rows [start, end) of the batch handled by `rank`. */
+export function shardRange(batchSize: number, replicas: number, rank: number): [number, number] {
+  const base = Math.floor(batchSize / replicas);
+  const extra = batchSize % replicas;
+  const start = rank * base + Math.min(rank, extra);
+  return [start, start + base + (rank < extra ? 1 : 0)];
+}
+
+interface InputLayout {
+  name: string;
+  exampleShape: number[];
+  exampleSize: number;
+  /** Offset (floats) of this input inside one parity of the input buffer. */
+  offset: number;
+}
+
+export function layoutInputs(replica: Replica, batchSize: number): { layout: InputLayout[]; floatsPerParity: number } {
+  let offset = 0;
+  const layout = replica.inputs.map((spec) => {
+    const exampleSize = spec.exampleShape.reduce((a, b) => a * b, 1);
+    const entry = { name: spec.name, exampleShape: spec.exampleShape, exampleSize, offset };
+    offset += batchSize * exampleSize;
+    return entry;
+  });
+  return { layout, floatsPerParity: offset };
+}
+
+export function parameterCount(replica: Replica): number {
+  return replica.variables.reduce((n, v) => n + v.size, 0);
+}
+
+export function allocateBuffers(replica: Replica, batchSize: number, replicas: number): SharedBuffers {
+  const { floatsPerParity } = layoutInputs(replica, batchSize);
+  const p = parameterCount(replica);
+  return {
+    ctrl: new SharedArrayBuffer(CTRL_WORDS * 4),
+    inputs: new SharedArrayBuffer(2 * floatsPerParity * 4),
+    grads: new SharedArrayBuffer(2 * replicas * p * 4),
+    losses: new SharedArrayBuffer(2 * replicas * 8),
+    weights: new SharedArrayBuffer(replicas * p * 4),
+    exchange: new SharedArrayBuffer(p * 4),
+    failure: new SharedArrayBuffer(4 + FAILURE_BYTES),
+  };
+}
+
+interface HeapBackend {
+  typedArrayFromHeap(t: { shape: number[]; dtype: tf.DataType; dataId: object }): Float32Array;
+}
+
+/** The tensor's values in place in the wasm heap (no copy), or undefined on other backends. */
+function heapView(t: tf.Tensor): Float32Array | undefined {
+  const backend = tf.backend() as unknown as Partial<HeapBackend>;
+  if (tf.getBackend() !== 'wasm' || typeof backend.typedArrayFromHeap !== 'function') return undefined;
+  return backend.typedArrayFromHeap({ shape: t.shape, dtype: t.dtype, dataId: t.dataId });
+}
+
+/** A tensor holding a copy of `view` (wasm copies into its heap at once; other backends may keep the array). */
+function tensorFrom(view: Float32Array, shape: number[]): tf.Tensor {
+  return tf.tensor(tf.getBackend() === 'wasm' ? view : view.slice(), shape);
+}
+
+export class ReplicaRunner {
+  readonly ctrl: Int32Array;
+  readonly optimizer: tf.Optimizer;
+  readonly paramCount: number;
+  /** Owner rank of each variable ('sharded'). */
+  readonly owners: number[];
+  /** Accumulated wall ms per phase of 'sharded' steps when `profile` is set. */
+  readonly phaseMs: Record<string, number> = {};
+  /** Same, by `cpuClock` (e.g. thread CPU time), when one was given. */
+  readonly phaseCpuMs: Record<string, number> = {};
+  profile = false;
+  private readonly inputs: Float32Array;
+  private readonly grads: Float32Array;
+  private readonly losses: Float64Array;
+  private readonly weights: Float32Array;
+  private readonly exchange: Float32Array;
+  private readonly layout: InputLayout[];
+  private readonly floatsPerParity: number;
+  private readonly shard: [number, number];
+  private readonly scale: number;
+  private readonly shardInputs: Record<string, tf.Tensor>;
+  private readonly summed: tf.Tensor[];
+  private readonly offsets: number[];
+  private readonly names: string[];
+
+  constructor(
+    readonly replica: Replica,
+    readonly setup: ReplicaSetup,
+    private readonly cpuClock?: () => number,
+  ) {
+    const { buffers, batchSize, replicas, rank } = setup;
+    this.ctrl = new Int32Array(buffers.ctrl);
+    this.inputs = new Float32Array(buffers.inputs);
+    this.grads = new Float32Array(buffers.grads);
+    this.losses = new Float64Array(buffers.losses);
+    this.weights = new Float32Array(buffers.weights);
+    this.exchange = new Float32Array(buffers.exchange);
+    const { layout, floatsPerParity } = layoutInputs(replica, batchSize);
+    this.layout = layout;
+    this.floatsPerParity = floatsPerParity;
+    this.paramCount = parameterCount(replica);
+    this.shard = shardRange(batchSize, replicas, rank);
+    const rows = this.shard[1] - this.shard[0];
+    this.scale = rows / batchSize;
+    this.shardInputs = Object.fromEntries(
+      layout.map((l) => [l.name, tf.keep(tf.tensor(new Float32Array(rows * l.exampleSize), [rows, ...l.exampleShape]))]),
+    );
+    // Persistent summed-gradient tensors ('replicated' mode writes into their heap memory every step).
+    this.summed = setup.mode === 'replicated' ? replica.variables.map((v) => tf.keep(tf.zeros(v.shape))) : [];
+    let offset = 0;
+    this.offsets = replica.variables.map((v) => {
+      const o = offset;
+      offset += v.size;
+      return o;
+    });
+    this.names = replica.variables.map((v) => v.name);
+    this.optimizer = createOptimizer(setup.optimizer);
+    this.owners = assignOwners(
+      replica.variables.map((v) => v.size),
+      replicas,
+    );
+  }
+
+  /** One whole step of this replica; `seq` is the command's sequence number. */
+  runStep(step: number, seq: number): void {
+    if (this.setup.mode === 'replicated') {
+      this.computeGradients(step, false);
+      this.barrier(2 * seq);
+      this.applySummed(step);
+    } else {
+      this.stepSharded(step, seq);
+    }
+  }
+
+  private stepSharded(step: number, seq: number): void {
+    let wall = performance.now();
+    let cpu = this.profile && this.cpuClock ? this.cpuClock() : 0;
+    const lap = (name: string) => {
+      if (!this.profile) return;
+      const now = performance.now();
+      this.phaseMs[name] = (this.phaseMs[name] ?? 0) + now - wall;
+      wall = now;
+      if (this.cpuClock) {
+        const c = this.cpuClock();
+        this.phaseCpuMs[name] = (this.phaseCpuMs[name] ?? 0) + c - cpu;
+        cpu = c;
+      }
+    };
+    const { rank, replicas } = this.setup;
+    const parity = step & 1;
+    const p = this.paramCount;
+    const vars = this.replica.variables;
+    const grads = this.computeGradients(step, true);
+    lap('grads');
+    this.barrier(2 * seq);
+    lap('wait1');
+    tf.tidy(() => {
+      const list: Array<{ name: string; tensor: tf.Tensor }> = [];
+      vars.forEach((v, i) => {
+        if (this.owners[i] !== rank) return;
+        let g = grads[v.name] as tf.Tensor;
+        for (let r = 0; r < replicas; r++) {
+          if (r === rank) continue;
+          const o = (parity * replicas + r) * p + (this.offsets[i] as number);
+          g = tf.add(g, tensorFrom(this.grads.subarray(o, o + v.size), v.shape));
+        }
+        list.push({ name: v.name, tensor: g });
+      });
+      this.optimizer.applyGradients(list);
+    });
+    tf.dispose(Object.values(grads));
+    lap('update');
+    vars.forEach((v, i) => {
+      if (this.owners[i] !== rank) return;
+      this.exchange.set(heapView(v) ?? (v.dataSync() as Float32Array), this.offsets[i] as number);
+    });
+    lap('exchange');
+    this.barrier(2 * seq + 1);
+    lap('wait2');
+    vars.forEach((v, i) => {
+      if (this.owners[i] === rank) return;
+      const o = this.offsets[i] as number;
+      tf.tidy(() => v.assign(tensorFrom(this.exchange.subarray(o, o + v.size), v.shape)));
+    });
+    lap('load');
+  }
+
+  /**
+   * Gradients of this replica's scaled shard loss, published to its slot (all of them, or in 'sharded' mode only
+   * those of variables it does not own). Returns the gradients when `keep` (the caller disposes them).
+   */
+  private computeGradients(step: number, keep: boolean): tf.NamedTensorMap {
+    this.readShard(step);
+    const { rank, replicas } = this.setup;
+    const parity = step & 1;
+    const slot = (parity * replicas + rank) * this.paramCount;
+    const context = { step, rows: [...this.shard] as [number, number] };
+    const { value, grads } = tf.variableGrads(
+      () => tf.mul(this.replica.loss(this.shardInputs, context), this.scale) as tf.Scalar,
+      this.replica.variables,
+    );
+    this.losses[parity * replicas + rank] = value.dataSync()[0] as number;
+    value.dispose();
+    const sharded = this.setup.mode === 'sharded';
+    this.replica.variables.forEach((v, i) => {
+      if (sharded && this.owners[i] === rank) return;
+      const g = grads[v.name] as tf.Tensor;
+      this.grads.set(heapView(g) ?? (g.dataSync() as Float32Array), slot + (this.offsets[i] as number));
+    });
+    if (!keep) tf.dispose(Object.values(grads));
+    return grads;
+  }
+
+  /** Sums every replica's slot (rank order) into the persistent gradient tensors and applies the update. */
+  private applySummed(step: number): void {
+    const { replicas } = this.setup;
+    const parity = step & 1;
+    const p = this.paramCount;
+    const g = this.grads;
+    this.replica.variables.forEach((v, i) => {
+      const o = this.offsets[i] as number;
+      let t = this.summed[i] as tf.Tensor;
+      const heap = heapView(t);
+      const out = heap ?? new Float32Array(v.size);
+      const base = parity * replicas * p + o;
+      out.set(g.subarray(base, base + v.size));
+      for (let r = 1; r < replicas; r++) {
+        const b = base + r * p;
+        for (let k = 0; k < v.size; k++) out[k] = (out[k] as number) + (g[b + k] as number);
+      }
+      if (heap === undefined) {
+        t.dispose();
+        t = tf.keep(tf.tensor(out, v.shape));
+        this.summed[i] = t;
+      }
+    });
+    this.optimizer.applyGradients(this.names.map((name, i) => ({ name, tensor: this.summed[i] as tf.Tensor })));
+  }
+
+  /** Loads this replica's weights from weight slot `slot`. */
+  loadWeights(slot = 0): void {
+    const base = slot * this.paramCount;
+    this.replica.variables.forEach((v, i) => {
+      const o = base + (this.offsets[i] as number);
+      tf.tidy(() => v.assign(tf.tensor(this.weights.slice(o, o + v.size), v.shape)));
+    });
+  }
+
+  /** Writes this replica's weights into weight slot `slot`. */
+  dumpWeights(slot = this.setup.rank): void {
+    const base = slot * this.paramCount;
+    this.replica.variables.forEach((v, i) => this.weights.set(v.dataSync() as Float32Array, base + (this.offsets[i] as number)));
+  }
+
+  /** Copies this replica's rows of step `step`'s inputs into the persistent shard tensors. */
+  private readShard(step: number): void {
+    const parity = step & 1;
+    const [start, end] = this.shard;
+    for (const l of this.layout) {
+      const from = parity * this.floatsPerParity + l.offset + start * l.exampleSize;
+      const src = this.inputs.subarray(from, from + (end - start) * l.exampleSize);
+      const t = this.shardInputs[l.name] as tf.Tensor;
+      const heap = heapView(t);
+      if (heap !== undefined) heap.set(src);
+      else {
+        const fresh = tf.keep(tf.tensor(src.slice(), t.shape));
+        t.dispose();
+        this.shardInputs[l.name] = fresh;
+      }
+    }
+  }
+
+  /** Sum of every replica's loss contribution at `step` (the batch mean loss); valid after the first barrier. */
+  stepLoss(step: number): number {
+    const { replicas } = this.setup;
+    const parity = step & 1;
+    let s = 0;
+    for (let r = 0; r < replicas; r++) s += this.losses[parity * replicas + r] as number;
+    return s;
+  }
+
+  /** Marks this rank as having reached `token` (monotonic) and waits for every other rank (or a failure). */
+  barrier(token: number): void {
+    const { rank, replicas } = this.setup;
+    Atomics.store(this.ctrl, DONE + rank, token);
+    Atomics.notify(this.ctrl, DONE + rank);
+    for (let r = 0; r < replicas; r++) {
+      if (r === rank) continue;
+      for (;;) {
+        const failed = Atomics.load(this.ctrl, FAILED);
+        if (failed !== 0) throw new ReplicaFailedError(failed - 1, readFailure(this.setup.buffers.failure));
+        const seen = Atomics.load(this.ctrl, DONE + r);
+        if (seen >= token) break;
+        // Wake up now and then to notice a failure reported by a replica other than r.
+        Atomics.wait(this.ctrl, DONE + r, seen, 200);
+      }
+    }
+  }
+
+  /** Reports this replica's failure to every other one (their barriers then throw). The first failure wins. */
+  fail(error?: unknown): void {
+    if (Atomics.compareExchange(this.ctrl, FAILED, 0, this.setup.rank + 1) === 0) {
+      const text = error instanceof Error ? error.message : error === undefined ? 'stopped' : String(error);
+      const bytes = new TextEncoder().encode(text).slice(0, FAILURE_BYTES);
+      new Uint8Array(this.setup.buffers.failure, 4).set(bytes);
+      new Int32Array(this.setup.buffers.failure, 0, 1)[0] = bytes.length;
+    }
+    for (let r = 0; r < this.setup.replicas; r++) Atomics.notify(this.ctrl, DONE + r);
+    Atomics.notify(this.ctrl, SEQ);
+  }
+
+  /** Frees the runner's tensors and optimizer, and the replica unless `keepReplica` (the caller's model). */
+  dispose(keepReplica = false): void {
+    tf.dispose([...Object.values(this.shardInputs), ...this.summed]);
+    this.optimizer.dispose();
+    if (!keepReplica) this.replica.dispose();
+  }
+}
+
+/**
+ * Worker loop: runs the commands rank 0 publishes until OP_EXIT (or a failure anywhere). Starts from sequence 0,
+ * not from the current value: rank 0 may publish its first command before this worker gets here.
+ */
+export function serveCommands(runner: ReplicaRunner): void {
+  const ctrl = runner.ctrl;
+  let seen = 0;
+  for (;;) {
+    if (Atomics.load(ctrl, FAILED) !== 0) return;
+    Atomics.wait(ctrl, SEQ, seen, 1000);
+    const seq = Atomics.load(ctrl, SEQ);
+    if (seq === seen) continue;
+    // Rank 0 waits for every command to finish before it publishes the next, so seq is always seen + 1.
+    seen = seq;
+    const op = Atomics.load(ctrl, OP);
+    const arg = Atomics.load(ctrl, ARG);
+    if (op === OP_STEP) {
+      runner.runStep(arg, seq);
+      continue;
+    }
+    if (op === OP_LOAD_WEIGHTS) runner.loadWeights(0);
+    else if (op === OP_DUMP_WEIGHTS) runner.dumpWeights();
+    const rank = runner.setup.rank;
+    Atomics.store(ctrl, DONE + rank, 2 * seq + 1);
+    Atomics.notify(ctrl, DONE + rank);
+    if (op === OP_EXIT) return;
+  }
+}

@@ -1,0 +1,131 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers'; // gradient kernels
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../init';
+import { createDataParallelTrainer, type DataParallelTrainer } from './trainer';
+// @ts-expect-error plain-JS fixture
+import { createReplica } from '../../test-fixtures/mlp-replica.mjs';
+import type { Replica } from './replica';
+
+// The worker runs from the built package (pnpm test builds first).
+const workerUrl = new URL('../../dist/data-parallel-worker.js', import.meta.url);
+const replicaModule = new URL('../../test-fixtures/mlp-replica.mjs', import.meta.url).href;
+const BATCH = 12;
+
+/** Seeded batches of a fixed regression problem. */
+function batch(step: number): { x: Float32Array; y: Float32Array } {
+  return tf.tidy(() => {
+    const x = tf.randomNormal([BATCH, 6], 0, 1, 'float32', 100 + step);
+    const y = tf.sum(tf.sin(tf.mul(x, 1.5)), 1, true);
+    return { x: x.dataSync() as Float32Array, y: y.dataSync() as Float32Array };
+  });
+}
+
+function weightsOf(replica: Replica): Float32Array {
+  const parts = replica.variables.map((v) => v.dataSync() as Float32Array);
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+describe('data-parallel trainer (2 replicas in worker_threads)', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+  afterAll(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  /** Trains `steps` steps; returns the losses, the final weights of every replica and rank 0's tensor counts. */
+  async function train(mode: 'sharded' | 'replicated', steps: number) {
+    const trainer: DataParallelTrainer = await createDataParallelTrainer({
+      replica: { module: replicaModule, config: { seed: 7, hidden: 10 } },
+      batchSize: BATCH,
+      optimizer: { name: 'adam', learningRate: 0.02 },
+      mode,
+      workerUrl,
+    });
+    const losses: number[] = [];
+    const tensors: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const { x, y } = batch(s);
+      trainer.inputView(s, 'x').set(x);
+      trainer.inputView(s, 'y').set(y);
+      losses.push(trainer.step(s));
+      tensors.push(tf.memory().numTensors);
+    }
+    const weights = trainer.gatherWeights();
+    await trainer.dispose();
+    return { losses, weights, tensors };
+  }
+
+  /** The same training in one thread on the full batch (tf.train.adam, which gmAdam equals bit for bit). */
+  function single(steps: number) {
+    const replica = createReplica({ seed: 7, hidden: 10 }) as Replica;
+    const optimizer = tf.train.adam(0.02);
+    const losses: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const { x, y } = batch(s);
+      const inputs = { x: tf.tensor2d(x, [BATCH, 6]), y: tf.tensor2d(y, [BATCH, 1]) };
+      const loss = optimizer.minimize(() => replica.loss(inputs, { step: s, rows: [0, BATCH] }), true, replica.variables) as tf.Scalar;
+      losses.push(loss.dataSync()[0] as number);
+      tf.dispose([loss, inputs.x, inputs.y]);
+    }
+    const weights = weightsOf(replica);
+    optimizer.dispose();
+    replica.dispose();
+    return { losses, weights };
+  }
+
+  it.each(['sharded', 'replicated'] as const)(
+    '%s: replicas stay bit-identical, the loss falls, and training equals one thread on the full batch',
+    async (mode) => {
+      const steps = 30;
+      const parallel = await train(mode, steps);
+      const reference = single(steps);
+      expect(Array.from(parallel.weights[1] as Float32Array)).toEqual(Array.from(parallel.weights[0] as Float32Array));
+      expect(parallel.losses.at(-1) as number).toBeLessThan((parallel.losses[0] as number) * 0.5);
+      // Same math, other summation order (two half-batch gradients added): equal to float32 rounding.
+      parallel.losses.forEach((l, i) => expect(Math.abs(l - (reference.losses[i] as number))).toBeLessThan(1e-4 * Math.max(1, Math.abs(l))));
+      const w = parallel.weights[0] as Float32Array;
+      w.forEach((v, i) => expect(Math.abs(v - (reference.weights[i] as number))).toBeLessThan(1e-4));
+      // No tensors leak on rank 0 across steps.
+      expect(parallel.tensors.at(-1)).toBe(parallel.tensors[2]);
+    },
+  );
+
+  it('a failing replica makes step() throw instead of hanging, and dispose still returns', async () => {
+    const trainer = await createDataParallelTrainer({
+      replica: { module: replicaModule, config: { seed: 7, hidden: 10, failAtStep: 2 } },
+      batchSize: BATCH,
+      optimizer: { name: 'adam', learningRate: 0.02 },
+      workerUrl,
+    });
+    const run = (s: number) => {
+      const { x, y } = batch(s);
+      trainer.inputView(s, 'x').set(x);
+      trainer.inputView(s, 'y').set(y);
+      return trainer.step(s);
+    };
+    run(0);
+    run(1);
+    expect(() => run(2)).toThrow(/replica 1 failed/);
+    await trainer.dispose();
+  });
+
+  it('refuses bad options with clear errors', async () => {
+    const base = { replica: { module: replicaModule, config: { seed: 1, hidden: 4 } }, optimizer: { name: 'adam' as const, learningRate: 0.01 }, workerUrl };
+    await expect(createDataParallelTrainer({ ...base, batchSize: 8, replicas: 0 })).rejects.toThrow(/replicas must be an integer in 1\.\.64/);
+    await expect(createDataParallelTrainer({ ...base, batchSize: 1, replicas: 2 })).rejects.toThrow(/batchSize must be an integer ≥ replicas/);
+    await expect(
+      createDataParallelTrainer({ ...base, batchSize: 8, replica: { module: replicaModule, exportName: 'nope', config: {} } }),
+    ).rejects.toThrow(/exports no function "nope"/);
+    const trainer = await createDataParallelTrainer({ ...base, batchSize: 8 });
+    expect(() => trainer.inputView(0, 'z')).toThrow(/has no input "z" \(it has x, y\)/);
+    await trainer.dispose();
+  });
+});

@@ -1,0 +1,29 @@
+// A small regression MLP as a data-parallel replica, for src/data-parallel/trainer.test.ts.
+// config: { seed, hidden, failAtStep? } — failAtStep makes every replica but rank 0 throw at that step.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers'; // registers the gradients (a worker is a fresh realm)
+
+export function createReplica(config) {
+  const { seed, hidden } = config;
+  const variables = [
+    tf.variable(tf.randomNormal([6, hidden], 0, 0.5, 'float32', seed), true, `w1-${Math.random()}`),
+    tf.variable(tf.zeros([hidden]), true, `b1-${Math.random()}`),
+    tf.variable(tf.randomNormal([hidden, 1], 0, 0.5, 'float32', seed + 1), true, `w2-${Math.random()}`),
+  ];
+  const [w1, b1, w2] = variables;
+  return {
+    variables,
+    inputs: [
+      { name: 'x', exampleShape: [6] },
+      { name: 'y', exampleShape: [1] },
+    ],
+    loss(inputs, context) {
+      if (config.failAtStep === context.step && context.rows[0] > 0) throw new Error(`replica rows ${context.rows} fails on purpose`);
+      const h = tf.relu(tf.add(tf.matMul(inputs.x, w1), b1));
+      return tf.mean(tf.square(tf.sub(tf.matMul(h, w2), inputs.y)));
+    },
+    dispose() {
+      tf.dispose(variables);
+    },
+  };
+}
