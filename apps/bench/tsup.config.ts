@@ -9,7 +9,6 @@ export default defineConfig([
       // Both-cores study (src/parallel/README.md): workers are separate entry files.
       'src/parallel/bench.ts',
       'src/parallel/bench-cli.ts',
-      'src/parallel/dp-worker.ts',
       'src/parallel/threads-step.ts',
       'src/parallel/vae-replica.ts',
       'src/parallel/profile-batch.ts',

@@ -36,7 +36,7 @@ function runNode(script: string, args: string[]): { ok: true; json: Record<strin
 }
 
 /** Runs the PyTorch twin when /usr/bin/python3 can import torch; returns its ms/step or why it did not run. */
-function runTorchTwin(): { msPerStep: number; line: string } | { skipped: string } {
+function runTorchTwin(threads = 1): { msPerStep: number; line: string } | { skipped: string } {
   const python = '/usr/bin/python3';
   const script = resolve(repoRoot, '../shared/peers/torch_vae_step.py');
   if (!existsSync(python)) return { skipped: `${python} not found` };
@@ -46,7 +46,7 @@ function runTorchTwin(): { msPerStep: number; line: string } | { skipped: string
   } catch {
     return { skipped: 'python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)' };
   }
-  const line = execFileSync(python, [script, '1'], { encoding: 'utf8' }).trim();
+  const line = execFileSync(python, [script, String(threads)], { encoding: 'utf8' }).trim();
   const match = /ms\/step ([\d.]+)/.exec(line);
   if (match === null) return { skipped: `unexpected output from torch twin: ${line}` };
   return { msPerStep: Number(match[1]), line };
@@ -58,6 +58,7 @@ async function vaeStepSuite(options: Options): Promise<SuiteResult> {
   const variants: Array<[string, number, number]> = [
     ['node', 5, options.quick ? 10 : 30],
     ['wasm', 5, options.quick ? 10 : 50],
+    ['wasm-2workers', 5, options.quick ? 10 : 50],
     ['wasm-xnnpack', 5, options.quick ? 5 : 30],
     ['wasm-stock', 2, options.quick ? 3 : 10],
     ['cpu', 1, options.quick ? 2 : 5],
@@ -83,6 +84,8 @@ async function vaeStepSuite(options: Options): Promise<SuiteResult> {
   }
   const torchLast = runTorchTwin();
   if ('msPerStep' in torchLast) torchRuns.push(torchLast.msPerStep);
+  // gm's 2-worker row uses both cores; so may PyTorch.
+  const torchTwo = runTorchTwin(2);
   if (torchRuns.length > 0) {
     const torchMs = torchRuns.reduce((a, b) => a + b, 0) / torchRuns.length;
     for (const row of rows) if (typeof row.msPerStep === 'number') row.vsPyTorch = Number((row.msPerStep / torchMs).toFixed(2));
@@ -93,13 +96,23 @@ async function vaeStepSuite(options: Options): Promise<SuiteResult> {
       vsPyTorch: 1,
       note: `mean of ${torchRuns.map((t) => t.toFixed(1)).join(' and ')} ms (run before and after gm)`,
     });
+    if ('msPerStep' in torchTwo) {
+      rows.push({
+        backend: 'pytorch (2 threads)',
+        msPerStep: Number(torchTwo.msPerStep.toFixed(2)),
+        imagesPerSecond: Math.round((128 / torchTwo.msPerStep) * 1000),
+        vsPyTorch: Number((torchTwo.msPerStep / torchMs).toFixed(2)),
+        note: 'both cores, for the wasm-2workers row (vsPyTorch is still against 1 thread)',
+      });
+    }
   } else {
     notes.push(`PyTorch twin not run: ${'skipped' in torchFirst ? torchFirst.skipped : ''}`);
   }
   notes.push('Reference VAE step: MLP 784-512-256-(2×32) / 32-256-512-784, batch 128, Adam, Bernoulli logits; median ms/step.');
   notes.push(
     'wasm = gm as initBackend() sets it up (gm SIMD GEMM, fused gmAdam, sharing Identity); wasm-xnnpack = gm MatMul ' +
-      'overrides without gm kernels (explicit transposes + XNNPACK, tf.train.adam); wasm-stock = tfjs-wasm as shipped.',
+      'overrides without gm kernels (explicit transposes + XNNPACK, tf.train.adam); wasm-stock = tfjs-wasm as shipped; ' +
+      'wasm-2workers = wasm split across this thread and one worker_thread (@gm/backend/data-parallel, sharded Adam).',
   );
   return { suite: 'vae-step', rows, notes };
 }

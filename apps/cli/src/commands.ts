@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '@gm/backend';
+import type { EpochLogs } from '@gm/models';
 import { atomicWriteFile, gzipIfNamed, writeIdx } from '@gm/data';
 import { PNG } from 'pngjs';
 import { loadData, loadImagesInput } from './data';
@@ -42,6 +43,8 @@ export interface TrainOptions extends CommonOptions, Omit<ModelFlags, 'seed'> {
   trainLimit?: number;
   testLimit?: number;
   validation: boolean;
+  /** Threads that train data-parallel (1: this thread only). */
+  workers?: number;
 }
 
 export async function train(modelName: string, o: TrainOptions, reporter: Reporter) {
@@ -76,19 +79,27 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   const callbacks = reporter.training(o.epochs, first);
   const t0 = performance.now();
   const fresh: TrainingRecord[] = [];
+  const workers = o.workers ?? 1;
+  if (workers > 1 && model.fitDataParallel === undefined) {
+    tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
+    model.dispose();
+    throw new CliError(`--workers: ${entry.name} does not train data-parallel yet (vae does); drop --workers`);
+  }
   try {
-    model.fit(x, {
+    const fitOptions = {
       epochs: o.epochs,
       batchSize: o.batch,
       learningRate: o.lr,
       seed: o.seed,
       ...(validation === undefined ? {} : { validationData: validation }),
       onBatchEnd: callbacks.onBatchEnd,
-      onEpochEnd: (l) => {
+      onEpochEnd: (l: EpochLogs) => {
         fresh.push({ epoch: l.epoch, loss: l.loss, ...(l.valLoss === undefined ? {} : { valLoss: l.valLoss }), seconds: l.seconds });
         callbacks.onEpochEnd(l);
       },
-    });
+    };
+    if (workers > 1 && model.fitDataParallel !== undefined) await model.fitDataParallel(x, fitOptions, workers);
+    else model.fit(x, fitOptions);
   } catch (error) {
     tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
     model.dispose();

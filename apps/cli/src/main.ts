@@ -96,7 +96,8 @@ common(
     .option('--flow-steps <n>', 'iaf-vae: IAF steps on the posterior (default 2)', positiveInt)
     .option('--train-limit <n>', 'use only the first n training images', positiveInt)
     .option('--test-limit <n>', 'use only the first n test images (validation)', positiveInt)
-    .option('--no-validation', 'skip the validation loss after each epoch'),
+    .option('--no-validation', 'skip the validation loss after each epoch')
+    .option('--workers <n>', 'vae: train data-parallel on n threads (this one + n − 1 worker_threads; 2 uses both cores of a 2-core machine)', positiveInt, 1),
 ).action(act(async (o: Parameters<typeof train>[1] & { json: boolean }, reporter, model) => (await commands()).train(model as string, o, reporter)));
 
 // ------------------------------------------------------------------------------------------------ eval

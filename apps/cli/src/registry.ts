@@ -26,6 +26,7 @@ import {
   type VaeLikelihood,
 } from '@gm/models';
 import { gmAdam } from '@gm/backend';
+import { fitVaeDataParallel } from './data-parallel-fit';
 import { bitsPerDim } from '@gm/metrics';
 import type { PixelConvention } from './data';
 import { CliError } from './errors';
@@ -77,6 +78,8 @@ export interface CliModel {
   /** One line: architecture and objective. */
   describe(): string;
   fit(x: tf.Tensor, options: FitOptions): FitResult;
+  /** Data-parallel training on `workers` threads, for models that support it (`--workers`). */
+  fitDataParallel?(x: tf.Tensor, options: FitOptions, workers: number): Promise<FitResult>;
   save(dir: string): Promise<void>;
   /** Codings `[N, codingsSize]` (a VAE's posterior means); absent for models without codings (MADE). */
   encode?(x: tf.Tensor): tf.Tensor;
@@ -138,6 +141,7 @@ function wrapVae(vae: VAE): CliModel {
         ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
         ...(o.onEpochEnd === undefined ? {} : { onEpochEnd: o.onEpochEnd }),
       }),
+    fitDataParallel: (x, o, workers) => fitVaeDataParallel(vae, x, o, workers),
     save: (dir) => vae.save(dir),
     encode: (x) => {
       const { mean, std } = vae.encode(x);

@@ -43,6 +43,21 @@ describe('gm train', () => {
     }
   });
 
+  it('trains the VAE data-parallel on two threads (--workers 2): a falling loss, a checkpoint that loads', async () => {
+    const out = join(dir, 'vae-workers');
+    const r = await runJson<TrainReport>(['train', 'vae', ...TINY, '--epochs', '3', '--hidden', '32', '--latent', '4', '--workers', '2', '--out', out]);
+    expect(r).toMatchObject({ model: 'vae', kind: 'vae', epochsTrained: 3 });
+    expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
+    expect((r.epochs[2] as TrainReport['epochs'][0]).loss).toBeLessThan((r.epochs[0] as TrainReport['epochs'][0]).loss);
+    expect((r.epochs[2] as TrainReport['epochs'][0]).valLoss).toBeTypeOf('number');
+    const e = await runJson<{ kind: string; metrics: Record<string, number> }>(['eval', '--model', out, '--test-limit', '50', '--k', '5']);
+    expect(e.kind).toBe('vae');
+    expect(Object.values(e.metrics).every(Number.isFinite)).toBe(true);
+    const refused = await run(['train', 'made', ...TINY, '--workers', '2', '--out', join(dir, 'made-workers')]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/--workers: made does not train data-parallel yet \(vae does\); drop --workers/);
+  });
+
   it.each([
     ['stacked-ae', 'stacked-autoencoder', []],
     ['tied-ae', 'tied-autoencoder', []],

@@ -16,11 +16,11 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@gm/backend';
+import { gmAdam, initBackend } from '@gm/backend';
+import { createDataParallelTrainer, type DataParallelTrainer, type ParallelMode } from '@gm/backend/data-parallel';
 import { createReferenceVaeStep, REFERENCE } from '../reference-vae';
-import { createDataParallelTrainer, createOptimizer, type DataParallelTrainer, type ParallelMode } from './data-parallel';
 import { fillNormal, mulberry32 } from './seeded-random';
-import { cpuDelta, threadCpu, type CpuDelta } from './thread-cpu';
+import { cpuDelta, currentThreadCpu, threadCpu, type CpuDelta } from './thread-cpu';
 import { createReplica, REFERENCE_VAE_CONFIG } from './vae-replica';
 
 export interface ParallelBenchOptions {
@@ -75,9 +75,9 @@ function findDist(distDir?: string): string {
   if (distDir !== undefined) return distDir.endsWith('/') ? distDir : `${distDir}/`;
   for (const rel of ['./', './parallel/']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(`${dir}dp-worker.js`)) return dir;
+    if (existsSync(`${dir}vae-replica.js`)) return dir;
   }
-  throw new Error('runParallelBench: cannot find dist/parallel/dp-worker.js; build src/parallel first');
+  throw new Error('runParallelBench: cannot find dist/parallel/vae-replica.js; build src/parallel first');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -190,14 +190,13 @@ async function runDataParallelSection(dist: string, o: Required<Omit<ParallelBen
     trainers.set(
       mode,
       await createDataParallelTrainer({
-        replicaModule: pathToFileURL(`${dist}vae-replica.js`).href,
-        replicaConfig: REFERENCE_VAE_CONFIG,
+        replica: { module: pathToFileURL(`${dist}vae-replica.js`).href, config: REFERENCE_VAE_CONFIG },
         replicas: 2,
         batchSize: batch,
         optimizer,
-        workerUrl: pathToFileURL(`${dist}dp-worker.js`),
         backend: 'wasm',
         mode,
+        cpuClock: () => currentThreadCpu().cpu,
       }),
     );
   }
@@ -208,14 +207,14 @@ async function runDataParallelSection(dist: string, o: Required<Omit<ParallelBen
 
   // Single-process twin: same replica code, full batch, same optimizer, same data and noise.
   let single = createReplica(REFERENCE_VAE_CONFIG);
-  let singleOpt = createOptimizer(optimizer);
+  let singleOpt = gmAdam(optimizer.learningRate);
   const singleEps = new Float32Array(batch * latentDim);
   const singleStep = (step: number): number => {
     epsFor(step, singleEps);
     const { value, grads } = tf.variableGrads(() => {
       const x = tf.tensor2d(dataset[step % dataset.length] as Float32Array, [batch, inputDim]);
       const eps = tf.tensor2d(singleEps, [batch, latentDim]);
-      return single.loss({ x, eps });
+      return single.loss({ x, eps }, { step, rows: [0, batch] });
     }, single.variables);
     singleOpt.applyGradients(single.variables.map((v) => ({ name: v.name, tensor: grads[v.name] as tf.Tensor })));
     const loss = value.dataSync()[0] as number;
@@ -232,7 +231,7 @@ async function runDataParallelSection(dist: string, o: Required<Omit<ParallelBen
   const singleLosses: number[] = [];
   setWeights(single.variables);
   for (let i = 0; i < o.trajectorySteps; i++) singleLosses.push(singleStep(i));
-  const singleWeights = new Float32Array(anyTrainer.paramCount);
+  const singleWeights = new Float32Array(anyTrainer.runner.paramCount);
   let off = 0;
   for (const v of single.variables) {
     singleWeights.set(v.dataSync() as Float32Array, off);
@@ -248,7 +247,7 @@ async function runDataParallelSection(dist: string, o: Required<Omit<ParallelBen
     const replicaWeights = trainer.gatherWeights();
     let identical = true;
     let maxWeightDiff = 0;
-    for (let k = 0; k < trainer.paramCount; k++) {
+    for (let k = 0; k < trainer.runner.paramCount; k++) {
       if (replicaWeights[0]![k] !== replicaWeights[1]![k]) identical = false;
       maxWeightDiff = Math.max(maxWeightDiff, Math.abs((replicaWeights[0]![k] as number) - (singleWeights[k] as number)));
     }
@@ -264,7 +263,7 @@ async function runDataParallelSection(dist: string, o: Required<Omit<ParallelBen
   single.dispose();
   singleOpt.dispose();
   single = createReplica(REFERENCE_VAE_CONFIG);
-  singleOpt = createOptimizer(optimizer);
+  singleOpt = gmAdam(optimizer.learningRate);
   let stepIndex = o.trajectorySteps;
 
   // --- Timing, interleaved A/B/C blocks in this process.

@@ -12,10 +12,10 @@ async function main() {
   const g: Record<number, number[]> = {}; const f: Record<number, number[]> = {};
   for (let rep = 0; rep < 10; rep++) sizes.forEach((b, k) => {
     let c = currentThreadCpu().cpu;
-    const { value, grads } = tf.variableGrads(() => r.loss(ins[k]!), r.variables); value.dataSync();
+    const { value, grads } = tf.variableGrads(() => r.loss(ins[k]!, { step: rep, rows: [0, b] }), r.variables); value.dataSync();
     (g[b] ??= []).push(currentThreadCpu().cpu - c); tf.dispose([value, ...Object.values(grads)]);
     c = currentThreadCpu().cpu;
-    tf.tidy(() => r.loss(ins[k]!).dataSync());
+    tf.tidy(() => r.loss(ins[k]!, { step: rep, rows: [0, b] }).dataSync());
     (f[b] ??= []).push(currentThreadCpu().cpu - c);
   });
   const med = (v: number[]) => { const s = v.slice(2).sort((a, b) => a - b); return +s[Math.floor(s.length / 2)]!.toFixed(1); };

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { Replica } from '@gm/backend/data-parallel';
 import { REFERENCE } from '../reference-vae';
 
 export interface VaeReplicaConfig {
@@ -22,22 +23,7 @@ export const REFERENCE_VAE_CONFIG: VaeReplicaConfig = {
   latentDim: REFERENCE.latentDim,
 };
 
-/** One named input of a replica's loss: row-major, first axis = examples. */
-export interface InputSpec {
-  name: string;
-  /** Shape of one example (e.g. [784]). */
-  exampleShape: number[];
-}
-
-export interface Replica {
-  /** Trainable variables in a fixed order (identical across replicas built from the same config). */
-  readonly variables: tf.Variable[];
-  /** Inputs the loss takes, each [examples, ...exampleShape]. */
-  readonly inputs: InputSpec[];
-  /** Mean loss over the examples in `inputs` (a scalar); must be a mean over examples for data parallelism. */
-  loss(inputs: Record<string, tf.Tensor>): tf.Scalar;
-  dispose(): void;
-}
+export type { Replica } from '@gm/backend/data-parallel';
 
 function mlp(sizes: number[], name: string): tfl.Sequential {
   const model = tfl.sequential({ name });
