@@ -63,7 +63,26 @@ for (const [name, mod] of Object.entries(mods)) assert.ok(Object.keys(mod).lengt
 const choice = await mods['@gm/backend'].initBackend();
 assert.equal(choice.backend, 'wasm');
 assert.equal(choice.fastMatMul, true);
-console.log('ESM consumer ok:', Object.keys(mods).join(', '), '— backend', choice.backend);
+assert.equal(choice.gmKernels, true);
+// Both cores from the installed tarballs: the worker file ships, finds the peers, and imports @gm/models' replica.
+await import('@tensorflow/tfjs-layers');
+const { createDataParallelTrainer } = await import('@gm/backend/data-parallel');
+const { VAE, vaeReplica, vaeReplicaConfig } = mods['@gm/models'];
+const vae = new VAE({ inputShape: [16], hidden: [8], latentDim: 2, seed: 1 });
+const trainer = await createDataParallelTrainer({
+  replica: { module: import.meta.resolve('@gm/models'), exportName: 'createVaeReplica', config: vaeReplicaConfig(vae) },
+  localReplica: vaeReplica(vae),
+  batchSize: 8,
+  optimizer: { name: 'adam', learningRate: 0.01 },
+});
+for (let step = 0; step < 3; step++) {
+  trainer.inputView(step, 'x').fill(step % 2);
+  assert.ok(Number.isFinite(trainer.step(step)));
+}
+const [w0, w1] = trainer.gatherWeights();
+assert.deepEqual(Array.from(w1), Array.from(w0));
+await trainer.dispose();
+console.log('ESM consumer ok:', Object.keys(mods).join(', '), '— backend', choice.backend, '+ data-parallel on 2 threads');
 `,
   );
   // CommonJS consumer.
@@ -72,6 +91,7 @@ console.log('ESM consumer ok:', Object.keys(mods).join(', '), '— backend', cho
     `const assert = require('node:assert/strict');
 const names = ${JSON.stringify(names)};
 for (const name of names) assert.ok(Object.keys(require(name)).length > 0, name + ' exports nothing');
+assert.equal(typeof require('@gm/backend/data-parallel').createDataParallelTrainer, 'function');
 require('@gm/backend').initBackend({ backend: 'cpu' }).then((c) => {
   assert.equal(c.backend, 'cpu');
   console.log('CJS consumer ok:', names.join(', '));
@@ -83,6 +103,9 @@ require('@gm/backend').initBackend({ backend: 'cpu' }).then((c) => {
   writeFileSync(
     join(project, 'consumer.ts'),
     `import { initBackend, type BackendChoice } from '@gm/backend';
+import { createDataParallelTrainer, type DataParallelTrainer } from '@gm/backend/data-parallel';
+export const makeTrainer: (batchSize: number) => Promise<DataParallelTrainer> = (batchSize) =>
+  createDataParallelTrainer({ replica: { module: 'x', config: {} }, batchSize, optimizer: { name: 'adam', learningRate: 1e-3 } });
 ${names.map((n, i) => `import * as m${i} from '${n}';`).join('\n')}
 const all: object[] = [${names.map((_, i) => `m${i}`).join(', ')}];
 export async function start(): Promise<BackendChoice> {
