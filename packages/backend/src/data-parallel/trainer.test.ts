@@ -98,6 +98,30 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
     },
   );
 
+  it('splits an uneven batch over three replicas (shards of 5, 4 and 4 rows) and stays bit-identical', async () => {
+    const trainer = await createDataParallelTrainer({
+      replica: { module: replicaModule, config: { seed: 3, hidden: 6 } },
+      replicas: 3,
+      batchSize: 13,
+      optimizer: { name: 'adam', learningRate: 0.02 },
+      workerUrl,
+    });
+    const losses: number[] = [];
+    for (let s = 0; s < 15; s++) {
+      const { x, y } = batch(s);
+      trainer.inputView(s, 'x').set(x); // batch(s) has 12 rows: row 0 again is the 13th
+      trainer.inputView(s, 'x').set(x.subarray(0, 6), 12 * 6);
+      trainer.inputView(s, 'y').set(y.subarray(0, 12));
+      trainer.inputView(s, 'y').set(y.subarray(0, 1), 12);
+      losses.push(trainer.step(s));
+    }
+    const [w0, w1, w2] = trainer.gatherWeights();
+    expect(Array.from(w1 as Float32Array)).toEqual(Array.from(w0 as Float32Array));
+    expect(Array.from(w2 as Float32Array)).toEqual(Array.from(w0 as Float32Array));
+    expect(losses.at(-1) as number).toBeLessThan(losses[0] as number);
+    await trainer.dispose();
+  });
+
   it('a failing replica makes step() throw instead of hanging, and dispose still returns', async () => {
     const trainer = await createDataParallelTrainer({
       replica: { module: replicaModule, config: { seed: 7, hidden: 10, failAtStep: 2 } },
