@@ -143,10 +143,11 @@ const suites: Record<string, (o: Options) => Promise<SuiteResult>> = {
   rans: async (o) => (await import('./bitsback/suites')).ransSuite(o),
   bbans: async (o) => (await import('./bitsback/suites')).bbansSuite(o),
   parallel: parallelSuite,
+  gemm: async (o) => ({ suite: 'gemm', ...(await (await import('./gemm')).runGemmBench(o.quick ? { rounds: 2, repeats: 2 } : {})) }),
 };
 
 /** Suites run when no --suite is given (the long both-cores study is opt-in). */
-const DEFAULT_SUITES = ['vae-step', 'idx-parse', 'rans', 'bbans'];
+const DEFAULT_SUITES = ['vae-step', 'gemm', 'idx-parse', 'rans', 'bbans'];
 
 function printTable(result: SuiteResult): void {
   const columns = [...new Set(result.rows.flatMap((r) => Object.keys(r)))];
