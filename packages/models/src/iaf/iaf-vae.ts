@@ -30,7 +30,8 @@ import {
   type StandardNormal,
 } from '@gm/metrics';
 import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import { runFitLoop, type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
+import { type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
+import { gatherBatches, identityOrder, runModelFitLoop } from '../train/minibatches';
 import { seededPermutation } from '../autoencoders/random';
 import { VAE } from '../vae/vae';
 import { resolveVaeConfig, type VaeConfig } from '../vae/config';
@@ -373,39 +374,20 @@ export class IafVae implements LatentVariableModel {
     const batches = Math.ceil(N / batchSize);
     const shuffle = options.shuffle ?? true;
     const trainEpoch = function* (this: IafVae, epoch: number): Generator<{ loss: number; size: number }> {
-      const order = shuffle ? seededPermutation(N, deriveSeed(seed, epoch, 1)) : Int32Array.from({ length: N }, (_, i) => i);
-      for (let b = 0; b < batches; b++) {
-        const rows = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, N));
-        const xb = tf.tidy(() => tf.gather(data, tf.tensor1d(rows, 'int32')));
-        try {
-          const cost = optimizer.minimize(
-            () => tf.neg(tf.mean(elbo(this, xb, { seed: deriveSeed(seed, epoch, 2, b), kl: 'mc' }).elbo)) as tf.Scalar,
-            true,
-            variables,
-          );
-          const loss = (cost as tf.Scalar).dataSync()[0] as number;
-          cost?.dispose();
-          yield { loss, size: rows.length };
-        } finally {
-          xb.dispose();
-        }
+      const order = shuffle ? seededPermutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
+      for (const { index: b, rows, xb } of gatherBatches(data, order, batchSize)) {
+        const cost = optimizer.minimize(
+          () => tf.neg(tf.mean(elbo(this, xb, { seed: deriveSeed(seed, epoch, 2, b), kl: 'mc' }).elbo)) as tf.Scalar,
+          true,
+          variables,
+        );
+        const loss = (cost as tf.Scalar).dataSync()[0] as number;
+        cost?.dispose();
+        yield { loss, size: rows.length };
       }
     };
     const validate = validation === undefined ? undefined : (): number => this.negativeElbo(validation, { seed: deriveSeed(seed, 0, 3) });
-    return runFitLoop({
-      epochs: options.epochs,
-      initialEpoch: this.epochsTrained + 1,
-      variables,
-      batchesPerEpoch: batches,
-      trainEpoch: (epoch) => trainEpoch.call(this, epoch),
-      validate,
-      earlyStopping: options.earlyStopping,
-      onBatchEnd: options.onBatchEnd,
-      onEpochEnd: (logs) => {
-        this.epochsTrained = logs.epoch;
-        return options.onEpochEnd?.(logs);
-      },
-    });
+    return runModelFitLoop(this, options, { variables, batchesPerEpoch: batches, trainEpoch: (epoch) => trainEpoch.call(this, epoch), validate });
   }
 
   /** `n` samples from the model: z ~ N(0, I) through the VAE's decoder (the flow only shapes the posterior). */

@@ -13,7 +13,8 @@ import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { MaskedDense, inputDegrees, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
 import { Bernoulli, deriveSeed, logMeanExp } from '@gm/metrics';
 import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import { runFitLoop, type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
+import { type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
+import { gatherBatches, identityOrder, runModelFitLoop } from '../train/minibatches';
 import { mulberry32, seededPermutation } from '../autoencoders/random';
 import { resolveMadeConfig, type MadeConfig, type ResolvedMadeConfig } from './config';
 
@@ -367,41 +368,22 @@ export class MADE {
     const shuffle = options.shuffle ?? true;
     const K = this.pool.length;
     const trainEpoch = function* (this: MADE, epoch: number): Generator<{ loss: number; size: number }> {
-      const order = shuffle ? seededPermutation(N, deriveSeed(seed, epoch, 1)) : Int32Array.from({ length: N }, (_, i) => i);
-      for (let b = 0; b < batches; b++) {
-        const rows = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, N));
+      const order = shuffle ? seededPermutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
+      for (const { index: b, rows, xb } of gatherBatches(data, order, batchSize)) {
         this.useMask(K === 1 ? 0 : deriveSeed(seed, epoch, 3, b) % K);
-        const xb = tf.tidy(() => tf.gather(data, tf.tensor1d(rows, 'int32')));
-        try {
-          const cost = optimizer.minimize(
-            () => tf.neg(tf.mean(new Bernoulli(this.network.apply(xb) as tf.Tensor, { eventRank: 1 }).logProb(xb))) as tf.Scalar,
-            true,
-            variables,
-          );
-          const loss = (cost as tf.Scalar).dataSync()[0] as number;
-          cost?.dispose();
-          yield { loss, size: rows.length };
-        } finally {
-          xb.dispose();
-        }
+        const cost = optimizer.minimize(
+          () => tf.neg(tf.mean(new Bernoulli(this.network.apply(xb) as tf.Tensor, { eventRank: 1 }).logProb(xb))) as tf.Scalar,
+          true,
+          variables,
+        );
+        const loss = (cost as tf.Scalar).dataSync()[0] as number;
+        cost?.dispose();
+        yield { loss, size: rows.length };
       }
     };
     const validate = validation === undefined ? undefined : (): number => this.negativeLogLikelihood(validation, { batchSize: Math.max(batchSize, 100) });
     try {
-      return runFitLoop({
-        epochs: options.epochs,
-        initialEpoch: this.epochsTrained + 1,
-        variables,
-        batchesPerEpoch: batches,
-        trainEpoch: (epoch) => trainEpoch.call(this, epoch),
-        validate,
-        earlyStopping: options.earlyStopping,
-        onBatchEnd: options.onBatchEnd,
-        onEpochEnd: (logs) => {
-          this.epochsTrained = logs.epoch;
-          return options.onEpochEnd?.(logs);
-        },
-      });
+      return runModelFitLoop(this, options, { variables, batchesPerEpoch: batches, trainEpoch: (epoch) => trainEpoch.call(this, epoch), validate });
     } finally {
       this.useMask(0);
     }

@@ -26,7 +26,8 @@ import {
   type LatentVariableModel,
 } from '@gm/metrics';
 import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import { runFitLoop, type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
+import { type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
+import { gatherBatches, identityOrder, runModelFitLoop } from '../train/minibatches';
 import { paramsPerPixel, resolveVaeConfig, type ResolvedVaeConfig, type VaeConfig } from './config';
 import { buildDecoder, buildEncoder } from './networks';
 
@@ -442,13 +443,11 @@ export class VAE implements LatentVariableModel {
     const shuffle = options.shuffle ?? true;
 
     const trainEpoch = function* (this: VAE, epoch: number): Generator<{ loss: number; size: number }> {
-      const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : Int32Array.from({ length: N }, (_, i) => i);
-      for (let b = 0; b < batches; b++) {
-        const rows = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, N));
+      const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
+      for (const { index: b, rows, xb } of gatherBatches(data, order, batchSize)) {
         const beta = warmup > 0 ? Math.min(1, ((epoch - 1) * batches + b + 1) / (warmup * batches)) : 1;
         const stepSeed = deriveSeed(seed, epoch, 2, b);
         let terms: tf.Tensor | undefined;
-        const xb = tf.tidy(() => tf.gather(data, tf.tensor1d(rows, 'int32')));
         try {
           const cost = optimizer.minimize(
             () => {
@@ -470,7 +469,6 @@ export class VAE implements LatentVariableModel {
           const [rec, kl] = (terms as tf.Tensor).dataSync() as Float32Array;
           yield { loss: (kl as number) - (rec as number), size: rows.length };
         } finally {
-          xb.dispose();
           terms?.dispose();
         }
       }
@@ -478,21 +476,7 @@ export class VAE implements LatentVariableModel {
 
     const validate =
       validation === undefined ? undefined : (): number => this.negativeElbo(validation, { batchSize: Math.max(batchSize, 100), seed: deriveSeed(seed, 0, 3) });
-    const result = runFitLoop({
-      epochs: options.epochs,
-      initialEpoch: this.epochsTrained + 1,
-      variables,
-      batchesPerEpoch: batches,
-      trainEpoch: (epoch) => trainEpoch.call(this, epoch),
-      validate,
-      earlyStopping: options.earlyStopping,
-      onBatchEnd: options.onBatchEnd,
-      onEpochEnd: (logs) => {
-        this.epochsTrained = logs.epoch;
-        return options.onEpochEnd?.(logs);
-      },
-    });
-    return result;
+    return runModelFitLoop(this, options, { variables, batchesPerEpoch: batches, trainEpoch: (epoch) => trainEpoch.call(this, epoch), validate });
   }
 
   /**
