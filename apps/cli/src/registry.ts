@@ -110,6 +110,20 @@ export interface ModelEntry {
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
+/** The options every model's `fit` takes from the CLI's, with gmAdam (tf.train.adam bit for bit; fused on wasm). */
+function modelFitOptions(o: FitOptions) {
+  return {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    optimizer: gmAdam,
+    seed: o.seed,
+    ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
+    ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
+    ...(o.onEpochEnd === undefined ? {} : { onEpochEnd: o.onEpochEnd }),
+  };
+}
+
 // ------------------------------------------------------------------------------------------------ VAE
 function wrapVae(vae: VAE): CliModel {
   const c = vae.config;
@@ -130,17 +144,7 @@ function wrapVae(vae: VAE): CliModel {
       const net = c.architecture === 'mlp' ? `MLP ${[prod(c.inputShape), ...c.hidden, c.latentDim].join('-')}` : `conv [${c.conv?.filters.join(', ')}] → ${c.latentDim}`;
       return `VAE, ${net}, ${c.activation}, ${c.likelihood} likelihood${c.likelihood === 'discretized-logistic-mixture' ? ` (${c.mixtureComponents} components)` : ''}, N(0, I) prior`;
     },
-    fit: (x, o) =>
-      vae.fit(x, {
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        learningRate: o.learningRate,
-        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
-        seed: o.seed,
-        ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
-        ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
-        ...(o.onEpochEnd === undefined ? {} : { onEpochEnd: o.onEpochEnd }),
-      }),
+    fit: (x, o) => vae.fit(x, modelFitOptions(o)),
     fitDataParallel: (x, o, workers) => fitVaeDataParallel(vae, x, o, workers),
     save: (dir) => vae.save(dir),
     encode: (x) => {
@@ -225,14 +229,8 @@ function wrapAutoencoder(entry: ModelEntry, ae: Autoencoder): CliModel {
     },
     fit: (x, o) =>
       ae.fit(x, {
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        learningRate: o.learningRate,
-        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
-        seed: o.seed,
+        ...modelFitOptions(o),
         initialEpoch: epochsTrained + 1,
-        ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
-        ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
         onEpochEnd: (logs) => {
           epochsTrained = logs.epoch;
           o.onEpochEnd?.(logs);
@@ -313,17 +311,7 @@ function wrapIafVae(iaf: IafVae): CliModel {
     },
     describe: () =>
       `IAF-VAE, MLP ${[prod(c.inputShape), ...c.hidden, c.latentDim].join('-')}, ${c.likelihood} likelihood, ${f.flowSteps} IAF steps (MADE ${f.flowHidden.join('-')}, context ${f.contextSize})`,
-    fit: (x, o) =>
-      iaf.fit(x, {
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        learningRate: o.learningRate,
-        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
-        seed: o.seed,
-        ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
-        ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
-        ...(o.onEpochEnd === undefined ? {} : { onEpochEnd: o.onEpochEnd }),
-      }),
+    fit: (x, o) => iaf.fit(x, modelFitOptions(o)),
     save: (dir) => iaf.save(dir),
     // The coding of x: the posterior mean pushed through the IAF steps.
     encode: (x) =>
@@ -395,17 +383,7 @@ function wrapMade(made: MADE): CliModel {
       made.epochsTrained = v;
     },
     describe: () => `MADE, ${[c.inputSize, ...c.hidden, c.inputSize].join('-')}, ${c.activation}, ${typeof c.ordering === 'string' ? c.ordering : 'custom'} ordering, ${made.maskCount} mask(s)`,
-    fit: (x, o) =>
-      made.fit(x, {
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        learningRate: o.learningRate,
-        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
-        seed: o.seed,
-        ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
-        ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
-        ...(o.onEpochEnd === undefined ? {} : { onEpochEnd: o.onEpochEnd }),
-      }),
+    fit: (x, o) => made.fit(x, modelFitOptions(o)),
     save: (dir) => made.save(dir),
     sample: (n, seed) => made.sample(n, { seed }),
     evaluate: (x) => {
@@ -449,17 +427,7 @@ function wrapRealNvp(flow: RealNVPImage): CliModel {
     },
     describe: () =>
       `Real NVP (multi-scale), ${c.inputShape.join('×')}, ${c.scales} scales, ${c.couplingsPerStage} couplings per stage, ${c.filters} filters, ${c.blocks} residual block(s); loss in bits/dim`,
-    fit: (x, o) =>
-      flow.fit(x, {
-        epochs: o.epochs,
-        batchSize: o.batchSize,
-        learningRate: o.learningRate,
-        optimizer: gmAdam, // tf.train.adam bit for bit; one fused kernel per variable on wasm
-        seed: o.seed,
-        ...(o.validationData === undefined ? {} : { validationData: o.validationData }),
-        ...(o.onBatchEnd === undefined ? {} : { onBatchEnd: o.onBatchEnd }),
-        ...(o.onEpochEnd === undefined ? {} : { onEpochEnd: o.onEpochEnd }),
-      }),
+    fit: (x, o) => flow.fit(x, modelFitOptions(o)),
     save: (dir) => flow.save(dir),
     sample: (n, seed) => flow.sample(n, { seed }),
     evaluate: (x, { seed }) => {
