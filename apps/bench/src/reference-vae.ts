@@ -24,7 +24,8 @@ export interface ReferenceVaeStep {
   dispose(): void;
 }
 
-function mlp(sizes: number[], name: string, seed: number): tfl.Sequential {
+/** A ReLU MLP with a linear last layer; `seed` seeds the Glorot-uniform kernels (unseeded when omitted). */
+export function mlp(sizes: number[], name: string, seed?: number): tfl.Sequential {
   const model = tfl.sequential({ name });
   sizes.slice(1).forEach((units, i) => {
     const last = i === sizes.length - 2;
@@ -33,7 +34,7 @@ function mlp(sizes: number[], name: string, seed: number): tfl.Sequential {
         units,
         activation: last ? 'linear' : 'relu',
         inputShape: i === 0 ? [sizes[0] as number] : undefined,
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }),
+        ...(seed === undefined ? {} : { kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }) }),
       }),
     );
   });

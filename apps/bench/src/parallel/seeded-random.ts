@@ -1,16 +1,9 @@
 /** Small deterministic PRNGs so that runs in different processes and threads see identical numbers. */
 
-/** mulberry32: a 32-bit seeded generator returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@gm/data';
+
+/** mulberry32 (from @gm/data): a 32-bit seeded generator returning floats in [0, 1). */
+export { mulberry32 };
 
 /** Replaces Math.random with a seeded generator (tfjs seeds its unseeded random ops and initialisers from it). */
 export function seedMathRandom(seed: number): void {

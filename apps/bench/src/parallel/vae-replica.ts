@@ -7,9 +7,9 @@
  * the shape a reusable trainer would ask model authors for (see ./README.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-layers'; // a worker is a fresh realm: layers and gradient functions
 import type { Replica } from '@gm/backend/data-parallel';
-import { REFERENCE } from '../reference-vae';
+import { mlp, REFERENCE } from '../reference-vae';
 
 export interface VaeReplicaConfig {
   inputDim: number;
@@ -25,20 +25,6 @@ export const REFERENCE_VAE_CONFIG: VaeReplicaConfig = {
 
 export type { Replica } from '@gm/backend/data-parallel';
 
-function mlp(sizes: number[], name: string): tfl.Sequential {
-  const model = tfl.sequential({ name });
-  sizes.slice(1).forEach((units, i) => {
-    const last = i === sizes.length - 2;
-    model.add(
-      tfl.layers.dense({
-        units,
-        activation: last ? 'linear' : 'relu',
-        inputShape: i === 0 ? [sizes[0] as number] : undefined,
-      }),
-    );
-  });
-  return model;
-}
 
 /** Builds the VAE replica. Exported under the name the data-parallel worker looks for. */
 export function createReplica(config: VaeReplicaConfig = REFERENCE_VAE_CONFIG): Replica {
