@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
-import { loadBundledMnist } from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
 import { balancedIndices, encodeDigits } from './src/digits-format';
 
 /** Training digits per class and held-out digits per class shipped with the page. */

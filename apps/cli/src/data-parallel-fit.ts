@@ -6,7 +6,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { createDataParallelTrainer } from '@gm/backend/data-parallel';
-import { permutation } from '@gm/data';
+import { permutation } from '@gm/core';
 import { runFitLoop, vaeReplica, vaeReplicaConfig, type FitResult, type VAE } from '@gm/models';
 import { CliError } from './errors';
 import type { FitOptions } from './registry';

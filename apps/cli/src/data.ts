@@ -7,19 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
-import {
-  binarizeStatic,
-  gunzipIfNamed,
-  isGzip,
-  loadBundledMnist,
-  loadCifar10,
-  loadMnist,
-  makeDataset,
-  parseIdx,
-  scaleToUnit,
-  subset,
-  type ImageDataset,
-} from '@gm/data';
+import { binarizeStatic, gunzipIfNamed, isGzip, makeDataset, parseIdx, scaleToUnit, subset, type ImageDataset } from '@gm/data';
+import { loadBundledMnist, loadCifar10, loadMnist } from '@gm/data/node';
 import { toBinCenters } from '@gm/metrics';
 import { CliError } from './errors';
 import type { DataSpec } from './spec';

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UMAP } from 'umap-js';
-import { mulberry32, type ImageDataset } from '@gm/data';
+import { mulberry32 } from '@gm/core';
+import type { ImageDataset } from '@gm/data';
 import type { PNG } from 'pngjs';
 import { toDisplay, toModelInput } from './data';
 import { gridPng, scatterPng } from './png';

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, MNIST_FILES, loadBundledMnist, makeDataset, writeCifar10Batch, writeIdxImages, writeIdxLabels } from '@gm/data';
+import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, MNIST_FILES, makeDataset, writeCifar10Batch, writeIdxImages, writeIdxLabels } from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -101,7 +101,8 @@ async function writeCheckpoint(dir: string): Promise<void> {
   const { initBackend } = await import('@gm/backend');
   await initBackend({ backend: 'wasm' });
   const { VAE } = await import('@gm/models');
-  const { loadBundledMnist, binarizeStatic } = await import('@gm/data');
+  const { binarizeStatic } = await import('@gm/data');
+  const { loadBundledMnist } = await import('@gm/data/node');
   const { train } = loadBundledMnist();
   const n = 600;
   const x = tf.tensor(binarizeStatic(train.images.subarray(0, n * 784)), [n, 784]);

@@ -9,7 +9,7 @@ import {
 } from './autoregressive';
 import { realDigits } from './mnist-digits.test-helper';
 import { createMessage, flatten, messageBits, unflatten } from './rans';
-import { mulberry32 } from './synthetic';
+import { mulberry32 } from '@gm/core';
 
 /**
  * A MADE in plain JavaScript (one hidden layer, direct connection): degrees from the order, masks by the MADE rules,

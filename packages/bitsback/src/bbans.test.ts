@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeImages, encodeImages, expandSchedule, resolveSettings } from './bbans';
 import { realDigits } from './mnist-digits.test-helper';
-import { linearBernoulliModel, linearLogisticModel, mulberry32 } from './synthetic';
+import { mulberry32 } from '@gm/core';
+import { linearBernoulliModel, linearLogisticModel } from './synthetic';
 
 const D = 64;
 

@@ -14,7 +14,8 @@ import {
   type CompressOptions,
 } from './gmz';
 import { baselineSizes, packBits, rateReport } from './report';
-import { linearBernoulliModel, linearLogisticModel, mulberry32 } from './synthetic';
+import { mulberry32 } from '@gm/core';
+import { linearBernoulliModel, linearLogisticModel } from './synthetic';
 
 const model = linearBernoulliModel({ latentDim: 3, pixelsPerImage: 36, seed: 21 });
 const images = model.sample(230, 4);

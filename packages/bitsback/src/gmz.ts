@@ -18,8 +18,7 @@
  * Chunks are independent: {@link splitGmz} and {@link decodeChunk} let a caller hand chunks to worker threads or
  * other machines, and {@link compressStream} / {@link decompressStream} handle datasets larger than memory.
  */
-import { createHash } from 'node:crypto';
-import * as zlib from 'node:zlib';
+import { concatBytes, crc32, sha256, sha256Hasher, toHex } from '@gm/core';
 import { decodeImages, encodeImages, expandSchedule, resolveSettings, type BBANSSettings, type BitsBackModel } from './bbans';
 import { pushVarint, readVarint } from './rans';
 
@@ -42,47 +41,13 @@ export class GmzError extends Error {
   }
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE): node:zlib's when available (Node ≥ 20.15), else a table implementation. */
-export function crc32(bytes: Uint8Array): number {
-  const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
-  if (typeof native === 'function') return native(bytes) >>> 0;
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-/** Concatenates byte arrays into a fresh, plain Uint8Array (not a pooled Buffer, whose slice() shares memory). */
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function sha256(...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
-}
+export { crc32 };
 
 /** The 32-byte fingerprint stored in a header: SHA-256 of the caller's fingerprint string or bytes. */
 export function fingerprintDigest(fingerprint: string | Uint8Array): Uint8Array {
   if (typeof fingerprint === 'string') {
     if (fingerprint.length === 0) throw new RangeError('fingerprint must not be empty');
-    return sha256(new TextEncoder().encode(fingerprint));
+    return sha256(fingerprint);
   }
   if (!(fingerprint instanceof Uint8Array) || fingerprint.length === 0) throw new TypeError('fingerprint must be a non-empty string or Uint8Array');
   return sha256(fingerprint);
@@ -94,7 +59,7 @@ export function fingerprintDigest(fingerprint: string | Uint8Array): Uint8Array 
  */
 export function modelFingerprint(parts: ReadonlyArray<string | ArrayBufferView>): string {
   if (parts.length === 0) throw new RangeError('modelFingerprint needs at least one part');
-  const h = createHash('sha256');
+  const h = sha256Hasher();
   for (const p of parts) {
     const bytes = typeof p === 'string' ? new TextEncoder().encode(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
     const len = new Uint8Array(8);
@@ -102,7 +67,7 @@ export function modelFingerprint(parts: ReadonlyArray<string | ArrayBufferView>)
     h.update(len);
     h.update(bytes);
   }
-  return h.digest('hex');
+  return toHex(h.digest());
 }
 
 function u32(out: number[], v: number): void {
@@ -350,7 +315,7 @@ export async function* compressStream(
 ): AsyncGenerator<Uint8Array> {
   const header = makeHeader(options, count, model.latentDim);
   const D = header.settings.pixelsPerImage;
-  const hash = createHash('sha256');
+  const hash = sha256Hasher();
   const emit = (b: Uint8Array): Uint8Array => {
     hash.update(b);
     return b;
@@ -385,7 +350,7 @@ export async function* compressStream(
   hash.update(t);
   const out = new Uint8Array(t.length + 32);
   out.set(t);
-  out.set(new Uint8Array(hash.digest()), t.length);
+  out.set(hash.digest(), t.length);
   yield out;
 }
 
@@ -545,7 +510,7 @@ export async function* decompressStream(
   options: DecompressOptions,
 ): AsyncGenerator<Uint8Array> {
   const r = new ByteReader(source);
-  const hash = createHash('sha256');
+  const hash = sha256Hasher();
   // The header has variable length: read enough for any header, parse, then consume exactly its bytes.
   await r.fill(256); // a header is at most ~130 bytes
   const { header, pos } = readHeader(r.peekAll());
@@ -571,7 +536,7 @@ export async function* decompressStream(
   const cnt = await r.varint('the trailer');
   hash.update(cnt.bytes);
   const digest = await r.take(32, 'the trailer');
-  const want = new Uint8Array(hash.digest());
+  const want = hash.digest();
   for (let i = 0; i < 32; i++) if (want[i] !== digest[i]) throw new GmzError('checksum', 'file checksum mismatch: the stream is corrupt');
   if (cnt.value !== total || (header.count !== null && header.count !== total)) throw new GmzError('corrupt', 'image counts disagree');
   if (!(await r.atEnd())) throw new GmzError('corrupt', 'unexpected bytes after the trailer');

@@ -91,7 +91,6 @@ export { packBits, baselineSizes, rateReport, type BaselineSizes, type RateRepor
 export {
   linearBernoulliModel,
   linearLogisticModel,
-  mulberry32,
   gaussian,
   type SyntheticModel,
   type SyntheticOptions,

@@ -4,21 +4,10 @@
  * is computed exactly (up to a spectrally accurate 1-D quadrature), so BB-ANS rates can be checked against it.
  */
 import type { BitsBackModel, Likelihood } from './bbans';
+import { mulberry32 } from '@gm/core';
 import { sigmoid } from './normal';
 
-/** Seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Seeded standard normal sampler (Box–Muller over {@link mulberry32}). */
+/** Seeded standard normal sampler (Box–Muller over @gm/core's mulberry32). */
 export function gaussian(seed: number): () => number {
   const u = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());

@@ -37,6 +37,17 @@ export function sha256(...parts: Array<Uint8Array | string>): Uint8Array {
   return h.digest();
 }
 
+/** An incremental SHA-256 (for data that arrives in pieces, e.g. a file streamed chunk by chunk). */
+export function sha256Hasher(): { update(bytes: Uint8Array): void; digest(): Uint8Array } {
+  const h = nobleSha256.create();
+  return {
+    update(bytes) {
+      h.update(bytes);
+    },
+    digest: () => h.digest(),
+  };
+}
+
 /** Lower-case hex of bytes. */
 export function toHex(bytes: Uint8Array): string {
   let s = '';

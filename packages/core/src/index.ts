@@ -22,7 +22,7 @@ export {
   checkPositiveIntArray,
   type GmErrorCode,
 } from './errors.js';
-export { concatBytes, crc32, sha256, sha256Hex, toHex } from './bytes.js';
+export { concatBytes, crc32, sha256, sha256Hasher, sha256Hex, toHex } from './bytes.js';
 export { yieldToEventLoop } from './event-loop.js';
 export type { Distribution, SampleWithLogProb, LatentVariableModel } from './contracts/distribution.js';
 export type { Bijector, BijectorOptions } from './contracts/bijector.js';

@@ -3,19 +3,7 @@ import { cast, dispose, oneHot, tensor, tensor1d, tidy, type Tensor } from '@ten
 import { imageSize, subset, type ImageDataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { binarizeDynamic, binarizeStatic, dequantizeUniform, scaleToUnit } from './preprocess.js';
-import { mulberry32, permutation, type Rng } from './random.js';
-
-/** Mixes a seed with stream numbers (epoch, purpose) into one 32-bit seed, so streams don't overlap. */
-export function deriveSeed(seed: number, ...streams: number[]): number {
-  let h = Math.trunc(seed) >>> 0;
-  for (const s of streams) {
-    h = Math.imul(h ^ (Math.trunc(s) >>> 0), 0x9e3779b1) >>> 0;
-    h = (h ^ (h >>> 16)) >>> 0;
-    h = Math.imul(h, 0x85ebca6b) >>> 0;
-    h = (h ^ (h >>> 13)) >>> 0;
-  }
-  return h;
-}
+import { deriveSeed, mulberry32, permutation, type Rng } from '@gm/core';
 
 /** The dataset in a seeded random order (a copy). */
 export function shuffleDataset(ds: ImageDataset, seed: number): ImageDataset {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUNDLED_MNIST_COUNT, bundledMnistDigitsDir, loadBundledMnist } from './bundled.js';
-import { sha256 } from './files.js';
+import { sha256Hex as sha256 } from '@gm/core';
 
 // Pinned once from loadBundledMnist(): any change to the bytes, labels or the split (on any machine, in any
 // later run) changes these. Recompute only on a deliberate change of the split.

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { makeDataset, subset, type ImageDataset } from './dataset.js';
 import { DataError } from './errors.js';
-import { permutation } from './random.js';
+import { permutation } from '@gm/core';
 
 /** The seed of the fixed 8,000 / 2,000 split. */
 export const BUNDLED_MNIST_SPLIT_SEED = 20_240_601;

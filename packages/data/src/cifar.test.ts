@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CIFAR10_ARCHIVE, CIFAR10_LABELS, CIFAR10_SHA256, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, loadCifar10, parseCifar10Batch, writeCifar10Batch } from './cifar.js';
+import { loadCifar10 } from './cifar.js';
+import { CIFAR10_ARCHIVE, CIFAR10_LABELS, CIFAR10_SHA256, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, parseCifar10Batch, writeCifar10Batch } from './cifar-format.js';
 import { toNCHW, toNHWC } from './dataset.js';
 import { DataError } from './errors.js';
-import { sha256 } from './files.js';
+import { sha256Hex as sha256 } from '@gm/core';
 import { extractTarSafely, readTarEntries, unsafeTarPath } from './tarball.js';
 import { gzip, makeTar, startLocalServer, testBytes, type LocalServer } from './test-helpers.js';
 

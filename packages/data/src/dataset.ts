@@ -1,34 +1,8 @@
 import { DataError } from './errors.js';
 
-/** How one image's bytes are ordered: height-width-channels (tfjs's NHWC per image) or channels-height-width. */
-export type ImageLayout = 'HWC' | 'CHW';
+import type { ImageDataset } from '@gm/core';
 
-/**
- * A typed image dataset: `count` images of `shape` bytes each, one after another in `images`, and one label byte
- * per image.
- *
- * @example
- * ```ts
- * const { train } = loadBundledMnist();
- * train.shape;        // [28, 28, 1]
- * train.images.length === train.count * 28 * 28; // true
- * train.labels[0];    // a digit 0..9
- * ```
- */
-export interface ImageDataset {
-  /** Pixel bytes, `count × shape[0] × shape[1] × shape[2]` of them. */
-  images: Uint8Array;
-  /** One class index per image. */
-  labels: Uint8Array;
-  /** One image's shape in `layout` order: `[height, width, channels]` for HWC, `[channels, height, width]` for CHW. */
-  shape: readonly [number, number, number];
-  /** Byte order within one image. */
-  layout: ImageLayout;
-  /** Number of images. */
-  count: number;
-  /** Human-readable class names by label, when known (CIFAR-10). */
-  labelNames?: readonly string[];
-}
+export type { ImageDataset, ImageLayout } from '@gm/core';
 
 /** Bytes per image. */
 export function imageSize(ds: Pick<ImageDataset, 'shape'>): number {

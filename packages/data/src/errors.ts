@@ -1,3 +1,5 @@
+import { GmError } from '@gm/core';
+
 /** What went wrong with a data file; lets callers branch without parsing messages. */
 export type DataErrorCode =
   | 'BAD_MAGIC'
@@ -16,18 +18,20 @@ export type DataErrorCode =
   | 'BAD_ARGUMENT';
 
 /**
- * Every bad-input error from @gm/data. The message always starts with the file (path, URL or archive entry) and
- * says what was expected and what was found; `file` and `code` carry the same facts for programs.
+ * Every bad-input error from @gm/data (a {@link GmError}). The message always starts with the file (path, URL or
+ * archive entry) and says what was expected and what was found; `file` and `code` carry the same facts for programs.
  */
-export class DataError extends Error {
-  override readonly name = 'DataError';
+export class DataError extends GmError {
+  override name = 'DataError';
+  declare readonly code: DataErrorCode;
   constructor(
-    readonly code: DataErrorCode,
+    code: DataErrorCode,
     /** The file, URL or archive entry at fault. */
     readonly file: string,
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`${file}: ${detail}`, options);
+    super(code, file, detail);
+    if (options?.cause !== undefined) this.cause = options.cause;
   }
 }

@@ -5,7 +5,8 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { DataError } from './errors.js';
-import { gunzipIfNamed, gzipIfNamed, parseIdx, writeIdx, type IdxArray } from './idx.js';
+import { gunzipIfNamed, gzipIfNamed } from './gzip.js';
+import { parseIdx, writeIdx, type IdxArray } from './idx.js';
 
 /** A temporary name beside `path` (same folder, so the final rename is atomic on one file system). */
 function tempPathFor(path: string): string {
@@ -41,10 +42,6 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Lower-case hex sha256 of bytes. */
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
 import { readIdxFile, writeIdxFile } from './files.js';
-import { gunzipIfNamed, parseIdx, parseIdxImages, parseIdxLabels, writeIdx, writeIdxImages, writeIdxLabels, type IdxArray } from './idx.js';
+import { gunzipIfNamed } from './gzip.js';
+import { parseIdx, parseIdxImages, parseIdxLabels, writeIdx, writeIdxImages, writeIdxLabels, type IdxArray } from './idx.js';
 import { gzip, testBytes } from './test-helpers.js';
 
 let dir: string;

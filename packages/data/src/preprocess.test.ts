@@ -1,42 +1,15 @@
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-layers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   binarizeDynamic,
   binarizeStatic,
-  bitsPerDimFromLogit,
   dequantizeUniform,
-  logitInverse,
-  logitTransform,
-  logitTransformTensor,
+  pixelsToInput,
   scaleToUnit,
+  toBinCentres,
 } from './preprocess.js';
-import { mulberry32 } from './random.js';
+import { mulberry32 } from '@gm/core';
 import { testBytes } from './test-helpers.js';
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-/** log|det A| by LU decomposition with partial pivoting (float64). */
-function logAbsDet(a: number[][]): number {
-  const m = a.map((r) => [...r]);
-  const n = m.length;
-  let acc = 0;
-  for (let k = 0; k < n; k++) {
-    let p = k;
-    for (let i = k + 1; i < n; i++) if (Math.abs(m[i]![k]!) > Math.abs(m[p]![k]!)) p = i;
-    [m[k], m[p]] = [m[p]!, m[k]!];
-    const pivot = m[k]![k]!;
-    acc += Math.log(Math.abs(pivot));
-    for (let i = k + 1; i < n; i++) {
-      const f = m[i]![k]! / pivot;
-      for (let j = k; j < n; j++) m[i]![j]! -= f * m[k]![j]!;
-    }
-  }
-  return acc;
-}
 
 describe('scaling and binarization', () => {
   it('scales bytes to [0, 1]', () => {
@@ -83,68 +56,16 @@ describe('scaling and binarization', () => {
   });
 });
 
-describe('logit transform', () => {
-  it('inverts exactly (up to float32)', () => {
-    const x = Float32Array.from([0, 0.001, 0.25, 0.5, 0.999, 1]);
-    const { y } = logitTransform(x, 3, 0.05);
-    expect(y.every(Number.isFinite)).toBe(true);
-    const back = logitInverse(y, 0.05);
-    for (let i = 0; i < x.length; i++) expect(back[i]).toBeCloseTo(x[i]!, 5);
-  });
-
-  it('has the log-determinant autodiff finds for the full Jacobian', () => {
-    const alpha = 0.05;
-    const x = Float32Array.from([0.02, 0.3, 0.5, 0.77, 0.99, 0.6]);
-    const n = x.length;
-    const f = (t: tf.Tensor): tf.Tensor => {
-      const p = tf.add(alpha, tf.mul(1 - 2 * alpha, t));
-      return tf.sub(tf.log(p), tf.log(tf.sub(1, p)));
-    };
-    const jac: number[][] = [];
-    const xt = tf.tensor1d(x);
-    for (let i = 0; i < n; i++) {
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.gather(f(t), [i])))(xt);
-      jac.push(Array.from(g.dataSync()));
-      g.dispose();
-    }
-    xt.dispose();
-    // Elementwise, so the Jacobian is diagonal: autodiff must agree.
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) expect(jac[i]![j]).toBe(0);
-    const autodiff = logAbsDet(jac);
-    const { logDet } = logitTransform(x, n, alpha);
-    expect(logDet[0]).toBeCloseTo(autodiff, 4);
-    // Per sample: two samples of three values each.
-    const two = logitTransform(x, 3, alpha).logDet;
-    expect(two[0]! + two[1]!).toBeCloseTo(logDet[0]!, 10);
-  });
-
-  it('has a tensor version matching the array version, without leaking', () => {
-    const x = Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
-    const before = tf.memory().numTensors;
-    const input = tf.tensor4d(x, [2, 2, 2, 1]);
-    const { y, logDet } = logitTransformTensor(input, 0.05);
-    expect(y.shape).toEqual([2, 2, 2, 1]);
-    expect(logDet.shape).toEqual([2]);
-    const ref = logitTransform(x, 4, 0.05);
-    const yv = y.dataSync();
-    for (let i = 0; i < x.length; i++) expect(yv[i]).toBeCloseTo(ref.y[i]!, 5);
-    const ld = logDet.dataSync();
-    expect(ld[0]).toBeCloseTo(ref.logDet[0]!, 4);
-    expect(ld[1]).toBeCloseTo(ref.logDet[1]!, 4);
-    tf.dispose([input, y, logDet]);
-    expect(tf.memory().numTensors).toBe(before);
-    expect(() => logitTransformTensor(tf.zeros([3]))).toThrow(/rank ≥ 2/);
-    expect(() => logitTransform(x, 3)).toThrow(/dims/);
-  });
-
-  it('gives 8 bits/dim for the uniform density over pixels', () => {
-    // If x = (pixel + u)/256 is uniform on [0,1)^D, log p(y) = −logDet, and every one of 256 levels is equally
-    // likely: exactly 8 bits per dimension.
-    const dims = 5;
-    const x = Float32Array.from([0.1, 0.3, 0.5, 0.7, 0.9]);
-    const { logDet } = logitTransform(x, dims);
-    expect(bitsPerDimFromLogit(-logDet[0]!, logDet[0]!, dims)).toBeCloseTo(8, 10);
-    // A density twice as high on y gives one bit per image less: 8 − 1/D bits/dim.
-    expect(bitsPerDimFromLogit(-logDet[0]! + Math.LN2, logDet[0]!, dims)).toBeCloseTo(8 - 1 / dims, 10);
+describe('pixelsToInput', () => {
+  it('turns bytes into each input convention', () => {
+    const px = Uint8Array.of(0, 127, 128, 255);
+    expect([...pixelsToInput(px, 'binary')]).toEqual([0, 0, 1, 1]);
+    expect([...pixelsToInput(px, 'pixels')]).toEqual([0, 127, 128, 255]);
+    expect([...pixelsToInput(px, 'unit')]).toEqual([...scaleToUnit(px)]);
+    const centres = pixelsToInput(px, 'bin-centres');
+    expect(centres[0]).toBe(-1);
+    expect(centres[3]).toBeCloseTo(1, 6);
+    expect([...centres]).toEqual([...toBinCentres(px)]);
+    expect(() => pixelsToInput(px, 'continuous')).toThrow(/pixelsToInput: convention must be one of/);
   });
 });

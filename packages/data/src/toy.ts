@@ -1,5 +1,5 @@
 /** Seeded 2-D toy datasets for flows: two moons, concentric rings, a ring of Gaussians. */
-import { randomInt, randomNormal, toRng, type Rng } from './random.js';
+import { randomInt, randomNormal, toRng, type Rng } from '@gm/core';
 
 /** `count` points as interleaved (x, y) pairs, with the component/class each was drawn from. */
 export interface PointDataset {

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
+import { checkPositiveInt, checkPositiveIntArray } from '@gm/core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import type { Flow } from './flow';
 import {
   activate,
-  checkBoolean,
-  checkOptionalSeed,
-  checkPositiveInt,
+  optionalBoolean,
+  optionalSeed,
   glorot,
   ones,
   oneShape,
@@ -155,13 +155,15 @@ export class AffineCoupling extends layers.Layer implements Flow {
       throw new Error(`${where}: mask must be one of half, alternating, checkerboard, channel; got ${JSON.stringify(mask)}`);
     }
     this.maskKind = mask ?? undefined;
-    this.invertMask = checkBoolean(args.invertMask, false, `${where}: invertMask`);
+    this.invertMask = optionalBoolean(`${where}: invertMask`, args.invertMask, false);
     const hidden = args.hidden ?? [64, 64];
     if (!Array.isArray(hidden)) throw new Error(`${where}: hidden must be an array of widths; got ${JSON.stringify(hidden)}`);
-    this.hidden = hidden.map((h, i) => checkPositiveInt(h, `${where}: hidden[${i}]`));
-    this.kernelSize = checkPositiveInt(args.kernelSize ?? 3, `${where}: kernelSize`);
+    this.hidden = checkPositiveIntArray(`${where}: hidden`, hidden, { allowEmpty: true });
+    const kernelSize = args.kernelSize ?? 3;
+    checkPositiveInt(`${where}: kernelSize`, kernelSize);
+    this.kernelSize = kernelSize;
     this.activation = parseActivation(args.activation ?? 'relu', where);
-    this.seed = checkOptionalSeed(args.seed, where);
+    this.seed = optionalSeed(where, args.seed);
   }
 
   override build(inputShape: Shape | Shape[]): void {

@@ -4,7 +4,7 @@ import { LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
   activate,
-  checkBoolean,
+  optionalBoolean,
   oneShape,
   oneTensor,
   parseActivation,
@@ -110,7 +110,7 @@ export class DenseTranspose extends layers.Layer {
       this.units = args.units;
     }
     this.activation = parseActivation(args.activation, where);
-    this.useBias = checkBoolean(args.useBias, true, `${where}: useBias`);
+    this.useBias = optionalBoolean(`${where}: useBias`, args.useBias, true);
     this.supportsMasking = true;
   }
 

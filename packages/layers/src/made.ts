@@ -7,7 +7,7 @@
  * - into a hidden layer: `mask[i][j] = outDeg[j] ≥ inDeg[i]`;
  * - into the output layer (and the direct input→output connection): `mask[i][j] = outDeg[j] > inDeg[i]`.
  */
-import { checkIntArray, checkPositiveInt, Mulberry32 } from './util';
+import { checkPositiveInt, mulberry32, permutation, randomInt } from '@gm/core';
 
 /** An input ordering: one of the named orders, or the degrees themselves (a permutation of 0…D−1, where
  * `ordering[d]` is the position of input `d` in the autoregressive order). */
@@ -31,16 +31,15 @@ function isPermutation(values: readonly number[], size: number): boolean {
  * An explicit ordering must be a permutation of 0…size−1.
  */
 export function inputDegrees(size: number, ordering: Ordering = 'natural', seed?: number): number[] {
-  checkPositiveInt(size, 'inputDegrees: size');
+  checkPositiveInt('inputDegrees: size', size);
   const natural = Array.from({ length: size }, (_, i) => i);
   if (ordering === 'natural') return natural;
   if (ordering === 'reversed') return natural.reverse();
   if (ordering === 'random') {
     if (seed === undefined) throw new Error("inputDegrees: ordering 'random' needs a seed");
-    return new Mulberry32(seed).shuffle(natural);
+    return Array.from(permutation(size, seed));
   }
   if (Array.isArray(ordering)) {
-    checkIntArray(ordering, 'inputDegrees: ordering');
     if (!isPermutation(ordering, size)) {
       throw new Error(
         `inputDegrees: an explicit ordering must be a permutation of 0…${size - 1}; got [${ordering.join(', ')}]`,
@@ -66,8 +65,8 @@ export function hiddenDegrees(
   mode: HiddenDegreeMode = 'sequential',
   seed?: number,
 ): number[] {
-  checkPositiveInt(units, 'hiddenDegrees: units');
-  checkPositiveInt(inputSize, 'hiddenDegrees: inputSize');
+  checkPositiveInt('hiddenDegrees: units', units);
+  checkPositiveInt('hiddenDegrees: inputSize', inputSize);
   if (inputSize < 2) throw new Error('hiddenDegrees: a MADE needs at least 2 inputs (inputSize ≥ 2)');
   const maxDegree = inputSize - 2;
   if (!Number.isInteger(minDegree) || minDegree < 0 || minDegree > maxDegree) {
@@ -80,13 +79,14 @@ export function hiddenDegrees(
   }
   if (mode !== 'random') throw new Error(`hiddenDegrees: mode must be 'sequential' or 'random'; got ${String(mode)}`);
   if (seed === undefined) throw new Error("hiddenDegrees: mode 'random' needs a seed");
-  const rng = new Mulberry32(seed);
+  const rng = mulberry32(seed);
+  const shuffled = (items: number[]): number[] => Array.from(permutation(items.length, rng), (k) => items[k] as number);
   const all = Array.from({ length: range }, (_, k) => minDegree + k);
-  if (units < range) return rng.shuffle(all).slice(0, units);
+  if (units < range) return shuffled(all).slice(0, units);
   // One of each degree, the rest uniform, then shuffled so units are not sorted by degree.
   const degrees = [...all];
-  while (degrees.length < units) degrees.push(rng.int(minDegree, maxDegree));
-  return rng.shuffle(degrees);
+  while (degrees.length < units) degrees.push(minDegree + randomInt(rng, range));
+  return shuffled(degrees);
 }
 
 export interface MadeDegreesOptions {
@@ -138,7 +138,7 @@ export function maskFromDegrees(inDegrees: readonly number[], outDegrees: readon
 /** Output degrees of a MADE output layer with `paramsPerInput` outputs per input (e.g. 2 for a mean and a
  * log-scale): the input degrees repeated, output block `k` holding parameter `k` of every input. */
 export function outputDegrees(inputDegs: readonly number[], paramsPerInput = 1): number[] {
-  checkPositiveInt(paramsPerInput, 'outputDegrees: paramsPerInput');
+  checkPositiveInt('outputDegrees: paramsPerInput', paramsPerInput);
   const out: number[] = [];
   for (let k = 0; k < paramsPerInput; k++) out.push(...inputDegs);
   return out;

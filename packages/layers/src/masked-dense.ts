@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
+import { checkPositiveInt, GmError } from '@gm/core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { madeDegrees, maskFromDegrees, outputDegrees, type Ordering } from './made';
 import {
   activate,
-  checkBoolean,
-  checkIntArray,
-  checkOptionalSeed,
-  checkPositiveInt,
+  optionalBoolean,
+  optionalSeed,
   glorot,
   parseActivation,
   shapeList,
@@ -85,19 +84,18 @@ export class MaskedDense extends layers.Layer {
   constructor(args: MaskedDenseArgs) {
     super(args);
     const where = `MaskedDense "${this.name}"`;
-    this.units = checkPositiveInt(args.units, `${where}: units`);
+    checkPositiveInt(`${where}: units`, args.units);
+    this.units = args.units;
     const maskType = args.maskType ?? 'hidden';
     if (maskType !== 'hidden' && maskType !== 'output') {
       throw new Error(`${where}: maskType must be 'hidden' or 'output'; got ${JSON.stringify(maskType)}`);
     }
     this.maskType = maskType;
-    this.contextSize =
-      args.contextSize === undefined || args.contextSize === null
-        ? undefined
-        : checkPositiveInt(args.contextSize, `${where}: contextSize`);
+    if (args.contextSize !== undefined && args.contextSize !== null) checkPositiveInt(`${where}: contextSize`, args.contextSize);
+    this.contextSize = args.contextSize ?? undefined;
     this.activation = parseActivation(args.activation, where);
-    this.useBias = checkBoolean(args.useBias, true, `${where}: useBias`);
-    this.seed = checkOptionalSeed(args.seed, where);
+    this.useBias = optionalBoolean(`${where}: useBias`, args.useBias, true);
+    this.seed = optionalSeed(where, args.seed);
     const degrees = this.checkDegrees(args);
     this.inDegrees = degrees.inputDegrees;
     this.outDegrees = degrees.outputDegrees;
@@ -106,15 +104,15 @@ export class MaskedDense extends layers.Layer {
 
   private checkDegrees(d: MaskedDenseDegrees): MaskedDenseDegrees {
     const where = `MaskedDense "${this.name}"`;
-    const inputDegrees = [...checkIntArray(d.inputDegrees, `${where}: inputDegrees`)];
-    const outDegrees = [...checkIntArray(d.outputDegrees, `${where}: outputDegrees`)];
+    const inputDegrees = integerArray(`${where}: inputDegrees`, d.inputDegrees);
+    const outDegrees = integerArray(`${where}: outputDegrees`, d.outputDegrees);
     if (inputDegrees.length === 0) throw new Error(`${where}: inputDegrees must not be empty`);
     if (outDegrees.length !== this.units) {
       throw new Error(`${where}: outputDegrees has ${outDegrees.length} entries; expected units = ${this.units}`);
     }
     let directDegrees: number[] | null = null;
     if (d.directDegrees !== undefined && d.directDegrees !== null) {
-      directDegrees = [...checkIntArray(d.directDegrees, `${where}: directDegrees`)];
+      directDegrees = integerArray(`${where}: directDegrees`, d.directDegrees);
       if (directDegrees.length === 0) throw new Error(`${where}: directDegrees must not be empty`);
     }
     return { inputDegrees, outputDegrees: outDegrees, directDegrees };
@@ -301,4 +299,9 @@ export function resampleMadeMasks(stack: readonly MaskedDense[], options: Resamp
     });
   });
   return degrees;
+}
+
+function integerArray(where: string, value: unknown): number[] {
+  if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v))) throw new GmError('BAD_ARGUMENT', where, 'an array of integers', value);
+  return [...(value as number[])];
 }

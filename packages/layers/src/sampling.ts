@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
-import { checkBoolean, checkOptionalSeed, isTraining, Mulberry32, shapeList, type BaseLayerArgs, type Shape } from './util';
+import { checkOneOf, mulberry32, type Rng } from '@gm/core';
+import { isTraining, optionalBoolean, optionalSeed, shapeList, type BaseLayerArgs, type Shape } from './util';
 
 type Kwargs = Record<string, unknown>;
 
@@ -10,11 +11,19 @@ export interface SamplingArgs extends BaseLayerArgs {
   seed?: number;
   /** Whether to sample when not training (default true, as a VAE's generative path needs); false returns `mean`. */
   sampleAtInference?: boolean;
+  /**
+   * What the second input holds: `'log-variance'` (default, as Keras's VAE examples) or `'log-std'` (log σ, what
+   * @gm/metrics' `Normal` takes). `Normal.fromLogVariance(mean, logVar)` is the distribution this layer samples.
+   */
+  scale?: 'log-variance' | 'log-std';
 }
 
 /**
  * The reparameterisation trick of a VAE: `[mean, logVar] → mean + exp(logVar / 2) · ε` with `ε ~ N(0, I)`, so the
- * sample is a differentiable function of both inputs (∂z/∂mean = 1, ∂z/∂logVar = ½·exp(logVar/2)·ε).
+ * sample is a differentiable function of both inputs (∂z/∂mean = 1, ∂z/∂logVar = ½·exp(logVar/2)·ε). With
+ * `scale: 'log-std'` the second input is log σ: `mean + exp(logStd) · ε`. Either way the sample is a draw from
+ * @gm/metrics' `Normal` with the same parameters (`Normal.fromLogVariance(mean, logVar)` / `new Normal(mean, logStd)`),
+ * which is how a model built from this layer scores its posterior.
  *
  * @example
  * ```ts
@@ -27,14 +36,18 @@ export class Sampling extends layers.Layer {
 
   readonly seed: number | undefined;
   readonly sampleAtInference: boolean;
-  private readonly rng: Mulberry32 | undefined;
+  readonly scale: 'log-variance' | 'log-std';
+  private readonly rng: Rng | undefined;
 
   constructor(args: SamplingArgs = {}) {
     super(args);
     const where = `Sampling "${this.name}"`;
-    this.seed = checkOptionalSeed(args.seed, where);
-    this.sampleAtInference = checkBoolean(args.sampleAtInference, true, `${where}: sampleAtInference`);
-    this.rng = this.seed === undefined ? undefined : new Mulberry32(this.seed);
+    this.seed = optionalSeed(where, args.seed);
+    this.sampleAtInference = optionalBoolean(`${where}: sampleAtInference`, args.sampleAtInference, true);
+    const scale = args.scale ?? 'log-variance';
+    checkOneOf(`${where}: scale`, scale, ['log-variance', 'log-std'] as const);
+    this.scale = scale;
+    this.rng = this.seed === undefined ? undefined : mulberry32(this.seed);
   }
 
   private split(inputs: Tensor | Tensor[]): [Tensor, Tensor] {
@@ -59,13 +72,13 @@ export class Sampling extends layers.Layer {
     if (!this.sampleAtInference && !isTraining(kwargs)) return tf.clone(mean);
     return tf.tidy(() => {
       // A fresh integer seed per call from the layer's PRNG: reproducible, yet new noise every step.
-      const seed = this.rng === undefined ? undefined : Math.floor(this.rng.next() * 2147483647);
+      const seed = this.rng === undefined ? undefined : Math.floor(this.rng() * 2147483647);
       const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', seed);
-      return tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), eps));
+      return tf.add(mean, tf.mul(tf.exp(this.scale === 'log-std' ? logVar : tf.mul(logVar, 0.5)), eps));
     });
   }
 
   override getConfig(): serialization.ConfigDict {
-    return { ...super.getConfig(), seed: this.seed ?? null, sampleAtInference: this.sampleAtInference };
+    return { ...super.getConfig(), seed: this.seed ?? null, sampleAtInference: this.sampleAtInference, scale: this.scale };
   }
 }

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import type { Flow } from './flow';
-import { checkPositiveInt, oneShape, oneTensor, type BaseLayerArgs, type Shape } from './util';
+import { checkPositiveInt } from '@gm/core';
+import { oneShape, oneTensor, type BaseLayerArgs, type Shape } from './util';
 
 type Kwargs = Record<string, unknown>;
 
@@ -24,7 +25,9 @@ export class Squeeze extends layers.Layer implements Flow {
 
   constructor(args: SqueezeArgs = {}) {
     super(args);
-    this.factor = checkPositiveInt(args.factor ?? 2, `Squeeze "${this.name}": factor`);
+    const factor = args.factor ?? 2;
+    checkPositiveInt(`Squeeze "${this.name}": factor`, factor);
+    this.factor = factor;
   }
 
   private check(shape: readonly (number | null)[], inverse: boolean): void {

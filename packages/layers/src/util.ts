@@ -1,8 +1,9 @@
-/** Small shared helpers: activations, a seeded PRNG, argument checks and config plumbing. */
+/** Small shared helpers: activations, optional arguments and config plumbing (checks and randomness: @gm/core). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { initializers } from '@tensorflow/tfjs-layers';
 import type { layers } from '@tensorflow/tfjs-layers';
+import { checkBoolean, checkInteger } from '@gm/core';
 
 /** Constructor arguments every tfjs layer accepts (name, trainable, inputShape, batchInputShape, dtype, …). */
 export type BaseLayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
@@ -51,69 +52,17 @@ export function activate(name: Activation, x: Tensor): Tensor {
   }
 }
 
-/**
- * mulberry32: a tiny, fast 32-bit PRNG. Used to make seeded layers reproducible: every draw of noise gets a fresh
- * integer seed from this generator, so a seeded layer gives the same sequence of samples run after run (a fixed
- * tfjs seed would instead repeat the same noise on every call).
- */
-export class Mulberry32 {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Uniform integer in [lo, hi] (inclusive). */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-
-  /** In-place Fisher–Yates shuffle. */
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
-      const tmp = items[i] as T;
-      items[i] = items[j] as T;
-      items[j] = tmp;
-    }
-    return items;
-  }
-}
-
-export function checkPositiveInt(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new Error(`${where}: expected a positive integer; got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-export function checkOptionalSeed(value: unknown, where: string): number | undefined {
+/** An optional integer seed (undefined when absent); throws a GmError naming `where` otherwise. */
+export function optionalSeed(where: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new Error(`${where}: seed must be an integer; got ${JSON.stringify(value)}`);
-  }
+  checkInteger(`${where}: seed`, value);
   return value;
 }
 
-export function checkIntArray(value: unknown, where: string): number[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'number' || !Number.isInteger(v))) {
-    throw new Error(`${where}: expected an array of integers; got ${JSON.stringify(value)}`);
-  }
-  return value as number[];
-}
-
-export function checkBoolean(value: unknown, fallback: boolean, where: string): boolean {
+/** An optional boolean with a default; throws a GmError naming `where` when it is not a boolean. */
+export function optionalBoolean(where: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'boolean') throw new Error(`${where}: expected a boolean; got ${JSON.stringify(value)}`);
+  checkBoolean(where, value);
   return value;
 }
 

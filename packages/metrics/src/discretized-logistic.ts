@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Distribution, DistributionOptions } from './distribution';
 import { SeededDistribution } from './distribution';
-import { deriveSeed } from './seed';
+import { deriveSeed } from '@gm/core';
 import { checkCount, checkTensor, fmt, log1mexp, paramShape, prepareValue, resolveEventRank, sumEvent } from './util';
 
 /**

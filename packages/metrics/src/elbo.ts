@@ -1,15 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Distribution, SampleWithLogProb } from './distribution';
 import { Normal, StandardNormal, klDivergence } from './normal';
-import { deriveSeed } from './seed';
+import { deriveSeed, type LatentVariableModel } from '@gm/core';
 import { checkCount, fmt } from './util';
 
 /** An approximate posterior q(z|x): a Distribution, or anything that returns samples with their log q. */
 export type Posterior = Distribution | SampleWithLogProb;
 
 /**
- * The small structural interface the likelihood metrics need; a VAE (and an IAF-VAE whose posterior only knows
- * log q of its own samples) fits it by shape.
+ * The metrics work on any {@link LatentVariableModel} (the contract of @gm/core); a VAE, and an IAF-VAE whose
+ * posterior only knows log q of its own samples, fit it by shape.
  *
  * Shape contract, for a batch of B examples `x` of shape `[B, ...dataShape]`:
  * - `posterior(x)` has batch shape `[B]` and event shape `latentShape`: its samples (n of them) are
@@ -19,11 +19,7 @@ export type Posterior = Distribution | SampleWithLogProb;
  *   N = n·B rows, sample-major: row j·B + b is sample j of example b, so an ordinary decoder works unchanged.)
  * - `prior.logProb(z)` maps `[n, B, ...latentShape]` to `[n, B]` (e.g. `new StandardNormal(latentShape)`).
  */
-export interface LatentVariableModel {
-  posterior(x: tf.Tensor): Posterior;
-  likelihood(z: tf.Tensor): Distribution;
-  prior: Distribution;
-}
+export type { LatentVariableModel } from '@gm/core';
 
 /** Per-example ELBO terms, each of shape `[B]`, in nats. */
 export interface ElboResult {

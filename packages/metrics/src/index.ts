@@ -20,4 +20,4 @@ export {
 } from './elbo';
 export { bitsPerDim, type BitsPerDimOptions } from './bits';
 export { logMeanExp, log1mexp } from './util';
-export { SeedStream, deriveSeed, randomStandardNormal } from './seed';
+export { randomStandardNormal } from './seed';

@@ -46,6 +46,15 @@ export class Normal extends SeededDistribution implements Distribution, SampleWi
     return new Normal(mean, tf.log(std), options);
   }
 
+  /**
+   * A Normal from its log-variance log σ² (what Keras-style encoders and @gm/layers' `Sampling` take): log σ is
+   * computed once here into a new tensor, `normal.logStd`, which the caller disposes (or call this inside `tf.tidy`).
+   */
+  static fromLogVariance(mean: tf.Tensor, logVariance: tf.Tensor, options: DistributionOptions = {}): Normal {
+    checkTensor('Normal.fromLogVariance', 'logVariance', logVariance);
+    return new Normal(mean, tf.mul(logVariance, 0.5), options);
+  }
+
   /** σ = exp(logStd) (a new tensor). */
   std(): tf.Tensor {
     return tf.exp(this.logStd);

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 
 export const LOG_2PI = Math.log(2 * Math.PI);
 
-/** Shape as text for error messages. */
-export const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+import { formatShape as fmt } from '@gm/core';
+
+export { fmt };
 
 /** NumPy broadcasting of two shapes, or undefined when they do not broadcast. */
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] | undefined {

@@ -31,7 +31,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { PNG } from 'pngjs';
 import { gmAdam, initBackend } from '@gm/backend';
-import { loadBundledMnist, scaleToUnit, subset, trainValidationSplit, permutation } from '@gm/data';
+import { permutation } from '@gm/core';
+import { scaleToUnit, subset, trainValidationSplit } from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
 import {
   DenoisingAutoencoder,
   EncoderClassifier,

@@ -25,7 +25,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
-import { binarizeStatic, loadBundledMnist, trainValidationSplit } from '@gm/data';
+import { binarizeStatic, trainValidationSplit } from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
 import { MADE } from '../dist/index.js';
 import { autoregressiveNllBits, decodeAutoregressive, encodeAutoregressive } from '../../bitsback/dist/index.js';
 

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { initBackend } from '@gm/backend';
-import { binarizeStatic, loadBundledMnist } from '@gm/data';
+import { binarizeStatic } from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
 import { importanceSampledLogLikelihood } from '@gm/metrics';
 import { decodeAutoregressive, encodeAutoregressive } from '../../bitsback/dist/index.js'; // '@gm/bitsback' in your project
 import { IafVae, MADE } from '../dist/index.js'; // '@gm/models' in your project

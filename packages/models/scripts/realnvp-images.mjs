@@ -22,7 +22,9 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
-import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, loadBundledMnist, loadCifar10, mulberry32, writeCifar10Batch } from '@gm/data';
+import { mulberry32 } from '@gm/core';
+import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, writeCifar10Batch } from '@gm/data';
+import { loadBundledMnist, loadCifar10 } from '@gm/data/node';
 import { RealNVPImage } from '../dist/index.js';
 import { writeImageGrid } from './realnvp-lib.mjs';
 

@@ -25,7 +25,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { PNG } from 'pngjs';
 import { gmAdam, initBackend } from '@gm/backend';
-import { binarizeStatic, loadBundledMnist } from '@gm/data';
+import { binarizeStatic } from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
 import { bitsPerDim, toBinCenters } from '@gm/metrics';
 import { VAE } from '../dist/index.js';
 

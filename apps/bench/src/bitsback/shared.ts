@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { PNG } from 'pngjs';
 import { initBackend, type BackendName } from '@gm/backend';
-import { binarizeStatic, loadBundledMnist } from '@gm/data';
+import { binarizeStatic } from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
 import { toBinCenters } from '@gm/metrics';
 import { VAE } from '@gm/models';
 import {

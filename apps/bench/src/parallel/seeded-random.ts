@@ -1,6 +1,6 @@
 /** Small deterministic PRNGs so that runs in different processes and threads see identical numbers. */
 
-import { mulberry32 } from '@gm/data';
+import { mulberry32 } from '@gm/core';
 
 /** mulberry32 (from @gm/data): a 32-bit seeded generator returning floats in [0, 1). */
 export { mulberry32 };

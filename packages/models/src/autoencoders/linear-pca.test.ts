@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LinearAutoencoder } from './autoencoder';
-import { mulberry32 } from './random';
+import { mulberry32 } from '@gm/core';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerFactory } from '../train/optimizer';
 import { runFitLoop, type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
-import { mixSeed, seededPermutation } from './random';
+import { deriveSeed, permutation } from '@gm/core';
 
 /** Optimisers `fit` can use. */
 export type OptimizerName = 'adam' | 'sgd' | 'rmsprop';
@@ -144,13 +144,13 @@ export function trainMinibatches(job: MinibatchTraining): FitResult {
       onBatchEnd: job.options.onBatchEnd,
       onEpochEnd: job.options.onEpochEnd,
       *trainEpoch(epoch) {
-        const order = opts.shuffle ? seededPermutation(n, mixSeed(opts.seed, epoch, 1)) : Int32Array.from({ length: n }, (_, i) => i);
+        const order = opts.shuffle ? permutation(n, deriveSeed(opts.seed, epoch, 1)) : Uint32Array.from({ length: n }, (_, i) => i);
         for (let b = 0; b < batches; b++) {
           const idx = order.subarray(b * opts.batchSize, Math.min((b + 1) * opts.batchSize, n));
           const loss = tf.tidy(() => {
-            const indices = tf.tensor1d(idx, 'int32');
+            const indices = tf.tensor1d(Int32Array.from(idx), 'int32');
             const batch = job.data.map((t) => tf.gather(t, indices));
-            return optimizer.minimize(() => job.loss(batch, mixSeed(opts.seed, epoch, 2, b)), true, job.variables) as tf.Scalar;
+            return optimizer.minimize(() => job.loss(batch, deriveSeed(opts.seed, epoch, 2, b)), true, job.variables) as tf.Scalar;
           });
           const value = loss.dataSync()[0] as number;
           loss.dispose();

@@ -1,6 +1,6 @@
 /** Helpers for the autoencoder tests (not exported). */
 import * as tf from '@tensorflow/tfjs-core';
-import { mulberry32 } from './random';
+import { mulberry32 } from '@gm/core';
 
 /**
  * `n` examples of width `dim` in (0, 1) that lie near a `latent`-dimensional manifold: sigmoid(z·A + b) with

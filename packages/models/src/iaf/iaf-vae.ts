@@ -18,7 +18,6 @@ import type { LayerVariable, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { MaskedDense, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
 import {
   Normal,
-  deriveSeed,
   elbo,
   importanceSampledLogLikelihood,
   type Distribution,
@@ -32,7 +31,7 @@ import {
 import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
 import { type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
 import { gatherBatches, identityOrder, runModelFitLoop } from '../train/minibatches';
-import { seededPermutation } from '../autoencoders/random';
+import { checkPositiveInt, deriveSeed, formatShape as fmt, permutation } from '@gm/core';
 import { VAE } from '../vae/vae';
 import { resolveVaeConfig, type VaeConfig } from '../vae/config';
 
@@ -100,10 +99,8 @@ export function resolveIafVaeConfig(config: IafVaeConfig): ResolvedIafVaeConfig 
   return { vae: { ...vaePart }, flowSteps, flowHidden: [...hidden], contextSize, gateBias };
 }
 
-const fmt = (shape: readonly (number | null)[]): string => `[${shape.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`;
-
 function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where}: "${name}" must be a positive integer, got ${String(v)}`);
+  checkPositiveInt(`${where}: "${name}"`, v);
 }
 
 /** The encoder seen with two outputs: `[μ ‖ log σ]` and the features its last layer reads (shared weights). */
@@ -374,7 +371,7 @@ export class IafVae implements LatentVariableModel {
     const batches = Math.ceil(N / batchSize);
     const shuffle = options.shuffle ?? true;
     const trainEpoch = function* (this: IafVae, epoch: number): Generator<{ loss: number; size: number }> {
-      const order = shuffle ? seededPermutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
+      const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
       for (const { index: b, rows, xb } of gatherBatches(data, order, batchSize)) {
         const cost = optimizer.minimize(
           () => tf.neg(tf.mean(elbo(this, xb, { seed: deriveSeed(seed, epoch, 2, b), kl: 'mc' }).elbo)) as tf.Scalar,

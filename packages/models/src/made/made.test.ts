@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from '../autoencoders/random';
+import { mulberry32 } from '@gm/core';
 import { MADE } from './made';
 import type { MadeConfig } from './config';
 

@@ -11,11 +11,11 @@ import { OptimizerSlot, type OptimizerFactory } from '../train/optimizer';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { MaskedDense, inputDegrees, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
-import { Bernoulli, deriveSeed, logMeanExp } from '@gm/metrics';
+import { checkPositiveInt, deriveSeed, formatShape as fmt, mulberry32, permutation } from '@gm/core';
+import { Bernoulli, logMeanExp } from '@gm/metrics';
 import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
 import { type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
 import { gatherBatches, identityOrder, runModelFitLoop } from '../train/minibatches';
-import { mulberry32, seededPermutation } from '../autoencoders/random';
 import { resolveMadeConfig, type MadeConfig, type ResolvedMadeConfig } from './config';
 
 /** Checkpoint kind written by {@link MADE.save}. */
@@ -65,10 +65,8 @@ export interface MadeCodecModel {
   conditionals(x: Float32Array, batch: number): Float32Array;
 }
 
-const fmt = (shape: readonly (number | null)[]): string => `[${shape.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`;
-
 function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where}: "${name}" must be a positive integer, got ${String(v)}`);
+  checkPositiveInt(`${where}: "${name}"`, v);
 }
 
 function storedConfig(c: ResolvedMadeConfig): MadeConfig {
@@ -368,7 +366,7 @@ export class MADE {
     const shuffle = options.shuffle ?? true;
     const K = this.pool.length;
     const trainEpoch = function* (this: MADE, epoch: number): Generator<{ loss: number; size: number }> {
-      const order = shuffle ? seededPermutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
+      const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
       for (const { index: b, rows, xb } of gatherBatches(data, order, batchSize)) {
         this.useMask(K === 1 ? 0 : deriveSeed(seed, epoch, 3, b) % K);
         const cost = optimizer.minimize(

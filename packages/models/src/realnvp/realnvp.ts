@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { OptimizerSlot } from '../train/optimizer';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ACTIVATIONS, AffineCoupling, FlowBatchNorm, registerGmLayers, type Activation, type Flow } from '@gm/layers';
-import { StandardNormal, deriveSeed, randomStandardNormal } from '@gm/metrics';
+import { deriveSeed } from '@gm/core';
+import { StandardNormal, randomStandardNormal } from '@gm/metrics';
 import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
 import type { FitResult } from '../train/fit-loop';
 import {

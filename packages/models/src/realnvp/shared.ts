@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { OptimizerFactory } from '../train/optimizer';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { SeedStream, deriveSeed } from '@gm/metrics';
+import { checkPositiveInt, checkPositiveNumber, deriveSeed, formatShape, GmError, permutation } from '@gm/core';
 import { runFitLoop, type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
 
 /** Options of `fit` on both Real NVP models. */
@@ -33,32 +33,18 @@ export interface RealNvpFitOptions extends FitCallbacks {
   shuffle?: boolean;
 }
 
-export const fmt = (shape: readonly (number | null | undefined)[]): string =>
-  `[${shape.map((d) => (d === null || d === undefined ? 'null' : String(d))).join(', ')}]`;
+export const fmt = formatShape;
 
 export function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where}: "${name}" must be a positive integer, got ${String(v)}`);
+  checkPositiveInt(`${where}: "${name}"`, v);
 }
 
 export function checkPositive(where: string, name: string, v: unknown): asserts v is number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) throw new Error(`${where}: "${name}" must be a positive number, got ${String(v)}`);
+  checkPositiveNumber(`${where}: "${name}"`, v);
 }
 
 export function checkTensor(where: string, name: string, t: unknown): asserts t is tf.Tensor {
-  if (!(t instanceof tf.Tensor)) throw new Error(`${where}: "${name}" must be a tf.Tensor`);
-}
-
-/** A seeded permutation of 0..n−1 (Fisher–Yates over a deterministic seed stream). */
-export function permutation(n: number, seed: number): Int32Array {
-  const out = Int32Array.from({ length: n }, (_, i) => i);
-  const stream = new SeedStream(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = stream.next() % (i + 1);
-    const t = out[i] as number;
-    out[i] = out[j] as number;
-    out[j] = t;
-  }
-  return out;
+  if (!(t instanceof tf.Tensor)) throw new GmError('BAD_ARGUMENT', `${where}: "${name}"`, 'a tf.Tensor', t === null ? null : typeof t);
 }
 
 /** A functional LayersModel that applies `layers` in order to an input of `shape` (builds them; saves them). */
@@ -140,11 +126,11 @@ export function fitFlow(spec: FlowFitSpec): FitResult {
   const clipNorm = options.clipNorm;
 
   function* trainEpoch(epoch: number): Generator<{ loss: number; size: number }> {
-    const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : Int32Array.from({ length: N }, (_, i) => i);
+    const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : Uint32Array.from({ length: N }, (_, i) => i);
     for (let b = 0; b < batches; b++) {
       const rows = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, N));
       const stepSeed = deriveSeed(seed, epoch, 2, b);
-      const xb = tf.tidy(() => tf.gather(data, tf.tensor1d(rows, 'int32')));
+      const xb = tf.tidy(() => tf.gather(data, tf.tensor1d(Int32Array.from(rows), 'int32')));
       try {
         const loss = optimizationStep(optimizer, () => spec.batchLoss(xb, stepSeed), spec.trainable, clipNorm);
         yield { loss, size: rows.length };

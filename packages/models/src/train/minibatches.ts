@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { runFitLoop, type EarlyStopping, type FitCallbacks, type FitLoopOptions, type FitResult } from './fit-loop';
 
 /** 0, 1, …, n − 1: the row order without shuffling. */
-export function identityOrder(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
+export function identityOrder(n: number): Uint32Array {
+  return Uint32Array.from({ length: n }, (_, i) => i);
 }
 
 /**
@@ -17,13 +17,13 @@ export function identityOrder(n: number): Int32Array {
  */
 export function* gatherBatches(
   data: tf.Tensor,
-  order: Int32Array,
+  order: Uint32Array,
   batchSize: number,
-): Generator<{ index: number; rows: Int32Array; xb: tf.Tensor }> {
+): Generator<{ index: number; rows: Uint32Array; xb: tf.Tensor }> {
   const batches = Math.ceil(order.length / batchSize);
   for (let index = 0; index < batches; index++) {
     const rows = order.subarray(index * batchSize, Math.min((index + 1) * batchSize, order.length));
-    const xb = tf.tidy(() => tf.gather(data, tf.tensor1d(rows, 'int32')));
+    const xb = tf.tidy(() => tf.gather(data, tf.tensor1d(Int32Array.from(rows), 'int32')));
     try {
       yield { index, rows, xb };
     } finally {

@@ -1,7 +1,7 @@
 /** Builds the VAE's encoder and decoder as ordinary tfjs LayersModels (standard layers only, so they save/load). */
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { deriveSeed } from '@gm/metrics';
+import { deriveSeed } from '@gm/core';
 import { paramsPerPixel, type ResolvedVaeConfig } from './config';
 
 const ENCODER = 1;

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // a worker is a fresh realm: the layers and the gradient functions
-import { mixSeed } from '../autoencoders/random';
+import { deriveSeed } from '@gm/core';
 import type { VaeConfig } from './config';
 import { storedConfig, VAE } from './vae';
 
@@ -33,7 +33,7 @@ export function vaeReplica(vae: VAE, seed = vae.config.seed): VaeReplica {
     inputs: [{ name: 'x', exampleShape: [...vae.config.inputShape] }],
     loss(inputs, { step, rows }) {
       const x = inputs.x as tf.Tensor;
-      return tf.neg(tf.mean(vae.elbo(x, { seed: mixSeed(seed, step, rows[0]) }).elbo)) as tf.Scalar;
+      return tf.neg(tf.mean(vae.elbo(x, { seed: deriveSeed(seed, step, rows[0]) }).elbo)) as tf.Scalar;
     },
     dispose() {
       vae.dispose();

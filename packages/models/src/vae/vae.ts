@@ -12,9 +12,7 @@ import {
   DiscretizedLogistic,
   DiscretizedLogisticMixture,
   Normal,
-  SeedStream,
   StandardNormal,
-  deriveSeed,
   elbo,
   importanceSampledLogLikelihood,
   klDivergence,
@@ -25,6 +23,7 @@ import {
   type ImportanceSamplingOptions,
   type LatentVariableModel,
 } from '@gm/metrics';
+import { checkPositiveInt, deriveSeed, formatShape as fmt, permutation } from '@gm/core';
 import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
 import { type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
 import { gatherBatches, identityOrder, runModelFitLoop } from '../train/minibatches';
@@ -109,14 +108,13 @@ export interface VaeBitsBackModel {
   likelihood(z: Float32Array, batch: number): Promise<VaeBitsBackLikelihood>;
 }
 
-const fmt = (shape: readonly (number | null)[]): string => `[${shape.map((d) => (d === null ? 'null' : String(d))).join(', ')}]`;
 
 function checkTensorArg(where: string, name: string, t: unknown): asserts t is tf.Tensor {
   if (!(t instanceof tf.Tensor)) throw new Error(`${where}: "${name}" must be a tf.Tensor`);
 }
 
 function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where}: "${name}" must be a positive integer, got ${String(v)}`);
+  checkPositiveInt(`${where}: "${name}"`, v);
 }
 
 /** The config as the user would write it (no nulls, no fields of the other architecture): what checkpoints store. */
@@ -135,19 +133,6 @@ export function storedConfig(c: ResolvedVaeConfig): VaeConfig {
   else if (c.conv !== null) {
     out.conv = { filters: [...c.conv.filters], kernelSize: c.conv.kernelSize };
     if (c.conv.dense !== null) out.conv.dense = c.conv.dense;
-  }
-  return out;
-}
-
-/** A seeded permutation of 0..n−1 (Fisher–Yates over a deterministic seed stream). */
-function permutation(n: number, seed: number): Int32Array {
-  const out = Int32Array.from({ length: n }, (_, i) => i);
-  const stream = new SeedStream(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = stream.next() % (i + 1);
-    const t = out[i] as number;
-    out[i] = out[j] as number;
-    out[j] = t;
   }
   return out;
 }
