@@ -1,6 +1,7 @@
 // Lint for every workspace package: typescript-eslint's recommended rules, no type information (fast on 2 cores).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { boundaryConfigs } from './tooling/eslint-config/boundaries.js';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', 'reports/**', 'artifacts/**', '**/*.d.ts'] },
@@ -15,4 +16,5 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  ...boundaryConfigs(),
 );

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchBBANS, linearBernoulliModel, linearLogisticModel } from '../dist/index.js';
+import { benchBBANS, linearBernoulliModel, linearLogisticModel } from '@gm/bitsback';
 
 const { values } = parseArgs({ options: {
   count: { type: 'string' }, lanes: { type: 'string' }, chunk: { type: 'string' }, latent: { type: 'string' },

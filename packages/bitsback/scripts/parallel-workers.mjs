@@ -4,7 +4,7 @@
 // Run after `npx tsup`:  node scripts/parallel-workers.mjs [--workers 2] [--count 2000] [--chunk 250]
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
-import { compress, createGmzHeader, decodeChunk, encodeChunk, joinGmz, linearBernoulliModel, splitGmz } from '../dist/index.js';
+import { compress, createGmzHeader, decodeChunk, encodeChunk, joinGmz, linearBernoulliModel, splitGmz } from '@gm/bitsback';
 
 const makeModel = () => linearBernoulliModel({ latentDim: 16, pixelsPerImage: 784, seed: 1, weightScale: 1 });
 

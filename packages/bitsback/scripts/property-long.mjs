@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import {
   createMessage, flatten, unflatten, frequencyTable, lookupSymbol, peek, popCommit, push, pushSymbols, popSymbols,
   quantizeFrequencies, bernoulliBatch, diagGaussianBuckets, discretizedLogisticBatch,
-} from '../dist/index.js';
+} from '@gm/bitsback';
 
 const { values } = parseArgs({ options: { scale: { type: 'string' }, seed: { type: 'string' } } });
 const scale = Number(values.scale ?? 1);

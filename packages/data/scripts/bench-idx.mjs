@@ -1,7 +1,8 @@
 // Benchmark: parse a synthetic 60,000-image MNIST-sized IDX file (60,000 × 28 × 28 = 47,040,016 bytes).
 // Run after `npx tsup`: `node scripts/bench-idx.mjs` (or `pnpm --filter @gm/data bench`).
 // Pixels are the bundled real digits tiled six times, so the gzip figures reflect real MNIST compressibility.
-import { gunzipIfNamed, gzipIfNamed, loadBundledMnist, parseIdxImages, writeIdxImages } from '../dist/index.js';
+import { gunzipIfNamed, gzipIfNamed, parseIdxImages, writeIdxImages } from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
 
 const COUNT = 60_000;
 const reps = Number(process.env.BENCH_REPS ?? 20);

@@ -4,11 +4,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import {
   batchIterator,
   dequantizeUniform,
-  loadBundledMnist,
-  logitTransform,
   trainValidationSplit,
   twoMoons,
-} from '../dist/index.js';
+} from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
 
 await tf.setBackend('cpu');
 
@@ -28,10 +27,9 @@ for (const { xs, ys } of batchIterator(fit, { batchSize: 128, seed: 1, epoch: 0,
 }
 console.log('batches', batches, 'leaked tensors', tf.memory().numTensors - before);
 
-// Dequantize + logit for a flow; logDet converts its likelihood to pixel-space bits/dim.
+// Uniform dequantization: (pixel + U[0, 1)) / 256.
 const x = dequantizeUniform(test.images.subarray(0, 784), 7);
-const { y, logDet } = logitTransform(x, 784, 0.05);
-console.log('logit range', Math.min(...y).toFixed(2), Math.max(...y).toFixed(2), 'logDet', logDet[0].toFixed(1));
+console.log('dequantized range', Math.min(...x).toFixed(3), Math.max(...x).toFixed(3));
 
 // A 2-D toy dataset.
 const moons = twoMoons(1000, { seed: 0, noise: 0.05 });

@@ -15,13 +15,13 @@ import {
   Sampling,
   madeDegrees,
   outputDegrees,
-} from '../dist/index.js';
+} from '@gm/layers';
 
 const backend = process.env.GM_BACKEND ?? 'wasm';
 await tf.setBackend(backend);
 await tf.ready();
 if (process.env.GM_FAST_MATMUL === '1') {
-  const gmBackend = await import('../../backend/dist/index.js');
+  const gmBackend = await import('@gm/backend');
   gmBackend.installFastWasmMatMul();
   console.log(`fast wasm MatMul installed: ${gmBackend.isFastWasmMatMulInstalled()}`);
 }
@@ -138,7 +138,7 @@ const x784 = tf.randomUniform([64, 784], 0, 1, 'float32', 1);
 {
   // The coupling network's convolution: tf.conv2d (forward only on wasm) vs the im2col form used when the backend
   // cannot differentiate conv2d w.r.t. the filter.
-  const { conv2dSameIm2col } = await import('../dist/index.js');
+  const { conv2dSameIm2col } = await import('@gm/layers');
   const x = tf.randomNormal([16, 28, 28, 32], 0, 1, 'float32', 5);
   const f = tf.randomNormal([3, 3, 32, 32], 0, 1, 'float32', 6);
   const time = (fn) => {

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { AffineCoupling, DenseTranspose, madeDegrees, MaskedDense, outputDegrees, registerGmLayers, resampleMadeMasks } from '../dist/index.js';
+import { AffineCoupling, DenseTranspose, madeDegrees, MaskedDense, outputDegrees, registerGmLayers, resampleMadeMasks } from '@gm/layers';
 
 await tf.setBackend('cpu');
 registerGmLayers();

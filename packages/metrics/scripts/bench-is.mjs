@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { Bernoulli, Normal, StandardNormal, elbo, importanceSampledLogLikelihood, bitsPerDim } from '../dist/index.js';
+import { Bernoulli, Normal, StandardNormal, elbo, importanceSampledLogLikelihood, bitsPerDim } from '@gm/metrics';
 
 const { values } = parseArgs({
   options: {

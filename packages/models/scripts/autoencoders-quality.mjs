@@ -41,7 +41,7 @@ import {
   StackedAutoencoder,
   TiedAutoencoder,
   trainGreedyLayerwise,
-} from '../dist/index.js';
+} from '@gm/models';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({

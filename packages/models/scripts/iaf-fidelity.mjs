@@ -27,8 +27,8 @@ import { gmAdam, initBackend } from '@gm/backend';
 import { binarizeStatic, trainValidationSplit } from '@gm/data';
 import { loadBundledMnist } from '@gm/data/node';
 import { elbo, importanceSampledLogLikelihood } from '@gm/metrics';
-import { IafVae, VAE } from '../dist/index.js';
-import { compress, decompress } from '../../bitsback/dist/index.js';
+import { IafVae, VAE } from '@gm/models';
+import { compress, decompress } from '@gm/bitsback';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({

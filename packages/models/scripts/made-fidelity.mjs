@@ -27,8 +27,8 @@ import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
 import { binarizeStatic, trainValidationSplit } from '@gm/data';
 import { loadBundledMnist } from '@gm/data/node';
-import { MADE } from '../dist/index.js';
-import { autoregressiveNllBits, decodeAutoregressive, encodeAutoregressive } from '../../bitsback/dist/index.js';
+import { MADE } from '@gm/models';
+import { autoregressiveNllBits, decodeAutoregressive, encodeAutoregressive } from '@gm/bitsback';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values, positionals } = parseArgs({

@@ -8,8 +8,8 @@ import { initBackend } from '@gm/backend';
 import { binarizeStatic } from '@gm/data';
 import { loadBundledMnist } from '@gm/data/node';
 import { importanceSampledLogLikelihood } from '@gm/metrics';
-import { decodeAutoregressive, encodeAutoregressive } from '../../bitsback/dist/index.js'; // '@gm/bitsback' in your project
-import { IafVae, MADE } from '../dist/index.js'; // '@gm/models' in your project
+import { decodeAutoregressive, encodeAutoregressive } from '@gm/bitsback';
+import { IafVae, MADE } from '@gm/models';
 
 await initBackend(); // wasm with the fast MatMul kernels in Node
 const { train, test } = loadBundledMnist();

@@ -25,7 +25,7 @@ import { gmAdam, initBackend } from '@gm/backend';
 import { mulberry32 } from '@gm/core';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, writeCifar10Batch } from '@gm/data';
 import { loadBundledMnist, loadCifar10 } from '@gm/data/node';
-import { RealNVPImage } from '../dist/index.js';
+import { RealNVPImage } from '@gm/models';
 import { writeImageGrid } from './realnvp-lib.mjs';
 
 const { values, positionals } = parseArgs({

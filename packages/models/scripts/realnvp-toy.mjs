@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
 import { gaussianMixture, rings, twoMoons } from '@gm/data';
-import { RealNVP } from '../dist/index.js';
+import { RealNVP } from '@gm/models';
 import { histogram, writePanels } from './realnvp-lib.mjs';
 
 const { values, positionals } = parseArgs({

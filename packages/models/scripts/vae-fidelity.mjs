@@ -28,7 +28,7 @@ import { gmAdam, initBackend } from '@gm/backend';
 import { binarizeStatic } from '@gm/data';
 import { loadBundledMnist } from '@gm/data/node';
 import { bitsPerDim, toBinCenters } from '@gm/metrics';
-import { VAE } from '../dist/index.js';
+import { VAE } from '@gm/models';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

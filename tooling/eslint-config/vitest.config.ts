@@ -1,0 +1,3 @@
+import { gmProject } from '@gm/vitest-config';
+
+export default gmProject('eslint-config');
