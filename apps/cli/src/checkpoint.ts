@@ -1,13 +1,13 @@
 /**
- * Checkpoints as the CLI uses them: the library's checkpoint folder (its manifest records the model kind) plus a
- * small `gm-cli.json` beside it with what the CLI knows and the library does not store — the image shape (an MLP
- * sees flat vectors), the data it was trained on, the epochs trained and the loss history.
+ * Checkpoints as the CLI uses them: the library's checkpoint folder (its manifest records the model kind) with a
+ * small `gm-cli.json` inside, written in the same atomic write, holding what the CLI knows and the library does not
+ * store — the image shape (an MLP sees flat vectors), the data it was trained on and the loss history.
  */
-import { existsSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
-import { readCheckpointManifest } from '@gm/models';
+import { existsSync, statSync } from 'node:fs';
+import { loadModel, readCheckpoint, type CheckpointStore, type GenerativeModel, type SaveOptions } from '@gm/models';
+import { fileStore } from '@gm/models/node';
 import { CliError } from './errors';
-import { entryForKind, loadGenericAutoencoder, type CliModel, type ModelEntry } from './registry';
+import { entryForKind, type ModelEntry } from './registry';
 
 export const CLI_SIDECAR = 'gm-cli.json';
 
@@ -30,13 +30,13 @@ export interface Sidecar {
 }
 
 export interface LoadedCheckpoint {
-  model: CliModel;
+  model: GenerativeModel;
   imageShape: [number, number, number];
   sidecar: Sidecar | null;
 }
 
 /** The image shape of a flat input of `size` values when the checkpoint has no sidecar: MNIST or CIFAR sizes. */
-function guessShape(inputShape: number[]): [number, number, number] | null {
+function guessShape(inputShape: readonly number[]): [number, number, number] | null {
   if (inputShape.length === 3) return inputShape as [number, number, number];
   const size = inputShape.reduce((a, b) => a * b, 1);
   if (size === 784) return [28, 28, 1];
@@ -45,15 +45,15 @@ function guessShape(inputShape: number[]): [number, number, number] | null {
   return side * side === size ? [side, side, 1] : null;
 }
 
-function readSidecar(dir: string): Sidecar | null {
-  const file = join(dir, CLI_SIDECAR);
-  if (!existsSync(file)) return null;
+async function readSidecar(store: CheckpointStore, dir: string): Promise<Sidecar | null> {
+  const bytes = await (await readCheckpoint(store)).file(CLI_SIDECAR);
+  if (bytes === undefined) return null;
   try {
-    const s = JSON.parse(readFileSync(file, 'utf8')) as Sidecar;
+    const s = JSON.parse(new TextDecoder().decode(bytes)) as Sidecar;
     if (s.format !== 'gm-cli' || !Array.isArray(s.imageShape) || s.imageShape.length !== 3) throw new Error('unexpected fields');
     return s;
   } catch (error) {
-    throw new CliError(`${file}: not a valid gm-cli.json (${(error as Error).message}); delete it or the whole checkpoint`);
+    throw new CliError(`${dir}/${CLI_SIDECAR}: not a valid gm-cli.json (${(error as Error).message}); delete it or the whole checkpoint`);
   }
 }
 
@@ -64,23 +64,23 @@ function readSidecar(dir: string): Sidecar | null {
 export async function loadCheckpoint(dir: string, flag: string, expected?: ModelEntry): Promise<LoadedCheckpoint> {
   if (!existsSync(dir)) throw new CliError(`${flag}: checkpoint folder ${dir} not found`);
   if (!statSync(dir).isDirectory()) throw new CliError(`${flag}: ${dir} is not a folder (expected a checkpoint folder written by gm train)`);
+  const store = fileStore(dir);
   let kind: string;
   try {
-    kind = (await readCheckpointManifest(dir)).kind;
+    kind = (await readCheckpoint(store)).manifest.kind;
   } catch (error) {
     throw new CliError(`${flag}: ${(error as Error).message}`);
   }
-  const entry = entryForKind(kind);
   if (expected !== undefined && !expected.kinds.includes(kind)) {
     throw new CliError(`${flag}: ${dir} holds a "${kind}" checkpoint, but this command needs a "${expected.kinds.join('" or "')}" (model ${expected.name})`);
   }
-  if (entry === undefined && kind !== 'autoencoder') {
+  if (entryForKind(kind) === undefined && kind !== 'autoencoder') {
     throw new CliError(`${flag}: ${dir} holds a "${kind}" checkpoint, which the gm CLI cannot use (it knows: vae, the autoencoders)`);
   }
-  const sidecar = readSidecar(dir);
-  let model: CliModel;
+  const sidecar = await readSidecar(store, dir);
+  let model: GenerativeModel;
   try {
-    model = entry === undefined ? await loadGenericAutoencoder(dir) : await entry.load(dir);
+    model = await loadModel(store);
   } catch (error) {
     throw new CliError(`${flag}: cannot load the "${kind}" checkpoint in ${dir}: ${(error as Error).message}`);
   }
@@ -89,18 +89,18 @@ export async function loadCheckpoint(dir: string, flag: string, expected?: Model
     model.dispose();
     throw new CliError(`${flag}: ${dir} has no ${CLI_SIDECAR} and its input size ${model.inputShape.join('×')} is not an image size gm recognises`);
   }
-  if (sidecar !== null && model.kind !== 'vae') model.epochsTrained = sidecar.epochsTrained;
   return { model, imageShape, sidecar };
 }
 
-/** Saves the model and then its sidecar (written to a temporary name and renamed: never half-written). */
-export async function saveCheckpoint(model: CliModel, dir: string, info: Omit<Sidecar, 'format' | 'version' | 'kind' | 'model' | 'epochsTrained'>): Promise<void> {
-  await model.save(dir);
-  const sidecar: Sidecar = { format: 'gm-cli', version: 1, model: model.entry.name, kind: model.kind, epochsTrained: model.epochsTrained, ...info };
-  const file = join(dir, CLI_SIDECAR);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(sidecar, null, 2)}\n`);
-  renameSync(tmp, file);
+/** What the CLI writes beside a model: its sidecar, as an extra file of the model's own atomic write. */
+export function sidecarFiles(model: GenerativeModel, entryName: string, info: Omit<Sidecar, 'format' | 'version' | 'kind' | 'model' | 'epochsTrained'>): NonNullable<SaveOptions['files']> {
+  const sidecar: Sidecar = { format: 'gm-cli', version: 1, model: entryName, kind: model.kind, epochsTrained: model.epochsTrained, ...info };
+  return new Map([[CLI_SIDECAR, new TextEncoder().encode(`${JSON.stringify(sidecar, null, 2)}\n`)]]);
+}
+
+/** Saves the model and its sidecar to `dir` in one atomic write. */
+export async function saveCheckpoint(model: GenerativeModel, entryName: string, dir: string, info: Omit<Sidecar, 'format' | 'version' | 'kind' | 'model' | 'epochsTrained'>): Promise<void> {
+  await model.save(fileStore(dir), { files: sidecarFiles(model, entryName, info) });
 }
 
 /** Checks that a model and a dataset agree on the image shape; an error names both. */

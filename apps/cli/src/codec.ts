@@ -8,14 +8,16 @@ import { PNG } from 'pngjs';
 import { baselineSizes, compressStream, decompressStream, GmzError, splitGmz, type GmzHeader } from '@gm/bitsback';
 import { binarizeStatic } from '@gm/data';
 import { CliError } from './errors';
-import type { CliModel } from './registry';
+import { VAE } from '@gm/models';
+import type { VaeBitsBackModel } from '@gm/models';
+import type { GenerativeModel } from './registry';
 import type { Reporter } from './progress';
 
 /** SHA-256 (hex) of the model kind, its input shape and every weight's bytes: equal ⇔ same model, same weights. */
-export function modelFingerprint(model: CliModel): string {
+export function modelFingerprint(model: GenerativeModel): string {
   const h = createHash('sha256');
   h.update(`gm-cli model ${model.kind} ${JSON.stringify(model.inputShape)} ${model.codingsSize}\n`);
-  for (const w of model.weights()) {
+  for (const w of [...model.trainableVariables(), ...(model.stateVariables?.() ?? [])]) {
     const data = w.dataSync();
     h.update(`${JSON.stringify(w.shape)}:`);
     h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -24,18 +26,18 @@ export function modelFingerprint(model: CliModel): string {
 }
 
 /** What the coder codes for a model: 0/1 pixels (static binarization, byte > 127) or the bytes themselves. */
-export function coderPixels(model: CliModel, images: Uint8Array): { pixels: Uint8Array; kind: 'binary' | 'u8'; binarized: boolean } {
+export function coderPixels(model: GenerativeModel, images: Uint8Array): { pixels: Uint8Array; kind: 'binary' | 'u8'; binarized: boolean } {
   const bb = bitsBackOf(model);
   if (bb.pixels === 'u8') return { pixels: images, kind: 'u8', binarized: false };
   const binary = images.every((v) => v === 0 || v === 255);
   return { pixels: binarizeStatic(images), kind: 'binary', binarized: !binary };
 }
 
-export function bitsBackOf(model: CliModel): NonNullable<ReturnType<NonNullable<CliModel['bitsBack']>>> {
-  if (model.bitsBack === undefined) {
+export function bitsBackOf(model: GenerativeModel): { model: VaeBitsBackModel; pixels: 'binary' | 'u8' } {
+  if (!(model instanceof VAE)) {
     throw new CliError(`a "${model.kind}" cannot compress: gm's bits-back coder needs a VAE (diagonal-Gaussian posterior, pixel likelihood); train one with "gm train vae"`);
   }
-  return model.bitsBack();
+  return { model: model.toBitsBackModel(), pixels: model.config.likelihood === 'bernoulli' ? 'binary' : 'u8' };
 }
 
 /**
@@ -43,7 +45,7 @@ export function bitsBackOf(model: CliModel): NonNullable<ReturnType<NonNullable<
  * encoder, one chunk at a time, so a progress bar can follow.
  */
 export async function compressPixels(
-  model: CliModel,
+  model: GenerativeModel,
   pixels: Uint8Array,
   count: number,
   shape: number[],
@@ -72,7 +74,7 @@ export async function compressPixels(
 
 /** Decompresses .gmz bytes with `model`; a file written by another model, or corrupt, is a CliError naming `file`. */
 export async function decompressBytes(
-  model: CliModel,
+  model: GenerativeModel,
   bytes: Uint8Array,
   file: string,
   reporter: Reporter,

@@ -8,19 +8,21 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '@gm/backend';
-import type { EpochLogs } from '@gm/models';
+import { VAE, type EpochLogs } from '@gm/models';
+import { gmAdam } from '@gm/backend';
 import { gzipIfNamed, writeIdx } from '@gm/data';
 import { atomicWriteFile } from '@gm/data/node';
 import { PNG } from 'pngjs';
 import { loadData, loadImagesInput } from './data';
 import { describeSpec, type DataSpec } from './spec';
 import { checkShapes, loadCheckpoint, saveCheckpoint, type TrainingRecord } from './checkpoint';
+import { dataParallelStep, type DataParallelStep } from './data-parallel-fit';
 import { coderPixels, compressPixels, decompressBytes, formatRateTable, rateTable, type RateRow } from './codec';
 import { CliError } from './errors';
 import { writePng } from './png';
 import { inputOf, interpolationPicture, latentMapPicture, reconstructionPicture, samplesPicture } from './pictures';
 import type { Reporter } from './progress';
-import { modelEntry, type Metric, type ModelFlags } from './registry';
+import { modelEntry, type GenerativeModel, type Metric, type ModelFlags } from './registry';
 
 export interface CommonOptions {
   backend?: BackendName;
@@ -64,7 +66,7 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
     checkShapes(resumed.imageShape, data.shape, `--data ${describeSpec(o.data)}`);
     history = [...(resumed.sidecar?.history ?? [])];
   }
-  let model;
+  let model: GenerativeModel;
   try {
     model = resumed?.model ?? entry.create({ ...o, seed: o.seed }, data.shape);
   } catch (error) {
@@ -81,35 +83,38 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   const t0 = performance.now();
   const fresh: TrainingRecord[] = [];
   const workers = o.workers ?? 1;
-  if (workers > 1 && model.fitDataParallel === undefined) {
-    tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
-    model.dispose();
-    throw new CliError(`--workers: ${entry.name} does not train data-parallel yet (vae does); drop --workers`);
-  }
+  let parallel: DataParallelStep | undefined;
   try {
-    const fitOptions = {
+    if (workers > 1) {
+      if (!(model instanceof VAE)) throw new CliError(`--workers: ${entry.name} does not train data-parallel yet (vae does); drop --workers`);
+      parallel = await dataParallelStep(model, { batchSize: o.batch, learningRate: o.lr, seed: o.seed, examples: data.train.count }, workers);
+    }
+    await model.fit(x, {
       epochs: o.epochs,
       batchSize: o.batch,
       learningRate: o.lr,
+      optimizer: gmAdam,
       seed: o.seed,
       ...(validation === undefined ? {} : { validationData: validation }),
+      ...(parallel === undefined ? {} : { customStep: parallel.step, dropRemainder: true }),
       onBatchEnd: callbacks.onBatchEnd,
       onEpochEnd: (l: EpochLogs) => {
         fresh.push({ epoch: l.epoch, loss: l.loss, ...(l.valLoss === undefined ? {} : { valLoss: l.valLoss }), seconds: l.seconds });
         callbacks.onEpochEnd(l);
       },
-    };
-    if (workers > 1 && model.fitDataParallel !== undefined) await model.fitDataParallel(x, fitOptions, workers);
-    else model.fit(x, fitOptions);
+    });
   } catch (error) {
     tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
     model.dispose();
+    if (error instanceof CliError) throw error;
     throw new CliError(`training failed: ${(error as Error).message}`);
+  } finally {
+    await parallel?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
   history = [...history, ...fresh];
-  await saveCheckpoint(model, out, { imageShape: data.shape, data: describeSpec(o.data), history });
+  await saveCheckpoint(model, entry.name, out, { imageShape: data.shape, data: describeSpec(o.data), history });
   reporter.line(`saved ${model.kind} checkpoint (${model.epochsTrained} epoch${model.epochsTrained === 1 ? '' : 's'} trained) to ${out}`);
   const report = {
     model: entry.name,

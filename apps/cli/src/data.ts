@@ -1,15 +1,14 @@
 /**
- * Where the CLI's images come from (`--data`, and the `<in>` of `gm compress`) and how each model family wants its
- * pixels: binarized for a Bernoulli VAE, scaled to [0, 1] for autoencoders, 8-bit bin centres for a
- * discretized-logistic VAE.
+ * Where the CLI's images come from (`--data`, and the `<in>` of `gm compress`), turned into what each model reads
+ * (its input convention: @gm/data's `pixelsToInput`).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
-import { binarizeStatic, gunzipIfNamed, isGzip, makeDataset, parseIdx, scaleToUnit, subset, type ImageDataset } from '@gm/data';
+import type { InputConvention } from '@gm/core';
+import { gunzipIfNamed, isGzip, makeDataset, parseIdx, pixelsToInput, subset, type ImageDataset } from '@gm/data';
 import { loadBundledMnist, loadCifar10, loadMnist } from '@gm/data/node';
-import { toBinCenters } from '@gm/metrics';
 import { CliError } from './errors';
 import type { DataSpec } from './spec';
 
@@ -58,33 +57,14 @@ function hwc(ds: ImageDataset): [number, number, number] {
   return ds.layout === 'HWC' ? [a, b, c] : [b, c, a];
 }
 
-/**
- * How a model wants its pixels:
- * - `binary`: static binarization, byte > 127 → 1 (Bernoulli VAE; also what bits-back codes);
- * - `unit`: byte / 255 in [0, 1] (autoencoders);
- * - `bins`: bin centres 2v/255 − 1 in [−1, 1] (discretized-logistic VAEs);
- * - `pixels`: the integer levels 0..255 as floats (Real NVP dequantizes them itself).
- */
-export type PixelConvention = 'binary' | 'unit' | 'bins' | 'pixels';
-
-/** Pixels of `images` (bytes) as a float tensor `[count, ...inputShape]` in the model's convention. */
-export function toModelInput(images: Uint8Array, count: number, inputShape: number[], convention: PixelConvention): tf.Tensor {
-  const shape = [count, ...inputShape];
-  switch (convention) {
-    case 'binary':
-      return tf.tensor(binarizeStatic(images), shape, 'float32');
-    case 'unit':
-      return tf.tensor(scaleToUnit(images), shape, 'float32');
-    case 'bins':
-      return tf.tidy(() => toBinCenters(tf.tensor(images, shape, 'int32')));
-    case 'pixels':
-      return tf.tensor(Float32Array.from(images), shape, 'float32');
-  }
+/** Pixels of `images` (bytes) as a float tensor `[count, ...inputShape]` in the model's input convention. */
+export function toModelInput(images: Uint8Array, count: number, inputShape: readonly number[], convention: InputConvention): tf.Tensor {
+  return tf.tensor(pixelsToInput(images, convention), [count, ...inputShape], 'float32');
 }
 
 /** Model-convention values back to display intensities in [0, 1]. */
-export function toDisplay(values: Float32Array, convention: PixelConvention): Float32Array {
-  if (convention === 'bins') return values.map((v) => (v + 1) / 2);
+export function toDisplay(values: Float32Array, convention: InputConvention): Float32Array {
+  if (convention === 'bin-centres') return values.map((v) => (v + 1) / 2);
   if (convention === 'pixels') return values.map((v) => v / 255);
   return values;
 }

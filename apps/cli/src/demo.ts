@@ -8,7 +8,7 @@
 import { join, resolve } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendChoice, type BackendName } from '@gm/backend';
+import { gmAdam, initBackend, type BackendChoice, type BackendName } from '@gm/backend';
 import { binarizeStatic } from '@gm/data';
 import { loadData, toModelInput } from './data';
 import { saveCheckpoint } from './checkpoint';
@@ -16,7 +16,7 @@ import { compressPixels, decompressBytes, formatRateTable, rateTable, type RateR
 import { writePng } from './png';
 import { interpolationPicture, latentMapPicture, reconstructionPicture, samplesPicture } from './pictures';
 import type { Reporter } from './progress';
-import { modelEntry, type Metric } from './registry';
+import { modelEntry, type GenerativeModel, type Metric } from './registry';
 
 export interface DemoOptions {
   epochs: number;
@@ -96,8 +96,9 @@ export async function runDemo(options: DemoOptions, reporter: Reporter): Promise
   let tensorsAfterFirstEpoch = 0;
   let tensorsAfterLastEpoch = 0;
   const callbacks = reporter.training(options.epochs, 1);
-  model.fit(xTrain, {
+  await model.fit(xTrain, {
     epochs: options.epochs,
+    optimizer: gmAdam,
     batchSize: options.batch,
     learningRate: 1e-3,
     seed: options.seed,
@@ -113,7 +114,7 @@ export async function runDemo(options: DemoOptions, reporter: Reporter): Promise
 
   const tensorsAfterTraining = tf.memory().numTensors;
   const checkpoint = join(out, 'checkpoint');
-  await saveCheckpoint(model, checkpoint, {
+  await saveCheckpoint(model, 'vae', checkpoint, {
     imageShape: shape,
     data: 'mnist-bundled',
     history: epochs.map((e) => ({ epoch: e.epoch, loss: e.trainNegElbo, valLoss: e.testNegElbo, seconds: e.seconds })),
@@ -205,6 +206,6 @@ export async function runDemo(options: DemoOptions, reporter: Reporter): Promise
   };
 }
 
-function metricNegElbo(model: ReturnType<ReturnType<typeof modelEntry>['create']>, x: tf.Tensor, seed: number): number {
+function metricNegElbo(model: GenerativeModel, x: tf.Tensor, seed: number): number {
   return metric(model.evaluate(x, { k: 1, seed }), 'negElbo');
 }

@@ -10,33 +10,33 @@ import type { PNG } from 'pngjs';
 import { toDisplay, toModelInput } from './data';
 import { gridPng, scatterPng } from './png';
 import { CliError } from './errors';
-import type { CliModel } from './registry';
+import type { GenerativeModel } from './registry';
 
 /** The model's encoder and decoder, or a CliError saying this model has no codings. */
-export function need(model: CliModel, command: string): { encode: (x: tf.Tensor) => tf.Tensor; decode: (z: tf.Tensor) => tf.Tensor; reconstruct: (x: tf.Tensor) => tf.Tensor } {
-  const { encode, decode, reconstruct } = model;
-  if (encode === undefined || decode === undefined || reconstruct === undefined) {
+export function need(model: GenerativeModel, command: string): { encode: (x: tf.Tensor) => tf.Tensor; decode: (z: tf.Tensor) => tf.Tensor; reconstruct: (x: tf.Tensor) => tf.Tensor } {
+  if (model.encode === undefined || model.decode === undefined || model.reconstruct === undefined || model.codingsSize === 0) {
     throw new CliError(`--model: a "${model.kind}" has no codings (no encoder); gm ${command} needs a vae, an iaf-vae or an autoencoder`);
   }
-  return { encode, decode, reconstruct };
+  const m = model as Required<Pick<GenerativeModel, 'encode' | 'decode' | 'reconstruct'>>;
+  return { encode: (x) => m.encode(x), decode: (z) => m.decode(z), reconstruct: (x) => m.reconstruct(x) };
 }
 
 type Shape = readonly [number, number, number];
 
-function pixelsOf(model: CliModel, t: tf.Tensor): Float32Array {
-  return toDisplay(t.dataSync() as Float32Array, model.convention);
+function pixelsOf(model: GenerativeModel, t: tf.Tensor): Float32Array {
+  return toDisplay(t.dataSync() as Float32Array, model.inputConvention);
 }
 
 /** Images `[start, start + n)` of a dataset as model input. */
-export function inputOf(model: CliModel, ds: ImageDataset, start: number, n: number): tf.Tensor {
+export function inputOf(model: GenerativeModel, ds: ImageDataset, start: number, n: number): tf.Tensor {
   const size = ds.images.length / ds.count;
-  return toModelInput(ds.images.subarray(start * size, (start + n) * size), n, model.inputShape, model.convention);
+  return toModelInput(ds.images.subarray(start * size, (start + n) * size), n, model.inputShape, model.inputConvention);
 }
 
 /** `n` samples from the prior, `cols` per row. */
-export function samplesPicture(model: CliModel, shape: Shape, n: number, seed: number): PNG {
+export function samplesPicture(model: GenerativeModel, shape: Shape, n: number, seed: number): PNG {
   if (model.sample === undefined) throw new Error(`a "${model.kind}" has no prior to sample from`);
-  const s = model.sample(n, seed);
+  const s = model.sample(n, { seed });
   try {
     return gridPng(pixelsOf(model, s), n, shape, Math.ceil(Math.sqrt(n)));
   } finally {
@@ -45,7 +45,7 @@ export function samplesPicture(model: CliModel, shape: Shape, n: number, seed: n
 }
 
 /** The first `n` images (n a multiple of `cols`) in rows of `cols`, each row followed by its reconstructions. */
-export function reconstructionPicture(model: CliModel, ds: ImageDataset, shape: Shape, n: number, cols = 10): { png: PNG; meanSquaredError: number } {
+export function reconstructionPicture(model: GenerativeModel, ds: ImageDataset, shape: Shape, n: number, cols = 10): { png: PNG; meanSquaredError: number } {
   const count = Math.min(n, ds.count);
   const x = inputOf(model, ds, 0, count);
   const r = need(model, 'reconstruct').reconstruct(x);
@@ -54,7 +54,7 @@ export function reconstructionPicture(model: CliModel, ds: ImageDataset, shape: 
   tf.dispose([x, r]);
   const size = shape[0] * shape[1] * shape[2];
   const rows = Math.ceil(count / cols);
-  const out = new Float32Array(2 * rows * cols * size).fill(model.convention === 'bins' ? 0.5 : 0);
+  const out = new Float32Array(2 * rows * cols * size).fill(model.inputConvention === 'bin-centres' ? 0.5 : 0);
   let se = 0;
   for (let i = 0; i < count; i++) {
     const row = Math.floor(i / cols);
@@ -70,7 +70,7 @@ export function reconstructionPicture(model: CliModel, ds: ImageDataset, shape: 
  * `rows` interpolations of `steps` images each: row r walks the straight line between the codings of test image r
  * and the next test image with another label, decoding each point (ends included).
  */
-export function interpolationPicture(model: CliModel, ds: ImageDataset, shape: Shape, rows: number, steps: number): { png: PNG; pairs: [number, number][] } {
+export function interpolationPicture(model: GenerativeModel, ds: ImageDataset, shape: Shape, rows: number, steps: number): { png: PNG; pairs: [number, number][] } {
   const { encode, decode } = need(model, 'interpolate');
   const pairs: [number, number][] = [];
   for (let i = 0; pairs.length < rows && i < ds.count; i++) {
@@ -96,7 +96,7 @@ export function interpolationPicture(model: CliModel, ds: ImageDataset, shape: S
 }
 
 /** Codings `[n, codingsSize]` of the first `n` images, computed in batches. */
-export function codingsOf(model: CliModel, ds: ImageDataset, n: number): Float32Array {
+export function codingsOf(model: GenerativeModel, ds: ImageDataset, n: number): Float32Array {
   const { encode } = need(model, 'latent-map');
   const out = new Float32Array(n * model.codingsSize);
   for (let start = 0; start < n; start += 500) {
@@ -119,7 +119,7 @@ export interface LatentMap {
  * The codings of the first `n` images of `ds`, as a scatter coloured by label: directly when the codings are 2-D,
  * else their 2-D UMAP embedding (umap-js, seeded: the same model, images and seed draw the same map).
  */
-export function latentMapPicture(model: CliModel, ds: ImageDataset, shape: Shape, n: number, seed: number, onEpoch?: (epoch: number, total: number) => void): LatentMap {
+export function latentMapPicture(model: GenerativeModel, ds: ImageDataset, shape: Shape, n: number, seed: number, onEpoch?: (epoch: number, total: number) => void): LatentMap {
   const count = Math.min(n, ds.count);
   const L = model.codingsSize;
   const z = codingsOf(model, ds, count);

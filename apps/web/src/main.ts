@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-layers'; // registers the layers and the gradient kerne
 import '@tensorflow/tfjs-backend-webgl'; // registers webgl so initBackend can pick it
 import { gmAdam, initBackend, BACKEND_NAMES, type BackendName } from '@gm/backend';
 import { VAE } from '@gm/models';
-import { filesSource, loadVaeCheckpoint, urlSource, type CheckpointSource } from './checkpoint';
+import { filesStore, urlStore, type CheckpointStore } from '@gm/models';
 import { binarize, decodeDigits, type DigitSet } from './digits-format';
 import { bytesToUnit, drawGrid } from './render';
 import { probeWebgl } from './webgl';
@@ -143,9 +143,8 @@ async function preparePair(m: DemoModel): Promise<void> {
   pairCodes?.a.dispose();
   pairCodes?.b.dispose();
   pairCodes = tf.tidy(() => {
-    const { mean, std } = m.vae.encode(toInput(m, new Uint8Array([...a, ...b]), 2));
-    std.dispose();
-    const [za, zb] = tf.split(mean, 2, 0) as [tf.Tensor, tf.Tensor];
+    const codings = m.vae.encode(toInput(m, new Uint8Array([...a, ...b]), 2));
+    const [za, zb] = tf.split(codings, 2, 0) as [tf.Tensor, tf.Tensor];
     return { a: za, b: zb };
   });
   drawGrid(ui.interpA, bytesToUnit(a), 1, 1);
@@ -195,7 +194,7 @@ async function trainInPage(epochs: number): Promise<void> {
   try {
     const started = performance.now();
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      const result = vae.fit(x, { epochs: 1, batchSize: 32, learningRate: 2e-3, optimizer: gmAdam });
+      const result = await vae.fit(x, { epochs: 1, batchSize: 32, learningRate: 2e-3, optimizer: gmAdam });
       if (generation !== mine) return; // another model replaced this one
       const loss = result.history.at(-1)?.loss ?? Number.NaN;
       const seconds = (performance.now() - started) / 1000;
@@ -215,13 +214,13 @@ async function trainInPage(epochs: number): Promise<void> {
   }
 }
 
-async function loadCheckpoint(source: CheckpointSource): Promise<void> {
+async function loadCheckpoint(source: CheckpointStore): Promise<void> {
   setState('loading', `Loading the checkpoint from ${source.label}…`);
   enableControls(false);
-  const { vae, manifest } = await loadVaeCheckpoint(source);
+  const vae = await VAE.load(source);
   const c = vae.config;
   const shape = c.architecture === 'mlp' ? `784-${c.hidden.join('-')}-${c.latentDim}` : `conv ${c.conv?.filters.join('-')} → ${c.latentDim}`;
-  const trained = typeof manifest.extra?.['epochsTrained'] === 'number' ? `, ${String(manifest.extra['epochsTrained'])} epochs` : '';
+  const trained = vae.epochsTrained > 0 ? `, ${vae.epochsTrained} epochs` : '';
   const m: DemoModel = { vae, describe: `checkpoint ${source.label}: VAE ${shape}, ${c.likelihood}${trained}` };
   setModel(m);
   await renderAll(m);
@@ -289,7 +288,7 @@ async function main(): Promise<void> {
     const files = ui.checkpoint.files;
     if (files === null || files.length === 0) return;
     clearError();
-    loadCheckpoint(filesSource(files)).catch(fail);
+    loadCheckpoint(filesStore(files)).catch(fail);
   });
   ui.resample.addEventListener('click', () => {
     if (model === undefined) return;
@@ -307,7 +306,7 @@ async function main(): Promise<void> {
   });
 
   const modelUrl = params.get('model');
-  if (modelUrl !== null && modelUrl !== '') await loadCheckpoint(urlSource(modelUrl));
+  if (modelUrl !== null && modelUrl !== '') await loadCheckpoint(urlStore(modelUrl));
   else await trainInPage(Number(ui.epochs.value));
 }
 

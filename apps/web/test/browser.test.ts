@@ -107,8 +107,9 @@ async function writeCheckpoint(dir: string): Promise<void> {
   const n = 600;
   const x = tf.tensor(binarizeStatic(train.images.subarray(0, n * 784)), [n, 784]);
   const vae = new VAE({ inputShape: [784], hidden: [32], latentDim: 4, likelihood: 'bernoulli', seed: 7 });
-  vae.fit(x, { epochs: 4, batchSize: 50 });
-  await vae.save(dir);
+  await vae.fit(x, { epochs: 4, batchSize: 50 });
+  const { fileStore } = await import('@gm/models/node');
+  await vae.save(fileStore(dir));
   vae.dispose();
   x.dispose();
 }
@@ -302,7 +303,7 @@ describe('browser demo in headless Chromium', () => {
 
     const missing = await openPage(requireChromium(), `${baseUrl}?model=${encodeURIComponent('/ckpt/nothing-here/')}`);
     expect(await waitForState(missing.page, ['ready', 'error'], 60_000)).toBe('error');
-    expect(await missing.page.locator('#error').textContent()).toMatch(/not a gm checkpoint: .*gm-checkpoint\.json: HTTP 404/);
+    expect(await missing.page.locator('#error').textContent()).toMatch(/gm-checkpoint\.json: not found — .* is not a gm checkpoint folder \(.*HTTP 404/);
     await bad.page.close();
     await missing.page.close();
   });

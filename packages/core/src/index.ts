@@ -55,5 +55,6 @@ export type {
   FitOptions,
   FitResult,
   CheckpointStore,
+  SaveOptions,
 } from './contracts/training.js';
 export type { GenerativeModel, Metric, EvaluateOptions } from './contracts/model.js';

@@ -1,27 +1,49 @@
 /**
- * @gm/models — deep generative models on TensorFlow.js. See README.md.
+ * @gm/models — deep generative models on TensorFlow.js, browser-safe: the autoencoder family, VAEs, MADE, IAF-VAE
+ * and Real NVP on one trainer and one checkpoint format over stores (memory, URL, IndexedDB, picked files, zip,
+ * downloads). Node folders: `@gm/models/node`. See README.md.
  */
-export { fileSystemIO, atomicWrite, MODEL_JSON, WEIGHTS_BIN } from './io/fs-handler';
+export { MODEL_JSON, WEIGHTS_BIN, storeIO, artifactsFromStore, artifactsToFiles } from './io/artifacts';
 export {
-  saveCheckpoint,
-  readCheckpointManifest,
-  loadCheckpointPart,
+  writeCheckpoint,
+  readCheckpoint,
   CHECKPOINT_JSON,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   type CheckpointManifest,
+  type CheckpointReader,
+  type SaveOptions,
+  type ExtraFiles,
 } from './io/checkpoint';
+export { memoryStore, urlStore, filesStore, zipStore, zipCheckpoint, downloadStore, indexedDbStore, readAll } from './io/stores';
+export { fit, TrainingDivergedError, optimizerSlotOf, type TrainerHost, type TrainerDefaults, type TrainerOptions, type CustomStep } from './train/trainer';
+export { constantRate, linearWarmup, exponentialDecay, cosineDecay } from './train/schedules';
 export {
-  runFitLoop,
-  TrainingDivergedError,
-  type BatchLogs,
-  type EpochLogs,
-  type FitCallbacks,
-  type EarlyStopping,
-  type FitLoopOptions,
-  type FitResult,
-} from './train/fit-loop';
-export { OptimizerSlot, tfjsAdam, type OptimizerFactory } from './train/optimizer';
+  OptimizerSlot,
+  OPTIMIZERS,
+  tfjsAdam,
+  optimizerFactory,
+  optimizerStateFiles,
+  restoreOptimizerState,
+  type OptimizerFactory,
+  type OptimizerName,
+} from './train/optimizer';
+export { ModelBase, type CheckpointContent } from './model-base';
+export { loadModel, MODEL_LOADERS } from './registry';
+export type {
+  BatchLogs,
+  EpochLogs,
+  FitCallbacks,
+  EarlyStopping,
+  FitOptions,
+  FitResult,
+  GenerativeModel,
+  Metric,
+  CheckpointStore,
+  Trainable,
+  TrainingBatch,
+  TrainingData,
+} from '@gm/core';
 export * from './vae';
 export * from './autoencoders';
 export * from './made';

@@ -12,6 +12,7 @@ import { PNG } from 'pngjs';
 import { initBackend, type BackendName } from '@gm/backend';
 import { binarizeStatic } from '@gm/data';
 import { loadBundledMnist } from '@gm/data/node';
+import { fileStore } from '@gm/models/node';
 import { toBinCenters } from '@gm/metrics';
 import { VAE } from '@gm/models';
 import {
@@ -83,7 +84,7 @@ export interface LoadedVae {
 
 export async function loadVae(dir: string, source?: string): Promise<LoadedVae> {
   if (!existsSync(join(dir, 'gm-checkpoint.json'))) throw new Error(`${dir} is not a gm checkpoint folder (no gm-checkpoint.json)`);
-  const vae = await VAE.load(dir);
+  const vae = await VAE.load(fileStore(dir));
   const c = vae.config;
   return {
     vae,
@@ -120,7 +121,7 @@ export async function briefVae(dir: string, likelihood: 'bernoulli' | 'discretiz
   );
   tf.dispose([raw, x]);
   log(`  trained in ${(t.time.wallMs / 1000).toFixed(1)} s wall, ${(t.time.cpuMs / 1000).toFixed(1)} s CPU`);
-  await vae.save(dir);
+  await vae.save(fileStore(dir));
   vae.dispose();
   return loadVae(dir, source);
 }

@@ -5,7 +5,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { InputConvention } from './dataset.js';
 import type { CodingModel } from './portable.js';
-import type { CheckpointStore, FitOptions, FitResult, Trainable, TrainingData } from './training.js';
+import type { CheckpointStore, FitOptions, FitResult, SaveOptions, Trainable, TrainingData } from './training.js';
 
 /** One evaluation figure. */
 export interface Metric {
@@ -37,8 +37,8 @@ export interface GenerativeModel extends Trainable {
   /** One line: architecture and objective. */
   describe(): string;
   fit(data: TrainingData, options: FitOptions): Promise<FitResult>;
-  /** Writes a checkpoint (config, weights, optimizer state, epochs). */
-  save(store: CheckpointStore): Promise<void>;
+  /** Writes a checkpoint (config, weights, epochs; `options.files` in the same atomic write). */
+  save(store: CheckpointStore, options?: SaveOptions): Promise<void>;
   /** Test figures (negative log-likelihood or its bounds, in nats and bits/dim, or reconstruction losses). */
   evaluate(x: Tensor, options?: EvaluateOptions): Metric[];
   /** log p(x) per example in nats, for models with a tractable density. */

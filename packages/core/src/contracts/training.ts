@@ -46,9 +46,18 @@ export interface Trainable {
   validationLoss?(batch: TrainingBatch, context: { epoch: number; seed: number }): Scalar;
 }
 
-/** Data the trainer accepts: a tensor of inputs, a dataset of images (converted by the model's input convention),
- * or batches from an iterable (e.g. @gm/data's `batchIterator`; their tensors stay the iterable's). */
-export type TrainingData = Tensor | ImageDataset | Iterable<TrainingBatch> | AsyncIterable<TrainingBatch>;
+/**
+ * Data the trainer accepts: a tensor of inputs, inputs with labels (`{ x, labels }`), a dataset of images (converted
+ * by the model's input convention), or batches from an iterable — e.g. @gm/data's `batchIterator`, whose tensors stay
+ * the iterable's. An iterable is read once; for several epochs pass a function of the epoch that returns a fresh one.
+ */
+export type TrainingData =
+  | Tensor
+  | TrainingBatch
+  | ImageDataset
+  | Iterable<TrainingBatch>
+  | AsyncIterable<TrainingBatch>
+  | ((epoch: number) => Iterable<TrainingBatch> | AsyncIterable<TrainingBatch>);
 
 /** A learning rate per optimisation step (0-based) and epoch (1-based). */
 export type LearningRateSchedule = (step: number, epoch: number) => number;
@@ -119,7 +128,7 @@ export interface FitOptions extends FitCallbacks {
   /** Shuffle the examples every epoch (default true; iterables are taken as they come). */
   shuffle?: boolean;
   /** Data whose mean loss is reported as `valLoss` after each epoch. */
-  validationData?: Tensor | ImageDataset;
+  validationData?: Tensor | TrainingBatch | ImageDataset;
   /** Stop when the validation loss stops improving (needs `validationData`). */
   earlyStopping?: EarlyStopping;
   /** Write a checkpoint (weights + optimizer state) during training. */
@@ -134,6 +143,12 @@ export interface FitResult {
   stopReason: 'completed' | 'early-stopping' | 'callback' | 'aborted';
   /** Epoch whose weights the model holds at the end (0: the weights it started with). */
   bestEpoch: number;
+}
+
+/** Options of every model's `save`. */
+export interface SaveOptions {
+  /** More files written in the same atomic write (the trainer's optimizer state, an app's own records). */
+  files?: ReadonlyMap<string, Uint8Array>;
 }
 
 /**

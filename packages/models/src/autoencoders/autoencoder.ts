@@ -7,23 +7,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { GmError, type CheckpointStore, type EvaluateOptions, type FitResult, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { DenseTranspose, registerGmLayers, type Activation } from '@gm/layers';
-import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import type { FitResult } from '../train/fit-loop';
+import { readCheckpoint, type CheckpointReader } from '../io/checkpoint';
+import { ModelBase, type CheckpointContent } from '../model-base';
+import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
 import { resolveAutoencoderConfig, type AutoencoderConfig, type ResolvedAutoencoderConfig } from './config';
 import { reconstructionLoss, roundedAccuracy, sparsityPenalty } from './losses';
-import { batchedMean, exampleCount, trainMinibatches, type TrainOptions } from './minibatch';
+import { batchedMean } from './minibatch';
 
 type Layer = tfl.layers.Layer;
 
 /** Name of the single tfjs part of an autoencoder checkpoint (input → reconstruction, one graph). */
 export const AUTOENCODER_PART = 'autoencoder';
 
-/** Options of {@link Autoencoder.fit}. */
-export interface AutoencoderFitOptions extends TrainOptions {
-  /** Inputs to compute the validation loss on after each epoch (clean inputs, penalty included). */
-  validationData?: tf.Tensor;
-}
+/**
+ * Options of {@link Autoencoder.fit}: the trainer's. Defaults: batch size 32, Adam, learning rate 1e-3 (1e-2 with
+ * `optimizer: 'sgd'`); the validation loss is on clean inputs, penalty included.
+ */
+export type AutoencoderFitOptions = TrainerOptions;
 
 /** Options of a forward pass. */
 export interface ForwardOptions {
@@ -55,6 +57,7 @@ export interface AutoencoderVariant {
 export interface AutoencoderClass<T extends Autoencoder> {
   new (config: AutoencoderConfig, restored?: tfl.LayersModel): T;
   readonly variant: AutoencoderVariant;
+  load(store: CheckpointStore): Promise<T>;
 }
 
 /** Kernel initialiser suited to an activation: LeCun normal for SELU (self-normalising), Glorot uniform otherwise. */
@@ -65,9 +68,9 @@ export function kernelInitializer(activation: Activation, seed: number | null, o
 
 /** Checks that `x` is a float tensor `[batch, width]`. */
 export function checkBatch(x: unknown, width: number, where: string): tf.Tensor2D {
-  if (!(x instanceof tf.Tensor)) throw new Error(`${where} must be a tf.Tensor of shape [batch, ${width}]`);
+  if (!(x instanceof tf.Tensor)) throw new GmError('BAD_ARGUMENT', where, `a tf.Tensor of shape [batch, ${width}]`, x === null ? null : typeof x);
   if (x.rank !== 2 || x.shape[1] !== width) {
-    throw new Error(`${where} must have shape [batch, ${width}]; got [${x.shape.join(', ')}]`);
+    throw new GmError('BAD_SHAPE', where, `expected shape [batch, ${width}], got [${x.shape.join(', ')}]`);
   }
   return x as tf.Tensor2D;
 }
@@ -77,7 +80,7 @@ export function layerOf(model: tfl.LayersModel, name: string, where: string): La
   try {
     return model.getLayer(name);
   } catch {
-    throw new Error(`${where}: the saved model has no layer "${name}" (not written by this model class?)`);
+    throw new GmError('CORRUPT', where, `the saved model has no layer "${name}" (not written by this model class?)`);
   }
 }
 
@@ -96,14 +99,14 @@ function outputWidth(layer: Layer): number | undefined {
  * @example
  * ```ts
  * const ae = new StackedAutoencoder({ inputDim: 784, hidden: [100, 30], seed: 42 });
- * ae.fit(xTrain, { epochs: 5, batchSize: 64, validationData: xValid, onEpochEnd: (l) => console.log(l) });
+ * await ae.fit(xTrain, { epochs: 5, batchSize: 64, validationData: xValid, onEpochEnd: (l) => console.log(l) });
  * const codings = ae.encode(xValid);         // [n, 30]
  * const images = ae.reconstruct(xValid);     // [n, 784]
- * await ae.save('checkpoints/stacked');
- * const again = await StackedAutoencoder.load('checkpoints/stacked');
+ * await ae.save(store);
+ * const again = await StackedAutoencoder.load(store);
  * ```
  */
-export class Autoencoder {
+export class Autoencoder extends ModelBase {
   static readonly variant: AutoencoderVariant = {
     kind: 'autoencoder',
     name: 'Autoencoder',
@@ -112,6 +115,7 @@ export class Autoencoder {
 
   /** Checkpoint kind of this model's class. */
   readonly kind: string;
+  readonly inputConvention: InputConvention = 'unit';
   /** The configuration with every default filled in. */
   readonly config: ResolvedAutoencoderConfig;
   /** The whole network, input → reconstruction: one tfjs graph (what a checkpoint stores). */
@@ -127,6 +131,7 @@ export class Autoencoder {
    * @param restored internal: a loaded model to adopt instead of building fresh layers.
    */
   constructor(config: AutoencoderConfig, restored?: tfl.LayersModel) {
+    super();
     const variant = (new.target as unknown as AutoencoderClass<Autoencoder>).variant;
     this.kind = variant.kind;
     this.name = variant.name;
@@ -196,8 +201,22 @@ export class Autoencoder {
     return this.config.hidden[this.config.hidden.length - 1] as number;
   }
 
+  get inputShape(): readonly number[] {
+    return [this.config.inputDim];
+  }
+
+  describe(): string {
+    const c = this.config;
+    const extras = [
+      c.tied ? 'tied weights' : '',
+      c.noise === null ? '' : `input noise (Gaussian σ ${c.noise.gaussianStddev}, dropout ${c.noise.dropoutRate})`,
+      c.sparsity === null ? '' : `sparsity target ${c.sparsity.target}, weight ${c.sparsity.weight}`,
+    ].filter((e) => e !== '');
+    return `${this.kind}, ${[c.inputDim, ...c.hidden].join('-')}, ${c.activation}/${c.codingActivation}/${c.outputActivation}, ${c.loss}${extras.length > 0 ? `, ${extras.join(', ')}` : ''}`;
+  }
+
   /** The variables training updates (for a tied model each shared kernel appears once). */
-  get trainableVariables(): tf.Variable[] {
+  trainableVariables(): tf.Variable[] {
     return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
   }
 
@@ -267,31 +286,48 @@ export class Autoencoder {
     });
   }
 
+  /** The training loss of a batch: reconstruction of the clean inputs from corrupted ones (denoising) + penalty. */
+  loss(batch: TrainingBatch, ctx: StepContext): tf.Scalar {
+    return this.lossTerms(batch.x, { training: true, seed: ctx.seed }).loss;
+  }
+
+  /** Validation: the objective on clean inputs. */
+  validationLoss(batch: TrainingBatch): tf.Scalar {
+    return this.lossTerms(batch.x).loss;
+  }
+
+  protected fitDefaults(): TrainerDefaults {
+    return { where: `${this.name}.fit`, batchSize: 32, seed: this.config.seed ?? 0, learningRate: 1e-3 };
+  }
+
+  protected override beforeFit(data: TrainingData): void {
+    if (data instanceof tf.Tensor) checkBatch(data, this.config.inputDim, `${this.name}.fit: x`);
+  }
+
   /**
-   * Trains on inputs `x` `[n, inputDim]` (targets are the clean inputs) through the shared fit loop: progress
-   * callbacks, validation, early stopping, NaN guard. Seeded runs (model seed or `options.seed`) are reproducible.
+   * Trains on inputs `x` `[n, inputDim]` (targets are the clean inputs) through gm's trainer. Seeded runs (model seed
+   * or `options.seed`) are reproducible.
    */
-  fit(x: tf.Tensor, options: AutoencoderFitOptions): FitResult {
-    const where = `${this.name}.fit`;
-    checkBatch(x, this.config.inputDim, `${where}: x`);
-    exampleCount([x], ['x'], where);
-    const validation = options.validationData;
-    if (validation !== undefined) checkBatch(validation, this.config.inputDim, `${where}: options.validationData`);
-    return trainMinibatches({
-      where,
-      data: [x],
-      validation: validation === undefined ? undefined : [validation],
-      variables: this.trainableVariables,
-      loss: ([xb], seed) => this.lossTerms(xb as tf.Tensor, { training: true, seed }).loss,
-      validationLoss: ([xb]) => this.lossTerms(xb as tf.Tensor).loss,
-      options,
-      defaultSeed: this.config.seed,
-    });
+  override async fit(data: TrainingData, options: AutoencoderFitOptions): Promise<FitResult> {
+    const sgd = options?.optimizer === 'sgd' && options.learningRate === undefined;
+    return super.fit(data, sgd ? { ...options, learningRate: 1e-2 } : options);
+  }
+
+  /** Test figures: loss, reconstruction loss, sparsity penalty and rounded accuracy (inference mode). */
+  evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
+    const e = this.reconstructionMetrics(x, options.batchSize === undefined ? {} : { batchSize: options.batchSize });
+    const unit = this.config.loss === 'binaryCrossentropy' ? 'mean BCE' : 'mean squared error';
+    return [
+      { name: 'loss', value: e.loss, unit },
+      { name: 'reconstructionLoss', value: e.reconstructionLoss, unit },
+      { name: 'penalty', value: e.penalty, unit: 'sparsity penalty' },
+      { name: 'roundedAccuracy', value: e.roundedAccuracy, unit: 'fraction' },
+    ];
   }
 
   /** Loss terms and rounded accuracy on `x` (inference mode), computed in batches. */
-  evaluate(x: tf.Tensor, options: { batchSize?: number } = {}): AutoencoderEvaluation {
-    checkBatch(x, this.config.inputDim, `${this.name}.evaluate: x`);
+  reconstructionMetrics(x: tf.Tensor, options: { batchSize?: number } = {}): AutoencoderEvaluation {
+    checkBatch(x, this.config.inputDim, `${this.name}.reconstructionMetrics: x`);
     const batchSize = options.batchSize ?? 256;
     const sums = { loss: 0, reconstructionLoss: 0, penalty: 0, roundedAccuracy: 0 };
     const n = x.shape[0];
@@ -334,49 +370,42 @@ export class Autoencoder {
   }
 
   /** Mean training objective on `x` without gradients (clean inputs). */
-  loss(x: tf.Tensor, batchSize = 256): number {
-    checkBatch(x, this.config.inputDim, `${this.name}.loss: x`);
+  meanLoss(x: tf.Tensor, batchSize = 256): number {
+    checkBatch(x, this.config.inputDim, `${this.name}.meanLoss: x`);
     return batchedMean([x], batchSize, ([xb]) => this.lossTerms(xb as tf.Tensor).loss);
   }
 
-  /** Saves the model (kind, config and the one graph) to the checkpoint folder `dir` (atomic; any backend). */
-  async save(dir: string): Promise<void> {
-    await saveCheckpoint(dir, { kind: this.kind, config: this.config }, { [AUTOENCODER_PART]: this.model });
+  protected checkpointContent(): CheckpointContent {
+    return { config: this.config, parts: { [AUTOENCODER_PART]: this.model } };
   }
 
   /**
    * Loads a checkpoint written by `save` of the same class (a different kind is an error naming both kinds).
    * Registers gm's layers first (DenseTranspose); tied decoders are tied to the loaded encoder kernels again.
    */
-  static async load<T extends Autoencoder>(this: AutoencoderClass<T>, dir: string): Promise<T> {
-    const manifest = await readCheckpointManifest<AutoencoderConfig>(dir, this.variant.kind);
-    return restoreAutoencoder(this, dir, manifest.config, manifest.parts);
+  static async load<T extends Autoencoder>(this: AutoencoderClass<T>, store: CheckpointStore): Promise<T> {
+    const reader = await readCheckpoint<AutoencoderConfig>(store, this.variant.kind);
+    return restoreAutoencoder(this, reader);
   }
 
-  /** Frees the model's weights. */
-  dispose(): void {
+  protected disposeModel(): void {
     this.model.dispose();
   }
 }
 
-/** Builds an instance of `cls` around the tfjs part of the checkpoint in `dir`. */
-export async function restoreAutoencoder<T extends Autoencoder>(
-  cls: AutoencoderClass<T>,
-  dir: string,
-  config: AutoencoderConfig,
-  parts: string[],
-): Promise<T> {
-  if (!parts.includes(AUTOENCODER_PART)) {
-    throw new Error(`${dir}: checkpoint has parts [${parts.join(', ')}], expected "${AUTOENCODER_PART}"`);
-  }
+/** Builds an instance of `cls` around the tfjs part of a checkpoint being read. */
+export async function restoreAutoencoder<T extends Autoencoder>(cls: AutoencoderClass<T>, reader: CheckpointReader<AutoencoderConfig>): Promise<T> {
   registerGmLayers();
-  const model = await loadCheckpointPart(dir, AUTOENCODER_PART);
+  const model = await reader.part(AUTOENCODER_PART);
+  let ae: T;
   try {
-    return new cls(config, model);
+    ae = new cls(reader.manifest.config, model);
   } catch (error) {
     model.dispose();
     throw error;
   }
+  await ae.restoreTrainingState(reader);
+  return ae;
 }
 
 function reject(config: AutoencoderConfig, where: string, fields: Array<'noise' | 'sparsity'>, use: string): void {
@@ -502,13 +531,8 @@ export const AUTOENCODER_CLASSES: readonly AutoencoderClass<Autoencoder>[] = [
 ];
 
 /** Loads any autoencoder checkpoint as an instance of the class that saved it (by the manifest's kind). */
-export async function loadAutoencoder(dir: string): Promise<Autoencoder> {
-  const manifest = await readCheckpointManifest<AutoencoderConfig>(dir);
-  const cls = AUTOENCODER_CLASSES.find((c) => c.variant.kind === manifest.kind);
-  if (cls === undefined) {
-    throw new Error(
-      `${dir}: checkpoint kind "${manifest.kind}" is not an autoencoder; expected one of ${AUTOENCODER_CLASSES.map((c) => c.variant.kind).join(', ')}`,
-    );
-  }
-  return restoreAutoencoder(cls, dir, manifest.config, manifest.parts);
+export async function loadAutoencoder(store: CheckpointStore): Promise<Autoencoder> {
+  const reader = await readCheckpoint<AutoencoderConfig>(store, AUTOENCODER_CLASSES.map((c) => c.variant.kind));
+  const cls = AUTOENCODER_CLASSES.find((c) => c.variant.kind === reader.manifest.kind) as AutoencoderClass<Autoencoder>;
+  return restoreAutoencoder(cls, reader);
 }

@@ -16,6 +16,7 @@ import {
 import type { AutoencoderConfig } from './config';
 import { sparsityPenalty } from './losses';
 import { maxAbsDiff, syntheticData, tempDir, values } from './test-helpers';
+import { fileStore } from '../io/file-store';
 
 const DIM = 12;
 let x: tf.Tensor2D;
@@ -48,7 +49,7 @@ const CASES: Array<[string, AutoencoderClass<Autoencoder>, AutoencoderConfig]> =
 ];
 
 describe('config checks', () => {
-  it('names the field and what was expected', () => {
+  it('names the field and what was expected', async () => {
     expect(() => new StackedAutoencoder({ inputDim: 0, hidden: [2] })).toThrow(/StackedAutoencoder: config\.inputDim must be a positive integer; got 0/);
     expect(() => new StackedAutoencoder({ inputDim: 4, hidden: [] })).toThrow(/config\.hidden must be a non-empty array of positive integers/);
     expect(() => new StackedAutoencoder({ inputDim: 4, hidden: [2, 1.5] })).toThrow(/config\.hidden\[1\] must be a positive integer; got 1\.5/);
@@ -70,15 +71,15 @@ describe('config checks', () => {
     expect(() => new StackedAutoencoder({ inputDim: 4, hidden: [2], seed: 0.5 })).toThrow(/config\.seed must be an integer/);
   });
 
-  it('checks shapes and fit options', () => {
+  it('checks shapes and fit options', async () => {
     const ae = new StackedAutoencoder({ inputDim: DIM, hidden: [3], seed: 1 });
     const bad = tf.zeros([4, DIM + 1]);
-    expect(() => ae.encode(bad)).toThrow(/StackedAutoencoder\.encode: x must have shape \[batch, 12\]; got \[4, 13\]/);
-    expect(() => ae.decode(tf.zeros([2, 4]))).toThrow(/decode: codings must have shape \[batch, 3\]/);
-    expect(() => ae.fit(x, { epochs: 1, batchSize: 0 })).toThrow(/StackedAutoencoder\.fit: options\.batchSize must be a positive integer; got 0/);
-    expect(() => ae.fit(x, { epochs: -1 })).toThrow(/options\.epochs must be a non-negative integer/);
-    expect(() => ae.fit(x, { epochs: 1, optimizer: 'lbfgs' as never })).toThrow(/options\.optimizer must be one of adam, sgd, rmsprop/);
-    expect(() => ae.fit(x, { epochs: 1, validationData: bad })).toThrow(/options\.validationData must have shape \[batch, 12\]/);
+    expect(() => ae.encode(bad)).toThrow(/StackedAutoencoder\.encode: x: expected shape \[batch, 12\], got \[4, 13\]/);
+    expect(() => ae.decode(tf.zeros([2, 4]))).toThrow(/decode: codings: expected shape \[batch, 3\]/);
+    await expect(ae.fit(x, { epochs: 1, batchSize: 0 })).rejects.toThrow(/StackedAutoencoder\.fit: batchSize must be a positive integer, got 0/);
+    await expect(ae.fit(x, { epochs: -1 })).rejects.toThrow(/fit: epochs must be a non-negative integer/);
+    await expect(ae.fit(x, { epochs: 1, optimizer: 'lbfgs' as never })).rejects.toThrow(/fit: optimizer must be one of adam, sgd, rmsprop/);
+    await expect(ae.fit(x, { epochs: 1, validationData: bad })).rejects.toThrow(/validationData/);
     bad.dispose();
     ae.dispose();
   });
@@ -117,7 +118,7 @@ describe('tied autoencoder', () => {
     const ae = new TiedAutoencoder({ inputDim: DIM, hidden: [8, 3], seed: 9 });
     checkTie(ae);
     const k0 = values(ae.encoderLayers[0]!.getWeights()[0] as tf.Tensor, false);
-    ae.fit(x, { epochs: 1, batchSize: 32, learningRate: 0.01 });
+    await ae.fit(x, { epochs: 1, batchSize: 32, learningRate: 0.01 });
     expect(maxAbsDiff(values(ae.encoderLayers[0]!.getWeights()[0] as tf.Tensor, false), k0)).toBeGreaterThan(1e-4);
     // The output layer equals sigmoid(h·K₀ᵀ + b) with the (trained) encoder kernel.
     const h = tf.tidy(() => ae.decoderLayers[0]!.apply(ae.encode(x)) as tf.Tensor);
@@ -125,12 +126,12 @@ describe('tied autoencoder', () => {
     h.dispose();
 
     const path = `${dir}/tied`;
-    await ae.save(path);
-    const again = await TiedAutoencoder.load(path);
+    await ae.save(fileStore(path));
+    const again = await TiedAutoencoder.load(fileStore(path));
     checkTie(again);
     expect(values(again.reconstruct(x))).toEqual(values(ae.reconstruct(x)));
     // Training the loaded model moves the one shared kernel, and the decoder follows it.
-    again.fit(x, { epochs: 1, batchSize: 32, learningRate: 0.01 });
+    await again.fit(x, { epochs: 1, batchSize: 32, learningRate: 0.01 });
     const h2 = tf.tidy(() => again.decoderLayers[0]!.apply(again.encode(x)) as tf.Tensor);
     expect(maxAbsDiff(values(tf.tidy(() => again.decoderLayers[1]!.apply(h2) as tf.Tensor)), manualDecoderLayer(again, 1, h2, 'sigmoid'))).toBeLessThan(1e-5);
     h2.dispose();
@@ -142,10 +143,10 @@ describe('tied autoencoder', () => {
 describe('every model', () => {
   it.each(CASES)('%s: save/load gives identical outputs, and the right class', async (name, Cls, config) => {
     const ae = new Cls(config);
-    ae.fit(x, { epochs: 1, batchSize: 32 });
+    await ae.fit(x, { epochs: 1, batchSize: 32 });
     const path = `${dir}/${name.replace(/\W+/g, '-')}`;
-    await ae.save(path);
-    const again = await (Cls as typeof Autoencoder).load(path);
+    await ae.save(fileStore(path));
+    const again = await (Cls as typeof Autoencoder).load(fileStore(path));
     expect(again).toBeInstanceOf(Cls);
     expect(again.config).toEqual(ae.config);
     expect(values(again.encode(x))).toEqual(values(ae.encode(x)));
@@ -153,24 +154,24 @@ describe('every model', () => {
     const z = ae.encode(x);
     expect(values(again.decode(z))).toEqual(values(ae.decode(z)));
     z.dispose();
-    const any = await loadAutoencoder(path);
+    const any = await loadAutoencoder(fileStore(path));
     expect(any.constructor).toBe(Cls);
     expect(values(any.reconstruct(x))).toEqual(values(ae.reconstruct(x)));
     // Another class refuses the checkpoint, naming both kinds.
     const Other = Cls === StackedAutoencoder ? TiedAutoencoder : StackedAutoencoder;
-    await expect(Other.load(path)).rejects.toThrow(new RegExp(`holds a "${Cls.variant.kind}", expected a "${Other.variant.kind}"`));
+    await expect(Other.load(fileStore(path))).rejects.toThrow(new RegExp(`holds a "${Cls.variant.kind}", expected a "${Other.variant.kind}"`));
     [ae, again, any].forEach((m) => m.dispose());
   });
 
-  it.each(CASES)('%s: tf.memory().numTensors is flat across training steps and nothing leaks', (_name, Cls, config) => {
+  it.each(CASES)('%s: tf.memory().numTensors is flat across training steps and nothing leaks', async (_name, Cls, config) => {
+    const before = tf.memory().numTensors;
     const ae = new Cls(config);
     const counts: number[] = [];
-    const before = tf.memory().numTensors;
-    const result = ae.fit(x, {
+    const result = await ae.fit(x, {
       epochs: 3,
       batchSize: 24,
       validationData: x,
-      onBatchEnd: () => counts.push(tf.memory().numTensors),
+      onBatchEnd: () => void counts.push(tf.memory().numTensors),
     });
     expect(result.history).toHaveLength(3);
     expect(counts).toHaveLength(12);
@@ -178,36 +179,37 @@ describe('every model', () => {
     expect(new Set(counts).size).toBe(1);
     // With early stopping the fit loop holds one extra copy of the variables (the best weights), nothing more.
     const withEarlyStopping: number[] = [];
-    ae.fit(x, {
+    await ae.fit(x, {
       epochs: 3,
       batchSize: 24,
       validationData: x,
       earlyStopping: { patience: 5 },
-      onBatchEnd: () => withEarlyStopping.push(tf.memory().numTensors),
+      onBatchEnd: () => void withEarlyStopping.push(tf.memory().numTensors),
     });
     expect(new Set(withEarlyStopping.slice(4)).size).toBe(1);
-    expect((withEarlyStopping[4] as number) - (withEarlyStopping[0] as number)).toBe(ae.trainableVariables.length);
-    expect(tf.memory().numTensors).toBe(before);
+    expect((withEarlyStopping[4] as number) - (withEarlyStopping[0] as number)).toBe(ae.trainableVariables().length);
+    const held = tf.memory().numTensors; // the weights and the optimizer's state, which the model keeps between fits
     const r = ae.reconstruct(x);
     r.dispose();
     ae.evaluate(x);
     ae.meanCodingActivations(x);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.memory().numTensors).toBe(held);
     ae.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
-  it.each(CASES)('%s: seeded training is reproducible and learns', (_name, Cls, config) => {
-    const run = (seed: number) => {
+  it.each(CASES)('%s: seeded training is reproducible and learns', async (_name, Cls, config) => {
+    const run = async (seed: number) => {
       const ae = new Cls({ ...config, seed });
-      const before = ae.loss(x);
-      const result = ae.fit(x, { epochs: 4, batchSize: 16, learningRate: 0.01 });
-      const out = { losses: result.history.map((h) => h.loss), weights: ae.model.getWeights().flatMap((w) => values(w, false)), before, after: ae.loss(x) };
+      const before = ae.meanLoss(x);
+      const result = await ae.fit(x, { epochs: 4, batchSize: 16, learningRate: 0.01 });
+      const out = { losses: result.history.map((h) => h.loss), weights: ae.model.getWeights().flatMap((w) => values(w, false)), before, after: ae.meanLoss(x) };
       ae.dispose();
       return out;
     };
-    const a = run(21);
-    const b = run(21);
-    const c = run(22);
+    const a = await run(21);
+    const b = await run(21);
+    const c = await run(22);
     expect(b.losses).toEqual(a.losses);
     expect(b.weights).toEqual(a.weights);
     expect(c.losses).not.toEqual(a.losses);
@@ -216,7 +218,7 @@ describe('every model', () => {
 });
 
 describe('denoising autoencoder', () => {
-  it('corrupts inputs in training only; inference is deterministic', () => {
+  it('corrupts inputs in training only; inference is deterministic', async () => {
     const ae = new DenoisingAutoencoder({ inputDim: DIM, hidden: [6], noise: { gaussianStddev: 0.3, dropoutRate: 0.25 }, seed: 3 });
     const r1 = values(ae.reconstruct(x));
     expect(values(ae.reconstruct(x))).toEqual(r1);
@@ -240,7 +242,7 @@ describe('denoising autoencoder', () => {
     ae.dispose();
   });
 
-  it('Gaussian noise has the configured spread; dropout zeroes the configured share and rescales survivors', () => {
+  it('Gaussian noise has the configured spread; dropout zeroes the configured share and rescales survivors', async () => {
     const ones = tf.ones([200, 100]);
     const g = new DenoisingAutoencoder({ inputDim: 100, hidden: [2], noise: { gaussianStddev: 0.3 }, seed: 1 });
     const diff = values(tf.tidy(() => tf.sub(g.corrupt(ones, 4), ones)));
@@ -266,7 +268,7 @@ describe('denoising autoencoder', () => {
 describe('sparse autoencoder', () => {
   const kl = (p: number, q: number) => p * Math.log(p / q) + (1 - p) * Math.log((1 - p) / (1 - q));
 
-  it('penalty = weight · Σ_j KL(target ‖ batch mean of unit j), in closed form', () => {
+  it('penalty = weight · Σ_j KL(target ‖ batch mean of unit j), in closed form', async () => {
     const acts = [
       [0.05, 0.9, 0.3],
       [0.15, 0.7, 0.5],
@@ -297,11 +299,11 @@ describe('sparse autoencoder', () => {
     ae.dispose();
   });
 
-  it('training pulls the mean coding activation toward the target', () => {
+  it('training pulls the mean coding activation toward the target', async () => {
     const ae = new SparseAutoencoder({ inputDim: DIM, hidden: [10], sparsity: { target: 0.05, weight: 1 }, seed: 2 });
     const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
     const before = mean(ae.meanCodingActivations(x));
-    ae.fit(x, { epochs: 10, batchSize: 32, learningRate: 0.02 });
+    await ae.fit(x, { epochs: 10, batchSize: 32, learningRate: 0.02 });
     const after = mean(ae.meanCodingActivations(x));
     expect(Math.abs(after - 0.05)).toBeLessThan(Math.abs(before - 0.05) / 3);
     ae.dispose();

@@ -6,13 +6,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { GmError, type CheckpointStore, type FitResult, type StepContext, type Trainable, type TrainingBatch } from '@gm/core';
 import type { Activation } from '@gm/layers';
-import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import type { FitResult } from '../train/fit-loop';
+import { readCheckpoint, writeCheckpoint, type SaveOptions } from '../io/checkpoint';
+import { OptimizerSlot } from '../train/optimizer';
+import { fit as train, type TrainerOptions } from '../train/trainer';
 import { checkBatch, kernelInitializer, layerOf, type Autoencoder } from './autoencoder';
 import { checkActivation, checkPositiveInt, checkSeed, checkWidths } from './config';
 import { sparseSoftmaxCrossentropy } from './losses';
-import { exampleCount, trainMinibatches, type TrainOptions } from './minibatch';
+import { exampleCount } from './minibatch';
 
 type Layer = tfl.layers.Layer;
 
@@ -49,8 +51,8 @@ export interface ResolvedEncoderClassifierConfig {
   seed: number | null;
 }
 
-/** Options of {@link EncoderClassifier.fit}. */
-export interface ClassifierFitOptions extends TrainOptions {
+/** Options of {@link EncoderClassifier.fit}: the trainer's, with validation data as inputs and labels. */
+export interface ClassifierFitOptions extends Omit<TrainerOptions, 'validationData'> {
   /** Validation inputs and labels. */
   validationData?: [tf.Tensor, tf.Tensor | ArrayLike<number>];
 }
@@ -102,8 +104,11 @@ function labelTensor(labels: tf.Tensor | ArrayLike<number>, n: number, numClasse
  * clf.evaluate(xTest, testLabels).accuracy;
  * ```
  */
-export class EncoderClassifier {
+export class EncoderClassifier implements Trainable {
   static readonly kind = ENCODER_CLASSIFIER_KIND;
+  /** The optimizer kept across `fit` calls. */
+  readonly optimizerSlot = new OptimizerSlot();
+  epochsTrained = 0;
   readonly config: ResolvedEncoderClassifierConfig;
   /** input → logits (what a checkpoint stores). */
   readonly model: tfl.LayersModel;
@@ -179,7 +184,7 @@ export class EncoderClassifier {
   }
 
   /** The variables `fit` updates now. */
-  get trainableVariables(): tf.Variable[] {
+  trainableVariables(): tf.Variable[] {
     return [...this.encoderLayers, ...this.headLayers].flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
   }
 
@@ -206,32 +211,34 @@ export class EncoderClassifier {
     return tf.tidy(() => this.run(this.encoderLayers, x)) as tf.Tensor2D;
   }
 
-  /** Trains on inputs `x` and integer `labels` with softmax cross-entropy through the shared fit loop. */
-  fit(x: tf.Tensor, labels: tf.Tensor | ArrayLike<number>, options: ClassifierFitOptions): FitResult {
+  /** Softmax cross-entropy of a batch of inputs and integer labels. */
+  loss(batch: TrainingBatch, _ctx?: StepContext): tf.Scalar {
+    if (batch.labels === undefined) throw new GmError('BAD_ARGUMENT', 'EncoderClassifier.loss', 'a batch with labels');
+    return sparseSoftmaxCrossentropy(batch.labels, this.logits(batch.x));
+  }
+
+  /** Trains on inputs `x` and integer `labels` with softmax cross-entropy through gm's trainer. */
+  async fit(x: tf.Tensor, labels: tf.Tensor | ArrayLike<number>, options: ClassifierFitOptions): Promise<FitResult> {
     const where = 'EncoderClassifier.fit';
     checkBatch(x, this.config.inputDim, `${where}: x`);
     const n = exampleCount([x], ['x'], where);
     const y = labelTensor(labels, n, this.config.numClasses, `${where}: labels`);
     let vy: { t: tf.Tensor1D; owned: boolean } | undefined;
     try {
-      let validation: tf.Tensor[] | undefined;
+      let validation: TrainingBatch | undefined;
       if (options.validationData !== undefined) {
         const [vx, vl] = options.validationData;
         checkBatch(vx, this.config.inputDim, `${where}: options.validationData[0]`);
         vy = labelTensor(vl, vx.shape[0] as number, this.config.numClasses, `${where}: options.validationData[1]`);
-        validation = [vx, vy.t];
+        validation = { x: vx, labels: vy.t };
       }
-      const loss = ([xb, yb]: tf.Tensor[]) => sparseSoftmaxCrossentropy(yb as tf.Tensor, this.logits(xb as tf.Tensor));
-      return trainMinibatches({
-        where,
-        data: [x, y.t],
-        validation,
-        variables: this.trainableVariables,
-        loss,
-        validationLoss: loss,
-        options,
-        defaultSeed: this.config.seed,
-      });
+      const sgd = options.optimizer === 'sgd' && options.learningRate === undefined;
+      return await train(
+        this,
+        { x, labels: y.t },
+        { ...options, ...(sgd ? { learningRate: 1e-2 } : {}), validationData: validation },
+        { where, batchSize: 32, seed: this.config.seed ?? 0, learningRate: 1e-3 },
+      );
     } finally {
       if (y.owned) y.t.dispose();
       if (vy?.owned) vy.t.dispose();
@@ -266,24 +273,26 @@ export class EncoderClassifier {
     return { loss: loss / n, accuracy: correct / n };
   }
 
-  /** Saves to the checkpoint folder `dir` (kind "encoder-classifier"; remembers whether the encoder is frozen). */
-  async save(dir: string): Promise<void> {
-    await saveCheckpoint(
-      dir,
-      { kind: ENCODER_CLASSIFIER_KIND, config: this.config, extra: { encoderTrainable: this.encoderTrainable } },
+  /** Saves a checkpoint (kind "encoder-classifier"; remembers whether the encoder is frozen). */
+  async save(store: CheckpointStore, options: SaveOptions = {}): Promise<void> {
+    await writeCheckpoint(
+      store,
+      { kind: ENCODER_CLASSIFIER_KIND, config: this.config, extra: { encoderTrainable: this.encoderTrainable, epochsTrained: this.epochsTrained } },
       { [PART]: this.model },
+      options.files,
     );
   }
 
   /** Loads a checkpoint written by {@link EncoderClassifier.save}. */
-  static async load(dir: string): Promise<EncoderClassifier> {
-    const manifest = await readCheckpointManifest<EncoderClassifierConfig>(dir, ENCODER_CLASSIFIER_KIND);
-    if (!manifest.parts.includes(PART)) throw new Error(`${dir}: checkpoint has parts [${manifest.parts.join(', ')}], expected "${PART}"`);
-    const model = await loadCheckpointPart(dir, PART);
+  static async load(store: CheckpointStore): Promise<EncoderClassifier> {
+    const reader = await readCheckpoint<EncoderClassifierConfig>(store, ENCODER_CLASSIFIER_KIND);
+    const model = await reader.part(PART);
     try {
-      const clf = new EncoderClassifier(manifest.config, model);
-      const trainable = manifest.extra?.encoderTrainable;
+      const clf = new EncoderClassifier(reader.manifest.config, model);
+      const trainable = reader.manifest.extra?.encoderTrainable;
       clf.setEncoderTrainable(typeof trainable === 'boolean' ? trainable : true);
+      const epochs = reader.manifest.extra?.epochsTrained;
+      clf.epochsTrained = typeof epochs === 'number' && Number.isInteger(epochs) && epochs >= 0 ? epochs : 0;
       return clf;
     } catch (error) {
       model.dispose();
@@ -292,6 +301,7 @@ export class EncoderClassifier {
   }
 
   dispose(): void {
+    this.optimizerSlot.dispose();
     this.model.dispose();
   }
 }

@@ -4,7 +4,7 @@
  * (in reverse order) into one deep autoencoder and fine-tune it end to end.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { FitResult } from '../train/fit-loop';
+import type { FitResult } from '@gm/core';
 import { StackedAutoencoder, TiedAutoencoder, checkBatch } from './autoencoder';
 import type { AutoencoderFitOptions } from './autoencoder';
 import { resolveAutoencoderConfig, type AutoencoderConfig } from './config';
@@ -54,17 +54,17 @@ export function shallowAutoencoderConfig(config: AutoencoderConfig, i: number): 
  *
  * @example
  * ```ts
- * const { autoencoder } = trainGreedyLayerwise({ inputDim: 784, hidden: [100, 30], seed: 1 }, xTrain, {
+ * const { autoencoder } = await trainGreedyLayerwise({ inputDim: 784, hidden: [100, 30], seed: 1 }, xTrain, {
  *   layerFit: { epochs: 3, batchSize: 64 },
  *   fineTune: { epochs: 2, batchSize: 64, validationData: xValid },
  * });
  * ```
  */
-export function trainGreedyLayerwise(
+export async function trainGreedyLayerwise(
   config: AutoencoderConfig,
   x: tf.Tensor,
   options: GreedyLayerwiseOptions,
-): GreedyLayerwiseResult {
+): Promise<GreedyLayerwiseResult> {
   const Cls = config.tied === true ? TiedAutoencoder : StackedAutoencoder;
   const deep = new Cls(config);
   checkBatch(x, deep.config.inputDim, 'trainGreedyLayerwise: x');
@@ -77,7 +77,7 @@ export function trainGreedyLayerwise(
       try {
         options.onLayerStart?.(i, shallow);
         const fitOptions = i === 0 ? options.layerFit : { ...options.layerFit, validationData: undefined };
-        const history = shallow.fit(inputs, fitOptions);
+        const history = await shallow.fit(inputs, fitOptions);
         layerHistories.push(history);
         options.onLayerEnd?.(i, shallow, history);
         // Copy the trained shallow layers into their places: encoder i, and the decoder layer mirroring it.
@@ -98,6 +98,6 @@ export function trainGreedyLayerwise(
   } finally {
     if (inputs !== x) inputs.dispose();
   }
-  const fineTune = options.fineTune !== undefined && options.fineTune.epochs > 0 ? deep.fit(x, options.fineTune) : undefined;
+  const fineTune = options.fineTune !== undefined && options.fineTune.epochs > 0 ? await deep.fit(x, options.fineTune) : undefined;
   return { autoencoder: deep, layerHistories, fineTune };
 }

@@ -37,7 +37,6 @@ export {
   sparsityPenalty,
   type ReconstructionLoss,
 } from './losses';
-export { OPTIMIZERS, type OptimizerName, type TrainOptions } from './minibatch';
 export {
   shallowAutoencoderConfig,
   trainGreedyLayerwise,

@@ -106,7 +106,7 @@ function planeData(n: number, seed: number): number[][] {
 }
 
 describe('LinearAutoencoder performs PCA', () => {
-  it('the eigen-solver is right (A·v = λ·v, orthonormal)', () => {
+  it('the eigen-solver is right (A·v = λ·v, orthonormal)', async () => {
     const a = [
       [4, 1, -2],
       [1, 3, 0.5],
@@ -122,7 +122,7 @@ describe('LinearAutoencoder performs PCA', () => {
     expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(12, 10); // trace
   });
 
-  it('its decoder spans the top-2 principal subspace of 3-D data near a plane (principal angles < 1e-2 rad)', () => {
+  it('its decoder spans the top-2 principal subspace of 3-D data near a plane (principal angles < 1e-2 rad)', async () => {
     const points = planeData(600, 3);
     const n = points.length;
     const mean = [0, 1, 2].map((k) => points.reduce((s, p) => s + (p[k] as number), 0) / n);
@@ -140,8 +140,8 @@ describe('LinearAutoencoder performs PCA', () => {
     };
     const before = decoderSpan();
     const x = tf.tensor2d(points);
-    ae.fit(x, { epochs: 15, batchSize: 32, learningRate: 0.05 });
-    ae.fit(x, { epochs: 30, batchSize: 600, learningRate: 0.01 });
+    await ae.fit(x, { epochs: 15, batchSize: 32, learningRate: 0.05 });
+    await ae.fit(x, { epochs: 30, batchSize: 600, learningRate: 0.01 });
     const after = decoderSpan();
     expect(Math.max(...before)).toBeGreaterThan(0.1); // a random start is not already aligned
     expect(Math.max(...after)).toBeLessThan(1e-2);

@@ -11,6 +11,7 @@ import { elbo, importanceSampledLogLikelihood } from '@gm/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VAE } from '../vae/vae';
 import { IafVae, type IafVaeConfig } from './iaf-vae';
+import { fileStore } from '../io/file-store';
 
 let dir: string;
 let xTrain: tf.Tensor;
@@ -58,7 +59,7 @@ function logAbsDet(a: Float64Array, n: number): number {
 }
 
 describe('IAF-VAE', () => {
-  it('each IAF step (and the whole flow) has log-det equal to the autodiff log|det J|, and J is triangular in the step order', () => {
+  it('each IAF step (and the whole flow) has log-det equal to the autodiff log|det J|, and J is triangular in the step order', async () => {
     const model = new IafVae({ ...TINY, flowSteps: 3 });
     scrambleFlow(model, 3);
     const L = model.latentDim;
@@ -91,7 +92,7 @@ describe('IAF-VAE', () => {
     model.dispose();
   });
 
-  it('with T = 0 computes exactly the VAE ELBO (same weights, same noise)', () => {
+  it('with T = 0 computes exactly the VAE ELBO (same weights, same noise)', async () => {
     const config = { ...TINY, flowSteps: 0 };
     const iaf = new IafVae(config);
     const { flowSteps: _s, flowHidden: _h, contextSize: _c, ...vaeConfig } = config;
@@ -111,15 +112,15 @@ describe('IAF-VAE', () => {
     vae.dispose();
   });
 
-  it('trains (the −ELBO falls), IS log-likelihood ≥ ELBO, seeded runs reproduce, no tensor leaks', () => {
-    const run = (): { model: IafVae; losses: number[] } => {
+  it('trains (the −ELBO falls), IS log-likelihood ≥ ELBO, seeded runs reproduce, no tensor leaks', async () => {
+    const run = async (): Promise<{ model: IafVae; losses: number[] }> => {
       const model = new IafVae(TINY);
       const losses: number[] = [];
-      model.fit(xTrain, { epochs: 2, batchSize: 50, learningRate: 3e-3, onEpochEnd: (l) => void losses.push(l.loss) });
+      await model.fit(xTrain, { epochs: 2, batchSize: 50, learningRate: 3e-3, onEpochEnd: (l) => void losses.push(l.loss) });
       return { model, losses };
     };
-    const a = run();
-    const b = run();
+    const a = await run();
+    const b = await run();
     expect(b.losses).toEqual(a.losses);
     const wa = a.model.trainableVariables().map((v) => Array.from(v.dataSync()));
     b.model.trainableVariables().forEach((v, i) => expect(Array.from(v.dataSync())).toEqual(wa[i]));
@@ -127,7 +128,7 @@ describe('IAF-VAE', () => {
 
     const model = a.model;
     const start = tf.memory().numTensors;
-    model.fit(xTrain, { epochs: 1, batchSize: 100, learningRate: 3e-3 });
+    await model.fit(xTrain, { epochs: 1, batchSize: 100, learningRate: 3e-3 });
     const negElbo = model.negativeElbo(xTest, { samples: 20, seed: 5 });
     const ll = importanceSampledLogLikelihood(model, xTest, 200, { seed: 6 });
     const meanT = tf.mean(ll);
@@ -150,8 +151,8 @@ describe('IAF-VAE', () => {
     scrambleFlow(model, 9);
     model.epochsTrained = 4;
     const file = path.join(dir, 'iaf');
-    await model.save(file);
-    const back = await IafVae.load(file);
+    await model.save(fileStore(file));
+    const back = await IafVae.load(fileStore(file));
     expect(back.config).toEqual(model.config);
     expect(back.epochsTrained).toBe(4);
     const [a, b] = [model.elbo(xTest, { samples: 2, seed: 3 }), back.elbo(xTest, { samples: 2, seed: 3 })];
@@ -173,15 +174,15 @@ describe('IAF-VAE', () => {
     const ll = model.logLikelihood(x, 100, { seed: 2 });
     expect(tf.mean(ll).dataSync()[0]).toBeGreaterThan(-negElbo);
     const file = path.join(dir, 'iaf-conv');
-    await model.save(file);
-    const back = await IafVae.load(file);
+    await model.save(fileStore(file));
+    const back = await IafVae.load(fileStore(file));
     expect(back.negativeElbo(x, { samples: 3, seed: 4 })).toBe(model.negativeElbo(x, { samples: 3, seed: 4 }));
     tf.dispose([x, ll]);
     model.dispose();
     back.dispose();
   });
 
-  it('rejects bad configs with errors naming the field', () => {
+  it('rejects bad configs with errors naming the field', async () => {
     expect(() => new IafVae({ ...TINY, flowSteps: -1 })).toThrow(/"flowSteps" must be a non-negative integer/);
     expect(() => new IafVae({ ...TINY, flowHidden: [] })).toThrow(/"flowHidden"/);
     expect(() => new IafVae({ ...TINY, contextSize: 0 })).toThrow(/"contextSize"/);

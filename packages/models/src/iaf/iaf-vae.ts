@@ -12,7 +12,6 @@
  * The decoder, prior, likelihoods and config style are the VAE's: the IAF-VAE holds a VAE and adds the flow.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { OptimizerSlot, type OptimizerFactory } from '../train/optimizer';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerVariable, SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { MaskedDense, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
@@ -24,14 +23,27 @@ import {
   type ElboOptions,
   type ElboResult,
   type ImportanceSamplingOptions,
-  type LatentVariableModel,
   type SampleWithLogProb,
   type StandardNormal,
+  bitsPerDim,
 } from '@gm/metrics';
-import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import { type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
-import { gatherBatches, identityOrder, runModelFitLoop } from '../train/minibatches';
-import { checkPositiveInt, deriveSeed, formatShape as fmt, permutation } from '@gm/core';
+import type { LatentVariableModel } from '@gm/core';
+import { readCheckpoint } from '../io/checkpoint';
+import { ModelBase, type CheckpointContent } from '../model-base';
+import type { TrainerDefaults } from '../train/trainer';
+import {
+  checkPositiveInt,
+  deriveSeed,
+  formatShape as fmt,
+  GmError,
+  type CheckpointStore,
+  type EvaluateOptions,
+  type InputConvention,
+  type Metric,
+  type StepContext,
+  type TrainingBatch,
+  type TrainingData,
+} from '@gm/core';
 import { VAE } from '../vae/vae';
 import { resolveVaeConfig, type VaeConfig } from '../vae/config';
 
@@ -57,26 +69,6 @@ export interface ResolvedIafVaeConfig {
   flowHidden: number[];
   contextSize: number;
   gateBias: number;
-}
-
-/** Options of {@link IafVae.fit}. */
-export interface IafVaeFitOptions extends FitCallbacks {
-  epochs: number;
-  /** Examples per step (default 100). */
-  batchSize?: number;
-  /** Adam learning rate (default 1e-3). */
-  learningRate?: number;
-  /**
-   * Builds the optimizer for a learning rate (default `tf.train.adam`). On wasm pass `gmAdam` from @gm/backend: the
-   * same Adam, bit for bit, in one fused kernel per variable. A new factory or rate starts a new optimizer.
-   */
-  optimizer?: OptimizerFactory;
-  /** Validation examples; their mean −ELBO (1 sample) is reported as `valLoss`. */
-  validationData?: tf.Tensor;
-  earlyStopping?: EarlyStopping;
-  /** Seed of the batch order and the posterior noise (default: the config's seed). */
-  seed?: number;
-  shuffle?: boolean;
 }
 
 function fail(field: string, expected: string, got: unknown): never {
@@ -179,23 +171,21 @@ function buildFlow(c: ResolvedIafVaeConfig, latentDim: number, featureWidth: num
  * await model.save('checkpoints/iaf-vae');
  * ```
  */
-export class IafVae implements LatentVariableModel {
+export class IafVae extends ModelBase implements LatentVariableModel {
+  readonly kind = IAF_VAE_CHECKPOINT_KIND;
   /** The validated configuration. */
   readonly config: ResolvedIafVaeConfig;
   /** The underlying VAE: encoder (μ, log σ), decoder, prior and likelihood. */
   readonly vae: VAE;
   /** The context layer and the flow steps (one output per step: `[m ‖ s]` of width 2·latentDim, after the context). */
   readonly flow: tfl.LayersModel;
-  /** Epochs trained so far. */
-  epochsTrained = 0;
   private readonly view: tfl.LayersModel;
   private readonly contextLayer: tfl.layers.Layer;
   private readonly steps: { hidden: MaskedDense[]; out: MaskedDense }[];
-  private readonly optimizerSlot = new OptimizerSlot();
-  private disposed = false;
 
   /** Builds an IAF-VAE with seeded weights. The second argument is internal ({@link IafVae.load}). */
   constructor(config: IafVaeConfig, parts?: { vae: VAE; flow: tfl.LayersModel }) {
+    super();
     this.config = resolveIafVaeConfig(config);
     this.vae = parts?.vae ?? new VAE(this.config.vae);
     const view = featureView(this.vae.encoder);
@@ -221,21 +211,35 @@ export class IafVae implements LatentVariableModel {
     return this.vae.latentDim;
   }
 
+  get codingsSize(): number {
+    return this.vae.latentDim;
+  }
+
+  get inputShape(): readonly number[] {
+    return this.vae.inputShape;
+  }
+
+  get inputConvention(): InputConvention {
+    return this.vae.inputConvention;
+  }
+
+  describe(): string {
+    const c = this.vae.config;
+    const f = this.config;
+    return `IAF-VAE, MLP ${[this.vae.dataSize, ...c.hidden, c.latentDim].join('-')}, ${c.likelihood} likelihood, ${f.flowSteps} IAF steps (MADE ${f.flowHidden.join('-')}, context ${f.contextSize})`;
+  }
+
   /** p(z) = N(0, I) (the VAE's). */
   get prior(): StandardNormal {
     return this.vae.prior;
   }
 
-  private live(where: string): void {
-    if (this.disposed) throw new Error(`IafVae.${where}: this IAF-VAE has been disposed`);
-  }
-
   private checkX(where: string, x: unknown): asserts x is tf.Tensor {
     this.live(where);
-    if (!(x instanceof tf.Tensor)) throw new Error(`IafVae.${where}: "x" must be a tf.Tensor`);
+    if (!(x instanceof tf.Tensor)) throw new GmError('BAD_ARGUMENT', `IafVae.${where}: "x"`, 'a tf.Tensor', x === null ? null : typeof x);
     const want = this.vae.config.inputShape;
     if (x.rank !== want.length + 1 || want.some((d, i) => x.shape[i + 1] !== d) || x.shape[0] === 0) {
-      throw new Error(`IafVae.${where}: x has shape ${fmt(x.shape)}, expected [batch, ${want.join(', ')}] with batch ≥ 1`);
+      throw new GmError('BAD_SHAPE', `IafVae.${where}`, `x has shape ${fmt(x.shape)}, expected [batch, ${want.join(', ')}] with batch ≥ 1`);
     }
   }
 
@@ -340,51 +344,69 @@ export class IafVae implements LatentVariableModel {
     return [...this.vae.trainableVariables(), ...this.flow.trainableWeights.map((w) => w.read() as tf.Variable)];
   }
 
-  /**
-   * Trains with Adam on the negative ELBO (one reparameterised flow-posterior sample per example, Monte Carlo KL)
-   * through the shared fit loop. Seeded: same seed, data and backend → same weights.
-   */
-  fit(data: tf.Tensor, options: IafVaeFitOptions): FitResult {
-    this.checkX('fit', data);
-    const where = 'IafVae.fit';
-    if (options === null || typeof options !== 'object') throw new Error(`${where}: options must be an object with "epochs"`);
-    const batchSize = options.batchSize ?? 100;
-    checkPosInt(where, 'batchSize', batchSize);
-    const lr = options.learningRate ?? 1e-3;
-    if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new Error(`${where}: "learningRate" must be a positive number, got ${String(lr)}`);
-    const seed = options.seed ?? this.vae.config.seed;
-    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new Error(`${where}: "seed" must be a finite number, got ${String(seed)}`);
-    const validation = options.validationData;
-    if (validation !== undefined) this.checkX('fit (validationData)', validation);
-    if (options.earlyStopping !== undefined && validation === undefined) throw new Error(`${where}: "earlyStopping" needs "validationData" to watch`);
+  /** The training loss: −ELBO with one reparameterised flow-posterior sample per example (Monte Carlo KL). */
+  loss(batch: TrainingBatch, ctx: StepContext): tf.Scalar {
+    return tf.tidy(() => tf.neg(tf.mean(elbo(this, batch.x, { seed: ctx.seed, kl: 'mc' }).elbo)) as tf.Scalar);
+  }
+
+  protected fitDefaults(): TrainerDefaults {
+    return { where: 'IafVae.fit', batchSize: 100, seed: this.vae.config.seed, learningRate: 1e-3 };
+  }
+
+  protected override beforeFit(data: TrainingData): void {
+    if (data instanceof tf.Tensor) this.checkX('fit', data);
     if (this.vae.config.architecture === 'conv') {
       const backend = tf.getBackend();
       for (const kernel of ['Conv2DBackpropFilter', 'Conv2DBackpropInput']) {
         if (tf.getKernel(kernel, backend) === undefined) {
-          throw new Error(`${where}: training the convolutional encoder needs the ${kernel} kernel, which the "${backend}" backend lacks; call initBackend() from @gm/backend (it registers gm's on wasm) or train on cpu, webgl or node`);
+          throw new GmError('UNSUPPORTED', 'IafVae.fit', `training the convolutional encoder needs the ${kernel} kernel, which the "${backend}" backend lacks; call initBackend() from @gm/backend (it registers gm's on wasm) or train on cpu, webgl or node`);
         }
       }
     }
-    const optimizer = this.optimizerSlot.get(lr, options.optimizer);
-    const variables = this.trainableVariables();
-    const N = data.shape[0] as number;
-    const batches = Math.ceil(N / batchSize);
-    const shuffle = options.shuffle ?? true;
-    const trainEpoch = function* (this: IafVae, epoch: number): Generator<{ loss: number; size: number }> {
-      const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
-      for (const { index: b, rows, xb } of gatherBatches(data, order, batchSize)) {
-        const cost = optimizer.minimize(
-          () => tf.neg(tf.mean(elbo(this, xb, { seed: deriveSeed(seed, epoch, 2, b), kl: 'mc' }).elbo)) as tf.Scalar,
-          true,
-          variables,
-        );
-        const loss = (cost as tf.Scalar).dataSync()[0] as number;
-        cost?.dispose();
-        yield { loss, size: rows.length };
-      }
-    };
-    const validate = validation === undefined ? undefined : (): number => this.negativeElbo(validation, { seed: deriveSeed(seed, 0, 3) });
-    return runModelFitLoop(this, options, { variables, batchesPerEpoch: batches, trainEpoch: (epoch) => trainEpoch.call(this, epoch), validate });
+  }
+
+  /** Test figures: −ELBO (Monte Carlo KL) and, with `k` > 1, the importance-sampled −log p(x). */
+  evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
+    this.checkX('evaluate', x);
+    const seed = options.seed ?? this.vae.config.seed;
+    const D = this.vae.dataSize;
+    const negElbo = this.negativeElbo(x, { seed });
+    const out: Metric[] = [
+      { name: 'negElbo', value: negElbo, unit: 'nats' },
+      { name: 'negElboBitsPerDim', value: bitsPerDim(negElbo, D), unit: 'bits/dim' },
+    ];
+    const k = options.k ?? 1;
+    if (k > 1) {
+      const ll = this.logLikelihood(x, k, { seed: seed + 1 });
+      const mean = tf.tidy(() => tf.mean(ll));
+      const nll = -(mean.dataSync()[0] as number);
+      tf.dispose([ll, mean]);
+      out.push(
+        { name: 'isNll', value: nll, unit: 'nats' },
+        { name: 'isNllBitsPerDim', value: bitsPerDim(nll, D), unit: 'bits/dim' },
+        { name: 'isSamples', value: k, unit: 'k' },
+      );
+    }
+    return out;
+  }
+
+  /** Codings: the posterior mean pushed through the flow steps. */
+  encode(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const { mean, context } = this.posteriorParams(x);
+      return this.flowForward(mean, context).z;
+    });
+  }
+
+  /** The decoder's mean (the VAE's). */
+  decode(z: tf.Tensor): tf.Tensor {
+    this.live('decode');
+    return this.vae.decode(z);
+  }
+
+  /** decode(encode(x)). */
+  reconstruct(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => this.vae.decode(this.encode(x)));
   }
 
   /** `n` samples from the model: z ~ N(0, I) through the VAE's decoder (the flow only shapes the posterior). */
@@ -393,51 +415,38 @@ export class IafVae implements LatentVariableModel {
     return this.vae.sample(n, options);
   }
 
-  /** Saves a gm checkpoint of kind `'iaf-vae'`: the config, and the parts `encoder`, `decoder` and `flow`. */
-  async save(dir: string): Promise<void> {
-    this.live('save');
+  protected checkpointContent(): CheckpointContent {
     const { vae, ...flow } = this.config;
-    await saveCheckpoint<IafVaeConfig>(
-      dir,
-      { kind: IAF_VAE_CHECKPOINT_KIND, config: { ...vae, ...flow }, extra: { epochsTrained: this.epochsTrained } },
-      { encoder: this.vae.encoder, decoder: this.vae.decoder, flow: this.flow },
-    );
+    return { config: { ...vae, ...flow }, parts: { encoder: this.vae.encoder, decoder: this.vae.decoder, flow: this.flow } };
   }
 
   /** Loads an IAF-VAE saved by {@link IafVae.save} (registers gm's layers first). */
-  static async load(dir: string): Promise<IafVae> {
+  static async load(store: CheckpointStore): Promise<IafVae> {
     registerGmLayers();
-    const manifest = await readCheckpointManifest<IafVaeConfig>(dir, IAF_VAE_CHECKPOINT_KIND);
-    for (const part of ['encoder', 'decoder', 'flow']) {
-      if (!manifest.parts.includes(part)) throw new Error(`${dir}: the IAF-VAE checkpoint has no "${part}" part (parts: ${manifest.parts.join(', ')})`);
-    }
+    const reader = await readCheckpoint<IafVaeConfig>(store, IAF_VAE_CHECKPOINT_KIND);
+    const where = store.label;
     let config: ResolvedIafVaeConfig;
     try {
-      config = resolveIafVaeConfig(manifest.config);
+      config = resolveIafVaeConfig(reader.manifest.config);
     } catch (error) {
-      throw new Error(`${dir}: the checkpoint's config is invalid: ${(error as Error).message}`);
+      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
-    const encoder = await loadCheckpointPart(dir, 'encoder');
-    const decoder = await loadCheckpointPart(dir, 'decoder');
-    const flow = await loadCheckpointPart(dir, 'flow');
+    const encoder = await reader.part('encoder');
+    const decoder = await reader.part('decoder');
+    const flow = await reader.part('flow');
     const L = resolveVaeConfig(config.vae).latentDim;
     const flowOuts = flow.outputs.map((o) => o.shape[1]);
     if (flowOuts.length !== config.flowSteps + 1 || flowOuts.slice(1).some((w) => w !== 2 * L) || flowOuts[0] !== config.contextSize) {
       tf.dispose([encoder, decoder, flow].flatMap((m) => m.weights.map((w) => w.read())));
-      throw new Error(`${dir}: the flow part has outputs of widths [${flowOuts.join(', ')}] but the config implies a context of ${config.contextSize} and ${config.flowSteps} steps of ${2 * L}`);
+      throw new GmError('CORRUPT', where, `the flow part has outputs of widths [${flowOuts.join(', ')}] but the config implies a context of ${config.contextSize} and ${config.flowSteps} steps of ${2 * L}`);
     }
     const vae = new VAE(config.vae, { encoder, decoder });
     const model = new IafVae({ ...config.vae, flowSteps: config.flowSteps, flowHidden: config.flowHidden, contextSize: config.contextSize, gateBias: config.gateBias }, { vae, flow });
-    const epochs = manifest.extra?.['epochsTrained'];
-    model.epochsTrained = typeof epochs === 'number' && Number.isInteger(epochs) && epochs >= 0 ? epochs : 0;
+    await model.restoreTrainingState(reader);
     return model;
   }
 
-  /** Frees the weights and the optimizer state. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.optimizerSlot.dispose();
+  protected disposeModel(): void {
     this.vae.dispose();
     this.flow.dispose();
   }

@@ -5,5 +5,4 @@ export {
   resolveIafVaeConfig,
   type IafVaeConfig,
   type ResolvedIafVaeConfig,
-  type IafVaeFitOptions,
 } from './iaf-vae';

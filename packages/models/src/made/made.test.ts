@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '@gm/core';
 import { MADE } from './made';
 import type { MadeConfig } from './config';
+import { fileStore } from '../io/file-store';
 
 let dir: string;
 
@@ -93,7 +94,7 @@ describe('MADE (tiny, exact)', () => {
     made.dispose();
   });
 
-  it('control: conditionals that break the autoregressive order (a cycle) do not sum to 1', () => {
+  it('control: conditionals that break the autoregressive order (a cycle) do not sum to 1', async () => {
     // Without this the sum-to-1 test could pass for a reason other than the masks: mixing dimension 0's conditional
     // from a reversed-order MADE (it sees x1…x3) with dimensions 1…3 from a natural-order one makes a cycle.
     const nat = new MADE({ inputSize: 4, hidden: [16], ordering: 'natural', seed: 5 });
@@ -129,7 +130,7 @@ describe('MADE (tiny, exact)', () => {
     made.dispose();
   });
 
-  it('the Jacobian of the logits is strictly autoregressive: exact zeros where forbidden, non-zero where allowed', () => {
+  it('the Jacobian of the logits is strictly autoregressive: exact zeros where forbidden, non-zero where allowed', async () => {
     const D = 6;
     for (const config of [
       { inputSize: D, hidden: [24, 24], ordering: 'random', masks: 3, orderAgnostic: true, seed: 21 },
@@ -172,12 +173,12 @@ function chainData(n: number, D: number, seed: number): { x: tf.Tensor2D; entrop
 }
 
 describe('MADE training, checkpoints, hygiene', () => {
-  it('fit learns a Markov chain down to near its entropy, with a mask pool and ensemble', () => {
+  it('fit learns a Markov chain down to near its entropy, with a mask pool and ensemble', async () => {
     const { x, entropyNats } = chainData(1000, 8, 3);
     const made = new MADE({ inputSize: 8, hidden: [32, 32], masks: 4, seed: 5 });
     const before = made.negativeLogLikelihood(x);
     const seen: number[] = [];
-    const result = made.fit(x, { epochs: 8, batchSize: 25, learningRate: 1e-2, onBatchEnd: (l) => seen.push(l.batch) });
+    const result = await made.fit(x, { epochs: 8, batchSize: 25, learningRate: 1e-2, onBatchEnd: (l) => void seen.push(l.batch) });
     expect(result.history).toHaveLength(8);
     expect(seen).toHaveLength(8 * 40);
     const after = made.negativeLogLikelihood(x);
@@ -190,23 +191,23 @@ describe('MADE training, checkpoints, hygiene', () => {
     made.dispose();
   });
 
-  it('seeded training is reproducible and leaks no tensors (fit, logProb, ensemble, sample)', () => {
+  it('seeded training is reproducible and leaks no tensors (fit, logProb, ensemble, sample)', async () => {
     const { x } = chainData(300, 8, 4);
-    const run = (): Float32Array[] => {
+    const run = async (): Promise<Float32Array[]> => {
       const made = new MADE({ inputSize: 8, hidden: [16], masks: 3, seed: 9 });
-      made.fit(x, { epochs: 2, batchSize: 30, seed: 4 });
+      await made.fit(x, { epochs: 2, batchSize: 30, seed: 4 });
       const w = made.trainableVariables().map((v) => v.dataSync() as Float32Array);
       made.dispose();
       return w;
     };
-    const a = run();
-    const b = run();
+    const a = await run();
+    const b = await run();
     a.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(b[i] as Float32Array)));
 
     const made = new MADE({ inputSize: 8, hidden: [16], masks: 3, seed: 9 });
-    made.fit(x, { epochs: 1, batchSize: 30 }); // creates the optimizer state
+    await made.fit(x, { epochs: 1, batchSize: 30 }); // creates the optimizer state
     const start = tf.memory().numTensors;
-    made.fit(x, { epochs: 1, batchSize: 30 });
+    await made.fit(x, { epochs: 1, batchSize: 30 });
     tf.dispose([made.logProb(x, { mask: 2 }), made.ensembleLogProb(x), made.sample(5, { mask: 'ensemble' })]);
     made.negativeLogLikelihood(x, { ensemble: true, batchSize: 70 });
     expect(tf.memory().numTensors).toBe(start);
@@ -217,11 +218,11 @@ describe('MADE training, checkpoints, hygiene', () => {
   it('save/load keeps weights and the whole mask pool: identical log-probabilities for every mask and the ensemble', async () => {
     const { x } = chainData(200, 8, 6);
     const made = new MADE({ inputSize: 8, hidden: [16, 12], masks: 5, orderAgnostic: true, seed: 12 });
-    made.fit(x, { epochs: 1, batchSize: 40 });
+    await made.fit(x, { epochs: 1, batchSize: 40 });
     made.useMask(3); // save must not depend on the mask the network holds
     const file = path.join(dir, 'made');
-    await made.save(file);
-    const back = await MADE.load(file);
+    await made.save(fileStore(file));
+    const back = await MADE.load(fileStore(file));
     expect(back.epochsTrained).toBe(1);
     expect(back.maskCount).toBe(5);
     for (let k = 0; k < 5; k++) {
@@ -237,7 +238,7 @@ describe('MADE training, checkpoints, hygiene', () => {
     back.dispose();
   });
 
-  it('codec model: conditionals ignore not-yet-coded inputs bit for bit, in the mask order', () => {
+  it('codec model: conditionals ignore not-yet-coded inputs bit for bit, in the mask order', async () => {
     const made = new MADE({ inputSize: 10, hidden: [20], ordering: 'random', seed: 13 });
     const codec = made.toCodecModel();
     const order = codec.order;
@@ -253,7 +254,7 @@ describe('MADE training, checkpoints, hygiene', () => {
     made.dispose();
   });
 
-  it('rejects bad configs and inputs with errors naming the field', () => {
+  it('rejects bad configs and inputs with errors naming the field', async () => {
     expect(() => new MADE({ inputSize: 1 })).toThrow(/"inputSize" must be an integer ≥ 2/);
     expect(() => new MADE({ inputSize: 4, hidden: [] })).toThrow(/"hidden"/);
     expect(() => new MADE({ inputSize: 4, ordering: [0, 1, 1, 2] })).toThrow(/"ordering" must be a permutation/);

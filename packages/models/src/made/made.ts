@@ -7,42 +7,32 @@
  * keep the mask pool.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { OptimizerSlot, type OptimizerFactory } from '../train/optimizer';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { MaskedDense, inputDegrees, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
-import { checkPositiveInt, deriveSeed, formatShape as fmt, mulberry32, permutation } from '@gm/core';
-import { Bernoulli, logMeanExp } from '@gm/metrics';
-import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import { type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
-import { gatherBatches, identityOrder, runModelFitLoop } from '../train/minibatches';
+import {
+  checkPositiveInt,
+  deriveSeed,
+  formatShape as fmt,
+  GmError,
+  mulberry32,
+  type CheckpointStore,
+  type EvaluateOptions,
+  type FitResult,
+  type InputConvention,
+  type Metric,
+  type StepContext,
+  type TrainingBatch,
+  type TrainingData,
+} from '@gm/core';
+import { Bernoulli, bitsPerDim, logMeanExp } from '@gm/metrics';
+import { readCheckpoint } from '../io/checkpoint';
+import { ModelBase, type CheckpointContent } from '../model-base';
+import type { TrainerDefaults } from '../train/trainer';
 import { resolveMadeConfig, type MadeConfig, type ResolvedMadeConfig } from './config';
 
 /** Checkpoint kind written by {@link MADE.save}. */
 export const MADE_CHECKPOINT_KIND = 'made';
-
-/** Options of {@link MADE.fit}. */
-export interface MadeFitOptions extends FitCallbacks {
-  /** Epochs to train (continuing from the epochs already trained). */
-  epochs: number;
-  /** Examples per step (default 100). */
-  batchSize?: number;
-  /** Adam learning rate (default 1e-3). A new rate starts a new optimizer; the same rate keeps Adam's state. */
-  learningRate?: number;
-  /**
-   * Builds the optimizer for a learning rate (default `tf.train.adam`). On wasm pass `gmAdam` from @gm/backend: the
-   * same Adam, bit for bit, in one fused kernel per variable. A new factory or rate starts a new optimizer.
-   */
-  optimizer?: OptimizerFactory;
-  /** Validation examples `[M, D]`; their mean NLL (nats, mask 0) is reported as `valLoss` after each epoch. */
-  validationData?: tf.Tensor;
-  /** Stop when the validation NLL stops improving (needs `validationData`). */
-  earlyStopping?: EarlyStopping;
-  /** Seed of the batch order and the per-step mask choice (default: the config's seed). */
-  seed?: number;
-  /** Shuffle the examples every epoch (default true). */
-  shuffle?: boolean;
-}
 
 /** Options of {@link MADE.negativeLogLikelihood}. */
 export interface MadeEvaluateOptions {
@@ -147,21 +137,21 @@ function buildNetwork(c: ResolvedMadeConfig, degrees: number[][]): tfl.LayersMod
  * await made.save('checkpoints/made');
  * ```
  */
-export class MADE {
+export class MADE extends ModelBase {
+  readonly kind = MADE_CHECKPOINT_KIND;
+  readonly inputConvention: InputConvention = 'binary';
+  readonly codingsSize = 0;
   /** The validated configuration, defaults filled in. */
   readonly config: ResolvedMadeConfig;
   /** x `[N, D]` → logits of p(x_d = 1 | x_<d), `[N, D]`, under the current mask. */
   readonly network: tfl.LayersModel;
-  /** Epochs trained so far (restored by {@link MADE.load}). */
-  epochsTrained = 0;
   private readonly pool: number[][][];
   private readonly stack: MaskedDense[];
   private current: number;
-  private readonly optimizerSlot = new OptimizerSlot();
-  private disposed = false;
 
   /** Builds a MADE with freshly (seeded) initialised weights. The second argument is internal ({@link MADE.load}). */
   constructor(config: MadeConfig, parts?: { network: tfl.LayersModel; pool: number[][][] }) {
+    super();
     this.config = resolveMadeConfig(config);
     this.pool = parts?.pool ?? madeMaskPool(this.config);
     this.network = parts?.network ?? buildNetwork(this.config, this.pool[0] as number[][]);
@@ -179,6 +169,15 @@ export class MADE {
   /** Number of inputs D. */
   get inputSize(): number {
     return this.config.inputSize;
+  }
+
+  get inputShape(): readonly number[] {
+    return [this.config.inputSize];
+  }
+
+  describe(): string {
+    const c = this.config;
+    return `MADE, ${[c.inputSize, ...c.hidden, c.inputSize].join('-')}, ${c.activation}, ${typeof c.ordering === 'string' ? c.ordering : 'custom'} ordering, ${this.maskCount} mask(s)`;
   }
 
   /** Size K of the mask pool. */
@@ -208,10 +207,6 @@ export class MADE {
     return order;
   }
 
-  private live(where: string): void {
-    if (this.disposed) throw new Error(`MADE.${where}: this MADE has been disposed`);
-  }
-
   private checkMask(where: string, k: unknown): asserts k is number {
     this.live(where);
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= this.pool.length) {
@@ -221,9 +216,9 @@ export class MADE {
 
   private checkX(where: string, x: unknown): asserts x is tf.Tensor {
     this.live(where);
-    if (!(x instanceof tf.Tensor)) throw new Error(`MADE.${where}: "x" must be a tf.Tensor`);
+    if (!(x instanceof tf.Tensor)) throw new GmError('BAD_ARGUMENT', `MADE.${where}: "x"`, 'a tf.Tensor', x === null ? null : typeof x);
     if (x.rank !== 2 || x.shape[1] !== this.inputSize || x.shape[0] === 0) {
-      throw new Error(`MADE.${where}: x has shape ${fmt(x.shape)}, expected [batch, ${this.inputSize}] with batch ≥ 1`);
+      throw new GmError('BAD_SHAPE', `MADE.${where}`, `x has shape ${fmt(x.shape)}, expected [batch, ${this.inputSize}] with batch ≥ 1`);
     }
   }
 
@@ -342,77 +337,63 @@ export class MADE {
   }
 
   /**
-   * Trains on binary data `[N, D]` with Adam on the mean NLL, through the shared fit loop (progress per batch and
-   * epoch, validation, early stopping, NaN guard). With a pool of K > 1 masks, every step uses a mask drawn
-   * (seeded) from the pool: connectivity-agnostic training. Seeded: same seed, data and backend → same weights.
+   * The training loss: mean NLL in nats under a mask drawn (seeded by the step) from the pool — with K > 1 masks,
+   * connectivity-agnostic training.
    */
-  fit(data: tf.Tensor, options: MadeFitOptions): FitResult {
-    this.checkX('fit', data);
-    const where = 'MADE.fit';
-    if (options === null || typeof options !== 'object') throw new Error(`${where}: options must be an object with "epochs"`);
-    const batchSize = options.batchSize ?? 100;
-    checkPosInt(where, 'batchSize', batchSize);
-    const lr = options.learningRate ?? 1e-3;
-    if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new Error(`${where}: "learningRate" must be a positive number, got ${String(lr)}`);
-    const seed = options.seed ?? this.config.seed;
-    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new Error(`${where}: "seed" must be a finite number, got ${String(seed)}`);
-    const validation = options.validationData;
-    if (validation !== undefined) this.checkX('fit (validationData)', validation);
-    if (options.earlyStopping !== undefined && validation === undefined) throw new Error(`${where}: "earlyStopping" needs "validationData" to watch`);
-    const optimizer = this.optimizerSlot.get(lr, options.optimizer);
-    const variables = this.trainableVariables();
-    const N = data.shape[0] as number;
-    const batches = Math.ceil(N / batchSize);
-    const shuffle = options.shuffle ?? true;
+  loss(batch: TrainingBatch, ctx: StepContext): tf.Scalar {
     const K = this.pool.length;
-    const trainEpoch = function* (this: MADE, epoch: number): Generator<{ loss: number; size: number }> {
-      const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
-      for (const { index: b, rows, xb } of gatherBatches(data, order, batchSize)) {
-        this.useMask(K === 1 ? 0 : deriveSeed(seed, epoch, 3, b) % K);
-        const cost = optimizer.minimize(
-          () => tf.neg(tf.mean(new Bernoulli(this.network.apply(xb) as tf.Tensor, { eventRank: 1 }).logProb(xb))) as tf.Scalar,
-          true,
-          variables,
-        );
-        const loss = (cost as tf.Scalar).dataSync()[0] as number;
-        cost?.dispose();
-        yield { loss, size: rows.length };
-      }
-    };
-    const validate = validation === undefined ? undefined : (): number => this.negativeLogLikelihood(validation, { batchSize: Math.max(batchSize, 100) });
+    this.useMask(K === 1 ? 0 : deriveSeed(ctx.seed, 3) % K);
+    return tf.tidy(() => tf.neg(tf.mean(new Bernoulli(this.network.apply(batch.x) as tf.Tensor, { eventRank: 1 }).logProb(batch.x))) as tf.Scalar);
+  }
+
+  /** Validation: the mean NLL under mask 0. */
+  validationLoss(batch: TrainingBatch): tf.Scalar {
+    return tf.tidy(() => tf.neg(tf.mean(this.logProb(batch.x, { mask: 0 }))) as tf.Scalar);
+  }
+
+  protected fitDefaults(): TrainerDefaults {
+    return { where: 'MADE.fit', batchSize: 100, seed: this.config.seed, learningRate: 1e-3 };
+  }
+
+  protected override beforeFit(data: TrainingData): void {
+    if (data instanceof tf.Tensor) this.checkX('fit', data);
+  }
+
+  /** Trains through gm's trainer (binary data `[N, D]`); mask 0 is in place again afterwards. */
+  override async fit(data: TrainingData, options: Parameters<ModelBase['fit']>[1]): Promise<FitResult> {
     try {
-      return runModelFitLoop(this, options, { variables, batchesPerEpoch: batches, trainEpoch: (epoch) => trainEpoch.call(this, epoch), validate });
+      return await super.fit(data, options);
     } finally {
-      this.useMask(0);
+      if (!this.isDisposed) this.useMask(0);
     }
   }
 
-  /**
-   * Saves the MADE as a gm checkpoint (kind `'made'`): the config and the whole mask pool (every mask's degrees) in
-   * the manifest, the network (weights and current masks) as the `network` part. Adam's state is not saved.
-   */
-  async save(dir: string): Promise<void> {
-    this.live('save');
+  /** The exact NLL (nats and bits/dim) under mask 0. */
+  evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
+    const nll = this.negativeLogLikelihood(x, options.batchSize === undefined ? {} : { batchSize: options.batchSize });
+    return [
+      { name: 'nll', value: nll, unit: 'nats (exact)' },
+      { name: 'nllBitsPerDim', value: bitsPerDim(nll, this.inputSize), unit: 'bits/dim' },
+    ];
+  }
+
+  protected checkpointContent(): CheckpointContent {
     this.useMask(0);
-    await saveCheckpoint<MadeConfig>(
-      dir,
-      { kind: MADE_CHECKPOINT_KIND, config: storedConfig(this.config), extra: { epochsTrained: this.epochsTrained, maskPool: this.pool } },
-      { network: this.network },
-    );
+    return { config: storedConfig(this.config), parts: { network: this.network }, extra: { maskPool: this.pool } };
   }
 
   /** Loads a MADE saved by {@link MADE.save} (registers gm's layers first); checks the pool against the config. */
-  static async load(dir: string): Promise<MADE> {
+  static async load(store: CheckpointStore): Promise<MADE> {
     registerGmLayers();
-    const manifest = await readCheckpointManifest<MadeConfig>(dir, MADE_CHECKPOINT_KIND);
-    if (!manifest.parts.includes('network')) throw new Error(`${dir}: the MADE checkpoint has no "network" part (parts: ${manifest.parts.join(', ')})`);
+    const reader = await readCheckpoint<MadeConfig>(store, MADE_CHECKPOINT_KIND);
+    const where = store.label;
     let config: ResolvedMadeConfig;
     try {
-      config = resolveMadeConfig(manifest.config);
+      config = resolveMadeConfig(reader.manifest.config);
     } catch (error) {
-      throw new Error(`${dir}: the checkpoint's config is invalid: ${(error as Error).message}`);
+      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
-    const pool = manifest.extra?.['maskPool'];
+    const pool = reader.manifest.extra?.['maskPool'];
     const sizes = [config.inputSize, ...config.hidden];
     const poolOk =
       Array.isArray(pool) &&
@@ -424,18 +405,17 @@ export class MADE {
           m.every((d: unknown, l) => Array.isArray(d) && d.length === sizes[l] && d.every((v: unknown) => Number.isInteger(v))),
       );
     if (!poolOk) {
-      throw new Error(`${dir}: the checkpoint's "maskPool" must hold ${config.masks} masks of degree arrays with sizes [${sizes.join(', ')}]`);
+      throw new GmError('CORRUPT', where, `the checkpoint's "maskPool" must hold ${config.masks} masks of degree arrays with sizes [${sizes.join(', ')}]`);
     }
-    const network = await loadCheckpointPart(dir, 'network');
+    const network = await reader.part('network');
     const inShape = network.inputs[0]?.shape ?? [];
     const outShape = network.outputs[0]?.shape ?? [];
     if (inShape[1] !== config.inputSize || outShape[1] !== config.inputSize) {
       network.dispose();
-      throw new Error(`${dir}: the network maps ${fmt(inShape)} → ${fmt(outShape)} but the config has inputSize ${config.inputSize}`);
+      throw new GmError('CORRUPT', where, `the network maps ${fmt(inShape)} → ${fmt(outShape)} but the config has inputSize ${config.inputSize}`);
     }
     const made = new MADE(storedConfig(config), { network, pool: pool as number[][][] });
-    const epochs = manifest.extra?.['epochsTrained'];
-    made.epochsTrained = typeof epochs === 'number' && Number.isInteger(epochs) && epochs >= 0 ? epochs : 0;
+    await made.restoreTrainingState(reader);
     return made;
   }
 
@@ -464,11 +444,7 @@ export class MADE {
     };
   }
 
-  /** Frees the weights and the optimizer state. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.optimizerSlot.dispose();
+  protected disposeModel(): void {
     this.network.dispose();
   }
 }

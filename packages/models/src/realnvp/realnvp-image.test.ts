@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-layers';
 import { RealNVPImage } from './realnvp-image';
 import { logitForward, logitInverse } from './preprocess';
 import { autodiffJacobian, logAbsDet, maxAbsDiff, randomizeWeights, tempDir } from './test-helpers';
+import { fileStore } from '../io/file-store';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -13,7 +14,7 @@ beforeAll(async () => {
 const allLayers = (m: RealNVPImage) => m.parts.flatMap((p) => p.layers.filter((l) => l.getClassName() !== 'InputLayer'));
 
 describe('RealNVPImage (multi-scale)', () => {
-  it('the preprocessing is the closed-form logit (and its log-det, in 8-bit pixel space) and inverts', () => {
+  it('the preprocessing is the closed-form logit (and its log-det, in 8-bit pixel space) and inverts', async () => {
     const x = tf.randomUniform([3, 4, 4, 2], 0, 256, 'float32', 1);
     const mine = logitForward(x, 0.05, 256);
     // Closed form in double precision: y = logit(p), p = α + (1 − 2α)·x/256; log-det Σ log((1 − 2α)/256) − log p − log(1 − p).
@@ -39,7 +40,7 @@ describe('RealNVPImage (multi-scale)', () => {
     tf.dispose([x, mine.y, mine.logDet, back.x, back.logDet]);
   });
 
-  it('a fresh model is the identity after its preprocessing; a generic one inverts to 1e-4', () => {
+  it('a fresh model is the identity after its preprocessing; a generic one inverts to 1e-4', async () => {
     for (const [shape, scales] of [
       [[8, 8, 1], 2],
       [[8, 8, 3], 3],
@@ -60,7 +61,7 @@ describe('RealNVPImage (multi-scale)', () => {
     }
   });
 
-  it('total log-det equals log|det J| of the autodiff Jacobian on 1×4×4×1 images (with batch norm)', () => {
+  it('total log-det equals log|det J| of the autodiff Jacobian on 1×4×4×1 images (with batch norm)', async () => {
     const flow = new RealNVPImage({ inputShape: [4, 4, 1], scales: 2, filters: 4, couplingsPerStage: 2, batchNorm: true, seed: 2 });
     randomizeWeights(allLayers(flow), 4, 0.3);
     for (let trial = 0; trial < 2; trial++) {
@@ -89,12 +90,12 @@ describe('RealNVPImage (multi-scale)', () => {
     const make = () => new RealNVPImage({ inputShape: [8, 8, 1], scales: 2, filters: 4, couplingsPerStage: 1, blocks: 0, seed: 3 });
     const a = make();
     const before = a.bitsPerDim(data, { seed: 1 });
-    a.fit(data, { epochs: 3, batchSize: 16, learningRate: 1e-2, clipNorm: 50, seed: 4 });
+    await a.fit(data, { epochs: 3, batchSize: 16, learningRate: 1e-2, clipNorm: 50, seed: 4 });
     const after = a.bitsPerDim(data, { seed: 1 });
     expect(after).toBeLessThan(before - 0.5);
 
     const count = tf.memory().numTensors;
-    a.fit(data, { epochs: 1, batchSize: 32, learningRate: 1e-2, seed: 5, validationData: data });
+    await a.fit(data, { epochs: 1, batchSize: 32, learningRate: 1e-2, seed: 5, validationData: data });
     const s = a.sample(2, { temperature: 0.7 });
     const f = a.forward(s);
     tf.dispose([s, f.y, f.logDet, a.logProb(data)]);
@@ -102,15 +103,15 @@ describe('RealNVPImage (multi-scale)', () => {
     expect(tf.memory().numTensors).toBe(count);
 
     const b = make();
-    b.fit(data, { epochs: 3, batchSize: 16, learningRate: 1e-2, clipNorm: 50, seed: 4 });
-    b.fit(data, { epochs: 1, batchSize: 32, learningRate: 1e-2, seed: 5, validationData: data });
+    await b.fit(data, { epochs: 3, batchSize: 16, learningRate: 1e-2, clipNorm: 50, seed: 4 });
+    await b.fit(data, { epochs: 1, batchSize: 32, learningRate: 1e-2, seed: 5, validationData: data });
     const wa = a.parts.flatMap((p) => p.getWeights());
     const wb = b.parts.flatMap((p) => p.getWeights());
     wa.forEach((w, i) => expect(maxAbsDiff(w.dataSync(), (wb[i] as tf.Tensor).dataSync())).toBe(0));
 
     const dir = await tempDir('realnvp-image-');
-    await a.save(dir);
-    const c = await RealNVPImage.load(dir);
+    await a.save(fileStore(dir));
+    const c = await RealNVPImage.load(fileStore(dir));
     expect(c.config).toEqual(a.config);
     expect(c.epochsTrained).toBe(4);
     const x = tf.add(data, 0.5);
@@ -122,9 +123,9 @@ describe('RealNVPImage (multi-scale)', () => {
     expect(maxAbsDiff(sa.dataSync(), sc.dataSync())).toBe(0);
     const vals = sa.dataSync();
     expect(vals.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)).toBe(true);
-    await expect(import('./realnvp').then((m) => m.RealNVP.load(dir))).rejects.toThrow(/holds a "realnvp-image", expected a "realnvp"/);
+    await expect(import('./realnvp').then((m) => m.RealNVP.load(fileStore(dir)))).rejects.toThrow(/holds a "realnvp-image", expected a "realnvp"/);
 
-    expect(() => a.fit(tf.fill([2, 8, 8, 1], 300), { epochs: 1 })).toThrow(/integers in \[0, 255\].*300/);
+    await expect(a.fit(tf.fill([2, 8, 8, 1], 300), { epochs: 1 })).rejects.toThrow(/integers in \[0, 255\].*300/);
     expect(() => new RealNVPImage({ inputShape: [6, 6, 1], scales: 3 })).toThrow(/divisible by 4/);
     tf.dispose([data, x, la, lc, sa, sc]);
     [a, b, c].forEach((m) => m.dispose());

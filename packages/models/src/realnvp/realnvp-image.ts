@@ -5,17 +5,17 @@
  * model, with their log-determinants, so its density is over pixel values and bits/dim are in 8-bit pixel space.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { OptimizerSlot } from '../train/optimizer';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { FlowBatchNorm, Squeeze, type Flow } from '@gm/layers';
-import { deriveSeed } from '@gm/core';
+import { deriveSeed, GmError, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, bitsPerDim, randomStandardNormal } from '@gm/metrics';
-import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import type { FitResult } from '../train/fit-loop';
+import { readCheckpoint } from '../io/checkpoint';
+import { ModelBase, type CheckpointContent } from '../model-base';
+import type { TrainerDefaults } from '../train/trainer';
 import { dequantize, logitForward, logitInverse } from './preprocess';
 import { ResidualCoupling, registerRealNvpLayers } from './residual-coupling';
 import type { RealNvpSampleOptions } from './realnvp';
-import { batchedMean, chainLayers, chainModel, checkPosInt, checkTensor, fitFlow, fmt, type RealNvpFitOptions } from './shared';
+import { batchedMean, chainLayers, chainModel, checkPosInt, checkTensor, fmt } from './shared';
 
 /** Checkpoint kind written by {@link RealNVPImage.save}. */
 export const REALNVP_IMAGE_CHECKPOINT_KIND = 'realnvp-image';
@@ -123,12 +123,15 @@ export interface RealNvpBitsOptions {
  * @example
  * ```ts
  * const flow = new RealNVPImage({ inputShape: [28, 28, 1], scales: 2, filters: 32, seed: 1 });
- * flow.fit(pixels, { epochs: 5, batchSize: 64, learningRate: 1e-3, clipNorm: 100 }); // pixels: [N, 28, 28, 1] in 0..255
+ * await flow.fit(pixels, { epochs: 5, batchSize: 64, learningRate: 1e-3, clipNorm: 100 }); // pixels: [N, 28, 28, 1] in 0..255
  * flow.bitsPerDim(testPixels);                         // bits/dim in 8-bit pixel space
  * const xs = flow.sample(16, { temperature: 0.7 });   // [16, 28, 28, 1], integer pixels 0..255
  * ```
  */
-export class RealNVPImage implements Flow {
+export class RealNVPImage extends ModelBase implements Flow {
+  readonly kind = REALNVP_IMAGE_CHECKPOINT_KIND;
+  readonly inputConvention: InputConvention = 'pixels';
+  readonly codingsSize = 0;
   /** The validated configuration, defaults filled in. */
   readonly config: ResolvedRealNvpImageConfig;
   /** One tfjs model per scale (what checkpoints store, parts `scale0`, `scale1`, …). */
@@ -137,14 +140,11 @@ export class RealNVPImage implements Flow {
   readonly scaleFlows: readonly (readonly Flow[])[];
   /** N(0, I) over `inputShape`. */
   readonly base: StandardNormal;
-  /** Epochs trained so far (restored by {@link RealNVPImage.load}). */
-  epochsTrained = 0;
   private readonly squeezer = new Squeeze({});
-  private readonly optimizerSlot = new OptimizerSlot();
-  private disposed = false;
 
   /** A fresh model (identity flow after the logit) with seeded weights; the second argument is internal (load). */
   constructor(config: RealNvpImageConfig, parts?: tfl.LayersModel[]) {
+    super();
     registerRealNvpLayers();
     this.config = resolveRealNvpImageConfig(config);
     const c = this.config;
@@ -158,12 +158,21 @@ export class RealNVPImage implements Flow {
     return this.config.inputShape.reduce((a, b) => a * b, 1);
   }
 
+  get inputShape(): readonly number[] {
+    return this.config.inputShape;
+  }
+
+  describe(): string {
+    const c = this.config;
+    return `Real NVP (multi-scale), ${c.inputShape.join('×')}, ${c.scales} scales, ${c.couplingsPerStage} couplings per stage, ${c.filters} filters, ${c.blocks} residual block(s); loss in bits/dim`;
+  }
+
   private checkX(where: string, x: unknown, name = 'x'): asserts x is tf.Tensor {
-    if (this.disposed) throw new Error(`RealNVPImage.${where}: this model has been disposed`);
+    this.live(where);
     checkTensor(`RealNVPImage.${where}`, name, x);
     const want = this.config.inputShape;
     if (x.rank !== 4 || want.some((d, i) => x.shape[i + 1] !== d) || x.shape[0] === 0) {
-      throw new Error(`RealNVPImage.${where}: ${name} has shape ${fmt(x.shape)}, expected [batch, ${want.join(', ')}] with batch ≥ 1`);
+      throw new GmError('BAD_SHAPE', `RealNVPImage.${where}`, `${name} has shape ${fmt(x.shape)}, expected [batch, ${want.join(', ')}] with batch ≥ 1`);
     }
   }
 
@@ -251,7 +260,7 @@ export class RealNVPImage implements Flow {
    * for the continuous values.
    */
   sample(n: number, options: RealNvpSampleOptions = {}): tf.Tensor {
-    if (this.disposed) throw new Error('RealNVPImage.sample: this model has been disposed');
+    this.live('sample');
     checkPosInt('RealNVPImage.sample', 'n', n);
     const temperature = options.temperature ?? 1;
     if (typeof temperature !== 'number' || !(temperature > 0) || !Number.isFinite(temperature)) {
@@ -264,81 +273,79 @@ export class RealNVPImage implements Flow {
     });
   }
 
-  /** All weights of the flow (trainable and running statistics). */
-  private allVariables(): tf.Variable[] {
-    return this.parts.flatMap((p) => p.weights.map((w) => w.read() as tf.Variable));
-  }
-
   /** The trainable variables (what `fit` optimises). */
   trainableVariables(): tf.Variable[] {
     return this.parts.flatMap((p) => p.trainableWeights.map((w) => w.read() as tf.Variable));
   }
 
-  /**
-   * Maximum likelihood on integer `pixels` (`[N, H, W, C]`, values 0..levels−1), each batch dequantized with fresh
-   * seeded uniform noise; the loss (and `loss`/`valLoss` in the logs) is bits/dim. Adam, optional global-norm
-   * gradient clipping (`clipNorm`), the shared fit loop's NaN guard, validation and early stopping. Trains on wasm
-   * (the s/t convs switch to im2col while recording gradients there).
-   */
-  fit(pixels: tf.Tensor, options: RealNvpFitOptions): FitResult {
-    this.checkX('fit', pixels, 'pixels');
-    if (options?.validationData !== undefined) this.checkX('fit', options.validationData, 'validationData');
-    const [lo, hi] = tf.tidy(() => [tf.min(pixels).dataSync()[0] as number, tf.max(pixels).dataSync()[0] as number]) as [number, number];
-    if (!(lo >= 0 && hi <= this.config.levels - 1)) {
-      throw new Error(`RealNVPImage.fit: pixels must be integers in [0, ${this.config.levels - 1}] (they are dequantized here); got values in [${lo}, ${hi}]`);
-    }
-    const D = this.dataSize;
-    return fitFlow({
-      where: 'RealNVPImage.fit',
-      data: pixels,
-      options,
-      defaultBatchSize: 64,
-      configSeed: this.config.seed,
-      trainable: this.trainableVariables(),
-      state: this.allVariables(),
-      optimizer: (lr) => this.optimizerSlot.get(lr, options.optimizer),
-      initialEpoch: this.epochsTrained + 1,
-      batchLoss: (xb, stepSeed) => tf.div(tf.neg(tf.mean(this.logProb(dequantize(xb, stepSeed), true))), D * Math.LN2) as tf.Scalar,
-      validationLoss: (x, seed) => this.bitsPerDim(x, { seed }),
-      onEpoch: (epoch) => {
-        this.epochsTrained = epoch;
-      },
-    });
+  /** Batch-norm running statistics (state that is not trained). */
+  override stateVariables(): tf.Variable[] {
+    const trainable = new Set(this.trainableVariables().map((v) => v.id));
+    return this.parts.flatMap((p) => p.weights.map((w) => w.read() as tf.Variable)).filter((v) => !trainable.has(v.id));
   }
 
-  /** Saves the model as a gm checkpoint (kind `'realnvp-image'`, parts `scale0`…), atomically replacing `dir`. */
-  async save(dir: string): Promise<void> {
-    if (this.disposed) throw new Error('RealNVPImage.save: this model has been disposed');
+  /** The training loss: bits/dim of the batch dequantized with the step's seeded noise (batch statistics). */
+  loss(batch: TrainingBatch, ctx: StepContext): tf.Scalar {
+    const D = this.dataSize;
+    return tf.tidy(() => tf.div(tf.neg(tf.mean(this.logProb(dequantize(batch.x, ctx.seed), true))), D * Math.LN2) as tf.Scalar);
+  }
+
+  /** Validation: bits/dim with seeded dequantization noise and running statistics. */
+  validationLoss(batch: TrainingBatch, ctx: { seed: number }): tf.Scalar {
+    const D = this.dataSize;
+    return tf.tidy(() => tf.div(tf.neg(tf.mean(this.logProb(dequantize(batch.x, ctx.seed)))), D * Math.LN2) as tf.Scalar);
+  }
+
+  protected fitDefaults(): TrainerDefaults {
+    return { where: 'RealNVPImage.fit', batchSize: 64, seed: this.config.seed, learningRate: 1e-3 };
+  }
+
+  /** Integer pixels only (they are dequantized here). */
+  protected override beforeFit(data: TrainingData): void {
+    if (!(data instanceof tf.Tensor)) return;
+    this.checkX('fit', data, 'pixels');
+    const [lo, hi] = tf.tidy(() => [tf.min(data).dataSync()[0] as number, tf.max(data).dataSync()[0] as number]) as [number, number];
+    if (!(lo >= 0 && hi <= this.config.levels - 1)) {
+      throw new GmError('BAD_ARGUMENT', 'RealNVPImage.fit: pixels', `integers in [0, ${this.config.levels - 1}] (they are dequantized here); got values in [${lo}, ${hi}]`);
+    }
+  }
+
+  /** −log p in nats and bits/dim of the 8-bit pixels (a one-sample dequantization bound). */
+  evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
+    const bpd = this.bitsPerDim(x, { ...(options.seed === undefined ? {} : { seed: options.seed }), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
+    return [
+      { name: 'nll', value: bpd * this.dataSize * Math.LN2, unit: 'nats (dequantized, 8-bit)' },
+      { name: 'nllBitsPerDim', value: bpd, unit: 'bits/dim' },
+    ];
+  }
+
+  protected checkpointContent(): CheckpointContent {
     const parts: Record<string, tfl.LayersModel> = {};
     this.parts.forEach((p, i) => (parts[`scale${i}`] = p));
-    await saveCheckpoint<RealNvpImageConfig>(
-      dir,
-      { kind: REALNVP_IMAGE_CHECKPOINT_KIND, config: { ...this.config, inputShape: [...this.config.inputShape] }, extra: { epochsTrained: this.epochsTrained } },
-      parts,
-    );
+    return { config: { ...this.config, inputShape: [...this.config.inputShape] }, parts };
   }
 
   /** Loads a model saved by {@link RealNVPImage.save}; another kind, or parts that disagree with the config, is an error. */
-  static async load(dir: string): Promise<RealNVPImage> {
+  static async load(store: CheckpointStore): Promise<RealNVPImage> {
     registerRealNvpLayers();
-    const manifest = await readCheckpointManifest<RealNvpImageConfig>(dir, REALNVP_IMAGE_CHECKPOINT_KIND);
+    const reader = await readCheckpoint<RealNvpImageConfig>(store, REALNVP_IMAGE_CHECKPOINT_KIND);
+    const where = store.label;
     let config: ResolvedRealNvpImageConfig;
     try {
-      config = resolveRealNvpImageConfig(manifest.config);
+      config = resolveRealNvpImageConfig(reader.manifest.config);
     } catch (error) {
-      throw new Error(`${dir}: the checkpoint's config is invalid: ${(error as Error).message}`);
+      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
     const parts: tfl.LayersModel[] = [];
     try {
       for (let i = 0; i < config.scales; i++) {
-        if (!manifest.parts.includes(`scale${i}`)) throw new Error(`${dir}: the checkpoint has no "scale${i}" part (parts: ${manifest.parts.join(', ')})`);
-        const part = await loadCheckpointPart(dir, `scale${i}`);
+        const part = await reader.part(`scale${i}`);
         parts.push(part);
         const shape = part.inputs[0]?.shape ?? [];
         const want = [null, ...scaleShape(config, i)];
         const n = chainLayers(part).length;
         if (n !== layersPerScale(config, i) || shape.length !== 4 || shape.some((d, k) => d !== want[k])) {
-          throw new Error(`${dir}: part scale${i} has ${n} layers on input ${fmt(shape)}, but the config implies ${layersPerScale(config, i)} on ${fmt(want)}`);
+          throw new GmError('CORRUPT', where, `part scale${i} has ${n} layers on input ${fmt(shape)}, but the config implies ${layersPerScale(config, i)} on ${fmt(want)}`);
         }
       }
     } catch (error) {
@@ -346,16 +353,11 @@ export class RealNVPImage implements Flow {
       throw error;
     }
     const flow = new RealNVPImage(config, parts);
-    const epochs = manifest.extra?.['epochsTrained'];
-    flow.epochsTrained = typeof epochs === 'number' && Number.isInteger(epochs) && epochs >= 0 ? epochs : 0;
+    await flow.restoreTrainingState(reader);
     return flow;
   }
 
-  /** Frees the weights and the optimizer state. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.optimizerSlot.dispose();
+  protected disposeModel(): void {
     this.parts.forEach((p) => p.dispose());
   }
 }

@@ -3,24 +3,14 @@
  * batch norm between them, over a standard-Normal base.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { OptimizerSlot } from '../train/optimizer';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ACTIVATIONS, AffineCoupling, FlowBatchNorm, registerGmLayers, type Activation, type Flow } from '@gm/layers';
-import { deriveSeed } from '@gm/core';
+import { deriveSeed, GmError, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, randomStandardNormal } from '@gm/metrics';
-import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import type { FitResult } from '../train/fit-loop';
-import {
-  batchedMean,
-  chainLayers,
-  chainModel,
-  checkPosInt,
-  checkPositive,
-  checkTensor,
-  fitFlow,
-  fmt,
-  type RealNvpFitOptions,
-} from './shared';
+import { readCheckpoint } from '../io/checkpoint';
+import { ModelBase, type CheckpointContent } from '../model-base';
+import type { TrainerDefaults } from '../train/trainer';
+import { batchedMean, chainLayers, chainModel, checkPosInt, checkPositive, checkTensor, fmt } from './shared';
 
 /** Checkpoint kind written by {@link RealNVP.save}. */
 export const REALNVP_CHECKPOINT_KIND = 'realnvp';
@@ -95,13 +85,16 @@ export interface RealNvpSampleOptions {
  * @example
  * ```ts
  * const flow = new RealNVP({ dim: 2, couplings: 8, hidden: [64, 64], seed: 1 });
- * flow.fit(points, { epochs: 50, batchSize: 256, learningRate: 1e-3, clipNorm: 100 });
+ * await flow.fit(points, { epochs: 50, batchSize: 256, learningRate: 1e-3, clipNorm: 100 });
  * const lp = flow.logProb(points);                   // [N] nats
  * const xs = flow.sample(1000, { temperature: 0.8 }); // [1000, 2]
- * await flow.save('checkpoints/moons');
+ * await flow.save(memoryStore());
  * ```
  */
-export class RealNVP implements Flow {
+export class RealNVP extends ModelBase implements Flow {
+  readonly kind = REALNVP_CHECKPOINT_KIND;
+  readonly inputConvention: InputConvention = 'continuous';
+  readonly codingsSize = 0;
   /** The validated configuration, defaults filled in. */
   readonly config: ResolvedRealNvpConfig;
   /** The flow layers as one tfjs model (what checkpoints store). */
@@ -110,13 +103,10 @@ export class RealNVP implements Flow {
   readonly flows: readonly (AffineCoupling | FlowBatchNorm)[];
   /** The base distribution N(0, I) over `[dim]`. */
   readonly base: StandardNormal;
-  /** Epochs trained so far (restored by {@link RealNVP.load}); `fit` continues from here. */
-  epochsTrained = 0;
-  private readonly optimizerSlot = new OptimizerSlot();
-  private disposed = false;
 
   /** A fresh (identity) flow with seeded weights; the second argument is internal (used by {@link RealNVP.load}). */
   constructor(config: RealNvpConfig, model?: tfl.LayersModel) {
+    super();
     registerGmLayers();
     this.config = resolveRealNvpConfig(config);
     this.model = model ?? chainModel([this.config.dim], buildFlowLayers(this.config), 'realnvp');
@@ -124,11 +114,20 @@ export class RealNVP implements Flow {
     this.base = new StandardNormal([this.config.dim]);
   }
 
+  get inputShape(): readonly number[] {
+    return [this.config.dim];
+  }
+
+  describe(): string {
+    const c = this.config;
+    return `Real NVP, ${c.dim}-D, ${c.couplings} ${c.mask} affine couplings (MLP ${c.hidden.join('-')})${c.batchNorm ? ' with batch norm' : ''}, N(0, I) base`;
+  }
+
   private checkX(where: string, x: unknown, name = 'x'): asserts x is tf.Tensor {
-    if (this.disposed) throw new Error(`RealNVP.${where}: this model has been disposed`);
+    this.live(where);
     checkTensor(`RealNVP.${where}`, name, x);
     if (x.rank !== 2 || x.shape[1] !== this.config.dim || x.shape[0] === 0) {
-      throw new Error(`RealNVP.${where}: ${name} has shape ${fmt(x.shape)}, expected [batch, ${this.config.dim}] with batch ≥ 1`);
+      throw new GmError('BAD_SHAPE', `RealNVP.${where}`, `${name} has shape ${fmt(x.shape)}, expected [batch, ${this.config.dim}] with batch ≥ 1`);
     }
   }
 
@@ -180,7 +179,7 @@ export class RealNVP implements Flow {
 
   /** `n` samples `[n, dim]`: z ~ N(0, temperature²·I), x = f⁻¹(z). Seeded calls are reproducible. */
   sample(n: number, options: RealNvpSampleOptions = {}): tf.Tensor {
-    if (this.disposed) throw new Error('RealNVP.sample: this model has been disposed');
+    this.live('sample');
     checkPosInt('RealNVP.sample', 'n', n);
     const temperature = options.temperature ?? 1;
     checkPositive('RealNVP.sample', 'temperature', temperature);
@@ -196,73 +195,64 @@ export class RealNVP implements Flow {
     return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
   }
 
-  /**
-   * Maximum likelihood with Adam on `data` (`[N, dim]`): the loss is the mean −log p(x) in nats (batch norms use
-   * batch statistics). Through the shared fit loop: progress callbacks, validation (`valLoss` = mean test NLL),
-   * early stopping, optional gradient clipping (`clipNorm`), and a NaN guard that throws `TrainingDivergedError`
-   * with the last finished epoch's weights restored. Seeded: same seed, data and backend → identical weights.
-   */
-  fit(data: tf.Tensor, options: RealNvpFitOptions): FitResult {
-    this.checkX('fit', data, 'data');
-    if (options?.validationData !== undefined) this.checkX('fit', options.validationData, 'validationData');
-    return fitFlow({
-      where: 'RealNVP.fit',
-      data,
-      options,
-      defaultBatchSize: 128,
-      configSeed: this.config.seed,
-      trainable: this.trainableVariables(),
-      state: this.model.weights.map((w) => w.read() as tf.Variable),
-      optimizer: (lr) => this.optimizerSlot.get(lr, options.optimizer),
-      initialEpoch: this.epochsTrained + 1,
-      batchLoss: (xb) => tf.neg(tf.mean(this.logProb(xb, true))) as tf.Scalar,
-      validationLoss: (x) => this.nll(x),
-      onEpoch: (epoch) => {
-        this.epochsTrained = epoch;
-      },
-    });
+  /** Batch-norm running statistics (state that is not trained). */
+  override stateVariables(): tf.Variable[] {
+    const trainable = new Set(this.trainableVariables().map((v) => v.id));
+    return this.model.weights.map((w) => w.read() as tf.Variable).filter((v) => !trainable.has(v.id));
   }
 
-  /** Saves the flow as a gm checkpoint (kind `'realnvp'`, part `flow`), atomically replacing any checkpoint in `dir`. */
-  async save(dir: string): Promise<void> {
-    if (this.disposed) throw new Error('RealNVP.save: this model has been disposed');
-    await saveCheckpoint<RealNvpConfig>(
-      dir,
-      { kind: REALNVP_CHECKPOINT_KIND, config: { ...this.config, hidden: [...this.config.hidden] }, extra: { epochsTrained: this.epochsTrained } },
-      { flow: this.model },
-    );
+  /** The training loss: the mean −log p(x) in nats, batch norms on batch statistics. */
+  loss(batch: TrainingBatch): tf.Scalar {
+    return tf.tidy(() => tf.neg(tf.mean(this.logProb(batch.x, true))) as tf.Scalar);
+  }
+
+  /** Validation: the mean −log p(x) with running statistics. */
+  validationLoss(batch: TrainingBatch): tf.Scalar {
+    return tf.tidy(() => tf.neg(tf.mean(this.logProb(batch.x))) as tf.Scalar);
+  }
+
+  protected fitDefaults(): TrainerDefaults {
+    return { where: 'RealNVP.fit', batchSize: 128, seed: this.config.seed, learningRate: 1e-3 };
+  }
+
+  protected override beforeFit(data: TrainingData): void {
+    if (data instanceof tf.Tensor) this.checkX('fit', data, 'data');
+  }
+
+  /** The mean negative log-likelihood in nats. */
+  evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
+    return [{ name: 'nll', value: this.nll(x, options.batchSize ?? 1024), unit: 'nats' }];
+  }
+
+  protected checkpointContent(): CheckpointContent {
+    return { config: { ...this.config, hidden: [...this.config.hidden] }, parts: { flow: this.model } };
   }
 
   /** Loads a flow saved by {@link RealNVP.save}; another kind, or weights that disagree with the config, is an error. */
-  static async load(dir: string): Promise<RealNVP> {
+  static async load(store: CheckpointStore): Promise<RealNVP> {
     registerGmLayers();
-    const manifest = await readCheckpointManifest<RealNvpConfig>(dir, REALNVP_CHECKPOINT_KIND);
-    if (!manifest.parts.includes('flow')) throw new Error(`${dir}: the Real NVP checkpoint has no "flow" part (parts: ${manifest.parts.join(', ')})`);
+    const reader = await readCheckpoint<RealNvpConfig>(store, REALNVP_CHECKPOINT_KIND);
+    const where = store.label;
     let config: ResolvedRealNvpConfig;
     try {
-      config = resolveRealNvpConfig(manifest.config);
+      config = resolveRealNvpConfig(reader.manifest.config);
     } catch (error) {
-      throw new Error(`${dir}: the checkpoint's config is invalid: ${(error as Error).message}`);
+      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
-    const model = await loadCheckpointPart(dir, 'flow');
+    const model = await reader.part('flow');
     const layers = chainLayers(model);
     const expected = config.couplings + (config.batchNorm ? config.couplings - 1 : 0);
     const shape = model.inputs[0]?.shape ?? [];
     if (layers.length !== expected || shape.length !== 2 || shape[1] !== config.dim) {
       model.dispose();
-      throw new Error(`${dir}: the flow part has ${layers.length} layers on input ${fmt(shape)}, but the config implies ${expected} on [null, ${config.dim}]`);
+      throw new GmError('CORRUPT', where, `the flow part has ${layers.length} layers on input ${fmt(shape)}, but the config implies ${expected} on [null, ${config.dim}]`);
     }
     const flow = new RealNVP(config, model);
-    const epochs = manifest.extra?.['epochsTrained'];
-    flow.epochsTrained = typeof epochs === 'number' && Number.isInteger(epochs) && epochs >= 0 ? epochs : 0;
+    await flow.restoreTrainingState(reader);
     return flow;
   }
 
-  /** Frees the weights and the optimizer state. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.optimizerSlot.dispose();
+  protected disposeModel(): void {
     this.model.dispose();
   }
 }

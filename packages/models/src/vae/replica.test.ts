@@ -15,7 +15,7 @@ describe('the VAE as a data-parallel replica', () => {
     await tf.setBackend('cpu');
   });
 
-  it('its loss is the −ELBO fit minimises, with noise seeded by step and rows', () => {
+  it('its loss is the −ELBO fit minimises, with noise seeded by step and rows', async () => {
     const vae = new VAE({ inputShape: [12], hidden: [8], latentDim: 2, seed: 3 });
     const replica = vaeReplica(vae);
     const x = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([5, 12], 0, 1, 'float32', 1), 0.5), 'float32'));

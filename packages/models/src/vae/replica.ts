@@ -5,17 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // a worker is a fresh realm: the layers and the gradient functions
-import { deriveSeed } from '@gm/core';
+import { deriveSeed, type Replica } from '@gm/core';
 import type { VaeConfig } from './config';
 import { storedConfig, VAE } from './vae';
 
-/** What @gm/backend/data-parallel needs from a replica. */
-export interface VaeReplica {
+/** A data-parallel replica (@gm/core's `Replica`) holding a VAE. */
+export interface VaeReplica extends Replica {
   readonly model: VAE;
-  readonly variables: tf.Variable[];
-  readonly inputs: Array<{ name: string; exampleShape: number[] }>;
-  loss(inputs: Record<string, tf.Tensor>, context: { step: number; rows: [number, number] }): tf.Scalar;
-  dispose(): void;
 }
 
 /** The plain (structured-clonable) config a worker rebuilds a replica from. */

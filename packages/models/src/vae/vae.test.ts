@@ -8,10 +8,19 @@ import { binarizeStatic } from '@gm/data';
 import { loadBundledMnist } from '@gm/data/node';
 import { elbo, importanceSampledLogLikelihood } from '@gm/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saveCheckpoint } from '../io/checkpoint';
-import { TrainingDivergedError } from '../train/fit-loop';
+import { writeCheckpoint } from '../io/checkpoint';
+import { TrainingDivergedError } from '../train/trainer';
 import { VAE, type VaeBitsBackModel } from './vae';
 import type { VaeConfig } from './config';
+import { fileStore } from '../io/file-store';
+
+/** The posterior's mean and σ (what VAE.encode returned before it returned the codings alone). */
+function meanStd(v: VAE, x: tf.Tensor): { mean: tf.Tensor; std: tf.Tensor } {
+  const { mean, logStd } = v.posteriorParams(x);
+  const std = tf.exp(logStd);
+  logStd.dispose();
+  return { mean, std };
+}
 
 let dir: string;
 let xTrain: tf.Tensor;
@@ -142,14 +151,14 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
   let counts: number[] = [];
   let history: number[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     vae = new VAE(TINY);
-    const result = vae.fit(xTrain, { epochs: 4, batchSize: 50, learningRate: 3e-3, onEpochEnd: () => void counts.push(tf.memory().numTensors) });
+    const result = await vae.fit(xTrain, { epochs: 4, batchSize: 50, learningRate: 3e-3, onEpochEnd: () => void counts.push(tf.memory().numTensors) });
     history = result.history.map((h) => h.loss);
   });
   afterAll(() => vae.dispose());
 
-  it('lowers the −ELBO and leaks no tensors across epochs', () => {
+  it('lowers the −ELBO and leaks no tensors across epochs', async () => {
     expect(history).toHaveLength(4);
     expect(history[3]).toBeLessThan((history[0] as number) - 20);
     expect(new Set(counts).size).toBe(1);
@@ -157,7 +166,7 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
     counts = [];
   });
 
-  it('IS log-likelihood ≥ ELBO and rises on average from k = 1 to k = 10 to k = 200', () => {
+  it('IS log-likelihood ≥ ELBO and rises on average from k = 1 to k = 10 to k = 200', async () => {
     const before = tf.memory().numTensors;
     const meanOf = (t: tf.Tensor): number => {
       const m = tf.mean(t);
@@ -182,7 +191,7 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('decode, reconstruct and sample return one tensor each and leak nothing', () => {
+  it('decode, reconstruct and sample return one tensor each and leak nothing', async () => {
     const before = tf.memory().numTensors;
     const z = tf.zeros([3, vae.config.latentDim]);
     tf.dispose([vae.decode(z), vae.reconstruct(xTest), vae.sample(4, { seed: 1 })]);
@@ -192,12 +201,12 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
 
   it('save/load gives bit-identical outputs, config and epoch count', async () => {
     const where = path.join(dir, 'tiny');
-    await vae.save(where);
-    const again = await VAE.load(where);
+    await vae.save(fileStore(where));
+    const again = await VAE.load(fileStore(where));
     expect(again.config).toEqual(vae.config);
     expect(again.epochsTrained).toBe(4);
-    const a = vae.encode(xTest);
-    const b = again.encode(xTest);
+    const a = meanStd(vae, xTest);
+    const b = meanStd(again, xTest);
     expect(sameBits(a.mean.dataSync(), b.mean.dataSync())).toBe(true);
     expect(sameBits(a.std.dataSync(), b.std.dataSync())).toBe(true);
     const ra = vae.reconstruct(xTest);
@@ -211,7 +220,7 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
     again.dispose();
   });
 
-  it('inference is bit-identical whatever the batch composition (wasm)', () => {
+  it('inference is bit-identical whatever the batch composition (wasm)', async () => {
     const B = 16;
     const xb = tf.slice(xTest, 0, B);
     const all = vae.posteriorParams(xb);
@@ -266,7 +275,7 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
     const x = pixels.dataSync() as Float32Array;
     const q = await plain.posterior(x, B);
     const qPad = await padded.posterior(x, B);
-    const ref = vae.encode(pixels);
+    const ref = meanStd(vae, pixels);
     expect(sameBits(q.mean, ref.mean.dataSync())).toBe(true);
     expect(sameBits(q.std, ref.std.dataSync())).toBe(true);
     expect(sameBits(qPad.mean, q.mean)).toBe(true);
@@ -286,12 +295,12 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
     await expect(plain.posterior(new Float32Array(10), 1)).rejects.toThrow(/batch × 784 = 784 values, got 10/);
   });
 
-  it('interpolates between codings (ends decode the posterior means) and samples reproducibly', () => {
+  it('interpolates between codings (ends decode the posterior means) and samples reproducibly', async () => {
     const x1 = tf.slice(xTest, 0, 1);
     const x2 = tf.reshape(tf.slice(xTest, 1, 1), [784]);
     const path3 = vae.interpolate(x1, x2, 3);
     expect(path3.shape).toEqual([3, 784]);
-    const { mean } = vae.encode(tf.concat([x1, tf.expandDims(x2, 0)], 0));
+    const { mean } = meanStd(vae, tf.concat([x1, tf.expandDims(x2, 0)], 0));
     const ends = vae.decode(mean);
     const mid = vae.decode(tf.mean(mean, 0, true));
     const p = path3.dataSync();
@@ -311,11 +320,11 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
     tf.dispose([x1, x2, path3, mean, ends, mid, s1, s2, s3]);
   });
 
-  it('trains on the ELBO itself: the reported loss is an unbiased one-sample −ELBO estimate (metrics elbo, many samples)', () => {
+  it('trains on the ELBO itself: the reported loss is an unbiased one-sample −ELBO estimate (metrics elbo, many samples)', async () => {
     // A vanishing learning rate leaves the weights as they are, so the epoch's loss is the −ELBO of this model.
     const kl = tf.tidy(() => tf.mean(vae.elbo(xTest, { seed: 4 }).kl).dataSync()[0] as number);
     const reference = vae.negativeElbo(xTest, { samples: 100, seed: 3 });
-    const { history } = vae.fit(xTest, { epochs: 1, batchSize: 100, learningRate: 1e-20, shuffle: false });
+    const { history } = await vae.fit(xTest, { epochs: 1, batchSize: 100, learningRate: 1e-20, shuffle: false });
     expect(kl).toBeGreaterThan(4); // so a dropped or sign-flipped KL term (off by ≥ kl) could not pass
     expect(Math.abs((history[0]?.loss as number) - reference)).toBeLessThan(2);
   });
@@ -330,7 +339,7 @@ describe('bits-back adapter for 8-bit VAEs', () => {
     const bytes = Float32Array.from([0, 255, 128, 7, 200, 31, 64, 250, 1, 99]);
     const q = await model.posterior(bytes, 2);
     const ref = tf.tidy(() => {
-      const { mean, std } = vae.encode(tf.sub(tf.mul(tf.tensor(bytes, [2, D]), 2 / 255), 1));
+      const { mean, std } = meanStd(vae, tf.sub(tf.mul(tf.tensor(bytes, [2, D]), 2 / 255), 1));
       return [mean.dataSync(), std.dataSync()];
     });
     expect(sameBits(q.mean, ref[0] as Float32Array)).toBe(true);
@@ -357,15 +366,15 @@ describe('bits-back adapter for 8-bit VAEs', () => {
 });
 
 describe('VAE fit options', () => {
-  it('seeded training is reproducible bit for bit, and resuming equals one long run', () => {
+  it('seeded training is reproducible bit for bit, and resuming equals one long run', async () => {
     const a = new VAE(TINY);
     const b = new VAE(TINY);
     const c = new VAE(TINY);
     const data = tf.slice(xTrain, 0, 200);
-    const ha = a.fit(data, { epochs: 2, batchSize: 50, seed: 4 }).history;
-    const hb = b.fit(data, { epochs: 2, batchSize: 50, seed: 4 }).history;
-    c.fit(data, { epochs: 1, batchSize: 50, seed: 4 });
-    c.fit(data, { epochs: 1, batchSize: 50, seed: 4 });
+    const ha = (await a.fit(data, { epochs: 2, batchSize: 50, seed: 4 })).history;
+    const hb = (await b.fit(data, { epochs: 2, batchSize: 50, seed: 4 })).history;
+    await c.fit(data, { epochs: 1, batchSize: 50, seed: 4 });
+    await c.fit(data, { epochs: 1, batchSize: 50, seed: 4 });
     expect(ha.map((h) => h.loss)).toEqual(hb.map((h) => h.loss));
     const [wa, wb, wc] = [weightsOf(a), weightsOf(b), weightsOf(c)];
     wa.forEach((w, i) => {
@@ -374,18 +383,18 @@ describe('VAE fit options', () => {
     });
     // A different seed gives different weights (so the comparison above can fail).
     const d = new VAE(TINY);
-    d.fit(data, { epochs: 2, batchSize: 50, seed: 5 });
+    await d.fit(data, { epochs: 2, batchSize: 50, seed: 5 });
     expect(sameBits(weightsOf(d)[0] as Float32Array, wa[0] as Float32Array)).toBe(false);
     [a, b, c, d].forEach((v) => v.dispose());
     data.dispose();
   });
 
-  it('KL warm-up weights the KL by β rising from 0, so the posterior drifts further from the prior', () => {
+  it('KL warm-up weights the KL by β rising from 0, so the posterior drifts further from the prior', async () => {
     const data = tf.slice(xTrain, 0, 300);
     const plain = new VAE(TINY);
     const warm = new VAE(TINY);
-    plain.fit(data, { epochs: 3, batchSize: 50, learningRate: 3e-3 });
-    warm.fit(data, { epochs: 3, batchSize: 50, learningRate: 3e-3, klWarmupEpochs: 300 });
+    await plain.fit(data, { epochs: 3, batchSize: 50, learningRate: 3e-3 });
+    await warm.fit(data, { epochs: 3, batchSize: 50, learningRate: 3e-3, klWarmupEpochs: 300 });
     const klOf = (v: VAE): number => tf.tidy(() => tf.mean(v.elbo(data, { seed: 1 }).kl).dataSync()[0] as number);
     expect(klOf(warm)).toBeGreaterThan(klOf(plain) * 1.2);
     plain.dispose();
@@ -393,10 +402,10 @@ describe('VAE fit options', () => {
     data.dispose();
   });
 
-  it('validates, stops early, and reports the validation −ELBO', () => {
+  it('validates, stops early, and reports the validation −ELBO', async () => {
     const vae = new VAE(TINY);
     const data = tf.slice(xTrain, 0, 100);
-    const result = vae.fit(data, { epochs: 5, batchSize: 50, validationData: xTest, earlyStopping: { patience: 1, minDelta: 1e9 } });
+    const result = await vae.fit(data, { epochs: 5, batchSize: 50, validationData: xTest, earlyStopping: { patience: 1, minDelta: 1e9 } });
     expect(result.stopReason).toBe('early-stopping');
     expect(result.history).toHaveLength(2);
     const val = result.history[0]?.valLoss as number;
@@ -406,15 +415,15 @@ describe('VAE fit options', () => {
     data.dispose();
   });
 
-  it('stops with a clear error on NaN and keeps the last good weights', () => {
+  it('stops with a clear error on NaN and keeps the last good weights', async () => {
     const vae = new VAE(TINY);
     const data = tf.slice(xTrain, 0, 100);
-    vae.fit(data, { epochs: 1, batchSize: 50 });
+    await vae.fit(data, { epochs: 1, batchSize: 50 });
     const good = weightsOf(vae).map((w) => w.slice());
     const bad = tf.tidy(() => tf.concat([tf.slice(data, 0, 99), tf.fill([1, 784], NaN)], 0));
     let error: unknown;
     try {
-      vae.fit(bad, { epochs: 2, batchSize: 50, shuffle: false });
+      await vae.fit(bad, { epochs: 2, batchSize: 50, shuffle: false });
     } catch (e) {
       error = e;
     }
@@ -425,12 +434,12 @@ describe('VAE fit options', () => {
     tf.dispose([data, bad]);
   });
 
-  it('rejects bad data and options with errors naming the field', () => {
+  it('rejects bad data and options with errors naming the field', async () => {
     const vae = new VAE(TINY);
-    expect(() => vae.fit(tf.zeros([4, 28, 28]), { epochs: 1 })).toThrow(/VAE.fit: x has shape \[4, 28, 28\], expected \[batch, 784\]/);
-    expect(() => vae.fit(xTest, { epochs: 1, batchSize: 0 })).toThrow(/"batchSize" must be a positive integer/);
-    expect(() => vae.fit(xTest, { epochs: 1, learningRate: -1 })).toThrow(/"learningRate" must be a positive number/);
-    expect(() => vae.fit(xTest, { epochs: 1, earlyStopping: { patience: 1 } })).toThrow(/"earlyStopping" needs "validationData"/);
+    await expect(vae.fit(tf.zeros([4, 28, 28]), { epochs: 1 })).rejects.toThrow(/VAE.fit: x has shape \[4, 28, 28\], expected \[batch, 784\]/);
+    await expect(vae.fit(xTest, { epochs: 1, batchSize: 0 })).rejects.toThrow(/fit: batchSize must be a positive integer, got 0/);
+    await expect(vae.fit(xTest, { epochs: 1, learningRate: -1 })).rejects.toThrow(/fit: learningRate must be a positive number, got -1/);
+    await expect(vae.fit(xTest, { epochs: 1, earlyStopping: { patience: 1 } })).rejects.toThrow(/earlyStopping: needs validationData to watch/);
     expect(() => vae.decode(tf.zeros([2, 3]))).toThrow(/z has shape \[2, 3\], expected \[batch, 4\]/);
     vae.dispose();
     expect(() => vae.sample(1)).toThrow(/disposed/);
@@ -438,7 +447,7 @@ describe('VAE fit options', () => {
 });
 
 describe('VAE config and checkpoint errors', () => {
-  it('names the bad config field and what was expected', () => {
+  it('names the bad config field and what was expected', async () => {
     const bad: Array<[unknown, RegExp]> = [
       [{ ...TINY, latentDim: 0 }, /"latentDim" must be a positive integer, got 0/],
       [{ ...TINY, inputShape: [] }, /"inputShape" must be a non-empty array of positive integers/],
@@ -456,15 +465,15 @@ describe('VAE config and checkpoint errors', () => {
   it('refuses a checkpoint of another kind, a missing one, and one whose weights disagree with its config', async () => {
     const other = path.join(dir, 'other-kind');
     const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [3] })] });
-    await saveCheckpoint(other, { kind: 'stacked-autoencoder', config: {} }, { encoder: model, decoder: model });
-    await expect(VAE.load(other)).rejects.toThrow(/holds a "stacked-autoencoder", expected a "vae"/);
-    await expect(VAE.load(path.join(dir, 'nowhere'))).rejects.toThrow(/not a gm checkpoint folder/);
+    await writeCheckpoint(fileStore(other), { kind: 'stacked-autoencoder', config: {} }, { encoder: model, decoder: model });
+    await expect(VAE.load(fileStore(other))).rejects.toThrow(/holds a "stacked-autoencoder", expected a "vae"/);
+    await expect(VAE.load(fileStore(path.join(dir, 'nowhere')))).rejects.toThrow(/is not a gm checkpoint/);
     const mismatched = path.join(dir, 'mismatched');
-    await saveCheckpoint(mismatched, { kind: 'vae', config: TINY }, { encoder: model, decoder: model });
-    await expect(VAE.load(mismatched)).rejects.toThrow(/the encoder input has shape \[null, 3\] but the config implies \[null, 784\]/);
+    await writeCheckpoint(fileStore(mismatched), { kind: 'vae', config: TINY }, { encoder: model, decoder: model });
+    await expect(VAE.load(fileStore(mismatched))).rejects.toThrow(/the encoder input has shape \[null, 3\] but the config implies \[null, 784\]/);
     const badConfig = path.join(dir, 'bad-config');
-    await saveCheckpoint(badConfig, { kind: 'vae', config: { ...TINY, latentDim: -2 } }, { encoder: model, decoder: model });
-    await expect(VAE.load(badConfig)).rejects.toThrow(/config is invalid: VAE config: "latentDim" must be a positive integer/);
+    await writeCheckpoint(fileStore(badConfig), { kind: 'vae', config: { ...TINY, latentDim: -2 } }, { encoder: model, decoder: model });
+    await expect(VAE.load(fileStore(badConfig))).rejects.toThrow(/config is invalid: VAE config: "latentDim" must be a positive integer/);
     model.dispose();
   });
 });

@@ -5,10 +5,27 @@
  * training loop (through the shared `runFitLoop`), inference helpers, checkpoints and a bits-back adapter.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { OptimizerSlot, type OptimizerFactory } from '../train/optimizer';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
+  checkNonNegativeNumber,
+  checkPositiveInt,
+  deriveSeed,
+  formatShape as fmt,
+  GmError,
+  type CheckpointStore,
+  type EvaluateOptions,
+  type FitResult,
+  type InputConvention,
+  type LatentVariableModel,
+  type LossTerms,
+  type Metric,
+  type StepContext,
+  type TrainingBatch,
+  type TrainingData,
+} from '@gm/core';
+import {
   Bernoulli,
+  bitsPerDim,
   DiscretizedLogistic,
   DiscretizedLogisticMixture,
   Normal,
@@ -21,12 +38,10 @@ import {
   type ElboOptions,
   type ElboResult,
   type ImportanceSamplingOptions,
-  type LatentVariableModel,
 } from '@gm/metrics';
-import { checkPositiveInt, deriveSeed, formatShape as fmt, permutation } from '@gm/core';
-import { loadCheckpointPart, readCheckpointManifest, saveCheckpoint } from '../io/checkpoint';
-import { type EarlyStopping, type FitCallbacks, type FitResult } from '../train/fit-loop';
-import { gatherBatches, identityOrder, runModelFitLoop } from '../train/minibatches';
+import { readCheckpoint } from '../io/checkpoint';
+import { ModelBase, type CheckpointContent } from '../model-base';
+import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
 import { paramsPerPixel, resolveVaeConfig, type ResolvedVaeConfig, type VaeConfig } from './config';
 import { buildDecoder, buildEncoder } from './networks';
 
@@ -45,32 +60,13 @@ export type VaeLikelihoodParams =
   | { kind: 'discretized-logistic'; loc: tf.Tensor; logScale: tf.Tensor }
   | { kind: 'discretized-logistic-mixture'; logits: tf.Tensor; locs: tf.Tensor; logScales: tf.Tensor };
 
-/** Options of {@link VAE.fit}. */
-export interface VaeFitOptions extends FitCallbacks {
-  /** Epochs to train (continuing from the epochs already trained). */
-  epochs: number;
-  /** Examples per step (default 100); the last batch of an epoch may be smaller. */
-  batchSize?: number;
-  /** Adam learning rate (default 1e-3). A new rate starts a new optimizer; the same rate keeps Adam's state. */
-  learningRate?: number;
-  /**
-   * Builds the optimizer for a learning rate (default `tf.train.adam`). On wasm pass `gmAdam` from @gm/backend: the
-   * same Adam, bit for bit, in one fused kernel per variable. A new factory or rate starts a new optimizer.
-   */
-  optimizer?: OptimizerFactory;
+/** Options of {@link VAE.fit}: the trainer's, plus a KL warm-up. */
+export interface VaeFitOptions extends TrainerOptions {
   /**
    * KL warm-up: the KL term is weighted by β rising linearly from 0 to 1 over this many epochs (per step), then 1.
    * Default 0 (no warm-up). The reported losses are always the true −ELBO (β = 1).
    */
   klWarmupEpochs?: number;
-  /** Validation examples `[M, ...inputShape]`; their mean −ELBO is reported as `valLoss` after each epoch. */
-  validationData?: tf.Tensor;
-  /** Stop when the validation −ELBO stops improving (needs `validationData`). */
-  earlyStopping?: EarlyStopping;
-  /** Seed of the batch order and the posterior noise (default: the config's seed). */
-  seed?: number;
-  /** Shuffle the examples every epoch (default true). */
-  shuffle?: boolean;
 }
 
 /** Options of {@link VAE.negativeElbo}. */
@@ -110,7 +106,7 @@ export interface VaeBitsBackModel {
 
 
 function checkTensorArg(where: string, name: string, t: unknown): asserts t is tf.Tensor {
-  if (!(t instanceof tf.Tensor)) throw new Error(`${where}: "${name}" must be a tf.Tensor`);
+  if (!(t instanceof tf.Tensor)) throw new GmError('BAD_ARGUMENT', `${where}: "${name}"`, 'a tf.Tensor', t === null ? null : typeof t);
 }
 
 function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
@@ -138,19 +134,20 @@ export function storedConfig(c: ResolvedVaeConfig): VaeConfig {
 }
 
 /**
- * A variational autoencoder. It satisfies @gm/metrics' `LatentVariableModel` (`posterior`, `likelihood`, `prior`), so
- * `elbo(vae, x)` and `importanceSampledLogLikelihood(vae, x, k)` work on it directly, and {@link VAE.toBitsBackModel}
- * gives the structural model the bits-back coder needs.
+ * A variational autoencoder. It satisfies @gm/core's `LatentVariableModel` (`posterior`, `likelihood`, `prior`), so
+ * @gm/metrics' `elbo(vae, x)` and `importanceSampledLogLikelihood(vae, x, k)` work on it directly, and the
+ * `GenerativeModel` contract, so it trains with gm's trainer, saves to any checkpoint store and works with the CLI.
  *
  * @example
  * ```ts
  * const vae = new VAE({ inputShape: [784], hidden: [100], latentDim: 40, likelihood: 'bernoulli', seed: 1 });
- * vae.fit(xTrain, { epochs: 10, batchSize: 100, learningRate: 1e-3, onEpochEnd: (l) => console.log(l.loss) });
+ * await vae.fit(xTrain, { epochs: 10, batchSize: 100, learningRate: 1e-3, onEpochEnd: (l) => console.log(l.loss) });
  * const ll = importanceSampledLogLikelihood(vae, xTest, 1000, { seed: 2 }); // [N] nats
- * await vae.save('checkpoints/vae');
+ * await vae.save(memoryStore());
  * ```
  */
-export class VAE implements LatentVariableModel {
+export class VAE extends ModelBase implements LatentVariableModel {
+  readonly kind = VAE_CHECKPOINT_KIND;
   /** The validated configuration, defaults filled in. */
   readonly config: ResolvedVaeConfig;
   /** x → `[mean ‖ log σ]` of q(z|x), shape `[N, 2·latentDim]`. */
@@ -159,16 +156,15 @@ export class VAE implements LatentVariableModel {
   readonly decoder: tfl.LayersModel;
   /** p(z) = N(0, I). */
   readonly prior: StandardNormal;
-  /** Epochs trained so far (restored by {@link VAE.load}); `fit` continues from here. */
-  epochsTrained = 0;
-  private readonly optimizerSlot = new OptimizerSlot();
-  private disposed = false;
+  /** KL warm-up of the current `fit` (epochs), read by `loss`. */
+  private klWarmupEpochs = 0;
 
   /**
    * Builds a VAE with freshly (seeded) initialised weights. The second argument is internal (used by
    * {@link VAE.load}).
    */
   constructor(config: VaeConfig, parts?: { encoder: tfl.LayersModel; decoder: tfl.LayersModel }) {
+    super();
     this.config = resolveVaeConfig(config);
     this.encoder = parts?.encoder ?? buildEncoder(this.config);
     this.decoder = parts?.decoder ?? buildDecoder(this.config);
@@ -180,13 +176,28 @@ export class VAE implements LatentVariableModel {
     return this.config.latentDim;
   }
 
+  get codingsSize(): number {
+    return this.config.latentDim;
+  }
+
+  get inputShape(): readonly number[] {
+    return this.config.inputShape;
+  }
+
+  /** 0/1 pixels for a Bernoulli decoder, bin centres for the discretized likelihoods. */
+  get inputConvention(): InputConvention {
+    return this.config.likelihood === 'bernoulli' ? 'binary' : 'bin-centres';
+  }
+
   /** Number of values per example (the product of `inputShape`). */
   get dataSize(): number {
     return this.config.inputShape.reduce((a, b) => a * b, 1);
   }
 
-  private live(where: string): void {
-    if (this.disposed) throw new Error(`VAE.${where}: this VAE has been disposed`);
+  describe(): string {
+    const c = this.config;
+    const net = c.architecture === 'mlp' ? `MLP ${[this.dataSize, ...c.hidden, c.latentDim].join('-')}` : `conv [${c.conv?.filters.join(', ')}] → ${c.latentDim}`;
+    return `VAE, ${net}, ${c.activation}, ${c.likelihood} likelihood${c.likelihood === 'discretized-logistic-mixture' ? ` (${c.mixtureComponents} components)` : ''}, N(0, I) prior`;
   }
 
   private checkX(where: string, x: unknown): asserts x is tf.Tensor {
@@ -194,7 +205,7 @@ export class VAE implements LatentVariableModel {
     checkTensorArg(`VAE.${where}`, 'x', x);
     const want = this.config.inputShape;
     if (x.rank !== want.length + 1 || want.some((d, i) => x.shape[i + 1] !== d) || x.shape[0] === 0) {
-      throw new Error(`VAE.${where}: x has shape ${fmt(x.shape)}, expected [batch, ${want.join(', ')}] with batch ≥ 1`);
+      throw new GmError('BAD_SHAPE', `VAE.${where}`, `x has shape ${fmt(x.shape)}, expected [batch, ${want.join(', ')}] with batch ≥ 1`);
     }
   }
 
@@ -202,10 +213,9 @@ export class VAE implements LatentVariableModel {
     this.live(where);
     checkTensorArg(`VAE.${where}`, 'z', z);
     if (z.rank !== 2 || z.shape[1] !== this.latentDim || z.shape[0] === 0) {
-      throw new Error(`VAE.${where}: z has shape ${fmt(z.shape)}, expected [batch, ${this.latentDim}] with batch ≥ 1`);
+      throw new GmError('BAD_SHAPE', `VAE.${where}`, `z has shape ${fmt(z.shape)}, expected [batch, ${this.latentDim}] with batch ≥ 1`);
     }
   }
-
   /** The posterior's parameters `{ mean, logStd }`, each `[N, latentDim]`. */
   posteriorParams(x: tf.Tensor): { mean: tf.Tensor; logStd: tf.Tensor } {
     this.checkX('posteriorParams', x);
@@ -265,12 +275,11 @@ export class VAE implements LatentVariableModel {
     }
   }
 
-  /** Posterior mean and standard deviation of each example's code, each `[N, latentDim]`. */
-  encode(x: tf.Tensor): { mean: tf.Tensor; std: tf.Tensor } {
+  /** Each example's coding: the posterior mean, `[N, latentDim]` (`posteriorParams` gives the scale too). */
+  encode(x: tf.Tensor): tf.Tensor {
     const { mean, logStd } = this.posteriorParams(x);
-    const std = tf.exp(logStd);
     logStd.dispose();
-    return { mean, std };
+    return mean;
   }
 
   /**
@@ -384,118 +393,114 @@ export class VAE implements LatentVariableModel {
   }
 
   /**
-   * Trains on `data` (`[N, ...inputShape]`, in the likelihood's data convention) with Adam on the negative ELBO
-   * (one reparameterised posterior sample per example, analytic KL), through the shared fit loop: progress per batch
-   * and epoch, validation, early stopping, and a NaN guard that throws `TrainingDivergedError` with the weights of
-   * the last finished epoch restored. Seeded: the same seed, data and backend give bit-identical weights.
+   * The training loss on a batch: −ELBO with one reparameterised posterior sample (drawn by tfjs's seeded generator
+   * with the step's seed) and the analytic KL; during a KL warm-up the optimised objective weights the KL by β, while
+   * the reported loss stays the true −ELBO.
    */
-  fit(data: tf.Tensor, options: VaeFitOptions): FitResult {
-    this.checkX('fit', data);
-    const where = 'VAE.fit';
-    if (options === null || typeof options !== 'object') throw new Error(`${where}: options must be an object with "epochs"`);
-    const batchSize = options.batchSize ?? 100;
-    checkPosInt(where, 'batchSize', batchSize);
-    const lr = options.learningRate ?? 1e-3;
-    if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) throw new Error(`${where}: "learningRate" must be a positive number, got ${String(lr)}`);
-    const warmup = options.klWarmupEpochs ?? 0;
-    if (typeof warmup !== 'number' || !(warmup >= 0) || !Number.isFinite(warmup)) {
-      throw new Error(`${where}: "klWarmupEpochs" must be a non-negative number, got ${String(warmup)}`);
-    }
-    const seed = options.seed ?? this.config.seed;
-    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new Error(`${where}: "seed" must be a finite number, got ${String(seed)}`);
-    const validation = options.validationData;
-    if (validation !== undefined) this.checkX('fit (validationData)', validation);
-    if (options.earlyStopping !== undefined && validation === undefined) {
-      throw new Error(`${where}: "earlyStopping" needs "validationData" to watch`);
-    }
+  loss(batch: TrainingBatch, ctx: StepContext): LossTerms {
+    return tf.tidy(() => {
+      const x = batch.x;
+      const { mean, logStd } = this.posteriorParams(x);
+      const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', ctx.seed);
+      const z = tf.add(mean, tf.mul(tf.exp(logStd), eps));
+      const rec = tf.mean(this.likelihood(z).logProb(x));
+      const kl = tf.mean(klDivergence(new Normal(mean, logStd, { eventRank: 1 }), this.prior));
+      const warm = this.klWarmupEpochs;
+      const batches = Number.isFinite(ctx.batches) ? ctx.batches : 1;
+      const beta = warm > 0 ? Math.min(1, ((ctx.epoch - 1) * batches + ctx.batch + 1) / (warm * batches)) : 1;
+      const reported = tf.sub(kl, rec) as tf.Scalar;
+      return { objective: beta === 1 ? reported : (tf.neg(tf.sub(rec, tf.mul(kl, beta))) as tf.Scalar), reported };
+    });
+  }
 
+  /** Validation: the mean −ELBO (one seeded posterior sample, analytic KL). */
+  validationLoss(batch: TrainingBatch, ctx: { seed: number }): tf.Scalar {
+    return tf.tidy(() => tf.neg(tf.mean(elbo(this, batch.x, { seed: ctx.seed, kl: 'analytic' }).elbo)) as tf.Scalar);
+  }
+
+  protected fitDefaults(): TrainerDefaults {
+    return { where: 'VAE.fit', batchSize: 100, seed: this.config.seed, learningRate: 1e-3 };
+  }
+
+  /**
+   * Trains on `data` (`[N, ...inputShape]` in the likelihood's convention, or an image dataset) with Adam on the
+   * negative ELBO through gm's trainer (see {@link VaeFitOptions}). Seeded: the same seed, data and backend give
+   * bit-identical weights.
+   */
+  override async fit(data: TrainingData, options: VaeFitOptions): Promise<FitResult> {
+    const warmup = options?.klWarmupEpochs ?? 0;
+    checkNonNegativeNumber('VAE.fit: klWarmupEpochs', warmup);
+    this.klWarmupEpochs = warmup;
+    return super.fit(data, options);
+  }
+
+  protected override beforeFit(data: TrainingData): void {
+    if (data instanceof tf.Tensor) this.checkX('fit', data);
     if (this.config.architecture === 'conv') {
       const backend = tf.getBackend();
       for (const kernel of ['Conv2DBackpropFilter', 'Conv2DBackpropInput']) {
         if (tf.getKernel(kernel, backend) === undefined) {
-          throw new Error(
-            `${where}: training the convolutional VAE needs the ${kernel} kernel, which the "${backend}" backend lacks ` +
+          throw new GmError(
+            'UNSUPPORTED',
+            'VAE.fit',
+            `training the convolutional VAE needs the ${kernel} kernel, which the "${backend}" backend lacks ` +
               `(tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter): call initBackend() from @gm/backend, which registers gm's, or train on ` +
               `the cpu, webgl or node backend — inference works here`,
           );
         }
       }
     }
-    const optimizer = this.optimizerSlot.get(lr, options.optimizer);
-    const variables = this.trainableVariables();
-    const N = data.shape[0] as number;
-    const batches = Math.ceil(N / batchSize);
-    const shuffle = options.shuffle ?? true;
-
-    const trainEpoch = function* (this: VAE, epoch: number): Generator<{ loss: number; size: number }> {
-      const order = shuffle ? permutation(N, deriveSeed(seed, epoch, 1)) : identityOrder(N);
-      for (const { index: b, rows, xb } of gatherBatches(data, order, batchSize)) {
-        const beta = warmup > 0 ? Math.min(1, ((epoch - 1) * batches + b + 1) / (warmup * batches)) : 1;
-        const stepSeed = deriveSeed(seed, epoch, 2, b);
-        let terms: tf.Tensor | undefined;
-        try {
-          const cost = optimizer.minimize(
-            () => {
-              // The ELBO with one reparameterised sample and the analytic KL (what @gm/metrics' elbo computes), with
-              // the noise drawn by tfjs's own seeded generator: the reference weights then depend only on tfjs and
-              // the distributions' log-densities, not on how @gm/metrics happens to generate its normals.
-              const { mean, logStd } = this.posteriorParams(xb);
-              const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', stepSeed);
-              const z = tf.add(mean, tf.mul(tf.exp(logStd), eps));
-              const rec = tf.mean(this.likelihood(z).logProb(xb));
-              const kl = tf.mean(klDivergence(new Normal(mean, logStd, { eventRank: 1 }), this.prior));
-              terms = tf.keep(tf.stack([rec, kl]));
-              return tf.neg(tf.sub(rec, tf.mul(kl, beta))) as tf.Scalar;
-            },
-            false,
-            variables,
-          );
-          cost?.dispose();
-          const [rec, kl] = (terms as tf.Tensor).dataSync() as Float32Array;
-          yield { loss: (kl as number) - (rec as number), size: rows.length };
-        } finally {
-          terms?.dispose();
-        }
-      }
-    };
-
-    const validate =
-      validation === undefined ? undefined : (): number => this.negativeElbo(validation, { batchSize: Math.max(batchSize, 100), seed: deriveSeed(seed, 0, 3) });
-    return runModelFitLoop(this, options, { variables, batchesPerEpoch: batches, trainEpoch: (epoch) => trainEpoch.call(this, epoch), validate });
   }
 
   /**
-   * Saves the VAE as a gm checkpoint (kind `'vae'`, the config in the manifest, encoder and decoder as parts),
-   * atomically replacing any checkpoint in `dir`. Adam's state is not saved.
+   * Test figures: the mean −ELBO (nats and bits/dim) and, with `k` > 1, the importance-sampled −log p(x) with `k`
+   * samples.
    */
-  async save(dir: string): Promise<void> {
-    this.live('save');
-    await saveCheckpoint<VaeConfig>(
-      dir,
-      { kind: VAE_CHECKPOINT_KIND, config: storedConfig(this.config), extra: { epochsTrained: this.epochsTrained } },
-      { encoder: this.encoder, decoder: this.decoder },
-    );
+  evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
+    this.checkX('evaluate', x);
+    const seed = options.seed ?? this.config.seed;
+    const D = this.dataSize;
+    const negElbo = this.negativeElbo(x, { seed, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
+    const out: Metric[] = [
+      { name: 'negElbo', value: negElbo, unit: 'nats' },
+      { name: 'negElboBitsPerDim', value: bitsPerDim(negElbo, D), unit: 'bits/dim' },
+    ];
+    const k = options.k ?? 1;
+    if (k > 1) {
+      const ll = this.logLikelihood(x, k, { seed: seed + 1 });
+      const mean = tf.tidy(() => tf.mean(ll));
+      const nll = -(mean.dataSync()[0] as number);
+      tf.dispose([ll, mean]);
+      out.push(
+        { name: 'isNll', value: nll, unit: 'nats' },
+        { name: 'isNllBitsPerDim', value: bitsPerDim(nll, D), unit: 'bits/dim' },
+        { name: 'isSamples', value: k, unit: 'k' },
+      );
+    }
+    return out;
+  }
+
+  protected checkpointContent(): CheckpointContent {
+    return { config: storedConfig(this.config), parts: { encoder: this.encoder, decoder: this.decoder } };
   }
 
   /** Loads a VAE saved by {@link VAE.save}; a checkpoint of another kind, or whose weights disagree with its config, is an error. */
-  static async load(dir: string): Promise<VAE> {
-    const manifest = await readCheckpointManifest<VaeConfig>(dir, VAE_CHECKPOINT_KIND);
-    for (const part of ['encoder', 'decoder']) {
-      if (!manifest.parts.includes(part)) throw new Error(`${dir}: the VAE checkpoint has no "${part}" part (parts: ${manifest.parts.join(', ')})`);
-    }
+  static async load(store: CheckpointStore): Promise<VAE> {
+    const reader = await readCheckpoint<VaeConfig>(store, VAE_CHECKPOINT_KIND);
+    const where = store.label;
     let config: ResolvedVaeConfig;
     try {
-      config = resolveVaeConfig(manifest.config);
+      config = resolveVaeConfig(reader.manifest.config);
     } catch (error) {
-      throw new Error(`${dir}: the checkpoint's config is invalid: ${(error as Error).message}`);
+      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
-    const encoder = await loadCheckpointPart(dir, 'encoder');
-    const decoder = await loadCheckpointPart(dir, 'decoder');
+    const encoder = await reader.part('encoder');
+    const decoder = await reader.part('decoder');
     const expectShape = (what: string, got: readonly (number | null)[], want: (number | null)[]): void => {
       if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
         encoder.dispose();
         decoder.dispose();
-        throw new Error(`${dir}: the ${what} has shape ${fmt(got)} but the config implies ${fmt(want)}`);
+        throw new GmError('CORRUPT', where, `the ${what} has shape ${fmt(got)} but the config implies ${fmt(want)}`);
       }
     };
     const shapeOf = (s: tfl.SymbolicTensor['shape'] | undefined): (number | null)[] => s ?? [];
@@ -504,8 +509,7 @@ export class VAE implements LatentVariableModel {
     expectShape('decoder input', shapeOf(decoder.inputs[0]?.shape), [null, config.latentDim]);
     expectShape('decoder output', shapeOf(decoder.outputs[0]?.shape), [null, ...config.inputShape, paramsPerPixel(config)]);
     const vae = new VAE(storedConfig(config), { encoder, decoder });
-    const epochs = manifest.extra?.['epochsTrained'];
-    vae.epochsTrained = typeof epochs === 'number' && Number.isInteger(epochs) && epochs >= 0 ? epochs : 0;
+    await vae.restoreTrainingState(reader);
     return vae;
   }
 
@@ -529,7 +533,7 @@ export class VAE implements LatentVariableModel {
     const L = this.latentDim;
     /** Runs fn on row blocks of `rows × width` (one block, or fixed-size zero-padded blocks) and returns each output's first rows. */
     const run = (input: Float32Array, batch: number, width: number, what: string, fn: (t: tf.Tensor) => tf.Tensor[]): Float32Array[] => {
-      this.live(where);
+      this.live('toBitsBackModel');
       if (!Number.isInteger(batch) || batch < 1) throw new Error(`${where}: ${what}: batch must be a positive integer, got ${batch}`);
       if (!(input instanceof Float32Array) || input.length !== batch * width) {
         throw new Error(`${where}: ${what}: expected a Float32Array of batch × ${width} = ${batch * width} values, got ${input?.length}`);
@@ -594,11 +598,7 @@ export class VAE implements LatentVariableModel {
     };
   }
 
-  /** Frees the weights and the optimizer state. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.optimizerSlot.dispose();
+  protected disposeModel(): void {
     this.encoder.dispose();
     this.decoder.dispose();
   }
