@@ -1,17 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
-import { checkPositiveInt, checkPositiveIntArray } from '@gm/core';
+import { checkPositiveInt, checkPositiveIntArray, GmError } from '@gm/core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import type { Flow } from './flow';
+import type { Bijector, BijectorOptions } from '@gm/core';
 import {
   activate,
+  buildLayer,
   optionalBoolean,
   optionalSeed,
   glorot,
   ones,
   oneShape,
   oneTensor,
+  shapeList,
   parseActivation,
   zeros,
   type Activation,
@@ -40,6 +42,12 @@ export interface AffineCouplingArgs extends BaseLayerArgs {
   activation?: Activation;
   /** Seed of the hidden layers' Glorot-uniform initialisers. */
   seed?: number | null;
+  /**
+   * Width of a conditioning context (a class one-hot, an encoder's features): the shift-and-log-scale network also
+   * reads it (vectors: concatenated; images: tiled over the pixels as extra channels). Pass it as
+   * `forward(x, { context })`.
+   */
+  contextSize?: number | null;
 }
 
 const VECTOR_MASKS: readonly CouplingMask[] = ['half', 'alternating'];
@@ -108,7 +116,7 @@ export function conv2dSameIm2col(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
 
 /** `tf.conv2d(x, filter, 1, 'same')` unless gradients are being recorded on a backend that cannot differentiate it
  * w.r.t. the filter; then {@link conv2dSameIm2col}. */
-function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
+export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
   const recording = tf.engine().state.gradientDepth > 0;
   return !recording || hasConv2dFilterGradient() ? tf.conv2d(x, filter, 1, 'same') : conv2dSameIm2col(x, filter);
 }
@@ -122,9 +130,10 @@ function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
  * conditioning block and outputs `s, t` only for the transformed block.
  *
  * As a tfjs layer, `apply`/`call` return `y`; {@link AffineCoupling.forward} and {@link AffineCoupling.inverse}
- * implement the {@link Flow} contract with log-determinants.
+ * implement @gm/core's `Bijector` contract with log-determinants. Given `inputShape`, the layer builds its weights at
+ * construction, so an optimizer sees them from the first step (otherwise on first use).
  */
-export class AffineCoupling extends layers.Layer implements Flow {
+export class AffineCoupling extends layers.Layer implements Bijector {
   static className = 'GmAffineCoupling';
   static readonly gmLayer = true;
 
@@ -134,6 +143,7 @@ export class AffineCoupling extends layers.Layer implements Flow {
   readonly kernelSize: number;
   readonly activation: Activation;
   readonly seed: number | undefined;
+  readonly contextSize: number | undefined;
   private resolvedMask: CouplingMask | undefined;
   private isImage = false;
   /** Contiguous masks ('half', 'channel') slice the last axis instead of masking. */
@@ -164,11 +174,14 @@ export class AffineCoupling extends layers.Layer implements Flow {
     this.kernelSize = kernelSize;
     this.activation = parseActivation(args.activation ?? 'relu', where);
     this.seed = optionalSeed(where, args.seed);
+    if (args.contextSize !== undefined && args.contextSize !== null) checkPositiveInt(`${where}: contextSize`, args.contextSize);
+    this.contextSize = args.contextSize ?? undefined;
+    if (this.batchInputShape !== null && this.batchInputShape !== undefined) buildLayer(this, this.batchInputShape, this.contextSize === undefined ? [] : [this.contextSize]);
   }
 
   override build(inputShape: Shape | Shape[]): void {
     const where = `AffineCoupling "${this.name}"`;
-    const shape = oneShape(inputShape, where);
+    const shape = this.contextSize === undefined ? oneShape(inputShape, where) : (shapeList(inputShape)[0] as Shape);
     const features = shape.slice(1);
     if (features.some((d) => d === null || d === undefined)) {
       throw new Error(`${where}: all non-batch dimensions must be known; got input shape [${shape.map(String)}]`);
@@ -210,6 +223,7 @@ export class AffineCoupling extends layers.Layer implements Flow {
       this.maskOff = tf.keep(tf.tensor(m.map((v) => 1 - v), maskShape));
     }
 
+    inWidth += this.contextSize ?? 0;
     const ks = this.kernelSize;
     this.hidden.forEach((width, i) => {
       const kShape = this.isImage ? [ks, ks, inWidth, width] : [inWidth, width];
@@ -225,8 +239,24 @@ export class AffineCoupling extends layers.Layer implements Flow {
     this.built = true;
   }
 
-  /** The shift-and-log-scale network on the conditioning input. */
-  private network(h: Tensor): { s: Tensor; t: Tensor } {
+  /** The shift-and-log-scale network on the conditioning input (and the context). */
+  private network(h: Tensor, context: Tensor | undefined): { s: Tensor; t: Tensor } {
+    if ((context === undefined) !== (this.contextSize === undefined)) {
+      throw new GmError(
+        'BAD_ARGUMENT',
+        `AffineCoupling "${this.name}"`,
+        this.contextSize === undefined ? 'was built without contextSize: pass no context' : `needs a context [batch, ${this.contextSize}] (options.context)`,
+      );
+    }
+    if (context !== undefined) {
+      if (context.rank !== 2 || context.shape[1] !== this.contextSize || context.shape[0] !== h.shape[0]) {
+        throw new GmError('BAD_SHAPE', `AffineCoupling "${this.name}"`, `context has shape [${context.shape.join(', ')}], expected [${h.shape[0]}, ${this.contextSize}]`);
+      }
+      const c = this.isImage
+        ? tf.tile(tf.reshape(context, [context.shape[0] as number, 1, 1, this.contextSize as number]), [1, h.shape[1] as number, h.shape[2] as number, 1])
+        : context;
+      h = tf.concat([h, c], -1);
+    }
     const last = this.kernels.length - 1;
     for (let i = 0; i <= last; i++) {
       const kernel = (this.kernels[i] as LayerVariable).read();
@@ -255,14 +285,14 @@ export class AffineCoupling extends layers.Layer implements Flow {
   }
 
   /** y and, when asked, the log-det per example. */
-  private transform(x: Tensor, withLogDet: boolean): { y: Tensor; logDet?: Tensor } {
+  private transform(x: Tensor, withLogDet: boolean, context?: Tensor): { y: Tensor; logDet?: Tensor } {
     if (this.split) {
       const [x1, x2] = this.halves(x);
-      const { s, t } = this.network(x1);
+      const { s, t } = this.network(x1, context);
       const y = this.join(x1, tf.add(tf.mul(x2, tf.exp(s)), t));
       return withLogDet ? { y, logDet: this.sumFeatures(s) } : { y };
     }
-    const { s, t } = this.network(tf.mul(x, this.maskOn as Tensor));
+    const { s, t } = this.network(tf.mul(x, this.maskOn as Tensor), context);
     const y = tf.add(tf.mul(x, tf.exp(s)), t);
     return withLogDet ? { y, logDet: this.sumFeatures(s) } : { y };
   }
@@ -272,38 +302,39 @@ export class AffineCoupling extends layers.Layer implements Flow {
   }
 
   private ensureBuilt(x: Tensor): void {
-    if (!this.built) {
-      tf.tidy(() => {
-        this.apply(x);
-      });
-    }
+    buildLayer(this, x.shape, this.contextSize === undefined ? [] : [this.contextSize]);
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
-    return oneShape(inputShape, `AffineCoupling "${this.name}"`);
+    return this.contextSize === undefined ? oneShape(inputShape, `AffineCoupling "${this.name}"`) : (shapeList(inputShape)[0] as Shape);
   }
 
+  /** `y` (a conditional layer takes `[x, context]`). */
   override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
-    return tf.tidy(() => this.transform(oneTensor(inputs, `AffineCoupling "${this.name}"`), false).y);
+    return tf.tidy(() => {
+      if (this.contextSize !== undefined && Array.isArray(inputs) && inputs.length === 2) return this.transform(inputs[0] as Tensor, false, inputs[1]).y;
+      return this.transform(oneTensor(inputs, `AffineCoupling "${this.name}"`), false).y;
+    });
   }
 
-  /** `y = f(x)` and `log|det ∂y/∂x|` per example (shape `[batch]`). */
-  forward(x: Tensor): { y: Tensor; logDet: Tensor } {
+  /** `y = f(x)` and `log|det ∂y/∂x|` per example (shape `[batch]`); `options.context` for a conditional layer. */
+  forward(x: Tensor, options?: BijectorOptions): { y: Tensor; logDet: Tensor } {
     this.ensureBuilt(x);
-    return tf.tidy(() => this.transform(x, true) as { y: Tensor; logDet: Tensor });
+    return tf.tidy(() => this.transform(x, true, options?.context) as { y: Tensor; logDet: Tensor });
   }
 
   /** `x = f⁻¹(y)` and `log|det ∂x/∂y|` per example (= −forward log-det). Exact: the conditioning part of `y` is
    * that of `x`, so the network sees the same input. */
-  inverse(y: Tensor): { x: Tensor; logDet: Tensor } {
+  inverse(y: Tensor, options?: BijectorOptions): { x: Tensor; logDet: Tensor } {
     this.ensureBuilt(y);
+    const context = options?.context;
     return tf.tidy(() => {
       if (this.split) {
         const [y1, y2] = this.halves(y);
-        const { s, t } = this.network(y1);
+        const { s, t } = this.network(y1, context);
         return { x: this.join(y1, tf.mul(tf.sub(y2, t), tf.exp(tf.neg(s)))), logDet: tf.neg(this.sumFeatures(s)) };
       }
-      const { s, t } = this.network(tf.mul(y, this.maskOn as Tensor));
+      const { s, t } = this.network(tf.mul(y, this.maskOn as Tensor), context);
       return { x: tf.mul(tf.sub(y, t), tf.exp(tf.neg(s))), logDet: tf.neg(this.sumFeatures(s)) };
     });
   }
@@ -329,6 +360,12 @@ export class AffineCoupling extends layers.Layer implements Flow {
       kernelSize: this.kernelSize,
       activation: this.activation,
       seed: this.seed ?? null,
+      contextSize: this.contextSize ?? null,
     };
+  }
+
+  /** The shift-and-log-scale network's weights and the log-scale factors. */
+  trainableVariables(): tf.Variable[] {
+    return this.trainableWeights.map((w) => w.read() as tf.Variable);
   }
 }

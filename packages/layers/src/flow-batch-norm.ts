@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import type { Flow } from './flow';
-import { isTraining, ones, oneShape, oneTensor, zeros, type BaseLayerArgs, type Shape } from './util';
+import type { Bijector, BijectorOptions } from '@gm/core';
+import { buildLayer, isTraining, ones, oneShape, oneTensor, zeros, type BaseLayerArgs, type Shape } from './util';
 
 type Kwargs = Record<string, unknown>;
 
@@ -16,12 +16,12 @@ export interface FlowBatchNormArgs extends BaseLayerArgs {
 
 /**
  * Batch normalisation as a flow step (Real NVP): `y = (x − μ)·exp(logGamma)/√(σ² + ε) + β` per feature (the last
- * axis; statistics over every other axis, so per channel for images). Training (`forward(x, true)` or `kwargs.training`)
+ * axis; statistics over every other axis, so per channel for images). Training (`forward(x, { training: true })` or `kwargs.training`)
  * uses the batch's μ, σ² and updates the running statistics; inference and `inverse` use the running ones. The
  * log-determinant per example is `Σ_features (logGamma − ½·log(σ² + ε))` times the number of positions per example
  * (H·W for images); in training the batch statistics are treated as constants, as Real NVP and TFP do.
  */
-export class FlowBatchNorm extends layers.Layer implements Flow {
+export class FlowBatchNorm extends layers.Layer implements Bijector {
   static className = 'GmFlowBatchNorm';
   static readonly gmLayer = true;
 
@@ -45,6 +45,7 @@ export class FlowBatchNorm extends layers.Layer implements Flow {
     }
     this.momentum = momentum;
     this.epsilon = epsilon;
+    if (this.batchInputShape !== null && this.batchInputShape !== undefined) buildLayer(this, this.batchInputShape);
   }
 
   override build(inputShape: Shape | Shape[]): void {
@@ -65,11 +66,7 @@ export class FlowBatchNorm extends layers.Layer implements Flow {
   }
 
   private ensureBuilt(x: Tensor): void {
-    if (!this.built) {
-      tf.tidy(() => {
-        this.apply(x);
-      });
-    }
+    buildLayer(this, x.shape);
   }
 
   /** The per-feature affine map `y = x·scale + shift` (small vectors), updating running stats when training. */
@@ -111,7 +108,8 @@ export class FlowBatchNorm extends layers.Layer implements Flow {
   }
 
   /** `y` and the log-det per example; `training` uses batch statistics and updates the running ones. */
-  forward(x: Tensor, training = false): { y: Tensor; logDet: Tensor } {
+  forward(x: Tensor, options?: BijectorOptions): { y: Tensor; logDet: Tensor } {
+    const training = options?.training === true;
     this.ensureBuilt(x);
     return tf.tidy(() => {
       const { scale, shift } = this.affine(x, training);
@@ -130,5 +128,15 @@ export class FlowBatchNorm extends layers.Layer implements Flow {
 
   override getConfig(): serialization.ConfigDict {
     return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
+  }
+
+  /** log γ and β. */
+  trainableVariables(): tf.Variable[] {
+    return this.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
+  /** The running mean and variance (restored with the weights, never trained). */
+  stateVariables(): tf.Variable[] {
+    return this.nonTrainableWeights.map((w) => w.read() as tf.Variable);
   }
 }

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AffineCoupling, conv2dSameIm2col, couplingMask, type AffineCouplingArgs } from './affine-coupling';
-import { FlowChain, type Flow } from './flow';
+import { Chain, type Bijector } from './bijector';
 import { FlowBatchNorm } from './flow-batch-norm';
 import { registerGmLayers } from './register';
 import { Squeeze } from './squeeze';
@@ -38,7 +38,7 @@ const couplingCases: Case[] = [
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Flattened per-example forward map of a flow, for the autodiff Jacobian. */
-function flatForward(flow: Flow, featureShape: number[]) {
+function flatForward(flow: Bijector, featureShape: number[]) {
   return (v: tf.Tensor) => {
     const n = v.shape[0]!;
     const y = flow.forward(tf.reshape(v, [n, ...featureShape])).y;
@@ -47,7 +47,7 @@ function flatForward(flow: Flow, featureShape: number[]) {
 }
 
 /** Checks inverse∘forward = id (1e-5), logDet = log|det J| from autodiff, inverse logDet = −forward logDet. */
-function checkFlow(flow: Flow, featureShape: number[], seed: number): { roundTrip: number; logDetError: number } {
+function checkFlow(flow: Bijector, featureShape: number[], seed: number): { roundTrip: number; logDetError: number } {
   const d = size(featureShape);
   const x0 = values(d, seed);
   const J = jacobian(flatForward(flow, featureShape), x0, d);
@@ -58,7 +58,7 @@ function checkFlow(flow: Flow, featureShape: number[], seed: number): { roundTri
     const back = flow.inverse(y);
     const ld = logDet.dataSync();
     expect(logDet.shape).toEqual([2]);
-    expect(maxAbsDiff(back.logDet.dataSync(), Array.from(ld, (v) => -v))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(back.logDet.dataSync(), Array.from(ld as Float32Array, (v) => -v))).toBeLessThan(1e-5);
     return { roundTrip: maxAbsDiff(back.x.dataSync(), xb.dataSync()), logDetError: Math.abs(ld[0]! - expected) };
   });
 }
@@ -185,7 +185,7 @@ describe('FlowBatchNorm', () => {
     const bn = new FlowBatchNorm({ momentum: 0.9, epsilon: 1e-3 });
     const rows = [values(3, 0), values(3, 1), values(3, 2), values(3, 3)].map((r, i) => r.map((v) => v * (i + 1) + 2));
     const x = tf.tensor2d(rows);
-    const { y, logDet } = bn.forward(x, true);
+    const { y, logDet } = bn.forward(x, { training: true });
     // Closed form in float64.
     let expectedLogDet = 0;
     const yv = y.dataSync();
@@ -213,20 +213,20 @@ describe('FlowBatchNorm', () => {
   });
 });
 
-describe('FlowChain', () => {
+describe('Chain', () => {
   it('composes flows: inverts and its log-det matches the autodiff Jacobian of the composition', () => {
     const featureShape = [2, 2, 2];
     const a = new AffineCoupling({ mask: 'checkerboard', hidden: [3], seed: 1 });
     const bn = new FlowBatchNorm();
     const b = new AffineCoupling({ mask: 'channel', hidden: [4], seed: 2 });
-    const chain = new FlowChain([a, bn, new Squeeze(), b, new FlowChain([new AffineCoupling({ mask: 'channel', invertMask: true, hidden: [3], seed: 3 })])]);
+    const chain = new Chain([a, bn, new Squeeze(), b, new Chain([new AffineCoupling({ mask: 'channel', invertMask: true, hidden: [3], seed: 3 })])]);
     tf.tidy(() => chain.forward(tf.zeros([1, ...featureShape]))); // build everything
-    for (const f of chain.flows) if (f instanceof tfl.layers.Layer) randomizeWeights(f, 40, 0.5);
-    randomizeWeights((chain.flows[4] as FlowChain).flows[0] as AffineCoupling, 50, 0.5);
+    for (const f of chain.steps) if (f instanceof tfl.layers.Layer) randomizeWeights(f, 40, 0.5);
+    randomizeWeights((chain.steps[4] as Chain).steps[0] as AffineCoupling, 50, 0.5);
     const { roundTrip, logDetError } = checkFlow(chain, featureShape, 9);
     expect(roundTrip).toBeLessThan(1e-5);
     expect(logDetError).toBeLessThan(1e-4);
-    expect(() => new FlowChain([])).toThrow(/at least one flow/);
+    expect(() => new Chain([])).toThrow(/Chain: steps must be a non-empty array of bijectors/);
   });
 });
 
@@ -241,7 +241,7 @@ describe('flow layers in a model', () => {
     const model = tfl.sequential({ layers });
     for (const l of layers) randomizeWeights(l, 3, 0.4);
     const x = tf.randomNormal([3, 4, 4, 2], 0, 1, 'float32', 7);
-    (layers[1] as FlowBatchNorm).forward(tf.tidy(() => (layers[0] as AffineCoupling).forward(x).y), true); // running stats
+    (layers[1] as FlowBatchNorm).forward(tf.tidy(() => (layers[0] as AffineCoupling).forward(x).y), { training: true }); // running stats
     for (const l of layers) {
       const config = l.getConfig();
       const Cls = l.constructor as new (c: unknown) => tfl.layers.Layer;
@@ -255,15 +255,15 @@ describe('flow layers in a model', () => {
     let h = x;
     let hLoaded = x;
     for (let i = 0; i < layers.length; i++) {
-      const f1 = (layers[i] as unknown as Flow).forward(h);
-      const f2 = (loaded.layers[i] as unknown as Flow).forward(hLoaded);
+      const f1 = (layers[i] as unknown as Bijector).forward(h);
+      const f2 = (loaded.layers[i] as unknown as Bijector).forward(hLoaded);
       expect(maxAbsDiff(f1.logDet.dataSync(), f2.logDet.dataSync())).toBe(0);
       h = f1.y;
       hLoaded = f2.y;
     }
     // And the whole chain inverts.
     let back = h;
-    for (let i = layers.length - 1; i >= 0; i--) back = (loaded.layers[i] as unknown as Flow).inverse(back).x;
+    for (let i = layers.length - 1; i >= 0; i--) back = (loaded.layers[i] as unknown as Bijector).inverse(back).x;
     expect(maxAbsDiff(back.dataSync(), x.dataSync())).toBeLessThan(1e-5);
     model.dispose();
     loaded.dispose();
@@ -279,7 +279,7 @@ describe('flow layers in a model', () => {
     const step = () =>
       opt.minimize(() => {
         const a = coupling.forward(x);
-        const b = bn.forward(a.y, true);
+        const b = bn.forward(a.y, { training: true });
         // Negative log-likelihood under N(0, I), up to a constant.
         return tf.mean(tf.sub(tf.mul(0.5, tf.sum(tf.square(b.y), 1)), tf.add(a.logDet, b.logDet))) as tf.Scalar;
       }, true, vars);

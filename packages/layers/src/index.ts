@@ -1,4 +1,10 @@
-export { FlowChain, type Flow } from './flow';
+export { Chain, Invert, ElementwiseBijector, sumToBatch, trainableVariablesOf, stateVariablesOf, type Bijector, type BijectorOptions } from './bijector';
+export { TransformedDistribution, type TransformedDistributionOptions } from './transformed-distribution';
+export { Logit, type LogitArgs } from './logit';
+export { UniformDequantization, type UniformDequantizationArgs } from './dequantize';
+export { MultiScale } from './multi-scale';
+export { GatedIafStep, type GatedIafStepArgs } from './iaf-step';
+export { ResidualCoupling, type ResidualCouplingArgs } from './residual-coupling';
 export { DenseTranspose, tieDenseTransposeLayers, type DenseTransposeArgs } from './dense-transpose';
 export { Sampling, type SamplingArgs } from './sampling';
 export {
@@ -19,7 +25,7 @@ export {
   type MaskType,
   type ResampleMadeOptions,
 } from './masked-dense';
-export { AffineCoupling, conv2dSameIm2col, couplingMask, type AffineCouplingArgs, type CouplingMask } from './affine-coupling';
+export { AffineCoupling, conv2dSame, conv2dSameIm2col, couplingMask, type AffineCouplingArgs, type CouplingMask } from './affine-coupling';
 export { Squeeze, type SqueezeArgs } from './squeeze';
 export { FlowBatchNorm, type FlowBatchNormArgs } from './flow-batch-norm';
 export { registerGmLayers, GM_LAYER_CLASSES, GM_PACKAGE } from './register';

@@ -26,6 +26,7 @@ describe('registerGmLayers', () => {
       'GmSampling',
       'GmMaskedDense',
       'GmAffineCoupling',
+      'GmRealNvpResidualCoupling',
       'GmSqueeze',
       'GmFlowBatchNorm',
     ]);

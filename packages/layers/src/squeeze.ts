@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
-import type { Flow } from './flow';
+import type { Bijector } from '@gm/core';
 import { checkPositiveInt } from '@gm/core';
 import { oneShape, oneTensor, type BaseLayerArgs, type Shape } from './util';
 
@@ -17,7 +17,7 @@ export interface SqueezeArgs extends BaseLayerArgs {
  * pixels becomes one pixel with f² times the channels (block row, block column, channel order). It only permutes
  * values, so its log-determinant is 0; `inverse` is depth-to-space.
  */
-export class Squeeze extends layers.Layer implements Flow {
+export class Squeeze extends layers.Layer implements Bijector {
   static className = 'GmSqueeze';
   static readonly gmLayer = true;
 

@@ -105,3 +105,18 @@ export function shapeList(inputShape: Shape | Shape[]): Shape[] {
   if (inputShape.length > 0 && inputShape.every((s) => Array.isArray(s))) return inputShape as Shape[];
   return [inputShape as Shape];
 }
+
+/**
+ * Builds a layer's weights now — at construction when its input shape is known, or on the first use as a bijector —
+ * by applying it once to zeros, as tfjs does on a first call: the weights get their scoped names (which saving and
+ * loading match on) and the layer counts as used (so `dispose()` frees them). `extra` adds inputs after the main one
+ * (a context of that width).
+ */
+export function buildLayer(layer: layers.Layer, inputShape: readonly (number | null)[], extra: readonly number[] = []): void {
+  if (layer.built) return;
+  const shape = inputShape.slice(1).map((d) => d ?? 1);
+  tf.tidy(() => {
+    const x = tf.zeros([1, ...shape]);
+    layer.apply(extra.length === 0 ? x : [x, ...extra.map((w) => tf.zeros([1, w]))]);
+  });
+}

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerVariable, SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { MaskedDense, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
+import { Chain, GatedIafStep, MaskedDense, TransformedDistribution, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
 import {
   Normal,
   elbo,
@@ -106,6 +106,11 @@ function featureView(encoder: tfl.LayersModel): { model: tfl.LayersModel; width:
   return { model: tfl.model({ inputs: encoder.inputs, outputs: [out, feat], name: 'iaf_encoder_view' }), width: feat.shape[1] };
 }
 
+/** The MADE degrees of step t: the ordering alternates natural / reversed between steps. */
+function stepDegrees(c: ResolvedIafVaeConfig, latentDim: number, t: number): number[][] {
+  return madeDegrees({ inputSize: latentDim, hiddenSizes: c.flowHidden, ordering: t % 2 === 0 ? 'natural' : 'reversed' });
+}
+
 /** The context layer and the T steps' MaskedDense stacks, collected in one LayersModel (what the checkpoint saves). */
 function buildFlow(c: ResolvedIafVaeConfig, latentDim: number, featureWidth: number): tfl.LayersModel {
   const seed = resolveVaeConfig(c.vae).seed;
@@ -121,7 +126,7 @@ function buildFlow(c: ResolvedIafVaeConfig, latentDim: number, featureWidth: num
     .apply(feat) as SymbolicTensor;
   const outputs: SymbolicTensor[] = [ctx];
   for (let t = 0; t < c.flowSteps; t++) {
-    const deg = madeDegrees({ inputSize: latentDim, hiddenSizes: c.flowHidden, ordering: t % 2 === 0 ? 'natural' : 'reversed' });
+    const deg = stepDegrees(c, latentDim, t);
     let h: SymbolicTensor = z;
     c.flowHidden.forEach((units, l) => {
       h = new MaskedDense({
@@ -181,7 +186,13 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   readonly flow: tfl.LayersModel;
   private readonly view: tfl.LayersModel;
   private readonly contextLayer: tfl.layers.Layer;
-  private readonly steps: { hidden: MaskedDense[]; out: MaskedDense }[];
+  /** The T gated IAF steps, in sampling order (z₀ → z_T); each a conditional bijector (@gm/layers' `GatedIafStep`). */
+  readonly flowSteps: readonly GatedIafStep[];
+  /**
+   * The posterior's flow as one bijector in gm's normalizing direction (z_T → z₀; its `inverse` samples), or null
+   * when T = 0.
+   */
+  readonly posteriorFlow: Chain | null;
 
   /** Builds an IAF-VAE with seeded weights. The second argument is internal ({@link IafVae.load}). */
   constructor(config: IafVaeConfig, parts?: { vae: VAE; flow: tfl.LayersModel }) {
@@ -199,11 +210,13 @@ export class IafVae extends ModelBase implements LatentVariableModel {
       }
     };
     this.contextLayer = byName('iaf_context');
-    this.steps = [];
-    for (let t = 0; t < this.config.flowSteps; t++) {
+    const L = this.vae.latentDim;
+    this.flowSteps = Array.from({ length: this.config.flowSteps }, (_, t) => {
       const hidden = this.config.flowHidden.map((_, l) => byName(`iaf_step${t}_hidden${l}`) as MaskedDense);
-      this.steps.push({ hidden, out: byName(`iaf_step${t}_out`) as MaskedDense });
-    }
+      return new GatedIafStep({ hidden, out: byName(`iaf_step${t}_out`) as MaskedDense, latentDim: L, inputDegrees: stepDegrees(this.config, L, t)[0] as number[] });
+    });
+    // A chain's inverse runs its last step first: list the steps from z_T back to z₀.
+    this.posteriorFlow = this.flowSteps.length === 0 ? null : new Chain([...this.flowSteps].reverse());
   }
 
   /** Dimension of z. */
@@ -255,51 +268,16 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   }
 
   /**
-   * Runs the T flow steps on `z` `[M, L]` with context `[M, C]`: the final z and Σ_t Σ_d log σ_t,d (the log-det of
-   * the whole flow), `[M]`. Step `t` alone with `steps: [t]`.
-   */
-  flowForward(z: tf.Tensor, context: tf.Tensor, options: { steps?: number[] } = {}): { z: tf.Tensor; logDet: tf.Tensor } {
-    this.live('flowForward');
-    const L = this.latentDim;
-    const which = options.steps ?? this.steps.map((_, t) => t);
-    return tf.tidy(() => {
-      let cur = z;
-      let logDet: tf.Tensor = tf.zeros([z.shape[0] as number]);
-      for (const t of which) {
-        const step = this.steps[t];
-        if (step === undefined) throw new Error(`IafVae.flowForward: step ${t} does not exist (flowSteps = ${this.steps.length})`);
-        let h: tf.Tensor = cur;
-        for (const layer of step.hidden) h = layer.apply([h, context]) as tf.Tensor;
-        const out = step.out.apply([h, context]) as tf.Tensor;
-        const [m, s] = tf.split(out, [L, L], 1) as [tf.Tensor, tf.Tensor];
-        const gate = tf.sigmoid(s);
-        cur = tf.add(tf.mul(gate, cur), tf.mul(tf.sub(1, gate), m));
-        logDet = tf.add(logDet, tf.sum(tf.neg(tf.softplus(tf.neg(s))), 1)); // Σ log sigmoid(s), stably
-      }
-      return { z: cur, logDet };
-    });
-  }
-
-  /**
-   * q(z_T|x) as samples with their log density: z₀ = μ + σ ⊙ ε (the VAE's own Normal sampler, so T = 0 draws exactly
-   * what the VAE draws), then the flow; log q = log N(z₀; μ, σ²) − log-det. Samples `[n, B, L]`, log q `[n, B]`.
+   * q(z_T|x) as samples with their log density: z₀ = μ + σ ⊙ ε (the VAE's own Normal, so T = 0 draws exactly what
+   * the VAE draws), then the flow steps conditioned on the context h; log q = log N(z₀; μ, σ²) − log-det (a
+   * `TransformedDistribution` of @gm/layers). Samples `[n, B, L]`, log q `[n, B]`.
    */
   posterior(x: tf.Tensor): SampleWithLogProb {
     const { mean, logStd, context } = this.posteriorParams(x);
     const base = new Normal(mean, logStd, { eventRank: 1 });
-    const B = x.shape[0] as number;
-    const L = this.latentDim;
-    return {
-      sampleWithLogProb: (n: number, seed?: number) =>
-        tf.tidy(() => {
-          const z0 = base.sample(n, seed);
-          const logq0 = base.logProb(z0);
-          if (this.steps.length === 0) return { sample: z0, logProb: logq0 };
-          const ctx = n === 1 ? context : tf.concat(new Array<tf.Tensor>(n).fill(context), 0);
-          const { z, logDet } = this.flowForward(tf.reshape(z0, [n * B, L]), ctx);
-          return { sample: tf.reshape(z, [n, B, L]), logProb: tf.sub(logq0, tf.reshape(logDet, [n, B])) };
-        }),
-    };
+    if (this.posteriorFlow === null) return base;
+    const q = new TransformedDistribution(base, this.posteriorFlow, { eventShape: [this.latentDim] });
+    return { sampleWithLogProb: (n: number, seed?: number) => q.sampleWithLogProb(n, seed, { context }) };
   }
 
   /** p(x|z) (the VAE's decoder and likelihood). */
@@ -394,7 +372,7 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   encode(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const { mean, context } = this.posteriorParams(x);
-      return this.flowForward(mean, context).z;
+      return this.posteriorFlow === null ? mean : this.posteriorFlow.inverse(mean, { context }).x;
     });
   }
 

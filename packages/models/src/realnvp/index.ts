@@ -15,5 +15,3 @@ export {
   type ResolvedRealNvpImageConfig,
   type RealNvpBitsOptions,
 } from './realnvp-image';
-export { ResidualCoupling, registerRealNvpLayers, type ResidualCouplingArgs } from './residual-coupling';
-export { dequantize, logitForward, logitInverse } from './preprocess';

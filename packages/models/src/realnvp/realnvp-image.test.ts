@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { RealNVPImage } from './realnvp-image';
-import { logitForward, logitInverse } from './preprocess';
+import { Logit } from '@gm/layers';
 import { autodiffJacobian, logAbsDet, maxAbsDiff, randomizeWeights, tempDir } from './test-helpers';
 import { fileStore } from '../io/file-store';
 
@@ -16,7 +16,8 @@ const allLayers = (m: RealNVPImage) => m.parts.flatMap((p) => p.layers.filter((l
 describe('RealNVPImage (multi-scale)', () => {
   it('the preprocessing is the closed-form logit (and its log-det, in 8-bit pixel space) and inverts', async () => {
     const x = tf.randomUniform([3, 4, 4, 2], 0, 256, 'float32', 1);
-    const mine = logitForward(x, 0.05, 256);
+    const logit = new Logit({ alpha: 0.05, levels: 256 });
+    const mine = logit.forward(x);
     // Closed form in double precision: y = logit(p), p = α + (1 − 2α)·x/256; log-det Σ log((1 − 2α)/256) − log p − log(1 − p).
     const xs = x.dataSync();
     const refY = Array.from(xs, (v) => {
@@ -34,7 +35,7 @@ describe('RealNVPImage (multi-scale)', () => {
       return acc;
     });
     expect(maxAbsDiff(mine.logDet.dataSync(), refLogDet)).toBeLessThan(1e-3);
-    const back = logitInverse(mine.y, 0.05, 256);
+    const back = logit.inverse(mine.y);
     expect(maxAbsDiff(back.x.dataSync(), x.dataSync())).toBeLessThan(1e-3);
     expect(maxAbsDiff(back.logDet.dataSync(), tf.neg(mine.logDet).dataSync())).toBeLessThan(1e-3);
     tf.dispose([x, mine.y, mine.logDet, back.x, back.logDet]);
@@ -48,7 +49,7 @@ describe('RealNVPImage (multi-scale)', () => {
       const flow = new RealNVPImage({ inputShape: shape, scales, filters: 8, couplingsPerStage: 2, seed: 1 });
       const x = tf.randomUniform([2, ...shape], 0, 256, 'float32', 2);
       const { y, logDet } = flow.forward(x);
-      const pre = logitForward(x, 0.05, 256);
+      const pre = new Logit({ alpha: 0.05, levels: 256 }).forward(x);
       expect(maxAbsDiff(y.dataSync(), pre.y.dataSync())).toBe(0);
       expect(maxAbsDiff(logDet.dataSync(), pre.logDet.dataSync())).toBeLessThan(1e-3);
       randomizeWeights(allLayers(flow), 3, 0.05);
@@ -68,7 +69,7 @@ describe('RealNVPImage (multi-scale)', () => {
       const x = tf.randomUniform([1, 4, 4, 1], 10, 246, 'float32', 10 + trial);
       const J = autodiffJacobian((v) => flow.forward(v).y, x);
       const { y, logDet } = flow.forward(x);
-      const pre = logitForward(x, 0.05, 256);
+      const pre = new Logit({ alpha: 0.05, levels: 256 }).forward(x);
       const flowPart = (logDet.dataSync()[0] as number) - (pre.logDet.dataSync()[0] as number);
       expect(Math.abs(flowPart)).toBeGreaterThan(0.1); // the flow itself contributes
       expect(logDet.dataSync()[0] as number).toBeCloseTo(logAbsDet(J), 2);

@@ -6,14 +6,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { FlowBatchNorm, Squeeze, type Flow } from '@gm/layers';
-import { deriveSeed, GmError, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
+import { Chain, FlowBatchNorm, Logit, MultiScale, ResidualCoupling, Squeeze, TransformedDistribution, UniformDequantization, registerGmLayers } from '@gm/layers';
+import { deriveSeed, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, bitsPerDim, randomStandardNormal } from '@gm/metrics';
 import { readCheckpoint } from '../io/checkpoint';
 import { ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
-import { dequantize, logitForward, logitInverse } from './preprocess';
-import { ResidualCoupling, registerRealNvpLayers } from './residual-coupling';
 import type { RealNvpSampleOptions } from './realnvp';
 import { batchedMean, chainLayers, chainModel, checkPosInt, checkTensor, fmt } from './shared';
 
@@ -128,7 +126,7 @@ export interface RealNvpBitsOptions {
  * const xs = flow.sample(16, { temperature: 0.7 });   // [16, 28, 28, 1], integer pixels 0..255
  * ```
  */
-export class RealNVPImage extends ModelBase implements Flow {
+export class RealNVPImage extends ModelBase implements Bijector {
   readonly kind = REALNVP_IMAGE_CHECKPOINT_KIND;
   readonly inputConvention: InputConvention = 'pixels';
   readonly codingsSize = 0;
@@ -137,20 +135,26 @@ export class RealNVPImage extends ModelBase implements Flow {
   /** One tfjs model per scale (what checkpoints store, parts `scale0`, `scale1`, …). */
   readonly parts: readonly tfl.LayersModel[];
   /** The flow steps of each scale, in data → base order. */
-  readonly scaleFlows: readonly (readonly Flow[])[];
+  readonly scaleFlows: readonly (readonly Bijector[])[];
+  /** The density over continuous pixel values: N(0, I) through the logit transform and the multi-scale flow. */
+  readonly distribution: TransformedDistribution;
+  private readonly dequantizer: UniformDequantization;
   /** N(0, I) over `inputShape`. */
   readonly base: StandardNormal;
-  private readonly squeezer = new Squeeze({});
 
   /** A fresh model (identity flow after the logit) with seeded weights; the second argument is internal (load). */
   constructor(config: RealNvpImageConfig, parts?: tfl.LayersModel[]) {
     super();
-    registerRealNvpLayers();
+    registerGmLayers();
     this.config = resolveRealNvpImageConfig(config);
     const c = this.config;
     this.parts = parts ?? Array.from({ length: c.scales }, (_, i) => chainModel(scaleShape(c, i), buildScale(c, i), `realnvp_scale${i}`));
-    this.scaleFlows = this.parts.map((p) => chainLayers(p) as unknown as Flow[]);
+    this.scaleFlows = this.parts.map((p) => chainLayers(p) as unknown as Bijector[]);
+    let flow: MultiScale | null = null;
+    for (let i = c.scales - 1; i >= 0; i--) flow = new MultiScale(new Chain(this.scaleFlows[i] as Bijector[]), flow);
+    this.dequantizer = new UniformDequantization({ levels: c.levels });
     this.base = new StandardNormal(c.inputShape);
+    this.distribution = new TransformedDistribution(this.base, new Chain([new Logit({ alpha: c.alpha, levels: c.levels }), flow as MultiScale]));
   }
 
   /** Values per image (H·W·C). */
@@ -176,72 +180,30 @@ export class RealNVPImage extends ModelBase implements Flow {
     }
   }
 
-  private flowForward(i: number, h: tf.Tensor, training: boolean): { z: tf.Tensor; logDet: tf.Tensor } {
-    let logDet: tf.Tensor = tf.zeros([h.shape[0] as number]);
-    for (const f of this.scaleFlows[i] as Flow[]) {
-      const step = f.forward(h, training);
-      h = step.y;
-      logDet = tf.add(logDet, step.logDet);
-    }
-    if (i < this.config.scales - 1) {
-      const [factored, rest] = tf.split(h, 2, -1) as [tf.Tensor, tf.Tensor];
-      const next = this.flowForward(i + 1, rest, training);
-      h = this.squeezer.inverse(tf.concat([factored, next.z], -1)).x;
-      logDet = tf.add(logDet, next.logDet);
-    }
-    return { z: h, logDet };
-  }
-
-  private flowInverse(i: number, z: tf.Tensor): { x: tf.Tensor; logDet: tf.Tensor } {
-    let h = z;
-    let logDet: tf.Tensor = tf.zeros([z.shape[0] as number]);
-    if (i < this.config.scales - 1) {
-      const [factored, rest] = tf.split(this.squeezer.forward(z).y, 2, -1) as [tf.Tensor, tf.Tensor];
-      const next = this.flowInverse(i + 1, rest);
-      h = tf.concat([factored, next.x], -1);
-      logDet = next.logDet;
-    }
-    const flows = this.scaleFlows[i] as Flow[];
-    for (let k = flows.length - 1; k >= 0; k--) {
-      const step = (flows[k] as Flow).inverse(h);
-      h = step.x;
-      logDet = tf.add(logDet, step.logDet);
-    }
-    return { x: h, logDet };
-  }
-
   /**
    * `z = f(x)` for continuous pixel values `x` in [0, levels) (logit transform, then the multi-scale flow) and
-   * `log|det ∂z/∂x|` per example, the preprocessing's included. `training` uses batch statistics in batch norms.
+   * `log|det ∂z/∂x|` per example, the preprocessing's included. `options.training` uses batch statistics.
    */
-  forward(x: tf.Tensor, training = false): { y: tf.Tensor; logDet: tf.Tensor } {
+  forward(x: tf.Tensor, options?: BijectorOptions): { y: tf.Tensor; logDet: tf.Tensor } {
     this.checkX('forward', x);
-    const { alpha, levels } = this.config;
-    return tf.tidy(() => {
-      const pre = logitForward(x, alpha, levels);
-      const { z, logDet } = this.flowForward(0, pre.y, training);
-      return { y: z, logDet: tf.add(pre.logDet, logDet) };
-    });
+    return this.distribution.bijector.forward(x, options);
   }
 
   /** `x = f⁻¹(z)` in pixel units and `log|det ∂x/∂z|` per example. */
   inverse(z: tf.Tensor): { x: tf.Tensor; logDet: tf.Tensor } {
     this.checkX('inverse', z, 'z');
-    const { alpha, levels } = this.config;
-    return tf.tidy(() => {
-      const { x: y, logDet } = this.flowInverse(0, z);
-      const post = logitInverse(y, alpha, levels);
-      return { x: post.x, logDet: tf.add(logDet, post.logDet) };
-    });
+    return this.distribution.bijector.inverse(z);
   }
 
   /** log p(x) in nats per example (`[batch]`) for continuous pixel values `x` in [0, levels). */
   logProb(x: tf.Tensor, training = false): tf.Tensor {
     this.checkX('logProb', x);
-    return tf.tidy(() => {
-      const { y, logDet } = this.forward(x, training);
-      return tf.add(this.base.logProb(y), logDet);
-    });
+    return this.distribution.logProb(x, { training });
+  }
+
+  /** Integer pixels plus seeded U[0, 1) noise (the dequantization bound's continuous values). */
+  private dequantize(pixels: tf.Tensor, seed: number): tf.Tensor {
+    return this.dequantizer.forward(pixels, { seed }).y;
   }
 
   /** Mean bits/dim of integer `pixels` (dequantized with seeded uniform noise): −log p(pixels + u)/(D·ln 2). */
@@ -251,7 +213,7 @@ export class RealNVPImage extends ModelBase implements Flow {
     const batchSize = options.batchSize ?? 100;
     checkPosInt('RealNVPImage.bitsPerDim', 'batchSize', batchSize);
     const D = this.dataSize;
-    return batchedMean(pixels, batchSize, (xb, b) => bitsPerDim(tf.neg(this.logProb(dequantize(xb, deriveSeed(seed, 5, b)))), D));
+    return batchedMean(pixels, batchSize, (xb, b) => bitsPerDim(tf.neg(this.logProb(this.dequantize(xb, deriveSeed(seed, 5, b)))), D));
   }
 
   /**
@@ -287,13 +249,13 @@ export class RealNVPImage extends ModelBase implements Flow {
   /** The training loss: bits/dim of the batch dequantized with the step's seeded noise (batch statistics). */
   loss(batch: TrainingBatch, ctx: StepContext): tf.Scalar {
     const D = this.dataSize;
-    return tf.tidy(() => tf.div(tf.neg(tf.mean(this.logProb(dequantize(batch.x, ctx.seed), true))), D * Math.LN2) as tf.Scalar);
+    return tf.tidy(() => tf.div(tf.neg(tf.mean(this.logProb(this.dequantize(batch.x, ctx.seed), true))), D * Math.LN2) as tf.Scalar);
   }
 
   /** Validation: bits/dim with seeded dequantization noise and running statistics. */
   validationLoss(batch: TrainingBatch, ctx: { seed: number }): tf.Scalar {
     const D = this.dataSize;
-    return tf.tidy(() => tf.div(tf.neg(tf.mean(this.logProb(dequantize(batch.x, ctx.seed)))), D * Math.LN2) as tf.Scalar);
+    return tf.tidy(() => tf.div(tf.neg(tf.mean(this.logProb(this.dequantize(batch.x, ctx.seed)))), D * Math.LN2) as tf.Scalar);
   }
 
   protected fitDefaults(): TrainerDefaults {
@@ -327,7 +289,7 @@ export class RealNVPImage extends ModelBase implements Flow {
 
   /** Loads a model saved by {@link RealNVPImage.save}; another kind, or parts that disagree with the config, is an error. */
   static async load(store: CheckpointStore): Promise<RealNVPImage> {
-    registerRealNvpLayers();
+    registerGmLayers();
     const reader = await readCheckpoint<RealNvpImageConfig>(store, REALNVP_IMAGE_CHECKPOINT_KIND);
     const where = store.label;
     let config: ResolvedRealNvpImageConfig;

@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ACTIVATIONS, AffineCoupling, FlowBatchNorm, registerGmLayers, type Activation, type Flow } from '@gm/layers';
-import { deriveSeed, GmError, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type TrainingBatch, type TrainingData } from '@gm/core';
+import { ACTIVATIONS, AffineCoupling, Chain, FlowBatchNorm, registerGmLayers, TransformedDistribution, type Activation } from '@gm/layers';
+import { deriveSeed, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, randomStandardNormal } from '@gm/metrics';
 import { readCheckpoint } from '../io/checkpoint';
 import { ModelBase, type CheckpointContent } from '../model-base';
@@ -79,7 +79,8 @@ export interface RealNvpSampleOptions {
 
 /**
  * Real NVP on vectors `[batch, dim]`: `z = f(x)` through the couplings (and batch norms), `z ~ N(0, I)`, so
- * `log p(x) = log N(f(x); 0, I) + log|det ∂f/∂x|`. A {@link Flow} itself (`forward`: data → base, `inverse`: base →
+ * `log p(x) = log N(f(x); 0, I) + log|det ∂f/∂x|`: @gm/layers' `TransformedDistribution` of a `Chain` of the couplings.
+ * A bijector itself (`forward`: data → base, `inverse`: base →
  * data).
  *
  * @example
@@ -91,7 +92,7 @@ export interface RealNvpSampleOptions {
  * await flow.save(memoryStore());
  * ```
  */
-export class RealNVP extends ModelBase implements Flow {
+export class RealNVP extends ModelBase implements Bijector {
   readonly kind = REALNVP_CHECKPOINT_KIND;
   readonly inputConvention: InputConvention = 'continuous';
   readonly codingsSize = 0;
@@ -101,6 +102,8 @@ export class RealNVP extends ModelBase implements Flow {
   readonly model: tfl.LayersModel;
   /** The flow steps in data → base order. */
   readonly flows: readonly (AffineCoupling | FlowBatchNorm)[];
+  /** The flow as a distribution: the base pushed through the chain of steps. */
+  readonly distribution: TransformedDistribution;
   /** The base distribution N(0, I) over `[dim]`. */
   readonly base: StandardNormal;
 
@@ -112,6 +115,7 @@ export class RealNVP extends ModelBase implements Flow {
     this.model = model ?? chainModel([this.config.dim], buildFlowLayers(this.config), 'realnvp');
     this.flows = chainLayers(this.model) as (AffineCoupling | FlowBatchNorm)[];
     this.base = new StandardNormal([this.config.dim]);
+    this.distribution = new TransformedDistribution(this.base, new Chain(this.flows));
   }
 
   get inputShape(): readonly number[] {
@@ -131,43 +135,22 @@ export class RealNVP extends ModelBase implements Flow {
     }
   }
 
-  /** `z = f(x)` and `log|det ∂z/∂x|` per example (`[batch]`); `training` uses batch statistics in batch norms. */
-  forward(x: tf.Tensor, training = false): { y: tf.Tensor; logDet: tf.Tensor } {
+  /** `z = f(x)` and `log|det ∂z/∂x|` per example (`[batch]`); `options.training` uses batch statistics in batch norms. */
+  forward(x: tf.Tensor, options?: BijectorOptions): { y: tf.Tensor; logDet: tf.Tensor } {
     this.checkX('forward', x);
-    return tf.tidy(() => {
-      let y = x;
-      let logDet: tf.Tensor = tf.zeros([x.shape[0] as number]);
-      for (const f of this.flows) {
-        const step = f.forward(y, training);
-        y = step.y;
-        logDet = tf.add(logDet, step.logDet);
-      }
-      return { y, logDet };
-    });
+    return this.distribution.bijector.forward(x, options);
   }
 
   /** `x = f⁻¹(z)` and `log|det ∂x/∂z|` per example (batch norms use their running statistics). */
   inverse(z: tf.Tensor): { x: tf.Tensor; logDet: tf.Tensor } {
     this.checkX('inverse', z, 'z');
-    return tf.tidy(() => {
-      let x = z;
-      let logDet: tf.Tensor = tf.zeros([z.shape[0] as number]);
-      for (let i = this.flows.length - 1; i >= 0; i--) {
-        const step = (this.flows[i] as Flow).inverse(x);
-        x = step.x;
-        logDet = tf.add(logDet, step.logDet);
-      }
-      return { x, logDet };
-    });
+    return this.distribution.bijector.inverse(z);
   }
 
-  /** log p(x) per example, `[batch]`, in nats. */
+  /** log p(x) per example, `[batch]`, in nats (`training`: batch statistics in batch norms). */
   logProb(x: tf.Tensor, training = false): tf.Tensor {
     this.checkX('logProb', x);
-    return tf.tidy(() => {
-      const { y, logDet } = this.forward(x, training);
-      return tf.add(this.base.logProb(y), logDet);
-    });
+    return this.distribution.logProb(x, { training });
   }
 
   /** Mean −log p(x) over `x` in nats, batched to bound memory. */

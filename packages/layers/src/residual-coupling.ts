@@ -1,11 +1,14 @@
 /**
  * The image coupling of Real NVP's multi-scale model: an affine coupling whose shift-and-log-scale network is a small
- * residual conv net (conv in → residual blocks → zero-initialised conv out), as in Dinh et al. (2017).
+ * residual conv net (conv in → residual blocks → zero-initialised conv out), as in Dinh et al. (2017). Given
+ * `inputShape`, it builds at construction.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initializers, layers } from '@tensorflow/tfjs-layers';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
-import { conv2dSameIm2col, couplingMask, registerGmLayers, type Flow } from '@gm/layers';
+import { checkPositiveInt, GmError, type Bijector } from '@gm/core';
+import { conv2dSame, couplingMask } from './affine-coupling';
+import { buildLayer } from './util';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
 type Shape = (number | null)[];
@@ -24,25 +27,13 @@ export interface ResidualCouplingArgs extends LayerArgs {
   seed?: number | null;
 }
 
-function hasConv2dFilterGradient(): boolean {
-  return tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
-}
-
-/** 3×3 'same' conv; im2col while recording gradients on a backend without Conv2DBackpropFilter (wasm). */
-function conv(x: tf.Tensor, filter: tf.Tensor): tf.Tensor4D {
-  const recording = tf.engine().state.gradientDepth > 0;
-  return !recording || hasConv2dFilterGradient()
-    ? tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same')
-    : conv2dSameIm2col(x as tf.Tensor4D, filter as tf.Tensor4D);
-}
-
 /**
  * Affine coupling on images `[B, H, W, C]` with mask `m`: `y = m⊙x + (1−m)⊙(x⊙exp(s) + t)`, `[s_raw, t] = NN(m⊙x)`,
  * `s = tanh(s_raw)·scale` with a learned per-channel `scale` (bounded log-scale), `log|det| = Σ(1−m)⊙s`. NN is
  * conv3×3 → `blocks` × (ReLU, conv3×3, ReLU, conv3×3, + skip) → ReLU → conv3×3 to `2·C'` outputs, the last conv
  * zero-initialised so a fresh layer is the identity. The 'channel' mask slices channels instead of masking.
  */
-export class ResidualCoupling extends layers.Layer implements Flow {
+export class ResidualCoupling extends layers.Layer implements Bijector {
   static className = 'GmRealNvpResidualCoupling';
   static readonly gmLayer = true;
 
@@ -62,31 +53,32 @@ export class ResidualCoupling extends layers.Layer implements Flow {
     super(args);
     const where = `ResidualCoupling "${this.name}"`;
     const mask = args.mask ?? 'checkerboard';
-    if (mask !== 'checkerboard' && mask !== 'channel') throw new Error(`${where}: mask must be 'checkerboard' or 'channel'; got ${JSON.stringify(mask)}`);
+    if (mask !== 'checkerboard' && mask !== 'channel') throw new GmError('BAD_ARGUMENT', `${where}: mask`, "'checkerboard' or 'channel'", mask);
     this.maskKind = mask;
     this.invertMask = args.invertMask ?? false;
-    if (typeof this.invertMask !== 'boolean') throw new Error(`${where}: invertMask must be a boolean; got ${JSON.stringify(args.invertMask)}`);
+    if (typeof this.invertMask !== 'boolean') throw new GmError('BAD_ARGUMENT', `${where}: invertMask`, 'a boolean', args.invertMask);
     const int = (v: unknown, name: string): number => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where}: ${name} must be a positive integer; got ${JSON.stringify(v)}`);
+      checkPositiveInt(`${where}: ${name}`, v);
       return v;
     };
     this.filters = int(args.filters ?? 32, 'filters');
     this.blocks = args.blocks === 0 ? 0 : int(args.blocks ?? 1, 'blocks');
     const seed = args.seed ?? undefined;
-    if (seed !== undefined && (typeof seed !== 'number' || !Number.isFinite(seed))) throw new Error(`${where}: seed must be a number; got ${JSON.stringify(seed)}`);
+    if (seed !== undefined && (typeof seed !== 'number' || !Number.isFinite(seed))) throw new GmError('BAD_ARGUMENT', `${where}: seed`, 'a number', seed);
     this.seed = seed;
+    if (this.batchInputShape !== null && this.batchInputShape !== undefined) buildLayer(this, this.batchInputShape);
   }
 
   override build(inputShape: Shape | Shape[]): void {
     const where = `ResidualCoupling "${this.name}"`;
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     if (shape.length !== 4 || shape.slice(1).some((d) => d === null)) {
-      throw new Error(`${where}: input must be [batch, H, W, C] with known H, W, C; got [${shape.map(String)}]`);
+      throw new GmError('BAD_SHAPE', where, `input must be [batch, H, W, C] with known H, W, C; got [${shape.map(String)}]`);
     }
     const [, h, w, c] = shape as [null, number, number, number];
     const m = couplingMask(this.maskKind, [h, w, c], this.invertMask);
     const on = m.reduce((a, v) => a + v, 0);
-    if (on === 0 || on === m.length) throw new Error(`${where}: mask '${this.maskKind}' on [${h}, ${w}, ${c}] leaves nothing to ${on === 0 ? 'condition on' : 'transform'}`);
+    if (on === 0 || on === m.length) throw new GmError('BAD_ARGUMENT', where, `mask '${this.maskKind}' on [${h}, ${w}, ${c}] leaves nothing to ${on === 0 ? 'condition on' : 'transform'}`);
     let inWidth = c;
     let outWidth = c;
     if (this.maskKind === 'channel') {
@@ -118,7 +110,7 @@ export class ResidualCoupling extends layers.Layer implements Flow {
   }
 
   private layerOut(h: tf.Tensor, i: number): tf.Tensor {
-    return tf.add(conv(h, (this.kernels[i] as LayerVariable).read()), (this.biases[i] as LayerVariable).read());
+    return tf.add(conv2dSame(h as tf.Tensor4D, (this.kernels[i] as LayerVariable).read() as tf.Tensor4D), (this.biases[i] as LayerVariable).read());
   }
 
   private network(x: tf.Tensor): { s: tf.Tensor; t: tf.Tensor } {
@@ -147,7 +139,7 @@ export class ResidualCoupling extends layers.Layer implements Flow {
   }
 
   private ensureBuilt(x: tf.Tensor): void {
-    if (!this.built) tf.tidy(() => void this.apply(x));
+    buildLayer(this, x.shape);
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
@@ -194,6 +186,11 @@ export class ResidualCoupling extends layers.Layer implements Flow {
     return super.disposeWeights();
   }
 
+  /** The s/t network's weights and the log-scale factors. */
+  trainableVariables(): tf.Variable[] {
+    return this.trainableWeights.map((w) => w.read() as tf.Variable);
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
@@ -204,10 +201,4 @@ export class ResidualCoupling extends layers.Layer implements Flow {
       seed: this.seed ?? null,
     };
   }
-}
-
-/** Registers {@link ResidualCoupling} and @gm/layers' flow layers for loading saved models (idempotent). */
-export function registerRealNvpLayers(): void {
-  registerGmLayers();
-  tf.serialization.registerClass(ResidualCoupling as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>, 'gm');
 }
