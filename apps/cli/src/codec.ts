@@ -1,43 +1,42 @@
 /**
- * Bits-back compression with a trained model through @gm/bitsback: the model fingerprint that ties a .gmz file to
- * the weights that wrote it, the pixels the coder sees, chunked compress/decompress with progress, and the
- * comparison with general-purpose compressors and PNG.
+ * Compression with a trained model through @gm/bitsback: the model's coding description (`codingModel()`, the same
+ * the library compresses with, so files travel between the library, the CLI and a page), the pixels the coder sees,
+ * chunked compress/decompress with progress, and the comparison with general-purpose compressors and PNG.
  */
-import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
-import { baselineSizes, compressStream, decompressStream, GmzError, splitGmz, type GmzHeader } from '@gm/bitsback';
+import { chunkSummary, compressStream, decompressStream, GmzError, splitGmz, type GmzChunkSummary, type GmzHeader } from '@gm/bitsback';
+import { baselineSizes } from '@gm/bitsback/node';
+import { GmError, type CodingModel } from '@gm/core';
 import { binarizeStatic } from '@gm/data';
 import { CliError } from './errors';
-import { VAE } from '@gm/models';
-import type { VaeBitsBackModel } from '@gm/models';
 import type { GenerativeModel } from './registry';
 import type { Reporter } from './progress';
 
-/** SHA-256 (hex) of the model kind, its input shape and every weight's bytes: equal ⇔ same model, same weights. */
-export function modelFingerprint(model: GenerativeModel): string {
-  const h = createHash('sha256');
-  h.update(`gm-cli model ${model.kind} ${JSON.stringify(model.inputShape)} ${model.codingsSize}\n`);
-  for (const w of [...model.trainableVariables(), ...(model.stateVariables?.() ?? [])]) {
-    const data = w.dataSync();
-    h.update(`${JSON.stringify(w.shape)}:`);
-    h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+/** The model's coding description, or a CliError saying which models compress. */
+export function codingModelOf(model: GenerativeModel): CodingModel {
+  if (typeof model.codingModel !== 'function') {
+    throw new CliError(
+      `a "${model.kind}" cannot compress: gm's bits-back coder needs a VAE (diagonal-Gaussian posterior, pixel likelihood), or a MADE for autoregressive coding; train one with "gm train vae"`,
+    );
   }
-  return h.digest('hex');
+  try {
+    return model.codingModel();
+  } catch (error) {
+    if (error instanceof GmError) throw new CliError(`a "${model.kind}" cannot compress: ${error.message}`);
+    throw error;
+  }
 }
 
 /** What the coder codes for a model: 0/1 pixels (static binarization, byte > 127) or the bytes themselves. */
-export function coderPixels(model: GenerativeModel, images: Uint8Array): { pixels: Uint8Array; kind: 'binary' | 'u8'; binarized: boolean } {
-  const bb = bitsBackOf(model);
-  if (bb.pixels === 'u8') return { pixels: images, kind: 'u8', binarized: false };
+export function coderPixels(coding: CodingModel, images: Uint8Array): { pixels: Uint8Array; kind: 'binary' | 'u8'; binarized: boolean } {
+  if (coding.kind === 'gaussian-latent' && coding.pixels === 'u8') return { pixels: images, kind: 'u8', binarized: false };
   const binary = images.every((v) => v === 0 || v === 255);
   return { pixels: binarizeStatic(images), kind: 'binary', binarized: !binary };
 }
 
-export function bitsBackOf(model: GenerativeModel): { model: VaeBitsBackModel; pixels: 'binary' | 'u8' } {
-  if (!(model instanceof VAE)) {
-    throw new CliError(`a "${model.kind}" cannot compress: gm's bits-back coder needs a VAE (diagonal-Gaussian posterior, pixel likelihood); train one with "gm train vae"`);
-  }
-  return { model: model.toBitsBackModel(), pixels: model.config.likelihood === 'bernoulli' ? 'binary' : 'u8' };
+/** The name of a model's code in reports. */
+export function codeName(kind: CodingModel['kind']): string {
+  return kind === 'gaussian-latent' ? 'bits-back (BB-ANS, .gmz file)' : 'autoregressive (.gmz file)';
 }
 
 /**
@@ -45,20 +44,20 @@ export function bitsBackOf(model: GenerativeModel): { model: VaeBitsBackModel; p
  * encoder, one chunk at a time, so a progress bar can follow.
  */
 export async function compressPixels(
-  model: GenerativeModel,
+  coding: CodingModel,
   pixels: Uint8Array,
   count: number,
   shape: number[],
   reporter: Reporter,
-  options: { chunkSize?: number } = {},
-): Promise<Uint8Array> {
-  const bb = bitsBackOf(model);
+  options: { chunkSize?: number; fallback?: boolean } = {},
+): Promise<{ bytes: Uint8Array; chunks: GmzChunkSummary[] }> {
   const chunkSize = options.chunkSize ?? 500;
+  const fallback = options.fallback ?? true;
   const D = pixels.length / count;
   const pieces = Array.from({ length: Math.ceil(count / chunkSize) }, (_, i) => pixels.subarray(i * chunkSize * D, Math.min(count, (i + 1) * chunkSize) * D));
   const parts: Uint8Array[] = [];
   await reporter.task('compressing', count, async (tick) => {
-    for await (const part of compressStream(pieces, bb.model, { fingerprint: modelFingerprint(model), shape, pixels: bb.pixels, chunkSize }, count)) {
+    for await (const part of compressStream(pieces, coding, { shape, chunkSize, fallback }, count)) {
       parts.push(part);
       tick(Math.min(count, Math.max(0, parts.length - 1) * chunkSize));
     }
@@ -69,25 +68,31 @@ export async function compressPixels(
     out.set(p, at);
     at += p.length;
   }
-  return out;
+  return { bytes: out, chunks: chunkSummary(splitGmz(out)) };
+}
+
+/** "3 chunks, all coded with the model" / "2 of 3 chunks deflated (the model's code was larger)". */
+export function describeChunks(chunks: readonly GmzChunkSummary[]): string {
+  const deflated = chunks.filter((c) => c.method === 'deflate').length;
+  const n = `${chunks.length} chunk${chunks.length === 1 ? '' : 's'}`;
+  if (deflated === 0) return `${n}, all coded with the model`;
+  return `${deflated} of ${n} stored deflated: the model's code was larger (images unlike its training data?)`;
 }
 
 /** Decompresses .gmz bytes with `model`; a file written by another model, or corrupt, is a CliError naming `file`. */
 export async function decompressBytes(
-  model: GenerativeModel,
+  coding: CodingModel,
   bytes: Uint8Array,
   file: string,
   reporter: Reporter,
 ): Promise<{ pixels: Uint8Array; header: GmzHeader; count: number }> {
-  const bb = bitsBackOf(model);
   try {
     const { header, count } = splitGmz(bytes);
-    if (header.settings.pixels !== bb.pixels) throw new CliError(`${file} holds ${header.settings.pixels} pixels, but the model codes ${bb.pixels} pixels`);
-    const D = header.settings.pixelsPerImage;
+    const D = header.shape.reduce((a, b) => a * b, 1);
     const pixels = new Uint8Array(count * D);
     await reporter.task('decompressing', count, async (tick) => {
       let at = 0;
-      for await (const images of decompressStream([bytes], bb.model, { fingerprint: modelFingerprint(model) })) {
+      for await (const images of decompressStream([bytes], coding)) {
         pixels.set(images, at * D);
         at += images.length / D;
         tick(at);
@@ -98,7 +103,7 @@ export async function decompressBytes(
   } catch (error) {
     if (error instanceof CliError) throw error;
     if (error instanceof GmzError) {
-      if (error.code === 'wrong-model') throw new CliError(`${file} was compressed with a different model (${error.message}): decompress with the checkpoint that compressed it`);
+      if (error.code === 'wrong-model') throw new CliError(`${file} was compressed with a different model (${error.message})`);
       throw new CliError(`${file}: not a valid .gmz file (${error.code}: ${error.message})`);
     }
     throw error;
@@ -148,13 +153,21 @@ export interface RateRow {
  * The comparison table: the .gmz file, the model's own bounds (−ELBO, IS), and gzip -9 / brotli of the pixels
  * packed as one blob (bit-packed when binary) and PNG files of the pixels (0/255 when binary).
  */
-export function rateTable(gmzBytes: number, pixels: Uint8Array, kind: 'binary' | 'u8', count: number, shape: readonly [number, number, number], bounds: { negElboBitsPerDim?: number; isBitsPerDim?: number; k?: number }): RateRow[] {
+export function rateTable(
+  gmzBytes: number,
+  code: CodingModel['kind'],
+  pixels: Uint8Array,
+  kind: 'binary' | 'u8',
+  count: number,
+  shape: readonly [number, number, number],
+  bounds: { negElboBitsPerDim?: number; isBitsPerDim?: number; k?: number },
+): RateRow[] {
   const dims = pixels.length;
   const bpd = (bytes: number) => (8 * bytes) / dims;
   const base = baselineSizes(pixels, kind === 'binary');
   const visible = kind === 'binary' ? pixels.map((v) => (v === 0 ? 0 : 255)) : pixels;
   const png = pngSizes(visible, count, shape);
-  const rows: RateRow[] = [{ method: 'bits-back (BB-ANS, .gmz file)', bytes: gmzBytes, bitsPerDim: bpd(gmzBytes) }];
+  const rows: RateRow[] = [{ method: codeName(code), bytes: gmzBytes, bitsPerDim: bpd(gmzBytes) }];
   if (bounds.negElboBitsPerDim !== undefined) rows.push({ method: 'model −ELBO (the rate bits-back targets)', bytes: null, bitsPerDim: bounds.negElboBitsPerDim });
   if (bounds.isBitsPerDim !== undefined) rows.push({ method: `model −log p(x), IS k=${bounds.k}`, bytes: null, bitsPerDim: bounds.isBitsPerDim });
   rows.push(

@@ -17,7 +17,7 @@ import { loadData, loadImagesInput } from './data';
 import { describeSpec, type DataSpec } from './spec';
 import { checkShapes, loadCheckpoint, saveCheckpoint, type TrainingRecord } from './checkpoint';
 import { dataParallelStep, type DataParallelStep } from './data-parallel-fit';
-import { coderPixels, compressPixels, decompressBytes, formatRateTable, rateTable, type RateRow } from './codec';
+import { coderPixels, codingModelOf, compressPixels, decompressBytes, describeChunks, formatRateTable, rateTable, type RateRow } from './codec';
 import { CliError } from './errors';
 import { writePng } from './png';
 import { inputOf, interpolationPicture, latentMapPicture, reconstructionPicture, samplesPicture } from './pictures';
@@ -241,16 +241,17 @@ export async function compress(input: string, output: string, o: CommonOptions &
     const count = o.limit === undefined ? src.images.count : Math.min(o.limit, src.images.count);
     const size = src.images.images.length / src.images.count;
     const bytes = src.images.images.subarray(0, count * size);
-    const { pixels, kind, binarized } = coderPixels(model, bytes);
-    reporter.line(`input: ${src.description}${count < src.images.count ? `, first ${count}` : ''}${binarized ? '; binarized (pixel > 127) for the Bernoulli model' : ''}`);
+    const coding = codingModelOf(model);
+    const { pixels, kind, binarized } = coderPixels(coding, bytes);
+    reporter.line(`input: ${src.description}${count < src.images.count ? `, first ${count}` : ''}${binarized ? '; binarized (pixel > 127) for the binary model' : ''}`);
     const t0 = performance.now();
     const shape = imageShape[2] === 1 ? [imageShape[0], imageShape[1]] : [...imageShape];
-    const gmz = await compressPixels(model, pixels, count, shape, reporter, { chunkSize: o.chunk });
+    const { bytes: gmz, chunks } = await compressPixels(coding, pixels, count, shape, reporter, { chunkSize: o.chunk });
     const seconds = (performance.now() - t0) / 1000;
     mkdirSync(dirname(resolve(output)), { recursive: true });
     await atomicWriteFile(output, gmz);
-    const table = rateTable(gmz.length, pixels, kind, count, imageShape, {});
-    reporter.line(`wrote ${output}: ${count} images, ${gmz.length.toLocaleString('en-US')} bytes, ${((8 * gmz.length) / pixels.length).toFixed(4)} bits/dim (${seconds.toFixed(1)} s)`);
+    const table = rateTable(gmz.length, coding.kind, pixels, kind, count, imageShape, {});
+    reporter.line(`wrote ${output}: ${count} images, ${gmz.length.toLocaleString('en-US')} bytes, ${((8 * gmz.length) / pixels.length).toFixed(4)} bits/dim (${seconds.toFixed(1)} s); ${describeChunks(chunks)}`);
     reporter.line(formatRateTable(table));
     return {
       input,
@@ -262,6 +263,7 @@ export async function compress(input: string, output: string, o: CommonOptions &
       bytes: gmz.length,
       bitsPerDim: (8 * gmz.length) / pixels.length,
       seconds,
+      chunks,
       table: table as RateRow[],
     };
   } finally {
@@ -281,9 +283,9 @@ export async function decompress(input: string, output: string, o: CommonOptions
   try {
     const bytes = new Uint8Array(readFileSync(input));
     const t0 = performance.now();
-    const { pixels, count, header } = await decompressBytes(model, bytes, input, reporter);
+    const { pixels, count, header } = await decompressBytes(codingModelOf(model), bytes, input, reporter);
     const seconds = (performance.now() - t0) / 1000;
-    const binary = header.settings.pixels === 'binary';
+    const binary = header.pixels === 'binary';
     const images = binary ? pixels.map((v) => (v === 0 ? 0 : 255)) : pixels;
     const [h, w, c] = imageShape;
     const size = h * w * c;

@@ -1,6 +1,12 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '@gm/backend';
+import { compress, decompress } from '@gm/bitsback';
+import { binarizeStatic } from '@gm/data';
+import { loadBundledMnist } from '@gm/data/node';
+import { VAE } from '@gm/models';
+import { fileStore } from '@gm/models/node';
 import { run, runJson, tempDir, TINY } from './helpers';
 
 interface CompressReport {
@@ -63,6 +69,22 @@ describe('gm compress / gm decompress', () => {
     const gzip = r.table.find((row) => row.method === 'gzip -9');
     expect(gzip?.bytes).toBeGreaterThan(0);
     expect(r.table[0]?.method).toMatch(/bits-back/);
+  });
+
+  it('reads files the library writes, and writes files the library reads — byte for byte the same file', async () => {
+    // The library on the cpu backend, the CLI on its default (wasm): the coding path does not care.
+    await initBackend({ backend: 'cpu' });
+    const coding = (await VAE.load(fileStore(vae))).codingModel();
+    const { test } = await loadBundledMnist();
+    const pixels = binarizeStatic(test.images.subarray(0, 60 * 784));
+    const library = await compress(pixels, coding, { shape: [28, 28], chunkSize: 25 });
+    expect(Buffer.from(library).equals(readFileSync(first))).toBe(true);
+    const fromLibrary = join(dir, 'library.gmz');
+    writeFileSync(fromLibrary, library);
+    const idx = join(dir, 'library-idx3-ubyte');
+    await runJson(['decompress', fromLibrary, idx, '--model', vae]);
+    expect([...readFileSync(idx).subarray(16)]).toEqual([...pixels].map((v) => v * 255));
+    expect((await decompress(new Uint8Array(readFileSync(first)), coding)).images).toEqual(pixels);
   });
 
   it('refuses a file compressed with another model', async () => {

@@ -7,51 +7,25 @@
  * apps/web/artifacts/.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, openPage, serve, type PageLog } from '@gm/browser-tests';
 
 const APP = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(APP, 'dist');
 const ARTIFACTS = join(APP, 'artifacts');
-/** Debian's Chromium (CI installs it with apt); GM_CHROMIUM points elsewhere. */
-const CHROMIUM = process.env.GM_CHROMIUM || '/usr/bin/chromium';
-const MISSING_CHROMIUM =
-  `${CHROMIUM} is missing: the browser test drives Debian's Chromium through playwright-core (Playwright cannot ` +
-  `download browsers here). Install it with: apt-get update && apt-get install -y chromium`;
-
-/** Fails the calling test (not skips it) when the browser is not installed. */
+/** The Chromium started in beforeAll; a test fails (not skips) when it could not start. */
 function requireChromium(): Browser {
-  if (!existsSync(CHROMIUM)) throw new Error(MISSING_CHROMIUM);
-  if (browser === undefined) throw new Error('Chromium did not start (see the beforeAll error)');
+  if (browser === undefined) throw new Error(launchError ?? 'Chromium did not start (see the beforeAll error)');
   return browser;
 }
 let browser: Browser | undefined;
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-sync',
-];
+let launchError: string | undefined;
 /** In-page training length for the test: enough for recognisable blobs, small enough for a busy 2-core machine. */
 const TEST_EPOCHS = 12;
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.bin': 'application/octet-stream',
-};
 
 function newestMtime(path: string): number {
   const st = statSync(path);
@@ -66,32 +40,6 @@ async function ensureBuild(): Promise<void> {
   if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources)) return;
   const { build } = await import('vite');
   await build({ root: APP, configFile: join(APP, 'vite.config.ts'), logLevel: 'warn' });
-}
-
-/** Serves dist/ at / and extra folders at /<prefix>/ (checkpoints the test writes). */
-function serve(mounts: Record<string, string>): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const prefix = Object.keys(mounts).find((p) => p !== '/' && path.startsWith(p)) ?? '/';
-    const root = mounts[prefix] as string;
-    const rel = normalize(path.slice(prefix.length)).replace(/^([/\\])+/, '');
-    let file = join(root, rel);
-    if (!file.startsWith(root + sep) && file !== root) {
-      res.writeHead(403).end();
-      return;
-    }
-    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!existsSync(file)) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${path}`);
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' });
-    res.end(readFileSync(file));
-  });
-  return new Promise((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }));
-  });
 }
 
 /** Writes a small trained VAE checkpoint with @gm/models in Node (wasm backend), as `gm train` would. */
@@ -112,22 +60,6 @@ async function writeCheckpoint(dir: string): Promise<void> {
   await vae.save(fileStore(dir));
   vae.dispose();
   x.dispose();
-}
-
-interface PageLog {
-  errors: string[];
-}
-
-async function openPage(browser: Browser, url: string): Promise<{ page: Page; log: PageLog }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const log: PageLog = { errors: [] };
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') log.errors.push(`console.error: ${msg.text()}`);
-  });
-  page.on('pageerror', (error) => log.errors.push(`page error: ${error.message}`));
-  page.on('requestfailed', (req) => log.errors.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
-  await page.goto(url);
-  return { page, log };
 }
 
 async function waitForState(page: Page, states: string[], timeout: number): Promise<string> {
@@ -179,12 +111,17 @@ async function moveSlider(page: Page, value: number, before: number[]): Promise<
 }
 
 describe('browser demo in headless Chromium', () => {
-  let server: Server | undefined;
+  let site: Awaited<ReturnType<typeof serve>> | undefined;
   let baseUrl = '';
   const tmp = mkdtempSync(join(tmpdir(), 'gm-web-test-'));
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) return; // each test then fails with MISSING_CHROMIUM
+    try {
+      browser = await launchChromium();
+    } catch (error) {
+      launchError = (error as Error).message;
+      return; // each test then fails with this message
+    }
     let t = Date.now();
     await ensureBuild();
     console.log(`[web test] build check ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -196,14 +133,14 @@ describe('browser demo in headless Chromium', () => {
     const bytes = readFileSync(weights);
     bytes[100] = (bytes[100] as number) ^ 0xff;
     writeFileSync(weights, bytes);
-    ({ server, url: baseUrl } = await serve({ '/': DIST, '/ckpt/': tmp }));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    site = await serve({ '/': DIST, '/ckpt/': tmp });
+    baseUrl = site.url;
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((done) => (server ? server.close(done) : done(undefined)));
+    await site?.close();
     rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -1,3 +1,5 @@
+import type * as NodeModule from 'node:module';
+import type * as NodeUrl from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGmAdamKernel } from './gm-adam';
 import { prepareGmKernels, type GmSimdFlavour } from './gm-kernels';
@@ -96,7 +98,12 @@ export async function importFromHereOrApp(specifier: string, appEntry: string | 
     return await import(/* @vite-ignore */ specifier);
   } catch (error) {
     if (!isModuleNotFound(error) || appEntry === undefined || appEntry === '') throw error;
-    const [{ createRequire }, { pathToFileURL }] = await Promise.all([import('node:module'), import('node:url')]);
+    // Variable specifiers again: a browser bundle of this package must not pull in Node's built-ins (Node only).
+    const [nodeModule, nodeUrl] = ['node:module', 'node:url'];
+    const [{ createRequire }, { pathToFileURL }] = (await Promise.all([import(/* @vite-ignore */ nodeModule), import(/* @vite-ignore */ nodeUrl)])) as [
+      typeof NodeModule,
+      typeof NodeUrl,
+    ];
     let resolved: string;
     try {
       resolved = createRequire(appEntry).resolve(specifier);

@@ -1,7 +1,7 @@
 // Raw rANS throughput: 10 M symbols from a fixed 256-symbol table at precision 16 (goal ≥ 50 M symbols/s each way).
-// Run after `npx tsup`:  node scripts/bench-rans.mjs [--symbols N] [--lanes L] [--runs R]
+// Run after `npx tsup`:  node scripts/bench-rans.mjs [--symbols N] [--lanes L] [--runs R] [--precision P]
 import { parseArgs } from 'node:util';
-import { benchRans } from '@gm/bitsback';
+import { benchRans } from '@gm/bitsback/testing';
 
 const { values } = parseArgs({ options: { symbols: { type: 'string' }, lanes: { type: 'string' }, runs: { type: 'string' }, precision: { type: 'string' } } });
 // A calibration loop (6 dependent integer ops) shows how much of a core this process got on a shared machine

@@ -1,56 +1,57 @@
 /**
- * Bits-back coding with ANS (BB-ANS, Townsend et al. 2019) over any latent-variable model that offers the small
- * structural interface {@link BitsBackModel}. Images are coded in steps, one image per lane per step, so the model
- * runs on whole batches.
+ * Bits-back coding with ANS (BB-ANS, Townsend et al. 2019) as a codec combinator, in craystack's shape:
+ * `bbAns({ prior, likelihood, posterior })` is a `Codec` of the data built from a codec of the latent under the
+ * prior, a codec of the data given a latent, and a codec of the latent given the data. Any observation codec plugs
+ * in (Bernoulli, discretized logistic and its mixture, categorical, a user's own).
+ *
+ * Below it, the chunk procedure that codes many images with a Gaussian-latent model: one image per lane per step so
+ * the networks run on whole batches, lanes opened as the stack can pay for them, and the clean bits the first image
+ * draws checked on the way back.
  */
-import {
-  cleanUnit,
-  closeLane,
-  CorruptMessageError,
-  createMessage,
-  flatten,
-  messageBits,
-  openLane,
-  unflatten,
-  type Message,
-} from './rans';
-import { bernoulliBatch, bucketCentres, diagGaussianBuckets, discretizedLogisticBatch, stdNormalPrior, type Codec, type LogisticParams } from './codecs';
+import type { Codec as CoreCodec, Message as CoreMessage } from '@gm/core';
+import { bucketCentres, diagGaussianBuckets, stdNormalPrior, type Codec } from './codecs';
+import type { LatentCoder } from './coding/latent';
+import { cleanUnit, closeLane, CorruptMessageError, createMessage, flatten, messageBits, openLane, stackUnits, unflatten, type Message } from './rans';
 
-/** A value or a promise of it (tfjs models read tensors back asynchronously). */
-export type MaybePromise<T> = T | Promise<T>;
-
-/** p(x | z) for a batch, as the model's parameters. Arrays are batch-major: image b's pixel d at b · D + d. */
-export type Likelihood =
-  /** Binary pixels: P(pixel = 1). */
-  | { kind: 'bernoulli'; probs: ArrayLike<number> }
-  /** 8-bit pixels: discretised logistic (mixture), see {@link LogisticParams}. */
-  | ({ kind: 'logistic' } & LogisticParams);
-
-/**
- * What BB-ANS needs from a model — met by a VAE by shape. `posterior` gets `batch` images as float pixel values
- * (0/1 for binary images, 0..255 for 8-bit) and returns the diagonal Gaussian q(z|x) (each `batch × latentDim`).
- * `likelihood` gets `batch × latentDim` latent values and returns p(x|z). The prior is N(0, I).
- * Both must be deterministic: decoding recomputes them and must get the same numbers.
- */
-export interface BitsBackModel {
-  readonly latentDim: number;
-  posterior(x: Float32Array, batch: number): MaybePromise<{ mean: ArrayLike<number>; std: ArrayLike<number> }>;
-  likelihood(z: Float32Array, batch: number): MaybePromise<Likelihood>;
+/** The three codecs of bits-back coding. `likelihood` and `posterior` build a codec from what they condition on. */
+export interface BitsBackParts<X, Z, M extends CoreMessage = CoreMessage> {
+  /** p(z). */
+  prior: CoreCodec<Z, M>;
+  /** p(x | z). */
+  likelihood: (latent: Z) => CoreCodec<X, M>;
+  /** q(z | x). */
+  posterior: (data: X) => CoreCodec<Z, M>;
 }
 
-/** Coding settings; they are stored in the .gmz header so a decoder uses the same ones. */
-export interface BBANSSettings {
-  /** Pixel kind: `'binary'` (0/1, Bernoulli likelihood) or `'u8'` (0..255, discretised logistic). */
-  pixels: 'binary' | 'u8';
-  /** Pixels per image (D). */
-  pixelsPerImage: number;
+/**
+ * The bits-back codec of x: push pops z from q(z|x) (taking bits back), pushes x under p(x|z), pushes z under p(z);
+ * pop undoes the three in reverse. Net cost ≈ −log p(x|z) − log p(z) + log q(z|x), the negative ELBO.
+ */
+export function bbAns<X, Z, M extends CoreMessage>(parts: BitsBackParts<X, Z, M>): CoreCodec<X, M> {
+  const { prior, likelihood, posterior } = parts;
+  return {
+    push(message, data) {
+      const [m1, latent] = posterior(data).pop(message);
+      const m2 = likelihood(latent).push(m1, data);
+      return prior.push(m2, latent);
+    },
+    pop(message) {
+      const [m1, latent] = prior.pop(message);
+      const [m2, data] = likelihood(latent).pop(m1);
+      return [posterior(data).push(m2, latent), data];
+    },
+  };
+}
+
+/** Settings of bits-back coding; the .gmz header stores them so a decoder uses the same ones. */
+export interface BitsBackSettings {
   /** Each latent is discretised into 2^bucketBits buckets equiprobable under N(0, 1) (default 12). */
   bucketBits: number;
   /** Precision in bits of the posterior codec (default 28; at least bucketBits + 2, at most 32). */
   posteriorPrecision: number;
-  /** Precision in bits of the pixel codec (default 24). */
+  /** Precision in bits of the pixel codec (default 24; at least 10 for 8-bit pixels). */
   likelihoodPrecision: number;
-  /** Lanes per chunk: the model batch size once warmed up (default 32). */
+  /** Lanes per chunk: the network batch once warmed up (default 32). */
   lanes: number;
   /**
    * Largest warm-up growth factor per step (default 2). Step t codes b_t images on lanes 0..b_t−1, starting from
@@ -64,8 +65,8 @@ export interface BBANSSettings {
   seed: number;
 }
 
-/** Default settings (pixel kind and size are per dataset). */
-export const DEFAULT_SETTINGS: Omit<BBANSSettings, 'pixels' | 'pixelsPerImage'> = {
+/** Default settings. */
+export const DEFAULT_SETTINGS: BitsBackSettings = {
   bucketBits: 12,
   posteriorPrecision: 28,
   likelihoodPrecision: 24,
@@ -75,21 +76,47 @@ export const DEFAULT_SETTINGS: Omit<BBANSSettings, 'pixels' | 'pixelsPerImage'> 
 };
 
 /** Checks settings and fills defaults; throws a RangeError naming the bad field. */
-export function resolveSettings(s: Partial<BBANSSettings> & Pick<BBANSSettings, 'pixels' | 'pixelsPerImage'>): BBANSSettings {
-  const r: BBANSSettings = { ...DEFAULT_SETTINGS, ...s } as BBANSSettings;
-  const int = (name: keyof BBANSSettings, lo: number, hi: number): void => {
-    const v = r[name] as number;
+export function resolveSettings(s: Partial<BitsBackSettings>, pixels: 'binary' | 'u8'): BitsBackSettings {
+  const r: BitsBackSettings = { ...DEFAULT_SETTINGS };
+  for (const key of Object.keys(DEFAULT_SETTINGS) as Array<keyof BitsBackSettings>) if (s[key] !== undefined) r[key] = s[key];
+  const int = (name: keyof BitsBackSettings, lo: number, hi: number): void => {
+    const v = r[name];
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
   };
-  if (r.pixels !== 'binary' && r.pixels !== 'u8') throw new RangeError(`pixels must be 'binary' or 'u8', got ${String(r.pixels)}`);
-  int('pixelsPerImage', 1, 1 << 24);
   int('bucketBits', 1, 20);
   int('posteriorPrecision', r.bucketBits + 2, 32);
-  int('likelihoodPrecision', r.pixels === 'binary' ? 1 : 10, r.pixels === 'binary' ? 31 : 32);
+  int('likelihoodPrecision', pixels === 'binary' ? 1 : 10, pixels === 'binary' ? 31 : 32);
   int('lanes', 1, 1 << 16);
   int('seed', -(2 ** 31), 2 ** 32 - 1);
-  if (!(r.growth >= 1 && r.growth <= 1024)) throw new RangeError(`growth must be in [1, 1024], got ${r.growth}`);
+  if (!(r.growth >= 1 && r.growth <= 1024) || Math.round(r.growth * 1000) / 1000 !== r.growth) {
+    throw new RangeError(`growth must be in [1, 1024] with at most 3 decimals, got ${r.growth}`);
+  }
   return r;
+}
+
+/**
+ * The BB-ANS codec of `batch` images (`batch × D` pixels, image b on lane b) under a Gaussian-latent model: prior
+ * N(0, I) over equiprobable buckets, the model's observation codec, its diagonal-Gaussian posterior over the same
+ * buckets. `known` optionally gives the posterior codec of images already at hand (the encoder computes it once).
+ */
+export function latentBbAns(
+  coder: LatentCoder,
+  batch: number,
+  settings: BitsBackSettings,
+  known?: { images: ArrayLike<number>; posterior: Codec<ArrayLike<number>> },
+): Codec<ArrayLike<number>> {
+  const L = coder.latentDim;
+  return bbAns<ArrayLike<number>, ArrayLike<number>, Message>({
+    prior: stdNormalPrior(settings.bucketBits, batch, L),
+    likelihood: (z) => coder.observation(bucketCentres(z, settings.bucketBits), batch),
+    posterior: (x) => (known !== undefined && x === known.images ? known.posterior : latentPosterior(coder, x, batch, settings)),
+  });
+}
+
+/** q(z|x) of `batch` images as a codec over the prior's buckets. */
+export function latentPosterior(coder: LatentCoder, images: ArrayLike<number>, batch: number, settings: BitsBackSettings): Codec<ArrayLike<number>> {
+  const q = coder.posterior(images, batch);
+  return diagGaussianBuckets(q.mean, q.std, batch, coder.latentDim, settings.bucketBits, settings.posteriorPrecision);
 }
 
 /**
@@ -112,86 +139,14 @@ export function expandSchedule(warmup: readonly number[], count: number, lanes: 
   return steps;
 }
 
-function toFloat(images: Uint8Array, off: number, len: number): Float32Array {
-  const x = new Float32Array(len);
-  for (let i = 0; i < len; i++) x[i] = images[off + i]!;
-  return x;
-}
-
-function observationCodec(lik: Likelihood, settings: BBANSSettings, batch: number): Codec<ArrayLike<number>> {
-  const D = settings.pixelsPerImage;
-  if (settings.pixels === 'binary') {
-    if (lik.kind !== 'bernoulli') throw new TypeError(`binary pixels need a 'bernoulli' likelihood, the model returned '${lik.kind}'`);
-    return bernoulliBatch(lik.probs, batch, D, settings.likelihoodPrecision);
-  }
-  if (lik.kind !== 'logistic') throw new TypeError(`8-bit pixels need a 'logistic' likelihood, the model returned '${lik.kind}'`);
-  return discretizedLogisticBatch(lik, batch, D, settings.likelihoodPrecision);
-}
-
-async function posteriorCodec(model: BitsBackModel, x: Float32Array, batch: number, s: BBANSSettings): Promise<Codec<ArrayLike<number>>> {
-  const q = await model.posterior(x, batch);
-  return diagGaussianBuckets(q.mean, q.std, batch, model.latentDim, s.bucketBits, s.posteriorPrecision);
-}
-
-function checkModel(model: BitsBackModel): void {
-  if (!Number.isInteger(model.latentDim) || model.latentDim < 1) {
-    throw new TypeError(`model.latentDim must be a positive integer, got ${String(model.latentDim)}`);
-  }
-  if (typeof model.posterior !== 'function' || typeof model.likelihood !== 'function') {
-    throw new TypeError('model must have posterior(x, batch) and likelihood(z, batch) functions');
-  }
-}
-
-/** Result of coding one chunk. */
-export interface EncodedChunk {
+/** One chunk of images coded with bits-back. */
+export interface LatentChunk {
   /** The flattened message. */
   message: Uint8Array;
-  /** Images in the chunk. */
-  count: number;
   /** Clean units (16 bits each) drawn while encoding; the decoder regenerates and checks them. */
   cleanUnits: number;
   /** Warm-up step sizes (the steps before the first full one); see {@link expandSchedule}. */
   warmup: number[];
-}
-
-/**
- * BB-ANS-encodes `count` images (`images` holds count × pixelsPerImage pixels) into one independent message.
- * For each image: pop z ~ q(z|x) (bits back), push x under p(x|z), push z under the prior.
- */
-export async function encodeImages(images: Uint8Array, count: number, model: BitsBackModel, settings: BBANSSettings): Promise<EncodedChunk> {
-  checkModel(model);
-  const D = settings.pixelsPerImage;
-  const K = model.latentDim;
-  if (images.length !== count * D) throw new RangeError(`expected ${count} × ${D} = ${count * D} pixels, got ${images.length}`);
-  const maxPixel = settings.pixels === 'binary' ? 1 : 255;
-  for (let i = 0; i < images.length; i++) {
-    if (images[i]! > maxPixel) throw new RangeError(`pixel ${i} is ${images[i]}, but ${settings.pixels} images hold 0..${maxPixel}`);
-  }
-  const m = createMessage(settings.lanes, { closed: true, seed: settings.seed, onEmpty: 'clean', capacity: count * 16 + 64 });
-  const warmup: number[] = [];
-  let open = 0;
-  let off = 0;
-  let b = 1;
-  while (off < count) {
-    const take = Math.min(b, count - off);
-    if (b < settings.lanes) warmup.push(take);
-    while (open < take) openLane(m, open++);
-    const pix = images.subarray(off * D, (off + take) * D);
-    const post = await posteriorCodec(model, toFloat(pix, 0, take * D), take, settings);
-    const before = messageBits(m) - 16 * m.cleanUnits;
-    const [, z] = post.pop(m);
-    const qBits = (before - (messageBits(m) - 16 * m.cleanUnits)) / take;
-    const lik = await model.likelihood(bucketCentres(z, settings.bucketBits), take);
-    observationCodec(lik, settings, take).push(m, pix);
-    stdNormalPrior(settings.bucketBits, take, K).push(m, z);
-    off += take;
-    if (b < settings.lanes) {
-      // Next step with b' lanes pops about b'·qBits and opens b' − b heads of 32 bits: grow while the stack pays.
-      const afford = Math.floor((16 * m.size + 32 * b) / (Math.max(qBits, 0) + 32));
-      b = Math.min(settings.lanes, Math.max(b, Math.min(afford, Math.ceil(b * settings.growth))));
-    }
-  }
-  return { message: flatten(m), count, cleanUnits: m.cleanUnits, warmup };
 }
 
 /** Thrown when decoding finds the data inconsistent with the model (wrong model or corrupt data). */
@@ -203,24 +158,50 @@ export class DecodeMismatchError extends Error {
 }
 
 /**
- * Decodes a message from {@link encodeImages}: the exact images, or a {@link DecodeMismatchError} /
- * {@link CorruptMessageError} — after at most `count` model steps, never garbage: the clean bits the encoder
- * drew must come back exactly and every lane must close.
+ * BB-ANS-encodes `count` images (`count × D` pixels) into one independent message, `settings.lanes` images per
+ * step once warmed up.
  */
-export async function decodeImages(
-  message: Uint8Array,
-  count: number,
-  cleanUnits: number,
-  warmup: readonly number[],
-  model: BitsBackModel,
-  settings: BBANSSettings,
-): Promise<Uint8Array> {
-  checkModel(model);
-  const D = settings.pixelsPerImage;
-  const K = model.latentDim;
-  const m: Message = unflatten(message, { seed: settings.seed, onEmpty: 'throw' });
+export function encodeLatentChunk(coder: LatentCoder, images: Uint8Array, count: number, settings: BitsBackSettings): LatentChunk {
+  const D = coder.pixelsPerImage;
+  if (images.length !== count * D) throw new RangeError(`expected ${count} × ${D} = ${count * D} pixels, got ${images.length}`);
+  let m: Message = createMessage(settings.lanes, { closed: true, seed: settings.seed, onEmpty: 'clean', capacity: count * 16 + 64 });
+  const warmup: number[] = [];
+  let open = 0;
+  let off = 0;
+  let b = 1;
+  while (off < count) {
+    const take = Math.min(b, count - off);
+    if (b < settings.lanes) warmup.push(take);
+    while (open < take) m = openLane(m, open++);
+    const pixels = images.subarray(off * D, (off + take) * D);
+    const posterior = latentPosterior(coder, pixels, take, settings);
+    let qBits = 0;
+    if (b < settings.lanes) {
+      // Messages are values: pop the posterior on the side to learn what this step takes back.
+      const [after] = posterior.pop(m);
+      qBits = (messageBits(m) - 16 * m.cleanUnits - (messageBits(after) - 16 * after.cleanUnits)) / take;
+    }
+    m = latentBbAns(coder, take, settings, { images: pixels, posterior }).push(m, pixels);
+    off += take;
+    if (b < settings.lanes) {
+      // Next step with b' lanes pops about b'·qBits and opens b' − b heads of 32 bits: grow while the stack pays.
+      const afford = Math.floor((16 * m.size + 32 * b) / (Math.max(qBits, 0) + 32));
+      b = Math.min(settings.lanes, Math.max(b, Math.min(afford, Math.ceil(b * settings.growth))));
+    }
+  }
+  return { message: flatten(m), cleanUnits: m.cleanUnits, warmup };
+}
+
+/**
+ * Decodes a chunk from {@link encodeLatentChunk}: the exact images, or a {@link DecodeMismatchError} /
+ * {@link CorruptMessageError} — never garbage: the clean bits the encoder drew must come back exactly and every
+ * lane must close.
+ */
+export function decodeLatentChunk(coder: LatentCoder, chunk: LatentChunk, count: number, settings: BitsBackSettings): Uint8Array {
+  const D = coder.pixelsPerImage;
+  let m: Message = unflatten(chunk.message, { seed: settings.seed, onEmpty: 'throw' });
   if (m.lanes !== settings.lanes) throw new CorruptMessageError(`message has ${m.lanes} lanes, settings say ${settings.lanes}`);
-  const steps = expandSchedule(warmup, count, settings.lanes);
+  const steps = expandSchedule(chunk.warmup, count, settings.lanes);
   // Lanes opened by each step, to close them again when that step is undone.
   const openedBefore: number[] = [];
   let open = 0;
@@ -236,20 +217,18 @@ export async function decodeImages(
   for (let t = steps.length - 1; t >= 0; t--) {
     const b = steps[t]!;
     const off = end - b;
-    const [, z] = stdNormalPrior(settings.bucketBits, b, K).pop(m);
-    const lik = await model.likelihood(bucketCentres(z, settings.bucketBits), b);
-    const [, pix] = observationCodec(lik, settings, b).pop(m);
-    out.set(pix, off * D);
-    const post = await posteriorCodec(model, toFloat(out, off * D, b * D), b, settings);
-    post.push(m, z);
-    for (let l = Math.max(b, openedBefore[t]!) - 1; l >= openedBefore[t]!; l--) closeLane(m, l);
+    const [next, pixels] = latentBbAns(coder, b, settings).pop(m);
+    m = next;
+    out.set(pixels, off * D);
+    for (let l = Math.max(b, openedBefore[t]!) - 1; l >= openedBefore[t]!; l--) m = closeLane(m, l);
     end = off;
   }
-  if (m.size !== cleanUnits) {
-    throw new DecodeMismatchError(`decoding ended with ${m.size} units left, expected the ${cleanUnits} clean units: wrong model or corrupt data`);
+  if (m.size !== chunk.cleanUnits) {
+    throw new DecodeMismatchError(`decoding ended with ${m.size} units left, expected the ${chunk.cleanUnits} clean units: wrong model or corrupt data`);
   }
-  for (let i = 0; i < cleanUnits; i++) {
-    if (m.stack[i] !== cleanUnit(settings.seed, cleanUnits - 1 - i)) {
+  const stack = stackUnits(m);
+  for (let i = 0; i < chunk.cleanUnits; i++) {
+    if (stack[i] !== cleanUnit(settings.seed, chunk.cleanUnits - 1 - i)) {
       throw new DecodeMismatchError('the clean bits did not come back: wrong model or corrupt data');
     }
   }

@@ -1,26 +1,42 @@
 /**
- * Codecs: `{ push, pop }` pairs threading a {@link Message} through (craystack's contract), and combinators that
- * build bigger codecs from smaller ones. Every quantised distribution gives every codable symbol a frequency ≥ 1
- * and is computed identically by encoder and decoder, so decoding inverts encoding exactly.
+ * Codecs: `{ push, pop }` pairs threading a message through (craystack's contract, @gm/core's `Codec`), and
+ * combinators that build bigger codecs from smaller ones. Every quantised distribution gives every codable symbol a
+ * frequency ≥ 1 and is computed identically by encoder and decoder — with gm's own deterministic arithmetic
+ * (./exact), so a message decodes on any machine — hence decoding inverts encoding exactly.
  */
-import { frequencyTable, lookupSymbol, peek, popBinaryLanes, popCommit, push, pushBinaryLanes, type FrequencyTable, type Message } from './rans';
-import { normalCdf, normalPpf, sigmoid } from './normal';
+import { GmError, type Codec as CoreCodec, type Message as CoreMessage } from '@gm/core';
+import { exactExp, exactLog, exactNormalCdf, exactNormalPpf, exactSigmoid } from './exact/math';
+import {
+  closeState,
+  frequencyTable,
+  lookupSymbol,
+  openState,
+  peek,
+  popBinaryLanes,
+  popCommit,
+  popCommitState,
+  push,
+  pushBinaryLanes,
+  pushState,
+  type FrequencyTable,
+  type Message,
+} from './rans';
 
-/**
- * A codec for symbols of type `S`: `push(m, s)` returns the message with `s` added, `pop(m)` returns the message
- * with the last pushed symbol removed, and that symbol. Codecs hold no state; messages are updated in place and
- * returned (see {@link cloneMessage} to keep an old state).
- */
-export interface Codec<S> {
-  push(m: Message, s: S): Message;
-  pop(m: Message): [Message, S];
+/** A codec over this package's rANS messages (@gm/core's `Codec` with the message type narrowed). */
+export type Codec<S> = CoreCodec<S, Message>;
+
+/** A message of @gm/core's contract as this coder's (a codec only accepts messages this package made). */
+export function ransMessage(m: CoreMessage): Message {
+  const r = m as Partial<Message>;
+  if (r.buffer === undefined || r.heads === undefined) throw new GmError('BAD_ARGUMENT', 'codec: message', "a message of @gm/bitsback's coder (createMessage / unflatten)");
+  return m as Message;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Combinators
 
 /** `n` symbols, each with `codec`: pushes s[0..n) in order, pops them back in reverse. */
-export function repeat<S>(codec: Codec<S>, n: number): Codec<S[]> {
+export function repeat<S, M extends CoreMessage>(codec: CoreCodec<S, M>, n: number): CoreCodec<S[], M> {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`repeat count must be a non-negative integer, got ${n}`);
   return {
     push(m, s) {
@@ -41,8 +57,8 @@ export function repeat<S>(codec: Codec<S>, n: number): Codec<S[]> {
 }
 
 /** A tuple codec: pushes element k with `codecs[k]` in order, pops in reverse. */
-export function serial<T extends unknown[]>(codecs: { [K in keyof T]: Codec<T[K]> }): Codec<T> {
-  const list = codecs as unknown as Codec<unknown>[];
+export function serial<T extends unknown[], M extends CoreMessage>(codecs: { [K in keyof T]: CoreCodec<T[K], M> }): CoreCodec<T, M> {
+  const list = codecs as unknown as CoreCodec<unknown, M>[];
   return {
     push(m, s) {
       if (s.length !== list.length) throw new RangeError(`serial expects ${list.length} symbols, got ${s.length}`);
@@ -66,13 +82,13 @@ export function serial<T extends unknown[]>(codecs: { [K in keyof T]: Codec<T[K]
  * and the symbol is the array of per-lane symbols. Lanes are independent heads sharing the stack, so this is how
  * work is spread over lanes.
  */
-export function parallel<S>(make: (lane: number) => Codec<S>, lanes: number): Codec<S[]> {
+export function parallel<S, M extends CoreMessage>(make: (lane: number) => CoreCodec<S, M>, lanes: number): CoreCodec<S[], M> {
   const codecs = Array.from({ length: lanes }, (_, l) => make(l));
-  return serial(codecs) as unknown as Codec<S[]>;
+  return serial(codecs) as unknown as CoreCodec<S[], M>;
 }
 
 /** A codec for `B` built on one for `A` by an exact bijection (e.g. centring, re-indexing). */
-export function mapped<A, B>(codec: Codec<A>, to: (a: A) => B, from: (b: B) => A): Codec<B> {
+export function mapped<A, B, M extends CoreMessage>(codec: CoreCodec<A, M>, to: (a: A) => B, from: (b: B) => A): CoreCodec<B, M> {
   return {
     push: (m, b) => codec.push(m, from(b)),
     pop(m) {
@@ -161,32 +177,35 @@ function elementCodec(model: ElementModel, lanes: number, perLane: number, out: 
   return {
     push(m, symbols) {
       if (symbols.length !== count) throw new RangeError(`expected ${count} symbols (${lanes} lanes × ${perLane}), got ${symbols.length}`);
+      for (let i = 0; i < count; i++) {
+        const s = symbols[i]!;
+        if (!Number.isInteger(s) || s < 0 || s >= model.alphabet) throw new RangeError(`symbol ${s} at index ${i} is outside 0..${model.alphabet - 1}`);
+      }
+      const st = openState(ransMessage(m));
       for (let d = 0; d < perLane; d++) {
         for (let l = 0; l < lanes; l++) {
           const i = l * perLane + d;
           const s = symbols[i]!;
-          if (!Number.isInteger(s) || s < 0 || s >= model.alphabet) {
-            throw new RangeError(`symbol ${s} at index ${i} is outside 0..${model.alphabet - 1}`);
-          }
           const start = model.cdf(i, s);
-          push(m, laneOffset + l, start, model.cdf(i, s + 1) - start, P);
+          pushState(st, laneOffset + l, start, model.cdf(i, s + 1) - start, P);
         }
       }
-      return m;
+      return closeState(st);
     },
     pop(m) {
       const res: SymbolArray = out === 'u8' ? new Uint8Array(count) : new Int32Array(count);
+      const st = openState(ransMessage(m));
       for (let d = perLane - 1; d >= 0; d--) {
         for (let l = lanes - 1; l >= 0; l--) {
           const i = l * perLane + d;
-          const slot = peek(m, laneOffset + l, P);
+          const slot = peek(st, laneOffset + l, P);
           const s = find(i, slot);
           const start = model.cdf(i, s);
-          popCommit(m, laneOffset + l, start, model.cdf(i, s + 1) - start, P);
+          popCommitState(st, laneOffset + l, start, model.cdf(i, s + 1) - start, P);
           res[i] = s;
         }
       }
-      return [m, res];
+      return [closeState(st), res];
     },
   };
 }
@@ -273,11 +292,15 @@ export function bernoulliBatch(
   return {
     push(m, symbols) {
       if (symbols.length !== count) throw new RangeError(`expected ${count} symbols (${lanes} lanes × ${perLane}), got ${symbols.length}`);
-      return pushBinaryLanes(m, symbols, split, lanes, perLane, precision, laneOffset);
+      const st = openState(ransMessage(m));
+      pushBinaryLanes(st, symbols, split, lanes, perLane, precision, laneOffset);
+      return closeState(st);
     },
     pop(m) {
       const out = new Uint8Array(count);
-      return [popBinaryLanes(m, out, split, lanes, perLane, precision, laneOffset), out];
+      const st = openState(ransMessage(m));
+      popBinaryLanes(st, out, split, lanes, perLane, precision, laneOffset);
+      return [closeState(st), out];
     },
   };
 }
@@ -296,12 +319,12 @@ export function categorical(a: FrequencyTable | ArrayLike<number>, b?: number, c
       if (f === undefined || f === 0 || !Number.isInteger(s)) {
         throw new RangeError(`symbol ${s} cannot be coded: the table gives it no frequency`);
       }
-      return push(m, lane, table.starts[s]!, f, P);
+      return push(ransMessage(m), lane, table.starts[s]!, f, P);
     },
     pop(m) {
-      const s = lookupSymbol(table, peek(m, lane, P));
-      popCommit(m, lane, table.starts[s]!, table.freqs[s]!, P);
-      return [m, s];
+      const r = ransMessage(m);
+      const s = lookupSymbol(table, peek(r, lane, P));
+      return [popCommit(r, lane, table.starts[s]!, table.freqs[s]!, P), s];
     },
   };
 }
@@ -360,8 +383,8 @@ export function stdNormalBuckets(bits: number): BucketTables {
     const K = POW(bits);
     const edges = new Float64Array(K + 1);
     const centres = new Float32Array(K);
-    for (let i = 0; i <= K; i++) edges[i] = normalPpf(i / K);
-    for (let i = 0; i < K; i++) centres[i] = normalPpf((i + 0.5) / K);
+    for (let i = 0; i <= K; i++) edges[i] = exactNormalPpf(i / K);
+    for (let i = 0; i < K; i++) centres[i] = exactNormalPpf((i + 0.5) / K);
     t = { edges, centres };
     bucketCache.set(bits, t);
   }
@@ -418,12 +441,12 @@ export function diagGaussianBuckets(
     cdf(i, b) {
       if (b <= 0) return 0;
       if (b >= K) return M;
-      return Math.floor(normalCdf((edges[b]! - mu[i]!) / sd[i]!) * scale) + 2 * b;
+      return Math.floor(exactNormalCdf((edges[b]! - mu[i]!) / sd[i]!) * scale) + 2 * b;
     },
     // Popping: guess the bucket of the posterior quantile at slot / 2^P (the bucket of z under the prior is
     // ⌊Φ(z) · 2^B⌋), then search from there — same answer as the plain binary search, ~3× fewer cdf evaluations.
     find(i, slot) {
-      return searchCdfFrom(model, i, slot, normalCdf(mu[i]! + sd[i]! * normalPpf(slot / M)) * K);
+      return searchCdfFrom(model, i, slot, exactNormalCdf(mu[i]! + sd[i]! * exactNormalPpf(slot / M)) * K);
     },
   };
   return elementCodec(
@@ -452,14 +475,13 @@ export function diagGaussianBucket(mean: number, std: number, bucketBits: number
 export interface LogisticParams {
   mean: ArrayLike<number>;
   logScale: ArrayLike<number>;
+  /** Log-scales are clamped below at this value (the model's own clamp, e.g. −7; it bounds 1/s). */
+  minLogScale: number;
   /** Mixture logits, C per pixel; omit for a single logistic. */
   logits?: ArrayLike<number>;
   /** Components per pixel (default 1). */
   components?: number;
 }
-
-/** Largest scale reduction we accept; bounds 1/s so exp never overflows. */
-const MIN_LOG_SCALE = -7;
 
 /**
  * Discretised logistic (mixture) codec for `lanes × perLane` 8-bit pixels at `precision` bits:
@@ -486,7 +508,7 @@ export function discretizedLogisticBatch(
   const mu = Float64Array.from(params.mean);
   const invS = Float64Array.from(params.logScale, (v) => {
     if (!Number.isFinite(v)) throw new RangeError(`log-scale ${v} is not finite`);
-    return Math.exp(-Math.max(v, MIN_LOG_SCALE));
+    return exactExp(-Math.max(v, params.minLogScale));
   });
   for (let j = 0; j < mu.length; j++) if (!Number.isFinite(mu[j]!)) throw new RangeError(`logistic mean ${j} is not finite`);
   // Mixture weights: softmax of logits per pixel.
@@ -499,7 +521,7 @@ export function discretizedLogisticBatch(
       for (let c = 0; c < C; c++) mx = Math.max(mx, lg[i * C + c]!);
       if (!Number.isFinite(mx)) throw new RangeError(`mixture logits of pixel ${i} are not finite`);
       let z = 0;
-      for (let c = 0; c < C; c++) z += w[i * C + c] = Math.exp(lg[i * C + c]! - mx);
+      for (let c = 0; c < C; c++) z += w[i * C + c] = exactExp(lg[i * C + c]! - mx);
       for (let c = 0; c < C; c++) w[i * C + c]! /= z;
     }
   }
@@ -510,7 +532,7 @@ export function discretizedLogisticBatch(
     if (k >= 256) return M;
     const b = (2 * k - 1) / 255 - 1; // boundary between pixel k − 1 and k
     let F = 0;
-    for (let c = 0, j = i * C; c < C; c++, j++) F += w[j]! * sigmoid((b - mu[j]!) * invS[j]!);
+    for (let c = 0, j = i * C; c < C; c++, j++) F += w[j]! * exactSigmoid((b - mu[j]!) * invS[j]!);
     return Math.floor(Math.min(F, 1) * scale) + 2 * k;
   };
   // One component: invert the continuous CDF to guess the pixel, then walk to the exact bucket (usually 2–3 CDF
@@ -519,7 +541,7 @@ export function discretizedLogisticBatch(
     C === 1
       ? (i: number, slot: number): number => {
           const u = Math.min(Math.max(slot / M, 1e-12), 1 - 1e-12);
-          const v = mu[i]! + Math.log(u / (1 - u)) / invS[i]!;
+          const v = mu[i]! + exactLog(u / (1 - u)) / invS[i]!;
           let k = Math.round(((v + 1) * 255) / 2);
           k = k < 0 ? 0 : k > 255 ? 255 : k;
           while (k > 0 && cdf(i, k) > slot) k--;
@@ -542,6 +564,6 @@ export function discretizedLogisticBatch(
 }
 
 /** A single discretised logistic over 0..255 on one lane. */
-export function discretizedLogistic(mean: number, logScale: number, precision = 20, lane = 0): Codec<number> {
-  return scalar(discretizedLogisticBatch({ mean: [mean], logScale: [logScale] }, 1, 1, precision, lane));
+export function discretizedLogistic(mean: number, logScale: number, precision = 20, lane = 0, minLogScale = -7): Codec<number> {
+  return scalar(discretizedLogisticBatch({ mean: [mean], logScale: [logScale], minLogScale }, 1, 1, precision, lane));
 }

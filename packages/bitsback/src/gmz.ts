@@ -1,73 +1,58 @@
 /**
- * The .gmz container: a header (magic, version, model fingerprint, image shape and count, codec settings), a
- * sequence of independently decodable chunks, and a trailer with the image count and a SHA-256 of everything
- * before it.
+ * The .gmz container: a header (magic, container version, coding-path version, model fingerprint, image shape and
+ * count, coder settings), a sequence of independently decodable chunks, and a trailer with the image count and a
+ * SHA-256 of everything before it.
  *
  * ```
- * file    = magic "\x89GMZ" · version u8 (=1) · header · header-crc32 u32 · chunk* · end · trailer
- * header  = sha256(fingerprint) [32] · rank u8 · dims varint* · count+1 varint (0 = unknown, streamed)
- *           · pixels u8 (0 binary, 1 u8) · bucketBits u8 · posteriorPrecision u8 · likelihoodPrecision u8
- *           · lanes varint · growth·1000 varint · seed u32 · chunkSize varint · latentDim varint
+ * file    = magic "\x89GMZ" · version u8 (= 2) · coding path u8 · header · header-crc32 u32 · chunk* · end · trailer
+ * header  = fingerprint [32] · model kind u8 (0 Gaussian latent, 1 autoregressive) · pixels u8 (0 binary, 1 8-bit)
+ *           · rank u8 · dims varint* · count+1 varint (0 = unknown, streamed) · chunkSize varint · latentDim varint
+ *           · bucketBits u8 · posteriorPrecision u8 · likelihoodPrecision u8 · lanes varint · growth·1000 varint
+ *           · seed u32
  * chunk   = body-length varint (> 0) · body · crc32(body) u32
- * body    = images varint · cleanUnits varint · warm-up steps varint · step sizes varint* · crc32(image bytes) u32
- *           · rANS message (see flatten)
+ * body    = method u8 (0 model, 1 deflate) · images varint · crc32(image bytes) u32 · payload
+ *           model payload: see model-coder.ts; deflate payload: raw deflate of the pixels (bit-packed when binary)
  * end     = varint 0
  * trailer = count varint · sha256(all bytes before the trailer's hash) [32]
  * ```
  *
+ * The coding path is the arithmetic that feeds the entropy coder (exact/math.ts, exact/dense.ts, the quantisation
+ * in codecs.ts): it is the same bits on every machine, engine and browser, and its version is in every file, so a
+ * reader that cannot reproduce it says so before decoding anything. Each chunk is stored with the model's code or,
+ * when that is larger, deflated, so a file is never much larger than deflate's output.
+ *
  * Chunks are independent: {@link splitGmz} and {@link decodeChunk} let a caller hand chunks to worker threads or
  * other machines, and {@link compressStream} / {@link decompressStream} handle datasets larger than memory.
  */
-import { concatBytes, crc32, sha256, sha256Hasher, toHex } from '@gm/core';
-import { decodeImages, encodeImages, expandSchedule, resolveSettings, type BBANSSettings, type BitsBackModel } from './bbans';
+import { concatBytes, crc32, GmError, sha256, sha256Hasher, toHex, yieldToEventLoop, type CodingModel } from '@gm/core';
+import { resolveSettings, type BitsBackSettings } from './bbans';
+import { codingModelDigest } from './coding/fingerprint';
+import type { DenseBackend, DenseEngine } from './exact/dense';
+import { deflatePixels, inflatePixels } from './fallback';
+import { modelCoder, type ModelCoder } from './model-coder';
 import { pushVarint, readVarint } from './rans';
 
 /** Magic bytes at the start of every .gmz file. */
 export const GMZ_MAGIC = Uint8Array.of(0x89, 0x47, 0x4d, 0x5a);
 /** Container version written by this library. */
-export const GMZ_VERSION = 1;
+export const GMZ_VERSION = 2;
+/**
+ * Version of the coding path (the deterministic arithmetic feeding the coder). Bump it whenever a change to
+ * exact/, coding/ or the codecs' quantisation would change a single coded bit; the golden-file test pins it.
+ */
+export const CODING_PATH = 1;
 
 /** Why a .gmz file was rejected. */
 export type GmzErrorCode = 'not-gmz' | 'version' | 'truncated' | 'checksum' | 'wrong-model' | 'corrupt' | 'mismatch';
 
 /** A .gmz file could not be read; `code` says why. */
-export class GmzError extends Error {
-  constructor(
-    readonly code: GmzErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GmzError';
+export class GmzError extends GmError {
+  override name = 'GmzError';
+  declare readonly code: GmzErrorCode;
+  constructor(code: GmzErrorCode, message: string) {
+    super(code, '.gmz', message);
+    this.message = message;
   }
-}
-
-export { crc32 };
-
-/** The 32-byte fingerprint stored in a header: SHA-256 of the caller's fingerprint string or bytes. */
-export function fingerprintDigest(fingerprint: string | Uint8Array): Uint8Array {
-  if (typeof fingerprint === 'string') {
-    if (fingerprint.length === 0) throw new RangeError('fingerprint must not be empty');
-    return sha256(fingerprint);
-  }
-  if (!(fingerprint instanceof Uint8Array) || fingerprint.length === 0) throw new TypeError('fingerprint must be a non-empty string or Uint8Array');
-  return sha256(fingerprint);
-}
-
-/**
- * A model fingerprint from its parts — e.g. the architecture as JSON and every weight array in a fixed order:
- * hex SHA-256 over each part's length and bytes (so the part boundaries count). Pass it as `fingerprint`.
- */
-export function modelFingerprint(parts: ReadonlyArray<string | ArrayBufferView>): string {
-  if (parts.length === 0) throw new RangeError('modelFingerprint needs at least one part');
-  const h = sha256Hasher();
-  for (const p of parts) {
-    const bytes = typeof p === 'string' ? new TextEncoder().encode(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
-    const len = new Uint8Array(8);
-    new DataView(len.buffer).setFloat64(0, bytes.length);
-    h.update(len);
-    h.update(bytes);
-  }
-  return toHex(h.digest());
 }
 
 function u32(out: number[], v: number): void {
@@ -81,35 +66,43 @@ function readU32(bytes: Uint8Array, pos: number, what: string): number {
 
 /** Everything a .gmz header records. */
 export interface GmzHeader {
-  /** SHA-256 of the model fingerprint the file was written with. */
+  /** SHA-256 fingerprint of the coding model the file was written with (see codingModelFingerprint). */
   fingerprint: Uint8Array;
+  modelKind: CodingModel['kind'];
+  /** Pixel kind: 0/1 (`'binary'`) or 0..255 (`'u8'`). */
+  pixels: 'binary' | 'u8';
   /** Shape of one image, e.g. [28, 28]. */
   shape: number[];
   /** Number of images, or null when the writer streamed and did not know (the trailer always has it). */
   count: number | null;
   /** Images per chunk (the last chunk may hold fewer). */
   chunkSize: number;
-  /** Latent size of the model the file was written with. */
+  /** Latent size of the model (0 for an autoregressive model). */
   latentDim: number;
-  settings: BBANSSettings;
+  settings: BitsBackSettings;
+}
+
+/** Pixels per image of a header. */
+export function headerPixels(h: GmzHeader): number {
+  return h.shape.reduce((a, b) => a * b, 1);
 }
 
 const MAX_CHUNK = 1 << 20;
+const KINDS: ReadonlyArray<CodingModel['kind']> = ['gaussian-latent', 'autoregressive-bernoulli'];
 
 function writeHeader(h: GmzHeader): Uint8Array {
-  const out: number[] = [...GMZ_MAGIC, GMZ_VERSION];
+  const out: number[] = [...GMZ_MAGIC, GMZ_VERSION, CODING_PATH];
   const start = out.length;
-  out.push(...h.fingerprint);
-  out.push(h.shape.length);
+  out.push(...h.fingerprint, KINDS.indexOf(h.modelKind), h.pixels === 'binary' ? 0 : 1, h.shape.length);
   for (const d of h.shape) pushVarint(out, d);
   pushVarint(out, h.count === null ? 0 : h.count + 1);
+  pushVarint(out, h.chunkSize);
+  pushVarint(out, h.latentDim);
   const s = h.settings;
-  out.push(s.pixels === 'binary' ? 0 : 1, s.bucketBits, s.posteriorPrecision, s.likelihoodPrecision);
+  out.push(s.bucketBits, s.posteriorPrecision, s.likelihoodPrecision);
   pushVarint(out, s.lanes);
   pushVarint(out, Math.round(s.growth * 1000));
   u32(out, s.seed >>> 0);
-  pushVarint(out, h.chunkSize);
-  pushVarint(out, h.latentDim);
   u32(out, crc32(Uint8Array.from(out.slice(start))));
   return Uint8Array.from(out);
 }
@@ -124,30 +117,49 @@ function wrap<T>(what: string, f: () => T): T {
   }
 }
 
-function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number } {
-  if (bytes.length < 5) throw new GmzError('truncated', `not a complete .gmz file (${bytes.length} bytes)`);
-  for (let i = 0; i < 4; i++) {
-    if (bytes[i] !== GMZ_MAGIC[i]) throw new GmzError('not-gmz', 'not a .gmz file (bad magic bytes)');
+/** Refuses, in one line, a file whose container or coding path this library cannot reproduce. */
+function checkVersions(bytes: Uint8Array): void {
+  if (bytes.length < 6) throw new GmzError('truncated', `not a complete .gmz file (${bytes.length} bytes)`);
+  for (let i = 0; i < 4; i++) if (bytes[i] !== GMZ_MAGIC[i]) throw new GmzError('not-gmz', 'not a .gmz file (bad magic bytes)');
+  const version = bytes[4]!;
+  if (version === 1) {
+    throw new GmzError(
+      'version',
+      'a version-1 .gmz file: written before gm coded deterministically, it decodes only with @gm/bitsback 0.0.x under the exact kernel configuration that wrote it',
+    );
   }
-  if (bytes[4] !== GMZ_VERSION) throw new GmzError('version', `unsupported .gmz version ${bytes[4]} (this library reads version ${GMZ_VERSION})`);
+  if (version !== GMZ_VERSION) throw new GmzError('version', `a version-${version} .gmz file; this @gm/bitsback reads version ${GMZ_VERSION} — update @gm/bitsback`);
+  if (bytes[5] !== CODING_PATH) {
+    throw new GmzError('version', `written with coding path ${bytes[5]}; this @gm/bitsback reproduces coding path ${CODING_PATH} only — use the @gm/bitsback that wrote it`);
+  }
+}
+
+function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number } {
+  checkVersions(bytes);
   return wrap('invalid .gmz header', () => {
-    let pos = 5;
-    if (bytes.length < pos + 33) throw new GmzError('truncated', 'file ends inside the header');
+    let pos = 6;
+    if (bytes.length < pos + 35) throw new GmzError('truncated', 'file ends inside the header');
     const fingerprint = bytes.slice(pos, pos + 32);
     pos += 32;
+    const modelKind = KINDS[bytes[pos++]!];
+    if (modelKind === undefined) throw new GmzError('corrupt', `model kind ${bytes[pos - 1]} is unknown`);
+    const pixelsByte = bytes[pos++]!;
+    if (pixelsByte > 1) throw new GmzError('corrupt', `pixel kind ${pixelsByte} is unknown`);
+    const pixels = pixelsByte === 0 ? 'binary' : 'u8';
     const rank = bytes[pos++]!;
     if (rank < 1 || rank > 4) throw new GmzError('corrupt', `image rank ${rank} is out of range`);
     const shape: number[] = [];
     for (let i = 0; i < rank; i++) {
-      const [d, posD] = readVarint(bytes, pos, 'image shape');
-      pos = posD;
+      const [d, next] = readVarint(bytes, pos, 'image shape');
+      if (d < 1) throw new GmzError('corrupt', `image dimension ${d} is out of range`);
+      pos = next;
       shape.push(d);
     }
     const [c, posC] = readVarint(bytes, pos, 'image count');
-    pos = posC;
-    if (pos + 4 > bytes.length) throw new GmzError('truncated', 'file ends inside the header');
-    const pixels = bytes[pos++] === 0 ? 'binary' : bytes[pos - 1] === 1 ? 'u8' : null;
-    if (pixels === null) throw new GmzError('corrupt', `pixel kind ${bytes[pos - 1]} is unknown`);
+    const [chunkSize, posK] = readVarint(bytes, posC, 'chunk size');
+    const [latentDim, posZ] = readVarint(bytes, posK, 'latent size');
+    pos = posZ;
+    if (pos + 3 > bytes.length) throw new GmzError('truncated', 'file ends inside the header');
     const bucketBits = bytes[pos++]!;
     const posteriorPrecision = bytes[pos++]!;
     const likelihoodPrecision = bytes[pos++]!;
@@ -156,165 +168,170 @@ function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number } {
     pos = posG;
     const seed = readU32(bytes, pos, 'the header') | 0;
     pos += 4;
-    const [chunkSize, posK] = readVarint(bytes, pos, 'chunk size');
-    const [latentDim, posZ] = readVarint(bytes, posK, 'latent size');
-    pos = posZ;
     const crc = readU32(bytes, pos, 'the header checksum');
-    if (crc !== crc32(bytes.subarray(5, pos))) throw new GmzError('checksum', 'header checksum mismatch: the file is corrupt');
+    if (crc !== crc32(bytes.subarray(6, pos))) throw new GmzError('checksum', 'header checksum mismatch: the file is corrupt');
     pos += 4;
-    const pixelsPerImage = shape.reduce((a, b) => a * b, 1);
-    const settings = resolveSettings({ pixels, pixelsPerImage, bucketBits, posteriorPrecision, likelihoodPrecision, lanes, growth: growth / 1000, seed });
+    const settings = resolveSettings({ bucketBits, posteriorPrecision, likelihoodPrecision, lanes, growth: growth / 1000, seed }, pixels);
     if (chunkSize < 1 || chunkSize > MAX_CHUNK) throw new GmzError('corrupt', `chunk size ${chunkSize} is out of range`);
-    if (latentDim < 1 || latentDim > 1 << 20) throw new GmzError('corrupt', `latent size ${latentDim} is out of range`);
-    return { header: { fingerprint, shape, count: c === 0 ? null : c - 1, chunkSize, latentDim, settings }, pos };
+    if (latentDim > 1 << 20 || (latentDim === 0) !== (modelKind === 'autoregressive-bernoulli')) throw new GmzError('corrupt', `latent size ${latentDim} does not fit a ${modelKind} model`);
+    return { header: { fingerprint, modelKind, pixels, shape, count: c === 0 ? null : c - 1, chunkSize, latentDim, settings }, pos };
   });
 }
 
+/** How a chunk is stored: the model's code, or the general-purpose fallback. */
+export type ChunkMethod = 'model' | 'deflate';
+const METHODS: readonly ChunkMethod[] = ['model', 'deflate'];
+
 /** A chunk body: what {@link decodeChunk} needs besides the header. */
 export interface GmzChunk {
+  method: ChunkMethod;
   count: number;
-  cleanUnits: number;
+  /** CRC-32 of the chunk's pixels, checked after decoding. */
   imageCrc: number;
-  /** Warm-up step sizes (see expandSchedule). */
-  warmup: number[];
-  message: Uint8Array;
+  payload: Uint8Array;
 }
 
 function writeChunk(c: GmzChunk): Uint8Array {
-  const pre: number[] = [];
+  const pre: number[] = [METHODS.indexOf(c.method)];
   pushVarint(pre, c.count);
-  pushVarint(pre, c.cleanUnits);
-  pushVarint(pre, c.warmup.length);
-  for (const b of c.warmup) pushVarint(pre, b);
   u32(pre, c.imageCrc);
-  const body = new Uint8Array(pre.length + c.message.length);
-  body.set(pre);
-  body.set(c.message, pre.length);
+  const body = concatBytes([Uint8Array.from(pre), c.payload]);
   const len: number[] = [];
   pushVarint(len, body.length);
   const tail: number[] = [];
   u32(tail, crc32(body));
-  const out = new Uint8Array(len.length + body.length + 4);
-  out.set(len);
-  out.set(body, len.length);
-  out.set(tail, len.length + body.length);
-  return out;
+  return concatBytes([Uint8Array.from(len), body, Uint8Array.from(tail)]);
 }
 
 function parseChunkBody(body: Uint8Array, header: GmzHeader): GmzChunk {
   return wrap('invalid chunk', () => {
-    const [count, pos1] = readVarint(body, 0, 'chunk image count');
-    const [cleanUnits, pos2] = readVarint(body, pos1, 'chunk clean units');
-    let pos = pos2;
+    const method = METHODS[body[0]!];
+    if (method === undefined) throw new GmzError('corrupt', `chunk method ${body[0]} is unknown`);
+    const [count, pos] = readVarint(body, 1, 'chunk image count');
     if (count < 1 || count > header.chunkSize) throw new GmzError('corrupt', `chunk holds ${count} images, chunk size is ${header.chunkSize}`);
-    if (cleanUnits > body.length) throw new GmzError('corrupt', `chunk claims ${cleanUnits} clean units`);
-    const [steps, posSteps] = readVarint(body, pos, 'chunk warm-up length');
-    pos = posSteps;
-    if (steps > count) throw new GmzError('corrupt', `chunk claims ${steps} warm-up steps for ${count} images`);
-    const warmup: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const [b, posB] = readVarint(body, pos, 'chunk warm-up step');
-      pos = posB;
-      warmup.push(b);
-    }
-    expandSchedule(warmup, count, header.settings.lanes);
     const imageCrc = readU32(body, pos, 'a chunk');
-    pos += 4;
-    return { count, cleanUnits, imageCrc, warmup, message: body.subarray(pos) };
+    return { method, count, imageCrc, payload: body.subarray(pos + 4) };
   });
 }
 
 /** Options for {@link compress} and {@link compressStream}. */
-export interface CompressOptions extends Partial<Omit<BBANSSettings, 'pixelsPerImage'>> {
-  /** Identifies the model (e.g. architecture + weights hash); decompress refuses a different one. */
-  fingerprint: string | Uint8Array;
-  /** Shape of one image, e.g. [28, 28]; its product is the pixels per image. */
+export interface CompressOptions extends Partial<BitsBackSettings> {
+  /** Shape of one image, e.g. [28, 28]; its product must be the model's pixels per image. */
   shape: number[];
   /** Images per independently decodable chunk (default 500). */
   chunkSize?: number;
+  /** Store a chunk deflated when that is smaller than the model's code (default true). */
+  fallback?: boolean;
+  /** The dense-layer engine (or its backend name) the coder evaluates networks with; every one gives the same bits. */
+  engine?: DenseEngine | DenseBackend;
+}
+
+/** Options for {@link decompress} and {@link decompressStream}. */
+export interface DecompressOptions {
+  engine?: DenseEngine | DenseBackend;
 }
 
 function checkShape(shape: unknown): asserts shape is number[] {
   if (!Array.isArray(shape) || shape.length < 1 || shape.length > 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new RangeError(`shape must be 1 to 4 positive integers, got ${JSON.stringify(shape)}`);
+    throw new GmError('BAD_SHAPE', 'compress: shape', '1 to 4 positive integers', shape);
   }
+}
+
+/** A compressor's working state: the header it writes and the coder it codes chunks with. */
+export interface GmzWriter {
+  readonly header: GmzHeader;
+  readonly coder: ModelCoder;
+  readonly fallback: boolean;
 }
 
 /**
- * The header {@link compress} would write for these options (`count` null when unknown): pass it to
- * {@link encodeChunk} on each worker or machine, then assemble the results with {@link joinGmz}.
+ * The header and coder {@link compress} would use for `model` and these options (`count` null when unknown): pass
+ * it to {@link encodeChunk} on each worker or machine, then assemble the results with {@link joinGmz}.
  */
-export function createGmzHeader(options: CompressOptions, latentDim: number, count: number | null = null): GmzHeader {
-  return makeHeader(options, count, latentDim);
-}
-
-/** Throws a GmzError('wrong-model') when the model's latent size is not the file's. */
-function checkLatent(model: BitsBackModel, header: GmzHeader): void {
-  if (model.latentDim !== header.latentDim) {
-    throw new GmzError('wrong-model', `the file was written with a ${header.latentDim}-dimensional latent, this model has ${model.latentDim}`);
-  }
-}
-
-function makeHeader(options: CompressOptions, count: number | null, latentDim: number): GmzHeader {
-  const { fingerprint, shape, chunkSize = 500, ...rest } = options;
+export function gmzWriter(model: CodingModel, options: CompressOptions, count: number | null = null): GmzWriter {
+  const { shape, chunkSize = 500, fallback = true, engine, ...rest } = options;
   checkShape(shape);
-  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK) throw new RangeError(`chunkSize must be an integer in [1, ${MAX_CHUNK}], got ${chunkSize}`);
-  const settings = resolveSettings({ pixels: 'binary', ...rest, pixelsPerImage: shape.reduce((a, b) => a * b, 1) });
-  if (Math.round(settings.growth * 1000) / 1000 !== settings.growth) throw new RangeError(`growth must have at most 3 decimals, got ${settings.growth}`);
-  if (!Number.isInteger(latentDim) || latentDim < 1 || latentDim > 1 << 20) throw new RangeError(`latentDim must be a positive integer, got ${latentDim}`);
-  return { fingerprint: fingerprintDigest(fingerprint), shape: [...shape], count, chunkSize, latentDim, settings };
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK) throw new GmError('BAD_ARGUMENT', 'compress: chunkSize', `an integer in [1, ${MAX_CHUNK}]`, chunkSize);
+  const pixelsPerImage = shape.reduce((a, b) => a * b, 1);
+  const pixels = model.kind === 'gaussian-latent' ? model.pixels : 'binary';
+  const settings = resolveSettings(rest, pixels);
+  const coder = modelCoder(model, settings, engine);
+  if (pixelsPerImage !== coder.pixelsPerImage) {
+    throw new GmError('BAD_SHAPE', 'compress: shape', `images of the model's ${coder.pixelsPerImage} pixels`, `[${shape.join(', ')}] (${pixelsPerImage} pixels)`);
+  }
+  const header: GmzHeader = { fingerprint: codingModelDigest(model), modelKind: model.kind, pixels, shape: [...shape], count, chunkSize, latentDim: coder.latentDim, settings };
+  return { header, coder, fallback };
 }
 
-/** Encodes one chunk of images (count × pixelsPerImage pixels) into chunk body bytes — the unit of parallel work. */
-export async function encodeChunk(images: Uint8Array, model: BitsBackModel, header: GmzHeader): Promise<GmzChunk> {
-  checkLatent(model, header);
-  const D = header.settings.pixelsPerImage;
-  const count = images.length / D;
-  if (!Number.isInteger(count) || count < 1 || count > header.chunkSize) {
-    throw new RangeError(`a chunk needs 1..${header.chunkSize} whole images of ${D} pixels, got ${images.length} pixels`);
-  }
-  const enc = await encodeImages(images, count, model, header.settings);
-  return { count, cleanUnits: enc.cleanUnits, imageCrc: crc32(images), warmup: enc.warmup, message: enc.message };
-}
-
-/** Decodes one chunk; the images are checked against the chunk's stored CRC before they are returned. */
-export async function decodeChunk(chunk: GmzChunk, model: BitsBackModel, header: GmzHeader): Promise<Uint8Array> {
-  checkLatent(model, header);
-  let images: Uint8Array;
-  try {
-    images = await decodeImages(chunk.message, chunk.count, chunk.cleanUnits, chunk.warmup, model, header.settings);
-  } catch (e) {
-    if (e instanceof TypeError || e instanceof GmzError) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new GmzError('mismatch', `chunk does not decode with this model (${msg}); the model differs from the one that wrote the file, or the data is corrupt`);
-  }
-  if (crc32(images) !== chunk.imageCrc) {
-    throw new GmzError('mismatch', 'decoded images fail their checksum: the model differs from the one that wrote the file (weights or numerics), or the data is corrupt');
-  }
-  return images;
-}
-
-function checkModelFingerprint(header: GmzHeader, fingerprint: string | Uint8Array): void {
-  const want = fingerprintDigest(fingerprint);
-  for (let i = 0; i < 32; i++) {
-    if (want[i] !== header.fingerprint[i]) {
-      throw new GmzError('wrong-model', 'this file was written with a different model (fingerprint mismatch); pass the model and fingerprint it was compressed with');
+/** Throws unless every pixel fits the model's pixel kind (0/1 for binary models). */
+function checkPixels(images: Uint8Array, pixels: 'binary' | 'u8', offset: number, D: number): void {
+  if (pixels !== 'binary') return;
+  for (let i = 0; i < images.length; i++) {
+    if (images[i]! > 1) {
+      const at = offset * D + i;
+      throw new GmError('BAD_ARGUMENT', 'compress: images', `0/1 pixels for a binary model (binarize 8-bit images first); image ${Math.floor(at / D)} has ${images[i]} at pixel ${at % D}`);
     }
   }
 }
 
 /**
- * Compresses a stream of images (each a Uint8Array of one image, or of several whole images) into .gmz bytes,
- * yielding the header, then one piece per chunk, then the trailer. Memory stays at one chunk.
+ * Encodes one chunk of images (`count × pixels` bytes) — the unit of parallel work: with the model, or deflated when
+ * that is smaller (and the writer allows it).
+ */
+export function encodeChunk(writer: GmzWriter, images: Uint8Array, firstImage = 0): GmzChunk {
+  const { header, coder } = writer;
+  const D = headerPixels(header);
+  const count = images.length / D;
+  if (!Number.isInteger(count) || count < 1 || count > header.chunkSize) {
+    throw new GmError('BAD_SHAPE', 'compress: chunk', `1..${header.chunkSize} whole images of ${D} pixels`, `${images.length} pixels`);
+  }
+  checkPixels(images, header.pixels, firstImage, D);
+  const imageCrc = crc32(images);
+  const modelPayload = coder.encode(images, count);
+  if (writer.fallback) {
+    const deflated = deflatePixels(images, header.pixels === 'binary');
+    if (deflated.length < modelPayload.length) return { method: 'deflate', count, imageCrc, payload: deflated };
+  }
+  return { method: 'model', count, imageCrc, payload: modelPayload };
+}
+
+/** Decodes one chunk; the images are checked against the chunk's stored CRC before they are returned. */
+export function decodeChunk(chunk: GmzChunk, coder: ModelCoder, header: GmzHeader): Uint8Array {
+  const D = headerPixels(header);
+  let images: Uint8Array;
+  try {
+    images = chunk.method === 'deflate' ? inflatePixels(chunk.payload, chunk.count * D, header.pixels === 'binary', 'deflated chunk') : coder.decode(chunk.payload, chunk.count);
+  } catch (e) {
+    if (e instanceof GmzError) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new GmzError('mismatch', `a chunk does not decode (${msg}): the data is corrupt or the model is not the one that wrote the file`);
+  }
+  if (crc32(images) !== chunk.imageCrc) {
+    throw new GmzError('mismatch', 'decoded images fail their checksum: the data is corrupt or the model is not the one that wrote the file');
+  }
+  return images;
+}
+
+function trailer(total: number): Uint8Array {
+  const tail: number[] = [0];
+  pushVarint(tail, total);
+  return Uint8Array.from(tail);
+}
+
+/**
+ * Compresses a stream of images (each piece a Uint8Array of one or several whole images) into .gmz bytes,
+ * yielding the header, then one piece per chunk, then the trailer. Memory stays at one chunk; the event loop gets a
+ * turn between chunks, so a page stays responsive.
  */
 export async function* compressStream(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  model: BitsBackModel,
+  model: CodingModel,
   options: CompressOptions,
   count: number | null = null,
 ): AsyncGenerator<Uint8Array> {
-  const header = makeHeader(options, count, model.latentDim);
-  const D = header.settings.pixelsPerImage;
+  const writer = gmzWriter(model, options, count);
+  const { header } = writer;
+  const D = headerPixels(header);
   const hash = sha256Hasher();
   const emit = (b: Uint8Array): Uint8Array => {
     hash.update(b);
@@ -325,14 +342,15 @@ export async function* compressStream(
   let fill = 0;
   let total = 0;
   const flush = async (): Promise<Uint8Array> => {
-    const chunk = await encodeChunk(buf.subarray(0, fill), model, header);
+    await yieldToEventLoop();
+    const chunk = encodeChunk(writer, buf.subarray(0, fill), total);
     total += chunk.count;
     fill = 0;
     return emit(writeChunk(chunk));
   };
   for await (const piece of source) {
-    if (!(piece instanceof Uint8Array)) throw new TypeError('compressStream expects Uint8Array pieces of whole images');
-    if (piece.length % D !== 0) throw new RangeError(`each piece must hold whole images of ${D} pixels, got ${piece.length} pixels`);
+    if (!(piece instanceof Uint8Array)) throw new GmError('BAD_ARGUMENT', 'compressStream: piece', 'a Uint8Array of whole images', piece);
+    if (piece.length % D !== 0) throw new GmError('BAD_SHAPE', 'compressStream: piece', `whole images of ${D} pixels`, `${piece.length} pixels`);
     let p = 0;
     while (p < piece.length) {
       const take = Math.min(piece.length - p, buf.length - fill);
@@ -343,26 +361,21 @@ export async function* compressStream(
     }
   }
   if (fill > 0) yield await flush();
-  if (count !== null && total !== count) throw new RangeError(`header promised ${count} images, the source gave ${total}`);
-  const tail: number[] = [0];
-  pushVarint(tail, total);
-  const t = Uint8Array.from(tail);
+  if (count !== null && total !== count) throw new GmError('BAD_ARGUMENT', 'compressStream: source', `the ${count} images the header promised`, `${total} images`);
+  const t = trailer(total);
   hash.update(t);
-  const out = new Uint8Array(t.length + 32);
-  out.set(t);
-  out.set(hash.digest(), t.length);
-  yield out;
+  yield concatBytes([t, hash.digest()]);
 }
 
 /**
- * Compresses `images` (count × product(shape) pixels, row-major, one byte per pixel: 0/1 for binary, 0..255
- * for u8) with `model` into a .gmz file.
+ * Compresses `images` (count × product(shape) pixels, row-major, one byte per pixel: 0/1 for a binary model,
+ * 0..255 for an 8-bit one) with a coding model (`model.codingModel()` of a VAE or MADE) into a .gmz file.
  */
-export async function compress(images: Uint8Array, model: BitsBackModel, options: CompressOptions): Promise<Uint8Array> {
+export async function compress(images: Uint8Array, model: CodingModel, options: CompressOptions): Promise<Uint8Array> {
   checkShape(options.shape);
   const D = options.shape.reduce((a, b) => a * b, 1);
-  if (!(images instanceof Uint8Array)) throw new TypeError('images must be a Uint8Array of pixels');
-  if (images.length === 0 || images.length % D !== 0) throw new RangeError(`images must hold a positive whole number of ${D}-pixel images, got ${images.length} pixels`);
+  if (!(images instanceof Uint8Array)) throw new GmError('BAD_ARGUMENT', 'compress: images', 'a Uint8Array of pixels', images);
+  if (images.length === 0 || images.length % D !== 0) throw new GmError('BAD_SHAPE', 'compress: images', `a positive whole number of ${D}-pixel images`, `${images.length} pixels`);
   const parts: Uint8Array[] = [];
   for await (const p of compressStream([images], model, options, images.length / D)) parts.push(p);
   return concatBytes(parts);
@@ -374,12 +387,8 @@ export async function compress(images: Uint8Array, model: BitsBackModel, options
  */
 export function joinGmz(header: GmzHeader, chunks: readonly GmzChunk[]): Uint8Array {
   const total = chunks.reduce((a, c) => a + c.count, 0);
-  if (header.count !== null && header.count !== total) throw new RangeError(`header says ${header.count} images, chunks hold ${total}`);
-  const parts = [writeHeader(header), ...chunks.map(writeChunk)];
-  const tail: number[] = [0];
-  pushVarint(tail, total);
-  parts.push(Uint8Array.from(tail));
-  const body = concatBytes(parts);
+  if (header.count !== null && header.count !== total) throw new GmError('BAD_ARGUMENT', 'joinGmz: chunks', `the header's ${header.count} images`, `${total} images`);
+  const body = concatBytes([writeHeader(header), ...chunks.map(writeChunk), trailer(total)]);
   return concatBytes([body, sha256(body)]);
 }
 
@@ -392,7 +401,7 @@ export interface GmzFile {
 }
 
 /**
- * Parses and fully verifies a .gmz file without decoding it: magic, version, header CRC, every chunk's CRC,
+ * Parses and fully verifies a .gmz file without decoding it: magic, versions, header CRC, every chunk's CRC,
  * framing, the trailer count and the file's SHA-256. Throws {@link GmzError}.
  */
 export function splitGmz(bytes: Uint8Array): GmzFile {
@@ -430,33 +439,45 @@ export function splitGmz(bytes: Uint8Array): GmzFile {
   });
 }
 
-/** Options for {@link decompress}. */
-export interface DecompressOptions {
-  /** The fingerprint the file was compressed with. */
-  fingerprint: string | Uint8Array;
+/**
+ * The coder that reads a file's chunks: refuses (GmzError 'wrong-model') a model whose fingerprint is not the
+ * file's, before decoding anything.
+ */
+export function gmzReader(header: GmzHeader, model: CodingModel, options: DecompressOptions = {}): ModelCoder {
+  const digest = codingModelDigest(model);
+  for (let i = 0; i < 32; i++) {
+    if (digest[i] !== header.fingerprint[i]) {
+      throw new GmzError(
+        'wrong-model',
+        `this file was written with a different model (fingerprint ${toHex(header.fingerprint).slice(0, 12)}…, this model's is ${toHex(digest).slice(0, 12)}…): decompress with the model that compressed it`,
+      );
+    }
+  }
+  return modelCoder(model, header.settings, options.engine);
 }
 
 /** Decompresses a .gmz file: the images (count × pixels, as given to {@link compress}), their shape and count. */
 export async function decompress(
   bytes: Uint8Array,
-  model: BitsBackModel,
-  options: DecompressOptions,
-): Promise<{ images: Uint8Array; shape: number[]; count: number; header: GmzHeader }> {
+  model: CodingModel,
+  options: DecompressOptions = {},
+): Promise<{ images: Uint8Array; shape: number[]; count: number; header: GmzHeader; chunks: GmzChunk[] }> {
   const file = splitGmz(bytes);
-  checkModelFingerprint(file.header, options.fingerprint);
-  const D = file.header.settings.pixelsPerImage;
+  const coder = gmzReader(file.header, model, options);
+  const D = headerPixels(file.header);
   const images = new Uint8Array(file.count * D);
   let off = 0;
   for (const c of file.chunks) {
-    images.set(await decodeChunk(c, model, file.header), off);
+    await yieldToEventLoop();
+    images.set(decodeChunk(c, coder, file.header), off);
     off += c.count * D;
   }
-  return { images, shape: file.header.shape, count: file.count, header: file.header };
+  return { images, shape: file.header.shape, count: file.count, header: file.header, chunks: file.chunks };
 }
 
 /** Reads exactly what is needed from an async byte source. */
 class ByteReader {
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
   private pos = 0;
   private done = false;
   private readonly it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
@@ -470,11 +491,7 @@ class ByteReader {
         this.done = true;
         break;
       }
-      const rest = this.buf.subarray(this.pos);
-      const next = new Uint8Array(rest.length + r.value.length);
-      next.set(rest);
-      next.set(r.value, rest.length);
-      this.buf = next;
+      this.buf = concatBytes([this.buf.subarray(this.pos), r.value]);
       this.pos = 0;
     }
     return this.buf.length - this.pos >= n;
@@ -506,32 +523,35 @@ class ByteReader {
  */
 export async function* decompressStream(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  model: BitsBackModel,
-  options: DecompressOptions,
+  model: CodingModel,
+  options: DecompressOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const r = new ByteReader(source);
   const hash = sha256Hasher();
   // The header has variable length: read enough for any header, parse, then consume exactly its bytes.
-  await r.fill(256); // a header is at most ~130 bytes
+  await r.fill(256); // a header is at most ~110 bytes
   const { header, pos } = readHeader(r.peekAll());
   hash.update(await r.take(pos, 'the header'));
-  checkModelFingerprint(header, options.fingerprint);
+  const coder = gmzReader(header, model, options);
+  const D = headerPixels(header);
   let total = 0;
   for (;;) {
     const len = await r.varint('a chunk length');
     hash.update(len.bytes);
     if (len.value === 0) break;
-    if (len.value > 1024 + header.chunkSize * (header.settings.pixelsPerImage * 8 + 65536) + header.settings.lanes * 8) {
+    // A chunk is never larger than its pixels deflated (at most ~D bytes each) or coded (a few bytes per pixel).
+    if (len.value > 1024 + header.chunkSize * (D * 8 + 1024) + header.settings.lanes * 8) {
       throw new GmzError('corrupt', `chunk length ${len.value} is implausible for chunks of ${header.chunkSize} images`);
     }
     const body = await r.take(len.value, 'a chunk');
     const crcBytes = await r.take(4, 'a chunk checksum');
     hash.update(body);
     hash.update(crcBytes);
-    if (readU32(crcBytes, 0, 'a chunk checksum') !== crc32(body)) throw new GmzError('checksum', `chunk checksum mismatch: the stream is corrupt`);
+    if (readU32(crcBytes, 0, 'a chunk checksum') !== crc32(body)) throw new GmzError('checksum', 'chunk checksum mismatch: the stream is corrupt');
     const chunk = parseChunkBody(body, header);
     total += chunk.count;
-    yield await decodeChunk(chunk, model, header);
+    await yieldToEventLoop();
+    yield decodeChunk(chunk, coder, header);
   }
   const cnt = await r.varint('the trailer');
   hash.update(cnt.bytes);
@@ -540,4 +560,17 @@ export async function* decompressStream(
   for (let i = 0; i < 32; i++) if (want[i] !== digest[i]) throw new GmzError('checksum', 'file checksum mismatch: the stream is corrupt');
   if (cnt.value !== total || (header.count !== null && header.count !== total)) throw new GmzError('corrupt', 'image counts disagree');
   if (!(await r.atEnd())) throw new GmzError('corrupt', 'unexpected bytes after the trailer');
+}
+
+/** What each chunk of a file holds and how it is stored — the report of which chunks used the model's code. */
+export interface GmzChunkSummary {
+  method: ChunkMethod;
+  images: number;
+  /** Payload bytes. */
+  bytes: number;
+}
+
+/** Per-chunk storage of a parsed file. */
+export function chunkSummary(file: GmzFile): GmzChunkSummary[] {
+  return file.chunks.map((c) => ({ method: c.method, images: c.count, bytes: c.payload.length }));
 }

@@ -1,3 +1,10 @@
+/**
+ * @gm/bitsback: lossless compression with gm's models. Exact rANS with immutable messages, codecs as push/pop pairs
+ * and combinators (craystack's contract), bits-back coding as a codec combinator (`bbAns`), an autoregressive codec,
+ * the deterministic coding path that makes a file decode on every machine and browser (gm's own elementary
+ * functions and dense-layer kernels), and the .gmz container. Browser-safe; Node-only reporting is in
+ * `@gm/bitsback/node`, synthetic models and benchmarks in `@gm/bitsback/testing`.
+ */
 export {
   HEAD_LOWER,
   HEAD_UPPER,
@@ -6,9 +13,8 @@ export {
   ExhaustedMessageError,
   CorruptMessageError,
   createMessage,
-  cloneMessage,
+  withOnEmpty,
   cleanUnit,
-  reserve,
   push,
   peek,
   popCommit,
@@ -17,6 +23,7 @@ export {
   openLane,
   closeLane,
   messageBits,
+  stackUnits,
   flatten,
   unflatten,
   frequencyTable,
@@ -28,7 +35,6 @@ export {
   type CreateMessageOptions,
   type FrequencyTable,
 } from './rans';
-export { normalCdf, normalPpf, sigmoid } from './normal';
 export {
   repeat,
   serial,
@@ -52,62 +58,64 @@ export {
   type LogisticParams,
 } from './codecs';
 export {
+  bbAns,
+  latentBbAns,
+  latentPosterior,
   DEFAULT_SETTINGS,
   resolveSettings,
   expandSchedule,
-  encodeImages,
-  decodeImages,
+  encodeLatentChunk,
+  decodeLatentChunk,
   DecodeMismatchError,
-  type BitsBackModel,
-  type Likelihood,
-  type BBANSSettings,
-  type EncodedChunk,
-  type MaybePromise,
+  type BitsBackParts,
+  type BitsBackSettings,
+  type LatentChunk,
 } from './bbans';
+export { autoregressiveCoder, type AutoregressiveCoder } from './coding/autoregressive';
+export { latentCoder, type LatentCoder } from './coding/latent';
+export { NetworkEvaluator } from './coding/network';
+export { codingModelFingerprint, codingModelDigest } from './coding/fingerprint';
+export { modelCoder, type ModelCoder } from './model-coder';
+export { createDenseEngine, denseEngineDigest, supportsWasmSimd128, type DenseBackend, type DenseEngine, type DenseHandle, type DenseLayerWeights } from './exact/dense';
+export {
+  exactExp,
+  exactExpm1,
+  exactLog,
+  exactLog1p,
+  exactSqrt,
+  exactSigmoid,
+  exactLogSigmoid,
+  exactSoftplus,
+  exactTanh,
+  exactNormalCdf,
+  exactNormalPpf,
+  exactMathDigest,
+} from './exact/math';
+export { packBits, unpackBits, deflatePixels, inflatePixels } from './fallback';
 export {
   GMZ_MAGIC,
   GMZ_VERSION,
+  CODING_PATH,
   GmzError,
-  crc32,
-  fingerprintDigest,
-  modelFingerprint,
   compress,
   decompress,
   compressStream,
   decompressStream,
   splitGmz,
   joinGmz,
-  createGmzHeader,
+  gmzWriter,
+  gmzReader,
   encodeChunk,
   decodeChunk,
+  chunkSummary,
+  headerPixels,
   type GmzErrorCode,
   type GmzHeader,
   type GmzChunk,
   type GmzFile,
+  type GmzWriter,
+  type ChunkMethod,
+  type GmzChunkSummary,
   type CompressOptions,
   type DecompressOptions,
 } from './gmz';
-export { packBits, baselineSizes, rateReport, type BaselineSizes, type RateReport } from './report';
-export {
-  linearBernoulliModel,
-  linearLogisticModel,
-  gaussian,
-  type SyntheticModel,
-  type SyntheticOptions,
-} from './synthetic';
-export {
-  benchRans,
-  benchBBANS,
-  benchTable,
-  type RansBenchOptions,
-  type RansBenchResult,
-  type BBANSBenchResult,
-} from './bench';
-export {
-  autoregressiveBernoulli,
-  autoregressiveNllBits,
-  encodeAutoregressive,
-  decodeAutoregressive,
-  type AutoregressiveBernoulliModel,
-  type AutoregressiveCodecOptions,
-} from './autoregressive';

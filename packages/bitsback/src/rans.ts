@@ -27,9 +27,13 @@
  *   head is paid for by bits other lanes already pushed. {@link flatten} writes each head in 5 + (bitlength − 1)
  *   bits (a closed head in 5), i.e. only the bits it holds.
  *
- * Messages are mutable for speed: push/pop update the message in place and return it, so codecs can be written
- * in craystack's functional style (`m = codec.push(m, s)`). Use {@link cloneMessage} to keep an earlier state.
+ * **Messages are values.** push and pop return a new message and never change the one they are given, so an earlier
+ * message stays valid (try two codings, keep the shorter; undo by keeping the old one) — craystack's functional
+ * style. Inside one operation the coder works on a mutable {@link RansState} (heads copied, the stack appended in
+ * place when this message owns its top, copied first otherwise), so a batched codec pays one copy of the heads per
+ * call, not per symbol.
  */
+import type { Message as CoreMessage } from '@gm/core';
 
 /** Lower bound (inclusive) of an open head: 2^32. */
 export const HEAD_LOWER = 4294967296;
@@ -67,22 +71,79 @@ export class CorruptMessageError extends Error {
 /** What popping from an empty stack does: draw seeded clean bits, or throw {@link ExhaustedMessageError}. */
 export type OnEmpty = 'clean' | 'throw';
 
-/** An rANS message: one head per lane and a shared stack of 16-bit units. Create with {@link createMessage}. */
-export interface Message {
+/**
+ * Stack storage shared by the messages of one lineage: units `[0, top)` are written and never change again, so a
+ * message that ends at `top` may append in place and any other copies first.
+ */
+interface StackBuffer {
+  data: Uint16Array;
+  top: number;
+}
+
+/** An rANS message (a value: never changed in place): one head per lane and a stack of 16-bit units. */
+export interface Message extends CoreMessage {
   /** Number of lanes. */
   readonly lanes: number;
-  /** Heads, one per lane: 0 when the lane is closed, else in [{@link HEAD_LOWER}, {@link HEAD_UPPER}). */
-  heads: Float64Array;
-  /** Stack storage; only `stack[0 .. size)` is meaningful (bottom first). */
-  stack: Uint16Array;
+  /** Heads, one per lane: 0 when the lane is closed, else in [{@link HEAD_LOWER}, {@link HEAD_UPPER}). Do not write. */
+  readonly heads: Float64Array;
   /** Number of units on the stack. */
-  size: number;
+  readonly size: number;
   /** Seed of the clean-bit sequence. */
   readonly seed: number;
   /** How many clean units (16 bits each) have been drawn so far. */
-  cleanUnits: number;
+  readonly cleanUnits: number;
   /** What happens when a pop needs a unit and the stack is empty. */
+  readonly onEmpty: OnEmpty;
+  /** The stack's storage (units `[0, size)` are this message's). */
+  readonly buffer: StackBuffer;
+}
+
+/** The coder's working state during one operation: a message being changed. Open with {@link openState}. */
+export interface RansState {
+  readonly lanes: number;
+  heads: Float64Array;
+  /** Stack storage; only `stack[0 .. size)` is meaningful (bottom first). */
+  stack: Uint16Array;
+  size: number;
+  readonly seed: number;
+  cleanUnits: number;
   onEmpty: OnEmpty;
+  buffer: StackBuffer;
+  /** Whether this operation appended to `buffer` (it then owns the units it wrote). */
+  appended: boolean;
+}
+
+/** A message as a working state (its heads copied; the stack shared until the first write). */
+export function openState(m: Message): RansState {
+  return {
+    lanes: m.lanes,
+    heads: m.heads.slice(),
+    stack: m.buffer.data,
+    size: m.size,
+    seed: m.seed,
+    cleanUnits: m.cleanUnits,
+    onEmpty: m.onEmpty,
+    buffer: m.buffer,
+    appended: false,
+  };
+}
+
+/** The message a working state ends as (the state must not be used afterwards). */
+export function closeState(s: RansState): Message {
+  if (s.appended) s.buffer.top = Math.max(s.buffer.top, s.size);
+  return { lanes: s.lanes, heads: s.heads, size: s.size, seed: s.seed, cleanUnits: s.cleanUnits, onEmpty: s.onEmpty, buffer: s.buffer };
+}
+
+/** Runs `f` on a working state of `m` and returns the resulting message. */
+function update(m: Message, f: (s: RansState) => void): Message {
+  const s = openState(m);
+  f(s);
+  return closeState(s);
+}
+
+/** The units `[0, size)` of a message (a view; do not write). */
+export function stackUnits(m: Message): Uint16Array {
+  return m.buffer.data.subarray(0, m.size);
 }
 
 /** Options for {@link createMessage}. */
@@ -116,7 +177,7 @@ export function createMessage(lanes: number, options: CreateMessageOptions = {})
   return {
     lanes,
     heads,
-    stack: new Uint16Array(capacity),
+    buffer: { data: new Uint16Array(capacity), top: 0 },
     size: 0,
     seed: (options.seed ?? 0) | 0,
     cleanUnits: 0,
@@ -124,9 +185,9 @@ export function createMessage(lanes: number, options: CreateMessageOptions = {})
   };
 }
 
-/** An independent copy of a message. */
-export function cloneMessage(m: Message): Message {
-  return { ...m, heads: m.heads.slice(), stack: m.stack.slice(0, Math.max(16, m.size)) };
+/** The same message with another policy for popping an empty stack (decoders use `'throw'`). */
+export function withOnEmpty(m: Message, onEmpty: OnEmpty): Message {
+  return { ...m, onEmpty };
 }
 
 /**
@@ -143,19 +204,29 @@ export function cleanUnit(seed: number, k: number): number {
   return h & 0xffff;
 }
 
-/** Makes room for `extra` more units on the stack (amortised doubling). */
-export function reserve(m: Message, extra: number): void {
+/**
+ * Makes room for `extra` more units on the stack and the right to write them: appends in place when this state ends
+ * where the shared storage's written units end, or past them with units this operation wrote itself; else (another
+ * message owns units past this one's top) copies first.
+ */
+export function reserve(m: RansState, extra: number): void {
   const need = m.size + extra;
-  if (need <= m.stack.length) return;
-  let cap = m.stack.length * 2;
+  const owned = m.size === m.buffer.top || (m.appended && m.size > m.buffer.top);
+  if (owned && need <= m.stack.length) {
+    m.appended = true;
+    return;
+  }
+  let cap = Math.max(16, m.stack.length);
   while (cap < need) cap *= 2;
   const next = new Uint16Array(cap);
   next.set(m.stack.subarray(0, m.size));
+  m.buffer = { data: next, top: m.size };
   m.stack = next;
+  m.appended = true;
 }
 
 /** Pulls one unit from the stack, drawing a clean unit (or throwing) when it is empty. */
-function pullUnit(m: Message): number {
+function pullUnit(m: RansState): number {
   if (m.size > 0) return m.stack[--m.size]!;
   if (m.onEmpty === 'throw') throw new ExhaustedMessageError();
   return cleanUnit(m.seed, m.cleanUnits++);
@@ -172,6 +243,11 @@ function checkPrecision(precision: number): void {
  * log2(freq)` bits. The caller guarantees `freq ≥ 1` and `start + freq ≤ 2^precision` (codecs do).
  */
 export function push(m: Message, lane: number, start: number, freq: number, precision: number): Message {
+  return update(m, (s) => pushState(s, lane, start, freq, precision));
+}
+
+/** {@link push} on a working state. */
+export function pushState(m: RansState, lane: number, start: number, freq: number, precision: number): void {
   let x = m.heads[lane]!;
   if (!(x >= HEAD_LOWER)) throw new RangeError(`lane ${lane} is closed or out of range; open it with openLane first`);
   const xmax = freq * POW2[48 - precision]!;
@@ -190,24 +266,27 @@ export function push(m: Message, lane: number, start: number, freq: number, prec
     r += freq;
   }
   m.heads[lane] = q * POW2[precision]! + r + start;
-  return m;
 }
 
 /** The slot (`x mod 2^precision`) a pop at this precision will read from `lane`; pass it to your symbol lookup. */
-export function peek(m: Message, lane: number, precision: number): number {
+export function peek(m: Message | RansState, lane: number, precision: number): number {
   const x = m.heads[lane]!;
   return x - Math.floor(x * INV_POW2[precision]!) * POW2[precision]!;
 }
 
 /** Completes a pop whose slot mapped to the symbol `[start, start + freq)`. */
 export function popCommit(m: Message, lane: number, start: number, freq: number, precision: number): Message {
+  return update(m, (s) => popCommitState(s, lane, start, freq, precision));
+}
+
+/** {@link popCommit} on a working state. */
+export function popCommitState(m: RansState, lane: number, start: number, freq: number, precision: number): void {
   const x0 = m.heads[lane]!;
   if (!(x0 >= HEAD_LOWER)) throw new RangeError(`lane ${lane} is closed or out of range; open it with openLane first`);
   const hi = Math.floor(x0 * INV_POW2[precision]!);
   let x = freq * hi + (x0 - hi * POW2[precision]!) - start;
   while (x < HEAD_LOWER) x = x * UNIT + pullUnit(m);
   m.heads[lane] = x;
-  return m;
 }
 
 /** Pushes `value` (0 ≤ value < 2^bits) uniformly: `bits` bits. */
@@ -216,19 +295,22 @@ export function pushUniform(m: Message, lane: number, value: number, bits: numbe
 }
 
 /** Pops a uniform `bits`-bit value. */
-export function popUniform(m: Message, lane: number, bits: number): number {
+export function popUniform(m: Message, lane: number, bits: number): [Message, number] {
   const v = peek(m, lane, bits);
-  popCommit(m, lane, v, 1, bits);
-  return v;
+  return [popCommit(m, lane, v, 1, bits), v];
 }
 
 /** Opens a closed lane by pulling 32 bits from the stack (clean bits if it is empty): head = 2^32 + those bits. */
 export function openLane(m: Message, lane: number): Message {
+  return update(m, (s) => openLaneState(s, lane));
+}
+
+/** {@link openLane} on a working state. */
+export function openLaneState(m: RansState, lane: number): void {
   if (m.heads[lane] !== 0) throw new RangeError(`lane ${lane} is already open`);
   const hi = pullUnit(m);
   const lo = pullUnit(m);
   m.heads[lane] = HEAD_LOWER + hi * UNIT + lo;
-  return m;
 }
 
 /**
@@ -236,6 +318,11 @@ export function openLane(m: Message, lane: number): Message {
  * back on the stack. A head outside that range means the message does not match the operations being undone.
  */
 export function closeLane(m: Message, lane: number): Message {
+  return update(m, (s) => closeLaneState(s, lane));
+}
+
+/** {@link closeLane} on a working state. */
+export function closeLaneState(m: RansState, lane: number): void {
   const x = m.heads[lane]!;
   if (!(x >= HEAD_LOWER && x < 2 * HEAD_LOWER)) {
     throw new CorruptMessageError(`lane ${lane} cannot be closed: its head is not where opening left it (corrupt input or wrong model)`);
@@ -245,7 +332,6 @@ export function closeLane(m: Message, lane: number): Message {
   m.stack[m.size++] = v & 0xffff;
   m.stack[m.size++] = Math.floor(v * INV_UNIT);
   m.heads[lane] = 0;
-  return m;
 }
 
 /**
@@ -253,7 +339,7 @@ export function closeLane(m: Message, lane: number): Message {
  * Pushing a symbol of probability P adds about −log2 P; this is what {@link flatten} costs, up to 5 + 32 bits
  * per open lane.
  */
-export function messageBits(m: Message): number {
+export function messageBits(m: Message | RansState): number {
   let bits = m.size * UNIT_BITS;
   for (let i = 0; i < m.lanes; i++) {
     const x = m.heads[i]!;
@@ -357,8 +443,9 @@ export function flatten(m: Message): Uint8Array {
   out.set(pre, 0);
   out.set(bw.bytes.subarray(0, headBytes), pre.length);
   let o = pre.length + headBytes;
+  const stack = m.buffer.data;
   for (let i = 0; i < m.size; i++) {
-    const u = m.stack[i]!;
+    const u = stack[i]!;
     out[o++] = u >>> 8;
     out[o++] = u & 0xff;
   }
@@ -378,7 +465,7 @@ export function unflatten(bytes: Uint8Array, options: Omit<CreateMessageOptions,
   if (size > bytes.length || pos + Math.ceil((5 * lanes) / 8) + 2 * size > bytes.length) {
     throw new CorruptMessageError(`${lanes} lanes and ${size} stack units do not fit in ${bytes.length} bytes`);
   }
-  const m = createMessage(lanes, { ...options, closed: true, capacity: size + 64 });
+  const m = openState(createMessage(lanes, { ...options, closed: true, capacity: size + 64 }));
   const br = new BitReader(bytes, 8 * (bytes.length - 2 * size));
   br.bitPos = 8 * pos;
   for (let i = 0; i < lanes; i++) {
@@ -401,7 +488,8 @@ export function unflatten(bytes: Uint8Array, options: Omit<CreateMessageOptions,
     o += 2;
   }
   m.size = size;
-  return m;
+  m.buffer.top = size;
+  return closeState(m);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -467,7 +555,7 @@ export function lookupSymbol(table: FrequencyTable, slot: number): number {
   return lo;
 }
 
-function checkOpen(m: Message): void {
+function checkOpen(m: Message | RansState): void {
   for (let i = 0; i < m.lanes; i++) {
     if (!(m.heads[i]! >= HEAD_LOWER)) throw new RangeError(`lane ${i} is closed; open it with openLane first`);
   }
@@ -552,7 +640,11 @@ function push4(heads: Float64Array, stack: Uint16Array, size: number, symbols: A
  * remainder correction), and with 4 lanes the heads stay in registers. Throws (before coding anything) on a
  * symbol the table cannot code.
  */
-export function pushSymbols(m: Message, symbols: ArrayLike<number>, table: FrequencyTable): Message {
+export function pushSymbols(msg: Message, symbols: ArrayLike<number>, table: FrequencyTable): Message {
+  return update(msg, (m) => pushSymbolsState(m, symbols, table));
+}
+
+function pushSymbolsState(m: RansState, symbols: ArrayLike<number>, table: FrequencyTable): void {
   const n = symbols.length;
   checkOpen(m);
   checkSymbols(symbols, table);
@@ -596,7 +688,6 @@ export function pushSymbols(m: Message, symbols: ArrayLike<number>, table: Frequ
     if (++lane === lanes) lane = 0;
   }
   m.size = size;
-  return m;
 }
 
 /**
@@ -604,7 +695,7 @@ export function pushSymbols(m: Message, symbols: ArrayLike<number>, table: Frequ
  * so x ≥ 2^16 after it), so while ≥ 4 units remain no emptiness check is needed; returns the index still to pop
  * (the general path finishes from there).
  */
-function pop4<T extends { [i: number]: number; length: number }>(m: Message, start: number, table: FrequencyTable, out: T): number {
+function pop4<T extends { [i: number]: number; length: number }>(m: RansState, start: number, table: FrequencyTable, out: T): number {
   const heads = m.heads;
   const stack = m.stack;
   const lut = table.slotToSymbol!;
@@ -653,7 +744,11 @@ function pop4<T extends { [i: number]: number; length: number }>(m: Message, sta
  * Pops `n` symbols pushed by {@link pushSymbols} (with the same n, table and lane count), writing them to
  * `out[0..n)` in their original order.
  */
-export function popSymbols<T extends { [i: number]: number; length: number }>(m: Message, n: number, table: FrequencyTable, out: T): T {
+export function popSymbols<T extends { [i: number]: number; length: number }>(msg: Message, n: number, table: FrequencyTable, out: T): [Message, T] {
+  return [update(msg, (m) => popSymbolsState(m, n, table, out)), out];
+}
+
+function popSymbolsState<T extends { [i: number]: number; length: number }>(m: RansState, n: number, table: FrequencyTable, out: T): void {
   if (out.length < n) throw new RangeError(`output has room for ${out.length} symbols, need ${n}`);
   checkOpen(m);
   const lanes = m.lanes;
@@ -680,7 +775,7 @@ export function popSymbols<T extends { [i: number]: number; length: number }>(m:
       heads[lane] = x;
       if (--lane < 0) lane = lanes - 1;
     }
-    return out;
+    return;
   }
   i = pop4(m, i, table, out);
   let lane = 3;
@@ -695,7 +790,6 @@ export function popSymbols<T extends { [i: number]: number; length: number }>(m:
     heads[lane] = x;
     if (--lane < 0) lane = 3;
   }
-  return out;
 }
 
 /**
@@ -706,14 +800,14 @@ export function popSymbols<T extends { [i: number]: number; length: number }>(m:
  * operation for operation, so the messages are bit-identical to coding the elements one by one.
  */
 export function pushBinaryLanes(
-  m: Message,
+  m: RansState,
   symbols: ArrayLike<number>,
   split: Float64Array,
   lanes: number,
   perLane: number,
   precision: number,
   laneOffset: number,
-): Message {
+): void {
   checkPrecision(precision);
   const M = POW2[precision]!;
   const scale = POW2[48 - precision]!;
@@ -759,19 +853,18 @@ export function pushBinaryLanes(
     }
   }
   m.size = size;
-  return m;
 }
 
 /** Pops what {@link pushBinaryLanes} pushed (same layout and splits) into `out`. */
 export function popBinaryLanes(
-  m: Message,
+  m: RansState,
   out: Uint8Array,
   split: Float64Array,
   lanes: number,
   perLane: number,
   precision: number,
   laneOffset: number,
-): Message {
+): void {
   checkPrecision(precision);
   const M = POW2[precision]!;
   const invM = INV_POW2[precision]!;
@@ -799,5 +892,4 @@ export function popBinaryLanes(
       heads[lane] = x;
     }
   }
-  return m;
 }

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { LayerVariable, layers } from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
+import type { PortableOp } from '@gm/core';
+import { portableActivation } from './portable-activation';
 import {
   activate,
   optionalBoolean,
@@ -216,6 +218,17 @@ export class DenseTranspose extends layers.Layer {
     const flat = tf.reshape(x, [-1, x.shape[x.rank - 1] as number]);
     const y = tf.matMul(flat, kernel, false, true);
     return tf.reshape(y, [...lead, kernel.shape[0] as number]);
+  }
+
+  /** This layer as portable operations: the tied kernel, transposed, and the activation (see `portableNetwork`). */
+  portableOps(): PortableOp[] {
+    const kernel = this.sharedKernel().read();
+    const [units, inputSize] = kernel.shape as [number, number];
+    const kernelT = tf.tidy(() => tf.transpose(kernel).dataSync() as Float32Array);
+    return [
+      { op: 'dense', inputSize, units, kernel: Float32Array.from(kernelT), bias: this.bias === undefined ? null : Float32Array.from(this.bias.read().dataSync() as Float32Array) },
+      ...(this.activation === 'linear' ? [] : [{ op: 'activation' as const, fn: portableActivation(this.activation, `DenseTranspose "${this.name}"`) }]),
+    ];
   }
 
   override getConfig(): serialization.ConfigDict {

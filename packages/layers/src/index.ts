@@ -30,3 +30,4 @@ export { Squeeze, type SqueezeArgs } from './squeeze';
 export { FlowBatchNorm, type FlowBatchNormArgs } from './flow-batch-norm';
 export { registerGmLayers, GM_LAYER_CLASSES, GM_PACKAGE } from './register';
 export { ACTIVATIONS, type Activation } from './util';
+export { portableNetwork } from './portable';

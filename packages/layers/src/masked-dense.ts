@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
-import { checkPositiveInt, GmError } from '@gm/core';
+import { checkPositiveInt, GmError, type PortableOp } from '@gm/core';
+import { portableActivation } from './portable-activation';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { madeDegrees, maskFromDegrees, outputDegrees, type Ordering } from './made';
 import {
@@ -239,6 +240,25 @@ export class MaskedDense extends layers.Layer {
       if (this.bias !== undefined) y = tf.add(y, this.bias.read());
       return activate(this.activation, y);
     });
+  }
+
+  /**
+   * This layer as portable operations: the masked kernel (masked weights exactly zero), the masked direct kernel as
+   * the network-input kernel, and the activation. A context input has no portable form (a conditional MADE).
+   */
+  portableOps(): PortableOp[] {
+    if (this.contextKernel !== undefined) throw new GmError('UNSUPPORTED', `MaskedDense "${this.name}"`, 'a layer with a context input has no portable form');
+    const masked = (k: LayerVariable, mask: LayerVariable) => tf.tidy(() => Float32Array.from(tf.mul(k.read(), mask.read()).dataSync() as Float32Array));
+    const kernel = masked(this.kernel as LayerVariable, this.mask as LayerVariable);
+    const op: PortableOp = {
+      op: 'dense',
+      inputSize: this.inDegrees.length,
+      units: this.units,
+      kernel,
+      bias: this.bias === undefined ? null : Float32Array.from(this.bias.read().dataSync() as Float32Array),
+      ...(this.directKernel === undefined || this.directMask === undefined ? {} : { inputKernel: masked(this.directKernel, this.directMask) }),
+    };
+    return [op, ...(this.activation === 'linear' ? [] : [{ op: 'activation' as const, fn: portableActivation(this.activation, `MaskedDense "${this.name}"`) }])];
   }
 
   override getConfig(): serialization.ConfigDict {

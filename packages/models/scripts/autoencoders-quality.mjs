@@ -84,14 +84,15 @@ const logEpochs = (name) => (l) =>
   console.log(`  ${name} epoch ${l.epoch}: loss ${l.loss.toFixed(4)}${l.valLoss === undefined ? '' : `, val ${l.valLoss.toFixed(4)}`} (${l.seconds.toFixed(1)} s)`);
 const paramCount = (ae) => ae.model.countParams();
 
-function timed(fn) {
+async function timed(fn) {
   const t0 = performance.now();
-  const value = fn();
+  const value = await fn();
   return [value, (performance.now() - t0) / 1000];
 }
 
 function report(name, ae, seconds) {
-  const e = ae.evaluate(xValid);
+  // evaluate gives Metric[] ({ name, value, unit }): loss, reconstructionLoss, penalty, roundedAccuracy.
+  const e = Object.fromEntries(ae.evaluate(xValid).map((m) => [m.name, m.value]));
   const r = { valLoss: round(e.loss), valReconstructionLoss: round(e.reconstructionLoss), roundedAccuracy: round(e.roundedAccuracy), params: paramCount(ae), trainSeconds: round(seconds, 1) };
   console.log(`${name}: val loss ${r.valLoss}, rounded accuracy ${r.roundedAccuracy}, ${r.params} parameters, ${r.trainSeconds} s`);
   return r;
@@ -102,17 +103,17 @@ const base = { inputDim: 784, hidden: [100, 30], activation: 'selu', outputActiv
 const fitOptions = (name) => ({ epochs: EPOCHS, batchSize: BATCH, learningRate: 1e-3, optimizer: gmAdam, validationData: xValid, onEpochEnd: logEpochs(name) });
 console.log('\n1. stacked vs tied autoencoders 784-100-30');
 const stacked = new StackedAutoencoder({ ...base, seed: SEED });
-const [, tStacked] = timed(() => stacked.fit(xTrain, fitOptions('stacked')));
+const [, tStacked] = await timed(() => stacked.fit(xTrain, fitOptions('stacked')));
 results.stacked = report('stacked', stacked, tStacked);
 const tied = new TiedAutoencoder({ ...base, seed: SEED });
-const [, tTied] = timed(() => tied.fit(xTrain, fitOptions('tied')));
+const [, tTied] = await timed(() => tied.fit(xTrain, fitOptions('tied')));
 results.tied = report('tied', tied, tTied);
 const layerEpochs = Math.max(1, Math.ceil(EPOCHS / 2));
-const [greedy, tGreedy] = timed(() =>
+const [{ autoencoder: greedy }, tGreedy] = await timed(() =>
   trainGreedyLayerwise({ ...base, seed: SEED }, xTrain, {
     layerFit: { epochs: layerEpochs, batchSize: BATCH, learningRate: 1e-3, optimizer: gmAdam, onEpochEnd: logEpochs('greedy layer') },
     fineTune: { ...fitOptions('greedy fine-tune'), epochs: EPOCHS - layerEpochs },
-  }).autoencoder,
+  }),
 );
 results.greedy = { ...report(`greedy (${layerEpochs} epochs per layer + ${EPOCHS - layerEpochs} fine-tuning)`, greedy, tGreedy), layerEpochs, fineTuneEpochs: EPOCHS - layerEpochs };
 greedy.dispose();
@@ -143,7 +144,7 @@ for (const [name, noise] of [
   ['dropout', { dropoutRate: 0.5 }],
 ]) {
   const ae = new DenoisingAutoencoder({ ...base, noise, seed: SEED });
-  const [, t] = timed(() => ae.fit(xTrain, fitOptions(`denoising-${name}`)));
+  const [, t] = await timed(() => ae.fit(xTrain, fitOptions(`denoising-${name}`)));
   const noisy = ae.corrupt(sample, SEED);
   const recon = ae.reconstruct(noisy);
   const file = path.join(outDir, `denoising-${name}.png`);
@@ -169,7 +170,7 @@ for (const [name, sparsity] of [
   ['no-penalty', null],
 ]) {
   const ae = sparsity === null ? new StackedAutoencoder({ ...sparseBase, seed: SEED }) : new SparseAutoencoder({ ...sparseBase, sparsity, seed: SEED });
-  const [, t] = timed(() => ae.fit(xTrain, fitOptions(`sparse ${name}`)));
+  const [, t] = await timed(() => ae.fit(xTrain, fitOptions(`sparse ${name}`)));
   const acts = ae.meanCodingActivations(xValid);
   const r = report(`sparse ${name}`, ae, t);
   results.sparse[name] = {
@@ -193,15 +194,15 @@ const clfFit = (name, lr, epochs) => ({ epochs, batchSize: 32, learningRate: lr,
 const tuneEpochs = Math.max(1, Math.round(CLF_EPOCHS / 3));
 // Baseline: the same network from random weights, trained end to end for as many epochs as the pretrained one sees.
 const scratch = new EncoderClassifier({ inputDim: 784, encoderHidden: [100, 30], activation: 'selu', numClasses: 10, seed: SEED });
-scratch.fit(xLab, yLab, clfFit('scratch', 1e-3, CLF_EPOCHS + tuneEpochs));
+await scratch.fit(xLab, yLab, clfFit('scratch', 1e-3, CLF_EPOCHS + tuneEpochs));
 const accScratch = scratch.evaluate(xTest, yTest).accuracy;
 // Pretrained: the stacked AE's encoder, frozen under a new head (lr 1e-2: the head is a softmax regression on the
 // codings), then unfrozen and fine-tuned end to end at lr 1e-3.
 const pre = EncoderClassifier.fromAutoencoder(stacked, { numClasses: 10, seed: SEED });
-pre.fit(xLab, yLab, clfFit('pretrained frozen', 1e-2, CLF_EPOCHS));
+await pre.fit(xLab, yLab, clfFit('pretrained frozen', 1e-2, CLF_EPOCHS));
 const accFrozen = pre.evaluate(xTest, yTest).accuracy;
 pre.setEncoderTrainable(true);
-pre.fit(xLab, yLab, clfFit('pretrained fine-tuned', 1e-3, tuneEpochs));
+await pre.fit(xLab, yLab, clfFit('pretrained fine-tuned', 1e-3, tuneEpochs));
 const accTuned = pre.evaluate(xTest, yTest).accuracy;
 results.classifier = {
   labels: LABELS,

@@ -26,6 +26,7 @@ import { mulberry32 } from '@gm/core';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, writeCifar10Batch } from '@gm/data';
 import { loadBundledMnist, loadCifar10 } from '@gm/data/node';
 import { RealNVPImage } from '@gm/models';
+import { fileStore } from '@gm/models/node';
 import { writeImageGrid } from './realnvp-lib.mjs';
 
 const { values, positionals } = parseArgs({
@@ -129,7 +130,7 @@ history.push({ images: 0, trainSeconds: 0, testBitsPerDimSubset: initialSmall })
 while (trainSeconds < minutes * 60) {
   const start = (round * chunk) % N;
   const rows = tf.tidy(() => tf.gather(train, tf.tensor1d(Int32Array.from({ length: chunk }, (_, i) => (start + i) % N), 'int32')));
-  const result = flow.fit(rows, { epochs: 1, batchSize: Number(values.batch), learningRate: Number(values.lr), optimizer: gmAdam, clipNorm: 100, seed: seed + round });
+  const result = await flow.fit(rows, { epochs: 1, batchSize: Number(values.batch), learningRate: Number(values.lr), optimizer: gmAdam, clipNorm: 100, seed: seed + round });
   rows.dispose();
   const logs = result.history.at(-1);
   trainSeconds += logs.seconds;
@@ -154,7 +155,7 @@ for (const temperature of [1.0, 0.7]) {
 }
 const real = tf.slice(test, 0, 36);
 writeImageGrid(path.join(out, 'test-images.png'), real.dataSync(), 36, h, w, c, 6);
-await flow.save(path.join(out, 'checkpoint'));
+await flow.save(fileStore(path.join(out, 'checkpoint')));
 const results = {
   mode,
   backend: tf.getBackend(),

@@ -55,7 +55,7 @@ for (const name of values.sets.split(',')) {
   const test = tf.tensor2d(testPts, [nTest, 2]);
   const flow = new RealNVP({ dim: 2, couplings: 8, hidden: [64, 64], seed });
   const t0 = performance.now();
-  flow.fit(train, {
+  await flow.fit(train, {
     epochs,
     batchSize: Number(values.batch),
     learningRate: Number(values.lr),

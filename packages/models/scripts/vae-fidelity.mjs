@@ -29,6 +29,7 @@ import { binarizeStatic } from '@gm/data';
 import { loadBundledMnist } from '@gm/data/node';
 import { bitsPerDim, toBinCenters } from '@gm/metrics';
 import { VAE } from '@gm/models';
+import { fileStore } from '@gm/models/node';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -138,10 +139,10 @@ function interpolationGrid(vae, x, labels, toUnit) {
   return out;
 }
 
-function train_(vae, xs, epochs, label) {
+async function train_(vae, xs, epochs, label) {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const fit = vae.fit(xs, {
+  const fit = await vae.fit(xs, {
     epochs,
     batchSize: 100,
     learningRate: 1e-3,
@@ -189,13 +190,13 @@ if (!values['skip-binary']) {
   const config = { inputShape: [D], hidden: [100], latentDim: 40, likelihood: 'bernoulli', seed: SEED };
   let vae;
   if (values['binary-checkpoint'] !== undefined) {
-    vae = await VAE.load(values['binary-checkpoint']);
+    vae = await VAE.load(fileStore(values['binary-checkpoint']));
     results.binary = { checkpoint: values['binary-checkpoint'], config: vae.config, epochs: vae.epochsTrained, weightsSha256: weightDigests(values['binary-checkpoint']) };
     console.log(`[binary] evaluating ${values['binary-checkpoint']} (${vae.epochsTrained} epochs trained)`);
   } else {
     vae = new VAE(config);
     console.log(`[binary] VAE 784-100-40 Bernoulli, Adam 1e-3, batch 100, ${EPOCHS} epochs, seed ${SEED}`);
-    const { fit, seconds, cpuSeconds } = train_(vae, xTrain, EPOCHS, 'binary');
+    const { fit, seconds, cpuSeconds } = await train_(vae, xTrain, EPOCHS, 'binary');
     const last = fit.history.at(-1);
     results.binary = {
       config,
@@ -207,7 +208,7 @@ if (!values['skip-binary']) {
     };
     console.log(`[binary] ${EPOCHS} epochs in ${seconds.toFixed(1)} s wall (${cpuSeconds.toFixed(1)} s CPU); last-epoch train −ELBO ${last?.loss.toFixed(3)} nats`);
     const ckpt = path.join(outDir, 'vae-binarized-mnist');
-    await vae.save(ckpt);
+    await vae.save(fileStore(ckpt));
     results.binary.checkpoint = ckpt;
     results.binary.weightsSha256 = weightDigests(ckpt);
     console.log(`[binary] checkpoint ${ckpt} (weights sha256 ${JSON.stringify(results.binary.weightsSha256)})`);
@@ -232,7 +233,7 @@ if (!values['skip-logistic'] && LOGISTIC_EPOCHS > 0) {
   const config = { inputShape: [D], hidden: [100], latentDim: 40, likelihood: 'discretized-logistic', seed: SEED };
   const vae = new VAE(config);
   console.log(`[8-bit] VAE 784-100-40 discretized logistic, Adam 1e-3, batch 100, ${LOGISTIC_EPOCHS} epochs, seed ${SEED}`);
-  const { fit, seconds, cpuSeconds } = train_(vae, xTrain, LOGISTIC_EPOCHS, '8-bit');
+  const { fit, seconds, cpuSeconds } = await train_(vae, xTrain, LOGISTIC_EPOCHS, '8-bit');
   const last = fit.history.at(-1);
   results.eightBit = {
     config,
@@ -243,7 +244,7 @@ if (!values['skip-logistic'] && LOGISTIC_EPOCHS > 0) {
     trainNegElboLastEpochBitsPerDim: last === undefined ? undefined : bitsPerDim(last.loss, D),
   };
   const ckpt = path.join(outDir, 'vae-8bit-mnist');
-  await vae.save(ckpt);
+  await vae.save(fileStore(ckpt));
   results.eightBit.checkpoint = ckpt;
   results.eightBit.weightsSha256 = weightDigests(ckpt);
   save();

@@ -2,32 +2,46 @@
  * BB-ANS with gm's trained VAE, measured: the pieces shared by `vae-rate.ts` (the full report) and the `rans` /
  * `bbans` suites of `pnpm bench`. Every timing is taken as wall time and as this process's CPU time
  * (process.cpuUsage: user + system): the machines are shared, so wall time alone says more about the neighbours.
+ *
+ * The coder gets the VAE as plain data (`vae.codingModel()`) and evaluates its networks itself, with its own
+ * deterministic arithmetic: dense layers on @gm/bitsback's dense engine (wasm SIMD128, or its JavaScript twin),
+ * activations with gm's exact elementary functions. tfjs is used here only to train the brief VAE and for −ELBO.
+ * The engine handed to the coder is wrapped, so the time spent in its dense layers is measured directly.
  */
-import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { PNG } from 'pngjs';
 import { initBackend, type BackendName } from '@gm/backend';
+import { crc32, type CodingModel, type GaussianLatentCoding } from '@gm/core';
 import { binarizeStatic } from '@gm/data';
 import { loadBundledMnist } from '@gm/data/node';
 import { fileStore } from '@gm/models/node';
 import { toBinCenters } from '@gm/metrics';
 import { VAE } from '@gm/models';
 import {
+  chunkSummary,
+  codingModelFingerprint,
   compress,
-  crc32,
+  createDenseEngine,
+  decodeChunk,
   decompress,
   GmzError,
-  modelFingerprint,
-  rateReport,
-  type BitsBackModel,
+  modelCoder,
+  splitGmz,
   type CompressOptions,
-  type RateReport,
+  type DenseBackend,
+  type DenseEngine,
+  type GmzChunkSummary,
 } from '@gm/bitsback';
+import { rateReport, type RateReport } from '@gm/bitsback/node';
 
 export const D = 784;
+
+/** Coding settings of a run: everything `compress` takes except the engine, which the run supplies (and times). */
+export type CodingSettings = Omit<CompressOptions, 'engine'>;
 
 /** Wall and CPU milliseconds of one piece of work. */
 export interface Timing {
@@ -58,24 +72,12 @@ export function testDigits(): { binary: Uint8Array; u8: Uint8Array; count: numbe
   return { binary: binarizeStatic(test.images), u8: test.images, count: test.count, train: train.images, trainCount: train.count };
 }
 
-/** Every file of a checkpoint folder (sorted relative paths and bytes): the model's fingerprint for .gmz. */
-export function checkpointFingerprint(dir: string): string {
-  const parts: Array<string | Uint8Array> = [];
-  const walk = (rel: string): void => {
-    const abs = join(dir, rel);
-    for (const name of readdirSync(abs).sort()) {
-      const r = rel === '' ? name : `${rel}/${name}`;
-      if (statSync(join(dir, r)).isDirectory()) walk(r);
-      else parts.push(r, readFileSync(join(dir, r)));
-    }
-  };
-  walk('');
-  return modelFingerprint(parts);
-}
-
 export interface LoadedVae {
   vae: VAE;
   dir: string;
+  /** What the coder codes with: the VAE as plain data. */
+  coding: GaussianLatentCoding;
+  /** The coding model's fingerprint (64 hex digits), as a .gmz header records it. */
   fingerprint: string;
   /** 'checkpoint <dir> (N epochs)' or 'briefly trained here (N epochs)'. */
   source: string;
@@ -86,10 +88,12 @@ export async function loadVae(dir: string, source?: string): Promise<LoadedVae> 
   if (!existsSync(join(dir, 'gm-checkpoint.json'))) throw new Error(`${dir} is not a gm checkpoint folder (no gm-checkpoint.json)`);
   const vae = await VAE.load(fileStore(dir));
   const c = vae.config;
+  const coding = vae.codingModel();
   return {
     vae,
     dir,
-    fingerprint: checkpointFingerprint(dir),
+    coding,
+    fingerprint: codingModelFingerprint(coding),
     source: source ?? `checkpoint ${dir} (${vae.epochsTrained} epochs)`,
     likelihood: c.likelihood,
   };
@@ -98,7 +102,7 @@ export async function loadVae(dir: string, source?: string): Promise<LoadedVae> 
 /**
  * Trains the reference architecture (MLP 784-100-40, ReLU) for a few epochs on the 8,000 bundled training digits —
  * binarized for 'bernoulli', bin centres for 'discretized-logistic' — saves it to `dir` and loads it back, so it
- * goes through the same checkpoint path and fingerprint as a real checkpoint. Reuses `dir` if it already holds one.
+ * goes through the same checkpoint path as a real checkpoint. Reuses `dir` if it already holds one.
  */
 export async function briefVae(dir: string, likelihood: 'bernoulli' | 'discretized-logistic', epochs: number, log: (s: string) => void): Promise<LoadedVae> {
   const source = `briefly trained here (${epochs} epochs, ${likelihood}), saved in ${dir}`;
@@ -135,90 +139,102 @@ export function negElboBitsPerDim(v: LoadedVae, pixels: Uint8Array, count: numbe
   return nats / (D * Math.LN2);
 }
 
-/** Wall and CPU time spent inside the model's posterior / likelihood calls, accumulated. */
-export interface ModelTimes {
-  posterior: Timing & { calls: number };
-  likelihood: Timing & { calls: number };
+/** Wall and CPU time spent inside a dense engine's `run` (copy in, kernel, copy out), accumulated. */
+export interface EngineTimes extends Timing {
+  calls: number;
 }
 
-/** Wraps a bits-back model so the time spent inside it is accumulated in `times`. */
-export function timedModel(model: BitsBackModel): { model: BitsBackModel; times: ModelTimes; reset(): void } {
-  const times: ModelTimes = { posterior: { wallMs: 0, cpuMs: 0, calls: 0 }, likelihood: { wallMs: 0, cpuMs: 0, calls: 0 } };
-  const wrap = <A extends unknown[], R>(slot: Timing & { calls: number }, fn: (...a: A) => R | Promise<R>) =>
-    async (...a: A): Promise<R> => {
+/**
+ * Wraps a dense engine so the time spent in its dense-layer evaluations is accumulated in `times`. The wrapper
+ * delegates every call, so the coder gets the very same outputs (the handles are the inner engine's own).
+ */
+export function timedEngine(engine: DenseEngine): { engine: DenseEngine; times: EngineTimes; reset(): void } {
+  const times: EngineTimes = { wallMs: 0, cpuMs: 0, calls: 0 };
+  const wrapped: DenseEngine = {
+    backend: engine.backend,
+    load: (layer) => engine.load(layer),
+    run(handle, x, rows, u) {
       const c0 = cpuNowMs();
       const t0 = performance.now();
-      const r = await fn(...a);
-      slot.wallMs += performance.now() - t0;
-      slot.cpuMs += cpuNowMs() - c0;
-      slot.calls++;
-      return r;
-    };
-  const wrapped: BitsBackModel = {
-    latentDim: model.latentDim,
-    posterior: wrap(times.posterior, (x: Float32Array, b: number) => model.posterior(x, b)),
-    likelihood: wrap(times.likelihood, (z: Float32Array, b: number) => model.likelihood(z, b)),
+      const y = engine.run(handle, x, rows, u);
+      times.wallMs += performance.now() - t0;
+      times.cpuMs += cpuNowMs() - c0;
+      times.calls++;
+      return y;
+    },
+    dispose: () => engine.dispose(),
   };
   return {
-    model: wrapped,
+    engine: wrapped,
     times,
     reset() {
-      for (const s of [times.posterior, times.likelihood]) s.wallMs = s.cpuMs = s.calls = 0;
+      times.wallMs = times.cpuMs = times.calls = 0;
     },
   };
 }
 
-/** One direction of a throughput run: totals, and how much of them the model took. */
+/** One direction of a throughput run: totals, and how much of them the dense engine took. */
 export interface DirectionTiming {
   wallMs: number;
   cpuMs: number;
   imagesPerSecWall: number;
   imagesPerSecCpu: number;
-  modelWallMs: number;
-  modelCpuMs: number;
-  modelCalls: number;
+  /** Time inside the dense engine's dense-layer evaluations (the networks' matrix products). */
+  denseWallMs: number;
+  denseCpuMs: number;
+  denseCalls: number;
 }
 
 export interface CodingRun {
   file: Uint8Array;
   exact: boolean;
   firstMismatch: number | null;
+  /** The dense engine the coder evaluated the networks with. */
+  denseBackend: DenseBackend;
   compress: DirectionTiming;
   decompress: DirectionTiming;
   /** Every repetition (compress/decompress CPU ms), for a view of the noise. */
   repeats: Array<{ compressCpuMs: number; compressWallMs: number; decompressCpuMs: number; decompressWallMs: number }>;
 }
 
-function direction(count: number, t: Timing, m: ModelTimes): DirectionTiming {
+function direction(count: number, t: Timing, dense: EngineTimes): DirectionTiming {
   return {
     wallMs: t.wallMs,
     cpuMs: t.cpuMs,
     imagesPerSecWall: (count / t.wallMs) * 1000,
     imagesPerSecCpu: (count / t.cpuMs) * 1000,
-    modelWallMs: m.posterior.wallMs + m.likelihood.wallMs,
-    modelCpuMs: m.posterior.cpuMs + m.likelihood.cpuMs,
-    modelCalls: m.posterior.calls + m.likelihood.calls,
+    denseWallMs: dense.wallMs,
+    denseCpuMs: dense.cpuMs,
+    denseCalls: dense.calls,
   };
 }
 
 /**
  * Compresses `images` to a .gmz and decompresses it `repeats` times (after a warm-up on the first 200 images),
- * checking every byte each time. Reports the run with the median compress CPU time.
+ * checking every byte each time, on one dense engine (`backend`, default: wasm SIMD128 where it runs, else JS)
+ * whose dense-layer time is measured. Reports the run with the median compress CPU time.
  */
-export async function codingRun(images: Uint8Array, model: BitsBackModel, options: CompressOptions, repeats: number): Promise<CodingRun> {
+export async function codingRun(images: Uint8Array, model: CodingModel, settings: CodingSettings, repeats: number, backend?: DenseBackend): Promise<CodingRun> {
   const count = images.length / D;
-  const t = timedModel(model);
+  const inner = createDenseEngine(backend === undefined ? {} : { backend });
+  const t = timedEngine(inner);
+  const options: CompressOptions = { ...settings, engine: t.engine };
+  // Each compress / decompress loads the weights into the engine again; free them between runs.
   const warm = images.subarray(0, Math.min(count, 200) * D);
-  const warmFile = await compress(warm, t.model, { ...options, chunkSize: Math.min(options.chunkSize ?? 500, 200) });
-  await decompress(warmFile, t.model, { fingerprint: options.fingerprint });
+  const warmFile = await compress(warm, model, { ...options, chunkSize: Math.min(settings.chunkSize ?? 500, 200) });
+  inner.dispose();
+  await decompress(warmFile, model, { engine: t.engine });
+  inner.dispose();
   const runs: Array<{ file: Uint8Array; exact: boolean; firstMismatch: number | null; c: DirectionTiming; d: DirectionTiming }> = [];
   for (let r = 0; r < repeats; r++) {
     t.reset();
-    const c = await timed(() => compress(images, t.model, options));
+    const c = await timed(() => compress(images, model, options));
     const cDir = direction(count, c.time, t.times);
+    inner.dispose();
     t.reset();
-    const d = await timed(() => decompress(c.value, t.model, { fingerprint: options.fingerprint }));
+    const d = await timed(() => decompress(c.value, model, { engine: t.engine }));
     const dDir = direction(count, d.time, t.times);
+    inner.dispose();
     let firstMismatch: number | null = d.value.images.length === images.length ? null : Math.min(d.value.images.length, images.length);
     for (let i = 0; firstMismatch === null && i < images.length; i++) if (d.value.images[i] !== images[i]) firstMismatch = i;
     runs.push({ file: c.value, exact: firstMismatch === null, firstMismatch, c: cDir, d: dDir });
@@ -231,10 +247,50 @@ export async function codingRun(images: Uint8Array, model: BitsBackModel, option
     file: mid.file,
     exact: runs.every((r) => r.exact),
     firstMismatch: runs.find((r) => !r.exact)?.firstMismatch ?? null,
+    denseBackend: inner.backend,
     compress: mid.c,
     decompress: dMid.d,
     repeats: runs.map((r) => ({ compressCpuMs: r.c.cpuMs, compressWallMs: r.c.wallMs, decompressCpuMs: r.d.cpuMs, decompressWallMs: r.d.wallMs })),
   };
+}
+
+/** Unsigned LEB128 varint at the start of `bytes` (the container's varints). */
+function leadingVarint(bytes: Uint8Array): number {
+  let v = 0;
+  let scale = 1;
+  for (let i = 0; i < 7 && i < bytes.length; i++) {
+    v += (bytes[i]! & 0x7f) * scale;
+    if ((bytes[i]! & 0x80) === 0) return v;
+    scale *= 128;
+  }
+  throw new Error('a model chunk payload does not start with a varint');
+}
+
+/** How a .gmz file's chunks are stored, and the clean bits its bits-back chunks drew. */
+export interface ChunkReport {
+  chunks: GmzChunkSummary[];
+  /**
+   * Clean bits drawn over all bits-back chunks: 16 per clean unit, the count each model-coded chunk of a
+   * Gaussian-latent file stores first in its payload (model-coder.ts). Deflated chunks draw none.
+   */
+  cleanBits: number;
+}
+
+export function chunkReport(file: Uint8Array): ChunkReport {
+  const g = splitGmz(file);
+  let units = 0;
+  if (g.header.modelKind === 'gaussian-latent') for (const c of g.chunks) if (c.method === 'model') units += leadingVarint(c.payload);
+  return { chunks: chunkSummary(g), cleanBits: 16 * units };
+}
+
+/** "1 chunk of 2000 images, coded with the model" / "3 of 4 chunks coded with the model, 1 deflated (…)". */
+export function describeChunks(chunks: readonly GmzChunkSummary[]): string {
+  const model = chunks.filter((c) => c.method === 'model');
+  const deflated = chunks.length - model.length;
+  const sizes = [...new Set(chunks.map((c) => c.images))].join('/');
+  const n = `${chunks.length} chunk${chunks.length === 1 ? '' : 's'} of ${sizes} images`;
+  if (deflated === 0) return `${n}, all coded with the model`;
+  return `${n}: ${model.length} coded with the model, ${deflated} stored deflated (deflate was smaller)`;
 }
 
 /** A hand-written PNG: 1-bit grayscale, no filter, zlib level 9 (pngjs writes only 8- and 16-bit images). */
@@ -327,32 +383,51 @@ export interface FailCheck {
   ok: boolean;
 }
 
-/** Decompresses damaged files / with a wrong model and records the error each gives and how long it took. */
+/**
+ * Decompresses damaged files and decodes with another model, and records the error each gives and how long it
+ * took. The fingerprint comes from the coding model itself, so "another model" is refused by the header check;
+ * the coder-level check hands the first model-coded chunk to a coder of the other model directly (past the
+ * fingerprint check) to show that the coder itself refuses it rather than returning garbage.
+ */
 export async function failChecks(
   file: Uint8Array,
   images: Uint8Array,
-  model: BitsBackModel,
-  fingerprint: string,
-  wrongModel: BitsBackModel | null,
+  model: CodingModel,
+  wrongModel: CodingModel | null,
+  backend?: DenseBackend,
 ): Promise<FailCheck[]> {
   const out: FailCheck[] = [];
-  const attempt = async (name: string, bytes: Uint8Array, m: BitsBackModel, fp: string): Promise<void> => {
+  const engine = backend === undefined ? {} : { engine: backend };
+  const sameAs = (got: Uint8Array, want: Uint8Array): boolean => got.length === want.length && got.every((v, i) => v === want[i]);
+  const attempt = async (name: string, decode: () => Promise<Uint8Array> | Uint8Array, want: Uint8Array): Promise<void> => {
     const t0 = performance.now();
     try {
-      const back = await decompress(bytes, m, { fingerprint: fp });
-      const same = back.images.length === images.length && back.images.every((v, i) => v === images[i]);
-      out.push({ name, error: 'NO ERROR', message: same ? 'decoded the original images' : 'returned different images (garbage!)', ms: performance.now() - t0, ok: false });
+      const back = await decode();
+      out.push({ name, error: 'NO ERROR', message: sameAs(back, want) ? 'decoded the original images' : 'returned different images (garbage!)', ms: performance.now() - t0, ok: false });
     } catch (e) {
       const err = e as Error;
       const code = e instanceof GmzError ? `/${e.code}` : '';
       out.push({ name, error: `${err.name}${code}`, message: err.message, ms: performance.now() - t0, ok: true });
     }
   };
-  await attempt('wrong fingerprint (another model)', file, model, `${fingerprint}-other`);
-  if (wrongModel !== null) await attempt('wrong weights under the right fingerprint', file, wrongModel, fingerprint);
-  await attempt('truncated to half', file.subarray(0, file.length >> 1), model, fingerprint);
-  await attempt('truncated by 1 byte', file.subarray(0, file.length - 1), model, fingerprint);
-  await attempt('empty file', new Uint8Array(0), model, fingerprint);
+  const whole = (bytes: Uint8Array, m: CodingModel) => async () => (await decompress(bytes, m, engine)).images;
+  if (wrongModel !== null) {
+    await attempt('another model (same architecture, other weights)', whole(file, wrongModel), images);
+    const g = splitGmz(file);
+    const k = g.chunks.findIndex((c) => c.method === 'model');
+    if (k >= 0) {
+      const first = g.chunks.slice(0, k).reduce((a, c) => a + c.count, 0);
+      const chunk = g.chunks[k]!;
+      await attempt(
+        `other weights past the fingerprint check (chunk ${k}, coder level)`,
+        () => decodeChunk(chunk, modelCoder(wrongModel, g.header.settings, backend), g.header),
+        images.subarray(first * D, (first + chunk.count) * D),
+      );
+    }
+  }
+  await attempt('truncated to half', whole(file.subarray(0, file.length >> 1), model), images);
+  await attempt('truncated by 1 byte', whole(file.subarray(0, file.length - 1), model), images);
+  await attempt('empty file', whole(new Uint8Array(0), model), images);
   for (const [where, at] of [
     ['header', 20],
     ['payload middle', file.length >> 1],
@@ -360,7 +435,7 @@ export async function failChecks(
   ] as const) {
     const flipped = file.slice();
     flipped[at]! ^= 0x10;
-    await attempt(`bit flipped (${where}, byte ${at})`, flipped, model, fingerprint);
+    await attempt(`bit flipped (${where}, byte ${at})`, whole(flipped, model), images);
   }
   return out;
 }
@@ -369,11 +444,15 @@ export async function failChecks(
 export interface DatasetReport {
   dataset: string;
   model: string;
-  settings: CompressOptions;
+  /** The coding model's fingerprint (what the file's header records). */
+  fingerprint: string;
+  settings: CodingSettings;
+  denseBackend: DenseBackend;
   images: number;
   dims: number;
   exact: boolean;
   rate: RateReport;
+  cleanBits: number;
   negElbo10: number;
   negElbo1: number;
   ratio10: number;

@@ -7,8 +7,13 @@
  * decompressed and checked byte for byte; the whole file (header, start-up state, checksums) in bits/dim over
  * 1,568,000 pixels next to the model's mean test −ELBO (analytic KL; 10 posterior samples, and 1), clean bits,
  * gzip -9 and brotli of the same bits packed as one blob, a PNG per image (1-bit and 8-bit grayscale), images/s
- * each way (wall and CPU time, and the share spent inside the model), and fail-clean checks (wrong model,
- * truncated and bit-flipped files). 8-bit part: the same with the discretized-logistic VAE on the raw bytes.
+ * each way (wall and CPU time, and the share spent in the coder's dense engine), and fail-clean checks (another
+ * model, truncated and bit-flipped files). 8-bit part: the same with the discretized-logistic VAE on the raw bytes.
+ *
+ * The coder gets each VAE as plain data (`vae.codingModel()`) and evaluates its networks with its own
+ * deterministic arithmetic on a dense engine (wasm SIMD128, or the JavaScript twin); the tfjs backend (--backend)
+ * only trains the brief VAEs and computes −ELBO. Every chunk is BB-ANS coded unless --fallback lets a chunk be
+ * stored deflated when that is smaller (the report says which chunks were).
  *
  * Options:
  *   --brief-epochs N       no checkpoint given: train the reference architecture N epochs here (default 5)
@@ -17,8 +22,11 @@
  *   --lanes 128 --chunk 2000 --bucket-bits 10 --posterior-precision 28 --likelihood-precision 24   (binary)
  *   --u8-lanes 128 --u8-chunk 2000 --u8-bucket-bits 12 --u8-likelihood-precision 24                   (8-bit)
  *   --repeats 3            timed compress/decompress repetitions (the median by CPU time is reported)
+ *   --count N              the first N test digits only (default all 2,000; a quick check, not the headline figures)
  *   --profile              CPU-profile one compress + decompress and print where the time goes
- *   --skip-fail-checks     --backend wasm|cpu|node (default wasm)
+ *   --engine wasm-simd128|js   the coder's dense engine (default: wasm SIMD128 where it runs, else js)
+ *   --fallback             store a chunk deflated when that is smaller than BB-ANS (default: always BB-ANS)
+ *   --skip-fail-checks     --backend wasm|cpu|node (tfjs, for training and −ELBO; default wasm)
  *   --out DIR              where the .gmz files and results.json go (default reports/bitsback)
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -28,11 +36,14 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { VAE } from '@gm/models';
 import type { BackendName } from '@gm/backend';
-import type { BitsBackModel, CompressOptions } from '@gm/bitsback';
+import type { DenseBackend } from '@gm/bitsback';
+import type { GaussianLatentCoding } from '@gm/core';
 import {
   briefVae,
+  chunkReport,
   codingRun,
   D,
+  describeChunks,
   failChecks,
   loadVae,
   negElboBitsPerDim,
@@ -40,6 +51,7 @@ import {
   rateOf,
   setupBackend,
   testDigits,
+  type CodingSettings,
   type DatasetReport,
   type LoadedVae,
 } from './shared';
@@ -63,8 +75,11 @@ const { values, positionals } = parseArgs({
     'u8-bucket-bits': { type: 'string', default: '12' },
     'u8-likelihood-precision': { type: 'string', default: '24' },
     repeats: { type: 'string', default: '3' },
+    count: { type: 'string', default: '2000' },
     profile: { type: 'boolean', default: false },
     'skip-fail-checks': { type: 'boolean', default: false },
+    engine: { type: 'string' },
+    fallback: { type: 'boolean', default: false },
     backend: { type: 'string', default: 'wasm' },
     out: { type: 'string', default: join(process.cwd(), 'reports', 'bitsback') },
   },
@@ -78,8 +93,12 @@ const int = (name: keyof typeof values): number => {
 const log = (s: string): void => console.log(s);
 const f4 = (v: number): string => v.toFixed(4);
 
-/** A model of the same architecture with other (random) weights: the "wrong model under the right fingerprint". */
-function wrongModel(v: LoadedVae): BitsBackModel {
+const engineArg = values.engine;
+if (engineArg !== undefined && engineArg !== 'wasm-simd128' && engineArg !== 'js') throw new Error(`--engine must be wasm-simd128 or js, got ${engineArg}`);
+const engine: DenseBackend | undefined = engineArg;
+
+/** A model of the same architecture with other (random) weights: the "wrong model" of the fail-clean checks. */
+function wrongModel(v: LoadedVae): GaussianLatentCoding {
   const c = v.vae.config;
   const other = new VAE({
     inputShape: [...c.inputShape],
@@ -88,43 +107,47 @@ function wrongModel(v: LoadedVae): BitsBackModel {
     likelihood: c.likelihood,
     seed: c.seed + 7,
   });
-  return other.toBitsBackModel();
+  // The coding model is plain data (typed arrays copied out of the layers), so the VAE can go right away.
+  const coding = other.codingModel();
+  other.dispose();
+  return coding;
 }
 
 async function dataset(
   name: 'binary' | 'u8',
   v: LoadedVae,
   images: Uint8Array,
-  settings: CompressOptions,
+  settings: CodingSettings,
   repeats: number,
 ): Promise<{ report: DatasetReport; profile: ProfileSummary | null }> {
   const count = images.length / D;
   log(`\n## ${name === 'binary' ? 'binarized digits (pixel byte > 127), Bernoulli VAE' : '8-bit digits, discretized-logistic VAE'}`);
-  log(`model: ${v.source}; likelihood ${v.likelihood}`);
-  const { fingerprint: _fp, ...shown } = settings;
-  log(`settings: ${JSON.stringify(shown)}`);
+  log(`model: ${v.source}; likelihood ${v.likelihood}; coding-model fingerprint ${v.fingerprint.slice(0, 16)}…`);
+  log(`settings: ${JSON.stringify(settings)}`);
   const negElbo10 = negElboBitsPerDim(v, images, count, 10);
   const negElbo1 = negElboBitsPerDim(v, images, count, 1);
-  const model = v.vae.toBitsBackModel();
-  const run = await codingRun(images, model, settings, repeats);
+  const model = v.coding;
+  const run = await codingRun(images, model, settings, repeats, engine);
   const rate = rateOf(run.file, images, negElbo10);
+  const stored = chunkReport(run.file);
   const png = pngSizes(images, name === 'binary');
-  const checks = values['skip-fail-checks'] ? [] : await failChecks(run.file, images, model, v.fingerprint, wrongModel(v));
+  const checks = values['skip-fail-checks'] ? [] : await failChecks(run.file, images, model, wrongModel(v), engine);
   let prof: ProfileSummary | null = null;
   if (values.profile) {
     const t = await profile(async () => {
       const { compress, decompress } = await import('@gm/bitsback');
-      const file = await compress(images, model, settings);
-      await decompress(file, model, { fingerprint: settings.fingerprint });
+      const opts = engine === undefined ? {} : { engine };
+      const file = await compress(images, model, { ...settings, ...opts });
+      await decompress(file, model, opts);
     });
     prof = t.summary;
   }
   const bpd = (bytes: number): number => (8 * bytes) / (count * D);
   log(`round trip: ${run.exact ? `exact (every one of ${count * D} pixels, ${repeats} runs)` : `MISMATCH at pixel ${run.firstMismatch}`}`);
-  log(`file: ${rate.fileBytes} bytes = ${f4(rate.bitsPerDim)} bits/dim over ${rate.dims} pixels (header, start-up state, checksums included), ${rate.chunks} chunk(s)`);
+  log(`file: ${rate.fileBytes} bytes = ${f4(rate.bitsPerDim)} bits/dim over ${rate.dims} pixels (header, start-up state, checksums included); ${describeChunks(stored.chunks)}`);
   log(`model −ELBO (analytic KL): ${f4(negElbo10)} bits/dim (10 posterior samples), ${f4(negElbo1)} (1 sample)`);
   log(`ratio file / −ELBO: ${f4(rate.bitsPerDim / negElbo10)} (10 samples), ${f4(rate.bitsPerDim / negElbo1)} (1 sample)`);
-  log(`clean bits used: ${rate.cleanBits} (${f4(rate.cleanBits / rate.dims)} bits/dim if they were paid for)`);
+  log(`clean bits used: ${stored.cleanBits} (${f4(stored.cleanBits / rate.dims)} bits/dim if they were paid for)`);
   log(`gzip -9: ${rate.gzip.bytes} B = ${f4(rate.gzip.bitsPerDim)} bits/dim; brotli q11: ${rate.brotli.bytes} B = ${f4(rate.brotli.bitsPerDim)} bits/dim (same pixels as one ${name === 'binary' ? 'bit-packed' : 'byte-per-pixel'} blob)`);
   log(
     `PNG per image, summed: ${png.oneBitBytes === null ? '' : `1-bit grayscale ${png.oneBitBytes} B = ${f4(bpd(png.oneBitBytes))} bits/dim; `}` +
@@ -133,13 +156,13 @@ async function dataset(
   for (const [dir, t] of [['compress', run.compress], ['decompress', run.decompress]] as const) {
     log(
       `${dir}: ${t.imagesPerSecCpu.toFixed(0)} images/s by CPU time (${t.cpuMs.toFixed(0)} ms), ${t.imagesPerSecWall.toFixed(0)} by wall time (${t.wallMs.toFixed(0)} ms); ` +
-        `inside the model ${t.modelCpuMs.toFixed(0)} ms CPU / ${t.modelWallMs.toFixed(0)} ms wall over ${t.modelCalls} calls (${((100 * t.modelCpuMs) / t.cpuMs).toFixed(0)}% of CPU)`,
+        `inside the ${run.denseBackend} dense engine ${t.denseCpuMs.toFixed(0)} ms CPU / ${t.denseWallMs.toFixed(0)} ms wall over ${t.denseCalls} layer evaluations (${((100 * t.denseCpuMs) / t.cpuMs).toFixed(0)}% of CPU)`,
     );
   }
   log(`repeats (CPU ms compress/decompress): ${run.repeats.map((r) => `${r.compressCpuMs.toFixed(0)}/${r.decompressCpuMs.toFixed(0)}`).join(', ')}`);
   for (const c of checks) log(`fail-clean: ${c.name}: ${c.ok ? '' : 'FAILED — '}${c.error} after ${c.ms.toFixed(1)} ms: ${c.message.slice(0, 140)}`);
   if (prof !== null) {
-    log(`profile of one compress + decompress (${prof.totalMs.toFixed(0)} ms sampled, self time):`);
+    log(`profile of one compress + decompress (${prof.totalMs.toFixed(0)} ms sampled, self time; the profiler's own ${prof.profilerMs.toFixed(0)} ms left out):`);
     for (const [g, ms] of Object.entries(prof.groups).sort((a, b) => b[1] - a[1])) log(`  ${g.padEnd(38)} ${ms.toFixed(0).padStart(6)} ms ${((100 * ms) / prof.totalMs).toFixed(1).padStart(5)}%`);
     log('  top functions:');
     for (const t of prof.top.slice(0, 12)) log(`    ${t.ms.toFixed(0).padStart(6)} ms  ${t.fn}  ${t.where}`);
@@ -147,11 +170,14 @@ async function dataset(
   const report: DatasetReport = {
     dataset: name,
     model: v.source,
-    settings: { ...settings, fingerprint: v.fingerprint },
+    fingerprint: v.fingerprint,
+    settings,
+    denseBackend: run.denseBackend,
     images: count,
     dims: count * D,
     exact: run.exact,
     rate,
+    cleanBits: stored.cleanBits,
     negElbo10,
     negElbo1,
     ratio10: rate.bitsPerDim / negElbo10,
@@ -172,18 +198,22 @@ const outDir = resolve(values.out as string);
 async function main(): Promise<void> {
   const backend = await setupBackend(values.backend as BackendName);
   const started = new Date().toISOString();
-  log(`# BB-ANS with gm's VAE on the 2,000 bundled test digits — backend ${backend}, node ${process.version}`);
+  const { createDenseEngine } = await import('@gm/bitsback');
+  const denseBackend = createDenseEngine(engine === undefined ? {} : { backend: engine }).backend;
+  log(`# BB-ANS with gm's VAE on the 2,000 bundled test digits — coder dense engine ${denseBackend}, tfjs backend ${backend} (training and −ELBO), node ${process.version}`);
   log('Throughput: images/s by CPU time of this process (process.cpuUsage, user + system) and by wall time; the machine is shared.');
-  const digits = testDigits();
+  const all = testDigits();
+  const count = Math.min(all.count, Math.max(1, int('count')));
+  const digits = { ...all, count, binary: all.binary.subarray(0, count * D), u8: all.u8.subarray(0, count * D) };
+  if (count < all.count) log(`QUICK CHECK: the first ${count} of the ${all.count} test digits only (--count).`);
   const repeats = Math.max(1, int('repeats'));
   const ckpt = positionals[0];
-  const results: Record<string, unknown> = { date: started, backend, node: process.version };
+  const results: Record<string, unknown> = { date: started, backend, denseBackend, node: process.version };
   if (!values['skip-binary']) {
     const bin = ckpt !== undefined ? await loadVae(resolve(ckpt)) : await briefVae(join(tmpdir(), `gm-bench-vae-brief-bernoulli-${int('brief-epochs')}`), 'bernoulli', int('brief-epochs'), log);
-    const binSettings: CompressOptions = {
-      fingerprint: bin.fingerprint,
+    const binSettings: CodingSettings = {
       shape: [28, 28],
-      pixels: 'binary',
+      fallback: values.fallback,
       lanes: int('lanes'),
       chunkSize: int('chunk'),
       bucketBits: int('bucket-bits'),
@@ -198,10 +228,9 @@ async function main(): Promise<void> {
       values.u8 !== undefined
         ? await loadVae(resolve(values.u8))
         : await briefVae(join(tmpdir(), `gm-bench-vae-brief-logistic-${int('u8-brief-epochs')}`), 'discretized-logistic', int('u8-brief-epochs'), log);
-    const u8Settings: CompressOptions = {
-      fingerprint: u8.fingerprint,
+    const u8Settings: CodingSettings = {
       shape: [28, 28],
-      pixels: 'u8',
+      fallback: values.fallback,
       lanes: int('u8-lanes'),
       chunkSize: int('u8-chunk'),
       bucketBits: int('u8-bucket-bits'),

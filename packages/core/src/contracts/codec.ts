@@ -11,7 +11,8 @@ export interface Message {
   readonly lanes: number;
 }
 
-export interface Codec<S> {
-  push(message: Message, symbol: S): Message;
-  pop(message: Message): [Message, S];
+/** A codec of symbols `S` over messages `M` (a coder narrows `M` to its own message type). */
+export interface Codec<S, M extends Message = Message> {
+  push(message: M, symbol: S): M;
+  pop(message: M): [M, S];
 }

@@ -91,9 +91,6 @@ export function resolveIafVaeConfig(config: IafVaeConfig): ResolvedIafVaeConfig 
   return { vae: { ...vaePart }, flowSteps, flowHidden: [...hidden], contextSize, gateBias };
 }
 
-function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
-  checkPositiveInt(`${where}: "${name}"`, v);
-}
 
 /** The encoder seen with two outputs: `[μ ‖ log σ]` and the features its last layer reads (shared weights). */
 function featureView(encoder: tfl.LayersModel): { model: tfl.LayersModel; width: number } {
@@ -302,9 +299,9 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   negativeElbo(x: tf.Tensor, options: { samples?: number; seed?: number; batchSize?: number } = {}): number {
     this.checkX('negativeElbo', x);
     const samples = options.samples ?? 1;
-    checkPosInt('IafVae.negativeElbo', 'samples', samples);
+    checkPositiveInt(`IafVae.negativeElbo: "samples"`, samples);
     const batchSize = options.batchSize ?? 500;
-    checkPosInt('IafVae.negativeElbo', 'batchSize', batchSize);
+    checkPositiveInt(`IafVae.negativeElbo: "batchSize"`, batchSize);
     const seed = options.seed ?? this.vae.config.seed;
     const N = x.shape[0] as number;
     let total = 0;

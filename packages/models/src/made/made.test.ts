@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '@gm/core';
+import { autoregressiveCoder, compress, decompress } from '@gm/bitsback';
 import { MADE } from './made';
 import type { MadeConfig } from './config';
 import { fileStore } from '../io/file-store';
@@ -238,19 +239,18 @@ describe('MADE training, checkpoints, hygiene', () => {
     back.dispose();
   });
 
-  it('codec model: conditionals ignore not-yet-coded inputs bit for bit, in the mask order', async () => {
-    const made = new MADE({ inputSize: 10, hidden: [20], ordering: 'random', seed: 13 });
-    const codec = made.toCodecModel();
-    const order = codec.order;
+  it('coding model: the coder computes the tfjs conditionals, in the mask order, and compresses losslessly', async () => {
+    const made = new MADE({ inputSize: 10, hidden: [20, 16], ordering: 'random', seed: 13 });
+    const coding = made.codingModel();
+    expect(Array.from(coding.order)).toEqual(Array.from(made.order(0)));
     const rand = mulberry32(2);
-    const x = Float32Array.from({ length: 3 * 10 }, () => (rand() < 0.5 ? 1 : 0));
-    const full = codec.conditionals(x, 3);
-    for (let pos = 0; pos < 10; pos++) {
-      const partial = new Float32Array(30);
-      for (let r = 0; r < 3; r++) for (let q = 0; q < pos; q++) partial[r * 10 + (order[q] as number)] = x[r * 10 + (order[q] as number)] as number;
-      const p = codec.conditionals(partial, 3);
-      for (let r = 0; r < 3; r++) expect(p[r * 10 + (order[pos] as number)]).toBe(full[r * 10 + (order[pos] as number)]);
-    }
+    const x = Uint8Array.from({ length: 30 * 10 }, () => (rand() < 0.5 ? 1 : 0));
+    const coder = autoregressiveCoder(coding);
+    const logits = coder.logits(x, 30);
+    const want = tf.tidy(() => made.logits(tf.tensor(x, [30, 10], 'float32')).dataSync());
+    for (let i = 0; i < logits.length; i++) expect(Math.abs(logits[i]! - want[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(want[i]!)));
+    const file = await compress(x, coding, { shape: [10], fallback: false });
+    expect((await decompress(file, made.codingModel())).images).toEqual(x);
     made.dispose();
   });
 

@@ -9,13 +9,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { MaskedDense, inputDegrees, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
+import { MaskedDense, inputDegrees, madeDegrees, outputDegrees, portableNetwork, registerGmLayers } from '@gm/layers';
 import {
   checkPositiveInt,
   deriveSeed,
   formatShape as fmt,
   GmError,
   mulberry32,
+  type AutoregressiveCoding,
   type CheckpointStore,
   type EvaluateOptions,
   type FitResult,
@@ -44,20 +45,6 @@ export interface MadeEvaluateOptions {
   batchSize?: number;
 }
 
-/**
- * The structural model the autoregressive Bernoulli codec of @gm/bitsback (`autoregressiveBernoulli`) needs, met
- * by {@link MADE.toCodecModel}: `order[k]` is the index of the k-th coded dimension, and `conditionals(x, batch)`
- * returns P(x_d = 1 | x_<d) for every d of `batch × dims` inputs (entries not yet decoded are ignored by the model).
- */
-export interface MadeCodecModel {
-  readonly dims: number;
-  readonly order: Int32Array;
-  conditionals(x: Float32Array, batch: number): Float32Array;
-}
-
-function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
-  checkPositiveInt(`${where}: "${name}"`, v);
-}
 
 function storedConfig(c: ResolvedMadeConfig): MadeConfig {
   return {
@@ -273,7 +260,7 @@ export class MADE extends ModelBase {
   negativeLogLikelihood(x: tf.Tensor, options: MadeEvaluateOptions = {}): number {
     this.checkX('negativeLogLikelihood', x);
     const batchSize = options.batchSize ?? 500;
-    checkPosInt('MADE.negativeLogLikelihood', 'batchSize', batchSize);
+    checkPositiveInt(`MADE.negativeLogLikelihood: "batchSize"`, batchSize);
     const ens = options.ensemble;
     const ensembleMasks = ens === true ? this.pool.length : typeof ens === 'number' ? ens : undefined;
     const N = x.shape[0] as number;
@@ -298,7 +285,7 @@ export class MADE extends ModelBase {
    */
   sample(n: number, options: { seed?: number; mask?: number | 'ensemble' } = {}): tf.Tensor {
     this.live('sample');
-    checkPosInt('MADE.sample', 'n', n);
+    checkPositiveInt(`MADE.sample: "n"`, n);
     const seed = options.seed ?? this.config.seed;
     const rand = mulberry32(deriveSeed(seed, 20));
     const D = this.inputSize;
@@ -377,6 +364,16 @@ export class MADE extends ModelBase {
     ];
   }
 
+  /**
+   * The MADE as the lossless coder sees it (@gm/core's `AutoregressiveCoding`), under mask 0: its network as a
+   * portable network (masked weights exact zeros) and the order it codes pixels in.
+   */
+  codingModel(): AutoregressiveCoding {
+    this.live('codingModel');
+    this.useMask(0);
+    return { kind: 'autoregressive-bernoulli', pixelsPerImage: this.inputSize, order: this.order(0), network: portableNetwork(this.network, 'MADE network') };
+  }
+
   protected checkpointContent(): CheckpointContent {
     this.useMask(0);
     return { config: storedConfig(this.config), parts: { network: this.network }, extra: { maskPool: this.pool } };
@@ -419,30 +416,7 @@ export class MADE extends ModelBase {
     return made;
   }
 
-  /**
-   * The model as @gm/bitsback's autoregressive Bernoulli codec sees it (by shape): plain Float32Arrays of
-   * `batch × D` 0/1 values in, P(x_d = 1 | x_<d) out, in the order of mask `mask` (default 0). Deterministic: the
-   * masked weights are exact zeros, so not-yet-decoded inputs do not change a conditional by a single bit.
-   */
-  toCodecModel(options: { mask?: number } = {}): MadeCodecModel {
-    const k = options.mask ?? 0;
-    this.checkMask('toCodecModel', k);
-    const D = this.inputSize;
-    return {
-      dims: D,
-      order: this.order(k),
-      conditionals: (x, batch) => {
-        this.live('toCodecModel');
-        if (!Number.isInteger(batch) || batch < 1 || !(x instanceof Float32Array) || x.length !== batch * D) {
-          throw new Error(`MADE.toCodecModel: conditionals expects a Float32Array of batch × ${D} values with batch ≥ 1; got ${x?.length} values for batch ${batch}`);
-        }
-        const p = tf.tidy(() => tf.sigmoid(this.logits(tf.tensor2d(x, [batch, D]), { mask: k })));
-        const out = p.dataSync() as Float32Array;
-        p.dispose();
-        return out;
-      },
-    };
-  }
+
 
   protected disposeModel(): void {
     this.network.dispose();

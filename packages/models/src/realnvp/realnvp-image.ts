@@ -7,13 +7,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Chain, FlowBatchNorm, Logit, MultiScale, ResidualCoupling, Squeeze, TransformedDistribution, UniformDequantization, registerGmLayers } from '@gm/layers';
-import { deriveSeed, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
+import { checkPositiveInt, deriveSeed, formatShape, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, bitsPerDim, randomStandardNormal } from '@gm/metrics';
 import { readCheckpoint } from '../io/checkpoint';
 import { ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import type { RealNvpSampleOptions } from './realnvp';
-import { batchedMean, chainLayers, chainModel, checkPosInt, checkTensor, fmt } from './shared';
+import { batchedMean, chainLayers, chainModel, checkTensor } from './shared';
 
 /** Checkpoint kind written by {@link RealNVPImage.save}. */
 export const REALNVP_IMAGE_CHECKPOINT_KIND = 'realnvp-image';
@@ -50,17 +50,17 @@ export function resolveRealNvpImageConfig(config: RealNvpImageConfig): ResolvedR
   if (config === null || typeof config !== 'object') throw new Error(`${where}: expected an object with "inputShape"`);
   const shape = config.inputShape;
   if (!Array.isArray(shape) || shape.length !== 3) throw new Error(`${where}: "inputShape" must be [H, W, C], got ${JSON.stringify(shape)}`);
-  shape.forEach((d, i) => checkPosInt(where, `inputShape[${i}]`, d));
+  shape.forEach((d, i) => checkPositiveInt(`${where}: "inputShape[${i}]"`, d));
   const scales = config.scales ?? 2;
-  checkPosInt(where, 'scales', scales);
+  checkPositiveInt(`${where}: "scales"`, scales);
   const [h, w, c] = shape;
   const f = 2 ** (scales - 1);
   if (h % f !== 0 || w % f !== 0) throw new Error(`${where}: with ${scales} scales, H and W must be divisible by ${f}; got inputShape [${shape.join(', ')}]`);
   if ((h / f) * (w / f) < 2) throw new Error(`${where}: the last scale would be 1×1 (no checkerboard coupling possible); use fewer "scales"`);
   const couplingsPerStage = config.couplingsPerStage ?? 3;
-  checkPosInt(where, 'couplingsPerStage', couplingsPerStage);
+  checkPositiveInt(`${where}: "couplingsPerStage"`, couplingsPerStage);
   const filters = config.filters ?? 32;
-  checkPosInt(where, 'filters', filters);
+  checkPositiveInt(`${where}: "filters"`, filters);
   const blocks = config.blocks ?? 1;
   if (!Number.isInteger(blocks) || blocks < 0) throw new Error(`${where}: "blocks" must be a non-negative integer, got ${String(blocks)}`);
   const batchNorm = config.batchNorm ?? false;
@@ -68,7 +68,7 @@ export function resolveRealNvpImageConfig(config: RealNvpImageConfig): ResolvedR
   const alpha = config.alpha ?? 0.05;
   if (typeof alpha !== 'number' || !(alpha > 0 && alpha < 0.5)) throw new Error(`${where}: "alpha" must be in (0, 0.5), got ${String(alpha)}`);
   const levels = config.levels ?? 256;
-  checkPosInt(where, 'levels', levels);
+  checkPositiveInt(`${where}: "levels"`, levels);
   if (levels < 2) throw new Error(`${where}: "levels" must be at least 2, got ${levels}`);
   const seed = config.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new Error(`${where}: "seed" must be a non-negative integer, got ${String(seed)}`);
@@ -176,7 +176,7 @@ export class RealNVPImage extends ModelBase implements Bijector {
     checkTensor(`RealNVPImage.${where}`, name, x);
     const want = this.config.inputShape;
     if (x.rank !== 4 || want.some((d, i) => x.shape[i + 1] !== d) || x.shape[0] === 0) {
-      throw new GmError('BAD_SHAPE', `RealNVPImage.${where}`, `${name} has shape ${fmt(x.shape)}, expected [batch, ${want.join(', ')}] with batch ≥ 1`);
+      throw new GmError('BAD_SHAPE', `RealNVPImage.${where}`, `${name} has shape ${formatShape(x.shape)}, expected [batch, ${want.join(', ')}] with batch ≥ 1`);
     }
   }
 
@@ -211,7 +211,7 @@ export class RealNVPImage extends ModelBase implements Bijector {
     this.checkX('bitsPerDim', pixels, 'pixels');
     const seed = options.seed ?? this.config.seed;
     const batchSize = options.batchSize ?? 100;
-    checkPosInt('RealNVPImage.bitsPerDim', 'batchSize', batchSize);
+    checkPositiveInt(`RealNVPImage.bitsPerDim: "batchSize"`, batchSize);
     const D = this.dataSize;
     return batchedMean(pixels, batchSize, (xb, b) => bitsPerDim(tf.neg(this.logProb(this.dequantize(xb, deriveSeed(seed, 5, b)))), D));
   }
@@ -223,7 +223,7 @@ export class RealNVPImage extends ModelBase implements Bijector {
    */
   sample(n: number, options: RealNvpSampleOptions = {}): tf.Tensor {
     this.live('sample');
-    checkPosInt('RealNVPImage.sample', 'n', n);
+    checkPositiveInt(`RealNVPImage.sample: "n"`, n);
     const temperature = options.temperature ?? 1;
     if (typeof temperature !== 'number' || !(temperature > 0) || !Number.isFinite(temperature)) {
       throw new Error(`RealNVPImage.sample: "temperature" must be a positive number, got ${String(temperature)}`);
@@ -307,7 +307,7 @@ export class RealNVPImage extends ModelBase implements Bijector {
         const want = [null, ...scaleShape(config, i)];
         const n = chainLayers(part).length;
         if (n !== layersPerScale(config, i) || shape.length !== 4 || shape.some((d, k) => d !== want[k])) {
-          throw new GmError('CORRUPT', where, `part scale${i} has ${n} layers on input ${fmt(shape)}, but the config implies ${layersPerScale(config, i)} on ${fmt(want)}`);
+          throw new GmError('CORRUPT', where, `part scale${i} has ${n} layers on input ${formatShape(shape)}, but the config implies ${layersPerScale(config, i)} on ${formatShape(want)}`);
         }
       }
     } catch (error) {

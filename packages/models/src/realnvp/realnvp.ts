@@ -5,12 +5,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ACTIVATIONS, AffineCoupling, Chain, FlowBatchNorm, registerGmLayers, TransformedDistribution, type Activation } from '@gm/layers';
-import { deriveSeed, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type TrainingBatch, type TrainingData } from '@gm/core';
+import { checkPositiveInt, checkPositiveNumber, deriveSeed, formatShape, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, randomStandardNormal } from '@gm/metrics';
 import { readCheckpoint } from '../io/checkpoint';
 import { ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
-import { batchedMean, chainLayers, chainModel, checkPosInt, checkPositive, checkTensor, fmt } from './shared';
+import { batchedMean, chainLayers, chainModel, checkTensor } from './shared';
 
 /** Checkpoint kind written by {@link RealNVP.save}. */
 export const REALNVP_CHECKPOINT_KIND = 'realnvp';
@@ -40,13 +40,13 @@ export type ResolvedRealNvpConfig = Required<RealNvpConfig>;
 export function resolveRealNvpConfig(config: RealNvpConfig): ResolvedRealNvpConfig {
   const where = 'RealNVP config';
   if (config === null || typeof config !== 'object') throw new Error(`${where}: expected an object with "dim"`);
-  checkPosInt(where, 'dim', config.dim);
+  checkPositiveInt(`${where}: "dim"`, config.dim);
   if (config.dim < 2) throw new Error(`${where}: "dim" must be at least 2 (a coupling needs two parts), got ${config.dim}`);
   const couplings = config.couplings ?? 8;
-  checkPosInt(where, 'couplings', couplings);
+  checkPositiveInt(`${where}: "couplings"`, couplings);
   const hidden = config.hidden ?? [64, 64];
   if (!Array.isArray(hidden)) throw new Error(`${where}: "hidden" must be an array of positive integers, got ${JSON.stringify(hidden)}`);
-  hidden.forEach((h, i) => checkPosInt(where, `hidden[${i}]`, h));
+  hidden.forEach((h, i) => checkPositiveInt(`${where}: "hidden[${i}]"`, h));
   const mask = config.mask ?? 'alternating';
   if (mask !== 'alternating' && mask !== 'half') throw new Error(`${where}: "mask" must be 'alternating' or 'half', got ${JSON.stringify(mask)}`);
   const batchNorm = config.batchNorm ?? false;
@@ -131,7 +131,7 @@ export class RealNVP extends ModelBase implements Bijector {
     this.live(where);
     checkTensor(`RealNVP.${where}`, name, x);
     if (x.rank !== 2 || x.shape[1] !== this.config.dim || x.shape[0] === 0) {
-      throw new GmError('BAD_SHAPE', `RealNVP.${where}`, `${name} has shape ${fmt(x.shape)}, expected [batch, ${this.config.dim}] with batch ≥ 1`);
+      throw new GmError('BAD_SHAPE', `RealNVP.${where}`, `${name} has shape ${formatShape(x.shape)}, expected [batch, ${this.config.dim}] with batch ≥ 1`);
     }
   }
 
@@ -156,16 +156,16 @@ export class RealNVP extends ModelBase implements Bijector {
   /** Mean −log p(x) over `x` in nats, batched to bound memory. */
   nll(x: tf.Tensor, batchSize = 1024): number {
     this.checkX('nll', x);
-    checkPosInt('RealNVP.nll', 'batchSize', batchSize);
+    checkPositiveInt(`RealNVP.nll: "batchSize"`, batchSize);
     return -batchedMean(x, batchSize, (xb) => this.logProb(xb));
   }
 
   /** `n` samples `[n, dim]`: z ~ N(0, temperature²·I), x = f⁻¹(z). Seeded calls are reproducible. */
   sample(n: number, options: RealNvpSampleOptions = {}): tf.Tensor {
     this.live('sample');
-    checkPosInt('RealNVP.sample', 'n', n);
+    checkPositiveInt(`RealNVP.sample: "n"`, n);
     const temperature = options.temperature ?? 1;
-    checkPositive('RealNVP.sample', 'temperature', temperature);
+    checkPositiveNumber(`RealNVP.sample: "temperature"`, temperature);
     const seed = options.seed ?? this.config.seed;
     return tf.tidy(() => {
       const z = tf.mul(randomStandardNormal([n, this.config.dim], deriveSeed(seed, 7)), temperature);
@@ -228,7 +228,7 @@ export class RealNVP extends ModelBase implements Bijector {
     const shape = model.inputs[0]?.shape ?? [];
     if (layers.length !== expected || shape.length !== 2 || shape[1] !== config.dim) {
       model.dispose();
-      throw new GmError('CORRUPT', where, `the flow part has ${layers.length} layers on input ${fmt(shape)}, but the config implies ${expected} on [null, ${config.dim}]`);
+      throw new GmError('CORRUPT', where, `the flow part has ${layers.length} layers on input ${formatShape(shape)}, but the config implies ${expected} on [null, ${config.dim}]`);
     }
     const flow = new RealNVP(config, model);
     await flow.restoreTrainingState(reader);

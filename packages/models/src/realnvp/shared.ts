@@ -1,21 +1,11 @@
 /** Pieces both Real NVP models share: argument checks, the chain of flow layers as one tfjs model, batched means. */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { checkPositiveInt, checkPositiveNumber, formatShape, GmError } from '@gm/core';
+import { GmError } from '@gm/core';
 import type { TrainerOptions } from '../train/trainer';
 
 /** Options of `fit` on both Real NVP models: the trainer's (`clipNorm` is the usual guard for flows). */
 export type RealNvpFitOptions = TrainerOptions;
-
-export const fmt = formatShape;
-
-export function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
-  checkPositiveInt(`${where}: "${name}"`, v);
-}
-
-export function checkPositive(where: string, name: string, v: unknown): asserts v is number {
-  checkPositiveNumber(`${where}: "${name}"`, v);
-}
 
 export function checkTensor(where: string, name: string, t: unknown): asserts t is tf.Tensor {
   if (!(t instanceof tf.Tensor)) throw new GmError('BAD_ARGUMENT', `${where}: "${name}"`, 'a tf.Tensor', t === null ? null : typeof t);

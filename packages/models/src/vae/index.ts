@@ -6,9 +6,6 @@ export {
   type VaeLikelihoodParams,
   type VaeFitOptions,
   type VaeEvaluateOptions,
-  type BitsBackAdapterOptions,
-  type VaeBitsBackLikelihood,
-  type VaeBitsBackModel,
 } from './vae';
 export {
   resolveVaeConfig,

@@ -10,7 +10,8 @@ import { elbo, importanceSampledLogLikelihood } from '@gm/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCheckpoint } from '../io/checkpoint';
 import { TrainingDivergedError } from '../train/trainer';
-import { VAE, type VaeBitsBackModel } from './vae';
+import { compress, createDenseEngine, decompress, NetworkEvaluator } from '@gm/bitsback';
+import { VAE, VAE_MIN_LOG_SCALE } from './vae';
 import type { VaeConfig } from './config';
 import { fileStore } from '../io/file-store';
 
@@ -249,50 +250,30 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
     tf.dispose([xb, all.mean, all.logStd, zAll, pAll.logits]);
   });
 
-  it('meets the bits-back model interface by shape, deterministically, with or without padded batches', async () => {
-    /** A local copy of @gm/bitsback's structural interface (models must not import bitsback). */
-    interface BitsBackModel {
-      readonly latentDim: number;
-      posterior(x: Float32Array, batch: number): { mean: ArrayLike<number>; std: ArrayLike<number> } | Promise<{ mean: ArrayLike<number>; std: ArrayLike<number> }>;
-      likelihood(
-        z: Float32Array,
-        batch: number,
-      ):
-        | { kind: 'bernoulli'; probs: ArrayLike<number> }
-        | { kind: 'logistic'; mean: ArrayLike<number>; logScale: ArrayLike<number>; logits?: ArrayLike<number>; components?: number }
-        | Promise<
-            | { kind: 'bernoulli'; probs: ArrayLike<number> }
-            | { kind: 'logistic'; mean: ArrayLike<number>; logScale: ArrayLike<number>; logits?: ArrayLike<number>; components?: number }
-          >;
-    }
-    const plain: BitsBackModel = vae.toBitsBackModel();
-    const padded: BitsBackModel = vae.toBitsBackModel({ batchSize: 4 });
-    const typed: VaeBitsBackModel = vae.toBitsBackModel();
-    expect(typed.latentDim).toBe(4);
+  it('hands the coder a portable description that computes what its tfjs networks compute, and compresses losslessly', async () => {
+    const coding = vae.codingModel();
+    expect([coding.kind, coding.pixels, coding.pixelsPerImage, coding.latentDim, coding.observation.kind]).toEqual(['gaussian-latent', 'binary', 784, 4, 'bernoulli']);
     const before = tf.memory().numTensors;
     const B = 6;
     const pixels = tf.slice(xTest, 10, B);
-    const x = pixels.dataSync() as Float32Array;
-    const q = await plain.posterior(x, B);
-    const qPad = await padded.posterior(x, B);
-    const ref = meanStd(vae, pixels);
-    expect(sameBits(q.mean, ref.mean.dataSync())).toBe(true);
-    expect(sameBits(q.std, ref.std.dataSync())).toBe(true);
-    expect(sameBits(qPad.mean, q.mean)).toBe(true);
-    expect(sameBits(qPad.std, q.std)).toBe(true);
-    const second = await plain.posterior(x.slice(784, 2 * 784), 1);
-    expect(sameBits(second.mean, Array.from(q.mean).slice(4, 8))).toBe(true);
-    const z = Float32Array.from(q.mean);
-    const px = await plain.likelihood(z, B);
-    const pxPad = await padded.likelihood(z, B);
-    if (px.kind !== 'bernoulli' || pxPad.kind !== 'bernoulli') throw new Error('expected bernoulli likelihoods');
-    const probs = tf.tidy(() => vae.decode(tf.tensor(z, [B, 4])).dataSync());
-    expect(sameBits(px.probs, probs)).toBe(true);
-    expect(sameBits(pxPad.probs, px.probs)).toBe(true);
-    expect(px.probs.length).toBe(B * 784);
-    tf.dispose([pixels, ref.mean, ref.std]);
+    const engine = createDenseEngine();
+    const q = new NetworkEvaluator(coding.encoder, engine).run(Float32Array.from(pixels.dataSync()), B);
+    const ref = vae.posteriorParams(pixels);
+    const want = tf.concat([ref.mean, ref.logStd], 1);
+    closeTo(q, want.dataSync(), 1e-5);
+    const z = Float32Array.from({ length: B * 4 }, (_, i) => Math.sin(i));
+    const logits = new NetworkEvaluator(coding.decoder, engine).run(z, B);
+    const zt = tf.tensor(z, [B, 4]);
+    const p = vae.likelihoodParams(zt);
+    if (p.kind !== 'bernoulli') throw new Error('expected bernoulli');
+    closeTo(logits, p.logits.dataSync(), 1e-5);
+    tf.dispose([pixels, ref.mean, ref.logStd, want, zt, p.logits]);
     expect(tf.memory().numTensors).toBe(before);
-    await expect(plain.posterior(new Float32Array(10), 1)).rejects.toThrow(/batch × 784 = 784 values, got 10/);
+    // The description is the coder's whole view of the model: images compress and come back exactly.
+    const images = Uint8Array.from(tf.tidy(() => tf.slice(xTest, 0, 40).dataSync()));
+    const bytes = await compress(images, coding, { shape: [28, 28], fallback: false });
+    expect((await decompress(bytes, vae.codingModel())).images).toEqual(images);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('interpolates between codings (ends decode the posterior means) and samples reproducibly', async () => {
@@ -330,38 +311,43 @@ describe('VAE training (tiny, binarized digits, wasm)', () => {
   });
 });
 
-describe('bits-back adapter for 8-bit VAEs', () => {
-  it('converts 0..255 pixels to bin centres and returns pixel-major mixture parameters', async () => {
+describe('coding model of 8-bit VAEs', () => {
+  it('turns 0..255 pixels into bin centres first and leaves the decoder outputs pixel-major, as the coder reads them', async () => {
     const D = 5;
     const K = 3;
     const vae = new VAE({ inputShape: [D], hidden: [4], latentDim: 2, likelihood: 'discretized-logistic-mixture', mixtureComponents: K, seed: 1 });
-    const model = vae.toBitsBackModel();
+    const coding = vae.codingModel();
+    expect(coding.observation).toEqual({ kind: 'discretized-logistic-mixture', components: K, minLogScale: VAE_MIN_LOG_SCALE });
+    expect(coding.encoder.ops[0]).toEqual({ op: 'scale-shift', scale: 2 / 255, shift: -1 });
+    const engine = createDenseEngine();
     const bytes = Float32Array.from([0, 255, 128, 7, 200, 31, 64, 250, 1, 99]);
-    const q = await model.posterior(bytes, 2);
+    const q = new NetworkEvaluator(coding.encoder, engine).run(bytes, 2);
     const ref = tf.tidy(() => {
-      const { mean, std } = meanStd(vae, tf.sub(tf.mul(tf.tensor(bytes, [2, D]), 2 / 255), 1));
-      return [mean.dataSync(), std.dataSync()];
+      const p = vae.posteriorParams(tf.sub(tf.mul(tf.tensor(bytes, [2, D]), 2 / 255), 1));
+      return tf.concat([p.mean, p.logStd], 1).dataSync();
     });
-    expect(sameBits(q.mean, ref[0] as Float32Array)).toBe(true);
-    expect(sameBits(q.std, ref[1] as Float32Array)).toBe(true);
+    closeTo(q, ref, 1e-5);
     const z = Float32Array.from([0.3, -1.2, 2, 0.1]);
-    const px = await model.likelihood(z, 2);
-    if (px.kind !== 'logistic') throw new Error('expected a logistic likelihood');
-    expect(px.components).toBe(K);
+    const out = new NetworkEvaluator(coding.decoder, engine).run(z, 2);
     const params = vae.likelihoodParams(tf.tensor(z, [2, 2]));
     if (params.kind !== 'discretized-logistic-mixture') throw new Error('expected mixture parameters');
-    // [batch, D, K] flattened: image b, pixel d, component k at (b·D + d)·K + k.
-    expect(params.locs.shape).toEqual([2, D, K]);
-    expect(sameBits(px.mean, params.locs.dataSync())).toBe(true);
-    expect(sameBits(px.logScale, params.logScales.dataSync())).toBe(true);
-    expect(sameBits(px.logits as Float32Array, params.logits.dataSync())).toBe(true);
+    // Pixel-major: pixel i's [K logits, K locations, K raw log-scales] at i·3K.
+    const pick = (offset: number, clamp: boolean) => Array.from({ length: 2 * D * K }, (_, j) => {
+      const v = out[Math.floor(j / K) * 3 * K + offset + (j % K)]!;
+      return clamp ? Math.max(v, VAE_MIN_LOG_SCALE) : v;
+    });
+    closeTo(pick(0, false), params.logits.dataSync(), 1e-5);
+    closeTo(pick(K, false), params.locs.dataSync(), 1e-5);
+    closeTo(pick(2 * K, true), params.logScales.dataSync(), 1e-5);
     tf.dispose([params.locs, params.logScales, params.logits]);
-    const single = new VAE({ inputShape: [D], hidden: [4], latentDim: 2, likelihood: 'discretized-logistic', seed: 1 });
-    const one = await single.toBitsBackModel().likelihood(z, 2);
-    expect(one.kind === 'logistic' && one.mean.length === 2 * D && one.logits === undefined).toBe(true);
+    const images = Uint8Array.from({ length: 30 * D }, (_, i) => (i * 37) % 256);
+    const file = await compress(images, coding, { shape: [D], fallback: false });
+    expect((await decompress(file, coding)).images).toEqual(images);
     const fourBit = new VAE({ inputShape: [D], latentDim: 2, likelihood: 'discretized-logistic', numBins: 16 });
-    expect(() => fourBit.toBitsBackModel()).toThrow(/8-bit pixels/);
-    [vae, single, fourBit].forEach((v) => v.dispose());
+    expect(() => fourBit.codingModel()).toThrow(/8-bit pixels/);
+    const conv = new VAE({ inputShape: [8, 8, 1], latentDim: 2, architecture: 'conv', conv: { filters: [4] } });
+    expect(() => conv.codingModel()).toThrow(/convolutional VAE has no portable coding path/);
+    [vae, fourBit, conv].forEach((v) => v.dispose());
   });
 });
 
@@ -477,3 +463,9 @@ describe('VAE config and checkpoint errors', () => {
     model.dispose();
   });
 });
+
+/** Every value of `got` within `tol` (relative, floor 1) of `want`: the coder's float32 arithmetic next to tfjs's. */
+function closeTo(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(tol * Math.max(1, Math.abs(want[i]!)));
+}

@@ -15,6 +15,8 @@ import {
   type CheckpointStore,
   type EvaluateOptions,
   type FitResult,
+  type GaussianLatentCoding,
+  type ObservationSpec,
   type InputConvention,
   type LatentVariableModel,
   type LossTerms,
@@ -33,12 +35,12 @@ import {
   elbo,
   importanceSampledLogLikelihood,
   klDivergence,
-  toBinCenters,
   type Distribution,
   type ElboOptions,
   type ElboResult,
   type ImportanceSamplingOptions,
 } from '@gm/metrics';
+import { portableNetwork } from '@gm/layers';
 import { readCheckpoint } from '../io/checkpoint';
 import { ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
@@ -79,39 +81,10 @@ export interface VaeEvaluateOptions {
   batchSize?: number;
 }
 
-/** Options of {@link VAE.toBitsBackModel}. */
-export interface BitsBackAdapterOptions {
-  /**
-   * Run the networks on batches of exactly this many rows, zero-padding the last one, so every call performs the
-   * same computation whatever the number of images. Not needed on the cpu and wasm backends (their outputs per row
-   * do not depend on the batch, as the tests check); use it on backends where they might (e.g. webgl).
-   */
-  batchSize?: number;
-}
-
-/** p(x|z) as plain arrays, batch-major (`b · D + d`; mixtures pixel-major with K entries per pixel). */
-export type VaeBitsBackLikelihood =
-  | { kind: 'bernoulli'; probs: Float32Array }
-  | { kind: 'logistic'; mean: Float32Array; logScale: Float32Array; logits?: Float32Array; components?: number };
-
-/**
- * The bits-back coder's structural model interface (`BitsBackModel` of @gm/bitsback), met by shape: images arrive
- * as pixel values (0/1 for a Bernoulli VAE, 0..255 for a discretized-logistic one), `batch × D` floats.
- */
-export interface VaeBitsBackModel {
-  readonly latentDim: number;
-  posterior(x: Float32Array, batch: number): Promise<{ mean: Float32Array; std: Float32Array }>;
-  likelihood(z: Float32Array, batch: number): Promise<VaeBitsBackLikelihood>;
-}
-
-
 function checkTensorArg(where: string, name: string, t: unknown): asserts t is tf.Tensor {
   if (!(t instanceof tf.Tensor)) throw new GmError('BAD_ARGUMENT', `${where}: "${name}"`, 'a tf.Tensor', t === null ? null : typeof t);
 }
 
-function checkPosInt(where: string, name: string, v: unknown): asserts v is number {
-  checkPositiveInt(`${where}: "${name}"`, v);
-}
 
 /** The config as the user would write it (no nulls, no fields of the other architecture): what checkpoints store. */
 export function storedConfig(c: ResolvedVaeConfig): VaeConfig {
@@ -307,7 +280,7 @@ export class VAE extends ModelBase implements LatentVariableModel {
    */
   sample(n: number, options: { seed?: number; fromLikelihood?: boolean } = {}): tf.Tensor {
     this.live('sample');
-    checkPosInt('VAE.sample', 'n', n);
+    checkPositiveInt(`VAE.sample: "n"`, n);
     const seed = options.seed ?? this.config.seed;
     return tf.tidy(() => {
       const z = this.prior.sample(n, deriveSeed(seed, 1));
@@ -332,7 +305,7 @@ export class VAE extends ModelBase implements LatentVariableModel {
    */
   interpolate(x1: tf.Tensor, x2: tf.Tensor, steps: number): tf.Tensor {
     this.live('interpolate');
-    checkPosInt('VAE.interpolate', 'steps', steps);
+    checkPositiveInt(`VAE.interpolate: "steps"`, steps);
     if (steps < 2) throw new Error(`VAE.interpolate: "steps" must be at least 2 (both ends are included), got ${steps}`);
     const one = (t: unknown, name: string): tf.Tensor => {
       checkTensorArg('VAE.interpolate', name, t);
@@ -369,9 +342,9 @@ export class VAE extends ModelBase implements LatentVariableModel {
   negativeElbo(x: tf.Tensor, options: VaeEvaluateOptions = {}): number {
     this.checkX('negativeElbo', x);
     const samples = options.samples ?? 1;
-    checkPosInt('VAE.negativeElbo', 'samples', samples);
+    checkPositiveInt(`VAE.negativeElbo: "samples"`, samples);
     const batchSize = options.batchSize ?? 500;
-    checkPosInt('VAE.negativeElbo', 'batchSize', batchSize);
+    checkPositiveInt(`VAE.negativeElbo: "batchSize"`, batchSize);
     const seed = options.seed ?? this.config.seed;
     const N = x.shape[0] as number;
     let total = 0;
@@ -484,6 +457,36 @@ export class VAE extends ModelBase implements LatentVariableModel {
     return { config: storedConfig(this.config), parts: { encoder: this.encoder, decoder: this.decoder } };
   }
 
+  /**
+   * The VAE as the lossless coder sees it (@gm/core's `GaussianLatentCoding`): its encoder and decoder as portable
+   * networks that @gm/bitsback evaluates with its own deterministic arithmetic, so a file decodes on any machine.
+   * The encoder reads pixels as the coder holds them (0/1, or 0..255 turned into bin centres by a first op). MLP
+   * VAEs only: convolutions have no portable form yet.
+   */
+  codingModel(): GaussianLatentCoding {
+    this.live('codingModel');
+    const c = this.config;
+    if (c.architecture !== 'mlp') throw new GmError('UNSUPPORTED', 'VAE.codingModel', 'the convolutional VAE has no portable coding path yet (its networks are convolutions); train an MLP VAE to compress');
+    if (c.likelihood !== 'bernoulli' && c.numBins !== 256) throw new GmError('UNSUPPORTED', 'VAE.codingModel', `the logistic coder is for 8-bit pixels; this VAE has numBins ${c.numBins}`);
+    const encoder = portableNetwork(this.encoder, 'VAE encoder');
+    const decoder = portableNetwork(this.decoder, 'VAE decoder');
+    const observation: ObservationSpec =
+      c.likelihood === 'bernoulli'
+        ? { kind: 'bernoulli' }
+        : c.likelihood === 'discretized-logistic'
+          ? { kind: 'discretized-logistic', minLogScale: VAE_MIN_LOG_SCALE }
+          : { kind: 'discretized-logistic-mixture', components: c.mixtureComponents, minLogScale: VAE_MIN_LOG_SCALE };
+    return {
+      kind: 'gaussian-latent',
+      pixels: c.likelihood === 'bernoulli' ? 'binary' : 'u8',
+      pixelsPerImage: this.dataSize,
+      latentDim: c.latentDim,
+      encoder: c.likelihood === 'bernoulli' ? encoder : { ...encoder, ops: [{ op: 'scale-shift', scale: 2 / (c.numBins - 1), shift: -1 }, ...encoder.ops] },
+      decoder,
+      observation,
+    };
+  }
+
   /** Loads a VAE saved by {@link VAE.save}; a checkpoint of another kind, or whose weights disagree with its config, is an error. */
   static async load(store: CheckpointStore): Promise<VAE> {
     const reader = await readCheckpoint<VaeConfig>(store, VAE_CHECKPOINT_KIND);
@@ -511,91 +514,6 @@ export class VAE extends ModelBase implements LatentVariableModel {
     const vae = new VAE(storedConfig(config), { encoder, decoder });
     await vae.restoreTrainingState(reader);
     return vae;
-  }
-
-  /**
-   * The model as the bits-back coder sees it (`BitsBackModel` of @gm/bitsback, by shape): `posterior` takes
-   * `batch × D` pixel values (0/1 for Bernoulli, 0..numBins−1 for discretized logistics, converted to bin centres
-   * here exactly as `toBinCenters` does) and returns mean and σ of q(z|x); `likelihood` takes `batch × latentDim`
-   * codes and returns Bernoulli probabilities or logistic parameters. Deterministic: the same weights and backend give
-   * bit-identical numbers for the same image, whatever else is in the batch (see {@link BitsBackAdapterOptions}).
-   */
-  toBitsBackModel(options: BitsBackAdapterOptions = {}): VaeBitsBackModel {
-    this.live('toBitsBackModel');
-    const where = 'VAE.toBitsBackModel';
-    const fixed = options.batchSize;
-    if (fixed !== undefined) checkPosInt(where, 'batchSize', fixed);
-    const c = this.config;
-    if (c.likelihood !== 'bernoulli' && c.numBins !== 256) {
-      throw new Error(`${where}: the bits-back coder's logistic codec is for 8-bit pixels; this VAE has numBins ${c.numBins}`);
-    }
-    const D = this.dataSize;
-    const L = this.latentDim;
-    /** Runs fn on row blocks of `rows × width` (one block, or fixed-size zero-padded blocks) and returns each output's first rows. */
-    const run = (input: Float32Array, batch: number, width: number, what: string, fn: (t: tf.Tensor) => tf.Tensor[]): Float32Array[] => {
-      this.live('toBitsBackModel');
-      if (!Number.isInteger(batch) || batch < 1) throw new Error(`${where}: ${what}: batch must be a positive integer, got ${batch}`);
-      if (!(input instanceof Float32Array) || input.length !== batch * width) {
-        throw new Error(`${where}: ${what}: expected a Float32Array of batch × ${width} = ${batch * width} values, got ${input?.length}`);
-      }
-      const block = fixed ?? batch;
-      const outs: Float32Array[][] = [];
-      for (let start = 0; start < batch; start += block) {
-        const n = Math.min(block, batch - start);
-        const buf = new Float32Array(block * width);
-        buf.set(input.subarray(start * width, (start + n) * width));
-        const results = tf.tidy(() => fn(tf.tensor(buf, [block, width])));
-        outs.push(results.map((t) => (t.dataSync() as Float32Array).slice(0, (n * t.size) / block)));
-        tf.dispose(results);
-      }
-      if (outs.length === 1) return outs[0] as Float32Array[];
-      return (outs[0] as Float32Array[]).map((_, i) => {
-        const parts = outs.map((o) => o[i] as Float32Array);
-        const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-        let at = 0;
-        for (const p of parts) {
-          all.set(p, at);
-          at += p.length;
-        }
-        return all;
-      });
-    };
-    const toInput = (flat: tf.Tensor): tf.Tensor => {
-      const x = tf.reshape(flat, [flat.shape[0] as number, ...c.inputShape]);
-      return c.likelihood === 'bernoulli' ? x : toBinCenters(x, c.numBins);
-    };
-    return {
-      latentDim: L,
-      posterior: async (x, batch) => {
-        const [mean, std] = run(x, batch, D, 'posterior', (t) => {
-          const p = this.posteriorParams(toInput(t));
-          return [p.mean, tf.exp(p.logStd)];
-        }) as [Float32Array, Float32Array];
-        return { mean, std };
-      },
-      likelihood: async (z, batch) => {
-        const outs = run(z, batch, L, 'likelihood', (t) => {
-          const p = this.likelihoodParams(t);
-          switch (p.kind) {
-            case 'bernoulli':
-              return [tf.sigmoid(p.logits)];
-            case 'discretized-logistic':
-              return [p.loc, p.logScale];
-            case 'discretized-logistic-mixture':
-              return [p.locs, p.logScales, p.logits];
-          }
-        });
-        if (c.likelihood === 'bernoulli') return { kind: 'bernoulli', probs: outs[0] as Float32Array };
-        if (c.likelihood === 'discretized-logistic') return { kind: 'logistic', mean: outs[0] as Float32Array, logScale: outs[1] as Float32Array };
-        return {
-          kind: 'logistic',
-          mean: outs[0] as Float32Array,
-          logScale: outs[1] as Float32Array,
-          logits: outs[2] as Float32Array,
-          components: c.mixtureComponents,
-        };
-      },
-    };
   }
 
   protected disposeModel(): void {

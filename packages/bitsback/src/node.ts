@@ -1,16 +1,11 @@
 /**
- * Reporting helpers: the rate of a .gmz file in bits per dimension next to the model's −ELBO, the clean bits it
- * used, and what general-purpose compressors (gzip -9, brotli) make of the same images packed as one blob.
+ * `@gm/bitsback/node`: reporting that needs Node's zlib — the rate of a .gmz file in bits per dimension next to the
+ * model's −ELBO, how each chunk was stored, and what general-purpose compressors (gzip -9, brotli) make of the same
+ * images packed as one blob.
  */
 import { brotliCompressSync, constants as zc, gzipSync } from 'node:zlib';
-import { splitGmz } from './gmz';
-
-/** Packs 0/1 pixels 8 to a byte (MSB first) — the natural blob for binary images. */
-export function packBits(pixels: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil(pixels.length / 8));
-  for (let i = 0; i < pixels.length; i++) if (pixels[i]! !== 0) out[i >>> 3]! |= 0x80 >>> (i & 7);
-  return out;
-}
+import { packBits } from './fallback';
+import { chunkSummary, headerPixels, splitGmz, type GmzChunkSummary } from './gmz';
 
 /** Sizes of the images compressed by general-purpose compressors, as one blob. */
 export interface BaselineSizes {
@@ -42,13 +37,12 @@ export interface RateReport {
   fileBytes: number;
   /** Whole file (header, start-up state, checksums included) in bits per dimension. */
   bitsPerDim: number;
-  /** The model's −ELBO in bits per dimension, if supplied. */
+  /** The model's −ELBO (or NLL) in bits per dimension, if supplied. */
   negElboBitsPerDim: number | null;
   /** bitsPerDim / negElboBitsPerDim. */
   ratioToElbo: number | null;
-  /** Clean bits drawn over all chunks (16 per clean unit). */
-  cleanBits: number;
-  chunks: number;
+  /** How each chunk was stored (the model's code or deflate). */
+  chunks: GmzChunkSummary[];
   gzip: { bytes: number; bitsPerDim: number };
   brotli: { bytes: number; bitsPerDim: number };
 }
@@ -59,9 +53,9 @@ export interface RateReport {
  */
 export function rateReport(file: Uint8Array, images: Uint8Array, negElboBitsPerDim: number | null = null): RateReport {
   const g = splitGmz(file);
-  const dims = g.count * g.header.settings.pixelsPerImage;
+  const dims = g.count * headerPixels(g.header);
   if (images.length !== dims) throw new RangeError(`the file holds ${dims} pixels, images has ${images.length}`);
-  const base = baselineSizes(images, g.header.settings.pixels === 'binary');
+  const base = baselineSizes(images, g.header.pixels === 'binary');
   const bpd = (bytes: number): number => (8 * bytes) / dims;
   const bitsPerDim = bpd(file.length);
   return {
@@ -71,8 +65,7 @@ export function rateReport(file: Uint8Array, images: Uint8Array, negElboBitsPerD
     bitsPerDim,
     negElboBitsPerDim,
     ratioToElbo: negElboBitsPerDim === null ? null : bitsPerDim / negElboBitsPerDim,
-    cleanBits: 16 * g.chunks.reduce((a, c) => a + c.cleanUnits, 0),
-    chunks: g.chunks.length,
+    chunks: chunkSummary(g),
     gzip: { bytes: base.gzipBytes, bitsPerDim: bpd(base.gzipBytes) },
     brotli: { bytes: base.brotliBytes, bitsPerDim: bpd(base.brotliBytes) },
   };

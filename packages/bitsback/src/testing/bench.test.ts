@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchBBANS, benchRans, benchTable } from './bench';
+import { benchCompression, benchRans, benchTable } from './bench';
 import { linearBernoulliModel } from './synthetic';
 
 describe('benchmarks (small runs)', () => {
@@ -15,12 +15,13 @@ describe('benchmarks (small runs)', () => {
     }
   });
 
-  it('benchBBANS round-trips and reports the rate', async () => {
+  it('benchCompression round-trips and reports the rate and how each chunk was stored', async () => {
     const model = linearBernoulliModel({ latentDim: 2, pixelsPerImage: 16, seed: 1 });
     const images = model.sample(64, 2);
-    const r = await benchBBANS(images, model, { fingerprint: 'b', shape: [4, 4], chunkSize: 32, lanes: 4 });
+    const r = await benchCompression(images, model.coding, { shape: [4, 4], chunkSize: 32, lanes: 4 });
     expect(r.exact).toBe(true);
     expect(r.images).toBe(64);
-    expect(r.report.chunks).toBe(2);
+    expect(r.chunks.map((c) => c.images)).toEqual([32, 32]);
+    expect(r.bitsPerDim).toBeCloseTo((8 * r.fileBytes) / images.length, 12);
   });
 });

@@ -2,11 +2,10 @@
  * Benchmarks, exported so the repo's bench harness (and packages/bitsback/scripts) can call them. Each returns
  * plain numbers; nothing here is used by the coder itself.
  */
-import { compress, decompress, type CompressOptions } from './gmz';
-import type { BitsBackModel } from './bbans';
-import { createMessage, flatten, frequencyTable, popSymbols, pushSymbols, unflatten, type FrequencyTable } from './rans';
-import { quantizeFrequencies } from './codecs';
-import { rateReport, type RateReport } from './report';
+import type { CodingModel } from '@gm/core';
+import { chunkSummary, compress, decompress, splitGmz, type CompressOptions, type GmzChunkSummary } from '../gmz';
+import { createMessage, flatten, frequencyTable, popSymbols, pushSymbols, unflatten, type FrequencyTable } from '../rans';
+import { quantizeFrequencies } from '../codecs';
 
 /** The fixed 256-symbol table of the rANS benchmark: a two-sided geometric distribution around 128 at `precision`. */
 export function benchTable(precision = 16): FrequencyTable {
@@ -80,9 +79,8 @@ export function benchRans(options: RansBenchOptions = {}): RansBenchResult {
   let exact = true;
   let bits = 0;
   for (let r = 0; r <= runs; r++) {
-    const m = createMessage(lanes, { capacity: n + 64 });
     const t0 = performance.now();
-    pushSymbols(m, syms, table);
+    const m = pushSymbols(createMessage(lanes, { capacity: n + 64 }), syms, table);
     const t1 = performance.now();
     const bytes = flatten(m);
     bits = (8 * bytes.length) / n;
@@ -128,31 +126,32 @@ function lookup(t: FrequencyTable, slot: number): number {
   return lo;
 }
 
-/** Result of {@link benchBBANS}. */
-export interface BBANSBenchResult {
+/** Result of {@link benchCompression}. */
+export interface CompressionBenchResult {
   images: number;
   compressImagesPerSec: number;
   decompressImagesPerSec: number;
+  /** Whether every byte came back. */
   exact: boolean;
-  report: RateReport;
+  /** Size of the .gmz file. */
+  fileBytes: number;
+  /** The whole file in bits per pixel. */
+  bitsPerDim: number;
+  /** How each chunk was stored. */
+  chunks: GmzChunkSummary[];
 }
 
 /**
- * BB-ANS end to end: compresses `images` with `model` into a .gmz, decompresses, checks every byte, and reports
- * images/s both ways plus the rate report (next to `negElboBitsPerDim` when given).
+ * The coder end to end: compresses `images` with a coding model into a .gmz, decompresses, checks every byte, and
+ * reports images/s both ways, the rate and how each chunk was stored.
  */
-export async function benchBBANS(
-  images: Uint8Array,
-  model: BitsBackModel,
-  options: CompressOptions,
-  negElboBitsPerDim: number | null = null,
-): Promise<BBANSBenchResult> {
+export async function benchCompression(images: Uint8Array, model: CodingModel, options: CompressOptions): Promise<CompressionBenchResult> {
   const D = options.shape.reduce((a, b) => a * b, 1);
   const count = images.length / D;
   const t0 = performance.now();
   const bytes = await compress(images, model, options);
   const t1 = performance.now();
-  const back = await decompress(bytes, model, { fingerprint: options.fingerprint });
+  const back = await decompress(bytes, model, options.engine === undefined ? {} : { engine: options.engine });
   const t2 = performance.now();
   let exact = back.images.length === images.length;
   for (let i = 0; exact && i < images.length; i++) if (back.images[i] !== images[i]) exact = false;
@@ -161,6 +160,8 @@ export async function benchBBANS(
     compressImagesPerSec: (count / (t1 - t0)) * 1000,
     decompressImagesPerSec: (count / (t2 - t1)) * 1000,
     exact,
-    report: rateReport(bytes, images, negElboBitsPerDim),
+    fileBytes: bytes.length,
+    bitsPerDim: (8 * bytes.length) / images.length,
+    chunks: chunkSummary(splitGmz(bytes)),
   };
 }

@@ -1,0 +1,89 @@
+/**
+ * A latent-variable model's coding description (@gm/core's `GaussianLatentCoding`) as the pieces bits-back coding
+ * needs, computed deterministically: q(z|x) (mean and σ of each latent, from the encoder network) and p(x|z) (an
+ * observation codec built from the decoder's outputs: Bernoulli, discretized logistic or its mixture).
+ */
+import { GmError, type GaussianLatentCoding } from '@gm/core';
+import type { DenseEngine } from '../exact/dense';
+import { exactExp, exactSigmoid } from '../exact/math';
+import { bernoulliBatch, discretizedLogisticBatch, type Codec } from '../codecs';
+import { NetworkEvaluator } from './network';
+
+/** Precisions of the quantised distributions (file settings). */
+export interface LatentPrecisions {
+  /** Bits of the pixel codec's quantisation. */
+  likelihoodPrecision: number;
+}
+
+export interface LatentCoder {
+  readonly latentDim: number;
+  readonly pixelsPerImage: number;
+  readonly pixels: 'binary' | 'u8';
+  /** q(z|x) of `batch` images (pixel values, `batch × D`): mean and σ per latent, `batch × latentDim` each. */
+  posterior(pixels: ArrayLike<number>, batch: number): { mean: Float64Array; std: Float64Array };
+  /** The codec of `batch` images' pixels given their latents (bucket centres, `batch × latentDim`), image b on lane b. */
+  observation(z: Float32Array, batch: number): Codec<ArrayLike<number>>;
+}
+
+/** The coder's view of a Gaussian-latent model; `engine` evaluates its networks. */
+export function latentCoder(model: GaussianLatentCoding, engine: DenseEngine, precisions: LatentPrecisions): LatentCoder {
+  const D = model.pixelsPerImage;
+  const L = model.latentDim;
+  const obs = model.observation;
+  const perPixel = obs.kind === 'bernoulli' ? 1 : obs.kind === 'discretized-logistic' ? 2 : 3 * obs.components;
+  if (model.encoder.inputSize !== D || model.encoder.outputSize !== 2 * L) {
+    throw new GmError('CORRUPT', 'coding model: encoder', `${D} → ${2 * L} values (pixels → [mean ‖ log σ]), got ${model.encoder.inputSize} → ${model.encoder.outputSize}`);
+  }
+  if (model.decoder.inputSize !== L || model.decoder.outputSize !== D * perPixel) {
+    throw new GmError('CORRUPT', 'coding model: decoder', `${L} → ${D * perPixel} values (${perPixel} per pixel), got ${model.decoder.inputSize} → ${model.decoder.outputSize}`);
+  }
+  if ((model.pixels === 'binary') !== (obs.kind === 'bernoulli')) {
+    throw new GmError('CORRUPT', 'coding model', `${model.pixels} pixels need a ${model.pixels === 'binary' ? 'bernoulli' : 'discretized-logistic'} observation, got ${obs.kind}`);
+  }
+  const encoder = new NetworkEvaluator(model.encoder, engine, 'coding model: encoder');
+  const decoder = new NetworkEvaluator(model.decoder, engine, 'coding model: decoder');
+  const P = precisions.likelihoodPrecision;
+  return {
+    latentDim: L,
+    pixelsPerImage: D,
+    pixels: model.pixels,
+    posterior(pixels, batch) {
+      const out = encoder.run(Float32Array.from(pixels), batch);
+      const mean = new Float64Array(batch * L);
+      const std = new Float64Array(batch * L);
+      for (let b = 0; b < batch; b++) {
+        for (let j = 0; j < L; j++) {
+          mean[b * L + j] = out[b * 2 * L + j]!;
+          std[b * L + j] = exactExp(out[b * 2 * L + L + j]!);
+        }
+      }
+      return { mean, std };
+    },
+    observation(z, batch) {
+      const out = decoder.run(z, batch);
+      if (obs.kind === 'bernoulli') {
+        const probs = new Float64Array(out.length);
+        for (let i = 0; i < out.length; i++) probs[i] = exactSigmoid(out[i]!);
+        return bernoulliBatch(probs, batch, D, P);
+      }
+      const C = obs.kind === 'discretized-logistic' ? 1 : obs.components;
+      const mean = new Float64Array(batch * D * C);
+      const logScale = new Float64Array(batch * D * C);
+      const logits = C > 1 ? new Float64Array(batch * D * C) : undefined;
+      for (let i = 0; i < batch * D; i++) {
+        const base = i * perPixel;
+        for (let c = 0; c < C; c++) {
+          if (C === 1) {
+            mean[i] = out[base]!;
+            logScale[i] = out[base + 1]!;
+          } else {
+            (logits as Float64Array)[i * C + c] = out[base + c]!;
+            mean[i * C + c] = out[base + C + c]!;
+            logScale[i * C + c] = out[base + 2 * C + c]!;
+          }
+        }
+      }
+      return discretizedLogisticBatch({ mean, logScale, minLogScale: obs.minLogScale, ...(logits === undefined ? {} : { logits, components: C }) }, batch, D, P);
+    },
+  };
+}
