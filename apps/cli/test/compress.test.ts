@@ -1,4 +1,8 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import { mulberry32 } from '@gm/core';
+import { packBits } from '@gm/bitsback';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@gm/backend';
@@ -87,6 +91,30 @@ describe('gm compress / gm decompress', () => {
     expect((await decompress(new Uint8Array(readFileSync(first)), coding)).images).toEqual(pixels);
   });
 
+  it('never writes much more than deflate: pictures unlike digits fall back per chunk, and the report says so', async () => {
+    const pics = join(dir, 'noise');
+    mkdirSync(pics);
+    const rnd = mulberry32(3);
+    for (let i = 0; i < 24; i++) {
+      const png = new PNG({ width: 28, height: 28 });
+      for (let p = 0; p < 28 * 28; p++) {
+        const v = Math.floor(rnd() * 256);
+        png.data.set([v, v, v, 255], 4 * p);
+      }
+      writeFileSync(join(pics, `${String(i).padStart(2, '0')}.png`), PNG.sync.write(png));
+    }
+    const out = join(dir, 'noise.gmz');
+    const r = await runJson<CompressReport & { chunks: { method: string }[] }>(['compress', pics, out, '--model', vae, '--chunk', '25']);
+    expect(r).toMatchObject({ images: 24, pixels: 'binary', binarized: true });
+    expect(r.chunks.map((c) => c.method)).toEqual(['deflate']);
+    const deflated = deflateRawSync(packBits(binarizeStatic(readAllPixels(pics))), { level: 9 }).length;
+    // Header, one chunk's framing, trailer and SHA-256 on top of deflate's own output.
+    expect(r.bytes - deflated).toBeLessThan(120);
+    const back = join(dir, 'noise-back-idx3-ubyte');
+    await runJson(['decompress', out, back, '--model', vae]);
+    expect([...readFileSync(back).subarray(16)]).toEqual([...binarizeStatic(readAllPixels(pics))].map((v) => v * 255));
+  });
+
   it('refuses a file compressed with another model', async () => {
     const r = await run(['decompress', first, join(dir, 'x-idx3-ubyte'), '--model', other]);
     expect(r.status).toBe(1);
@@ -112,11 +140,21 @@ describe('gm compress / gm decompress', () => {
   it('refuses inputs it cannot code', async () => {
     const bad = join(dir, 'bad.idx');
     writeFileSync(bad, 'not an idx file at all');
+    // CIFAR-sized RGB pictures through the MNIST model.
+    const rgb = join(dir, 'rgb');
+    mkdirSync(rgb);
+    const colours = mulberry32(4);
+    for (let i = 0; i < 3; i++) {
+      const png = new PNG({ width: 32, height: 32 });
+      for (let b = 0; b < png.data.length; b++) png.data[b] = b % 4 === 3 ? 255 : Math.floor(colours() * 256);
+      writeFileSync(join(rgb, `${i}.png`), PNG.sync.write(png));
+    }
     const cases: [string[], RegExp][] = [
       [['compress', join(dir, 'missing.idx'), join(dir, 'o.gmz'), '--model', vae], /<in>: .*missing\.idx not found/],
       [['compress', bad, join(dir, 'o.gmz'), '--model', vae], /<in>: .*bad\.idx is not an IDX file/],
       [['compress', 'mnist-bundled:validation', join(dir, 'o.gmz'), '--model', vae], /expected mnist-bundled, mnist-bundled:test/],
       [['decompress', join(dir, 'nothing.gmz'), join(dir, 'o-idx3-ubyte'), '--model', vae], /<in\.gmz>: .*nothing\.gmz not found/],
+      [['compress', rgb, join(dir, 'o.gmz'), '--model', vae], /has images of 32×32×3 \(h×w×c\), but the model was trained on 28×28×1/],
     ];
     const results = await Promise.all(cases.map(([args]) => run(args)));
     results.forEach((r, i) => {
@@ -125,3 +163,14 @@ describe('gm compress / gm decompress', () => {
     });
   });
 });
+
+/** The gray values of a folder of PNGs, in file-name order. */
+function readAllPixels(folder: string): Uint8Array {
+  const files = readdirSync(folder).sort();
+  const out = new Uint8Array(files.length * 784);
+  files.forEach((f, i) => {
+    const png = PNG.sync.read(readFileSync(join(folder, f)));
+    for (let p = 0; p < 784; p++) out[i * 784 + p] = png.data[4 * p] as number;
+  });
+  return out;
+}

@@ -168,7 +168,7 @@ describe('codecs', () => {
   it('discretised logistic costs what the continuous logistic says for a well-resolved pixel', () => {
     // Pixel 100 under mean at its centre, scale 0.05: P ≈ σ(+1/255/s) − σ(−1/255/s).
     const mean = (2 * 100) / 255 - 1;
-    const { bits } = roundTrip(discretizedLogistic(mean, Math.log(0.05), 24), 100);
+    const { bits } = roundTrip(discretizedLogistic(mean, Math.log(0.05), -7, 24), 100);
     const s = 0.05;
     const p = 1 / (1 + Math.exp(-1 / 255 / s)) - 1 / (1 + Math.exp(1 / 255 / s));
     expect(Math.abs(bits + Math.log2(p))).toBeLessThan(1e-3);

@@ -563,7 +563,7 @@ export function discretizedLogisticBatch(
   );
 }
 
-/** A single discretised logistic over 0..255 on one lane. */
-export function discretizedLogistic(mean: number, logScale: number, precision = 20, lane = 0, minLogScale = -7): Codec<number> {
+/** A single discretised logistic over 0..255 on one lane (log-scale clamped below at `minLogScale`, the model's). */
+export function discretizedLogistic(mean: number, logScale: number, minLogScale: number, precision = 20, lane = 0): Codec<number> {
   return scalar(discretizedLogisticBatch({ mean: [mean], logScale: [logScale], minLogScale }, 1, 1, precision, lane));
 }

@@ -71,6 +71,23 @@ describe('Sampling', () => {
     zeros.dispose();
   });
 
+  it('takes one input [mean ‖ log-scale] (an encoder\'s single dense output) and draws what the two-input form draws', () => {
+    const before = tf.memory().numTensors;
+    const stats = tf.tensor2d([[...MEAN, ...LOG_VAR], [0.3, -0.2, 0.1, -2, 0, 1]]);
+    const [m, s] = tf.split(stats, 2, 1);
+    for (const scale of ['log-variance', 'log-std'] as const) {
+      const one = new Sampling({ seed: 9, scale }).apply(stats) as tf.Tensor;
+      const two = new Sampling({ seed: 9, scale }).apply([m!, s!]) as tf.Tensor;
+      expect(one.shape).toEqual([2, 3]);
+      expect(Array.from(one.dataSync())).toEqual(Array.from(two.dataSync()));
+      tf.dispose([one, two]);
+    }
+    const input = tfl.input({ shape: [8] });
+    expect((new Sampling().apply(input) as SymbolicTensor).shape).toEqual([null, 4]);
+    tf.dispose([stats, m!, s!]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('honours kwargs.training when sampleAtInference is false', () => {
     const layer = new Sampling({ seed: 1, sampleAtInference: false });
     const mean = tf.tensor2d([MEAN]);
@@ -102,7 +119,8 @@ describe('Sampling', () => {
     const a = tf.zeros([2, 3]);
     const b = tf.zeros([2, 4]);
     expect(() => layer.apply([a, b])).toThrow(/mean \[2,3\] and logVar \[2,4\] differ in shape/);
-    expect(() => layer.apply(a)).toThrow(/expected inputs \[mean, logVar\]/);
+    expect(() => layer.apply(a)).toThrow(/a single input must be \[mean ‖ log-variance\] of even width, got 3/);
+    expect(() => layer.apply([a, a, a])).toThrow(/expected inputs \[mean, logVar\] or one input/);
     expect(() => new Sampling({ seed: 1.5 })).toThrow(/seed must be an integer/);
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) (layer.apply([a, a], { training: true }) as tf.Tensor).dispose();

@@ -19,7 +19,8 @@ export interface SamplingArgs extends BaseLayerArgs {
 }
 
 /**
- * The reparameterisation trick of a VAE: `[mean, logVar] → mean + exp(logVar / 2) · ε` with `ε ~ N(0, I)`, so the
+ * The reparameterisation trick of a VAE: `[mean, logVar] → mean + exp(logVar / 2) · ε` with `ε ~ N(0, I)` (or one
+ * input `[mean ‖ logVar]`, split in half along its last axis, as an encoder's single dense output gives it), so the
  * sample is a differentiable function of both inputs (∂z/∂mean = 1, ∂z/∂logVar = ½·exp(logVar/2)·ε). With
  * `scale: 'log-std'` the second input is log σ: `mean + exp(logStd) · ε`. Either way the sample is a draw from
  * @gm/metrics' `Normal` with the same parameters (`Normal.fromLogVariance(mean, logVar)` / `new Normal(mean, logStd)`),
@@ -51,8 +52,15 @@ export class Sampling extends layers.Layer {
   }
 
   private split(inputs: Tensor | Tensor[]): [Tensor, Tensor] {
+    const one = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
+    if (one !== undefined) {
+      // One input [mean ‖ scale] along the last axis: an encoder's single dense output (gm's VAE convention).
+      const width = one.shape[one.shape.length - 1] as number;
+      if (width % 2 !== 0) throw new Error(`Sampling "${this.name}": a single input must be [mean ‖ ${this.scale}] of even width, got ${width}`);
+      return tf.split(one, 2, -1) as [Tensor, Tensor];
+    }
     if (!Array.isArray(inputs) || inputs.length !== 2) {
-      throw new Error(`Sampling "${this.name}": expected inputs [mean, logVar]`);
+      throw new Error(`Sampling "${this.name}": expected inputs [mean, logVar] or one input [mean ‖ ${this.scale}]`);
     }
     const [mean, logVar] = inputs as [Tensor, Tensor];
     if (!tf.util.arraysEqual(mean.shape, logVar.shape)) {
@@ -63,14 +71,19 @@ export class Sampling extends layers.Layer {
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const shapes = shapeList(inputShape);
-    if (shapes.length !== 2) throw new Error(`Sampling "${this.name}": expected inputs [mean, logVar]`);
+    if (shapes.length === 1) {
+      const shape = shapes[0] as Shape;
+      const width = shape[shape.length - 1];
+      return [...shape.slice(0, -1), width === null || width === undefined ? null : width / 2];
+    }
+    if (shapes.length !== 2) throw new Error(`Sampling "${this.name}": expected inputs [mean, logVar] or one input [mean ‖ ${this.scale}]`);
     return shapes[0] as Shape;
   }
 
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {
-    const [mean, logVar] = this.split(inputs);
-    if (!this.sampleAtInference && !isTraining(kwargs)) return tf.clone(mean);
     return tf.tidy(() => {
+      const [mean, logVar] = this.split(inputs);
+      if (!this.sampleAtInference && !isTraining(kwargs)) return tf.clone(mean);
       // A fresh integer seed per call from the layer's PRNG: reproducible, yet new noise every step.
       const seed = this.rng === undefined ? undefined : Math.floor(this.rng() * 2147483647);
       const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', seed);

@@ -5,13 +5,13 @@ export interface BitsPerDimOptions {
    * log |det ∂y/∂x| (nats) of the preprocessing map from the data space you report in (x) to the space the model's
    * likelihood lives in (y), per example (a number, or a tensor broadcasting against `nll`). With it,
    * log p(x) = log p(y) + logDet, so the result is in the data space. Examples: pixels dequantised on [0, 256)
-   * and scaled to [0, 1] give logDet = −D·ln 256; a further logit transform adds its own log-det (as computed by
-   * the data pipeline). Default 0 (the model already scores the data space, e.g. a discretized logistic on bytes).
+   * and scaled to [0, 1] give logDet = −D·ln 256; a further logit transform adds its own log-det (the `Logit`
+   * bijector of @gm/layers returns it). Default 0 (the model already scores the data space, e.g. a discretized logistic on bytes).
    */
   logDet?: number | tf.Tensor;
   /**
    * Shorthand for the dequantisation scaling: the model scores pixels that were dequantised and divided by `levels`
-   * (e.g. 256 for bytes → [0, 1]), so −numDims·ln(levels) is added to `logDet`. With @gm/data's logit transform
+   * (e.g. 256 for bytes → [0, 1]), so −numDims·ln(levels) is added to `logDet`. With the `Logit` bijector of @gm/layers
    * (whose log-det is for the map [0, 1] → logit space) pass `{ logDet: itsLogDet, levels: 256 }`.
    */
   levels?: number;

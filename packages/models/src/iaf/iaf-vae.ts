@@ -25,7 +25,6 @@ import {
   type ImportanceSamplingOptions,
   type SampleWithLogProb,
   type StandardNormal,
-  bitsPerDim,
 } from '@gm/metrics';
 import type { LatentVariableModel } from '@gm/core';
 import { readCheckpoint } from '../io/checkpoint';
@@ -46,6 +45,7 @@ import {
 } from '@gm/core';
 import { VAE } from '../vae/vae';
 import { resolveVaeConfig, type VaeConfig } from '../vae/config';
+import { latentModelMetrics } from '../latent-metrics';
 
 /** Checkpoint kind written by {@link IafVae.save}. */
 export const IAF_VAE_CHECKPOINT_KIND = 'iaf-vae';
@@ -167,10 +167,10 @@ function buildFlow(c: ResolvedIafVaeConfig, latentDim: number, featureWidth: num
  * @example
  * ```ts
  * const model = new IafVae({ inputShape: [784], hidden: [100], latentDim: 40, flowSteps: 2, contextSize: 50, seed: 1 });
- * model.fit(xTrain, { epochs: 10, batchSize: 100 });
+ * await model.fit(xTrain, { epochs: 10, batchSize: 100 });
  * const negElbo = model.negativeElbo(xTest);                                  // nats, Monte Carlo KL
  * const ll = importanceSampledLogLikelihood(model, xTest, 1000, { seed: 2 }); // [N] nats
- * await model.save('checkpoints/iaf-vae');
+ * await model.save(fileStore('checkpoints/iaf-vae')); // fileStore from '@gm/models/node'
  * ```
  */
 export class IafVae extends ModelBase implements LatentVariableModel {
@@ -343,26 +343,7 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   /** Test figures: −ELBO (Monte Carlo KL) and, with `k` > 1, the importance-sampled −log p(x). */
   evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
     this.checkX('evaluate', x);
-    const seed = options.seed ?? this.vae.config.seed;
-    const D = this.vae.dataSize;
-    const negElbo = this.negativeElbo(x, { seed });
-    const out: Metric[] = [
-      { name: 'negElbo', value: negElbo, unit: 'nats' },
-      { name: 'negElboBitsPerDim', value: bitsPerDim(negElbo, D), unit: 'bits/dim' },
-    ];
-    const k = options.k ?? 1;
-    if (k > 1) {
-      const ll = this.logLikelihood(x, k, { seed: seed + 1 });
-      const mean = tf.tidy(() => tf.mean(ll));
-      const nll = -(mean.dataSync()[0] as number);
-      tf.dispose([ll, mean]);
-      out.push(
-        { name: 'isNll', value: nll, unit: 'nats' },
-        { name: 'isNllBitsPerDim', value: bitsPerDim(nll, D), unit: 'bits/dim' },
-        { name: 'isSamples', value: k, unit: 'k' },
-      );
-    }
-    return out;
+    return latentModelMetrics(this, x, this.vae.dataSize, options.seed ?? this.vae.config.seed, options);
   }
 
   /** Codings: the posterior mean pushed through the flow steps. */

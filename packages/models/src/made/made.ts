@@ -117,11 +117,11 @@ function buildNetwork(c: ResolvedMadeConfig, degrees: number[][]): tfl.LayersMod
  * @example
  * ```ts
  * const made = new MADE({ inputSize: 784, hidden: [500, 500], masks: 16, seed: 1 });
- * made.fit(xTrain, { epochs: 20, batchSize: 100, onEpochEnd: (l) => console.log(l.epoch, l.loss) });
+ * await made.fit(xTrain, { epochs: 20, batchSize: 100, onEpochEnd: (l) => console.log(l.epoch, l.loss) });
  * const nll1 = made.negativeLogLikelihood(xTest);                   // mask 0, nats per example
  * const nll16 = made.negativeLogLikelihood(xTest, { ensemble: true }); // log of the mean probability over 16 masks
  * const samples = made.sample(16, { seed: 3 });                       // [16, 784], exact ancestral samples
- * await made.save('checkpoints/made');
+ * await made.save(fileStore('checkpoints/made'));       // fileStore from '@gm/models/node'
  * ```
  */
 export class MADE extends ModelBase {

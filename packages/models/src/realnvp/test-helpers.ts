@@ -64,16 +64,4 @@ export function mmd2(a: tf.Tensor, b: tf.Tensor, sigma: number): number {
   });
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`maxAbsDiff: lengths ${a.length} and ${b.length} differ`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
-}
-
-export async function tempDir(prefix: string): Promise<string> {
-  const fs = await import('node:fs/promises');
-  const os = await import('node:os');
-  const path = await import('node:path');
-  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
-}
+export { maxAbsDiff, tempDir } from '../test-helpers';

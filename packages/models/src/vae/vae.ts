@@ -2,7 +2,7 @@
  * Variational autoencoder (Kingma & Welling, 2014) with an MLP or convolutional encoder/decoder, a diagonal-Gaussian
  * posterior, an N(0, I) prior and a Bernoulli or discretized-logistic (mixture) observation model. The distributions,
  * the ELBO and the importance-sampled log-likelihood come from @gm/metrics; this class supplies the networks, the
- * training loop (through the shared `runFitLoop`), inference helpers, checkpoints and a bits-back adapter.
+ * loss the one trainer minimises (`fit`), inference helpers, checkpoints and its coding model for @gm/bitsback.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -27,7 +27,6 @@ import {
 } from '@gm/core';
 import {
   Bernoulli,
-  bitsPerDim,
   DiscretizedLogistic,
   DiscretizedLogisticMixture,
   Normal,
@@ -46,6 +45,7 @@ import { ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
 import { paramsPerPixel, resolveVaeConfig, type ResolvedVaeConfig, type VaeConfig } from './config';
 import { buildDecoder, buildEncoder } from './networks';
+import { latentModelMetrics } from '../latent-metrics';
 
 /** Checkpoint kind written by {@link VAE.save}. */
 export const VAE_CHECKPOINT_KIND = 'vae';
@@ -431,26 +431,7 @@ export class VAE extends ModelBase implements LatentVariableModel {
    */
   evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
     this.checkX('evaluate', x);
-    const seed = options.seed ?? this.config.seed;
-    const D = this.dataSize;
-    const negElbo = this.negativeElbo(x, { seed, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
-    const out: Metric[] = [
-      { name: 'negElbo', value: negElbo, unit: 'nats' },
-      { name: 'negElboBitsPerDim', value: bitsPerDim(negElbo, D), unit: 'bits/dim' },
-    ];
-    const k = options.k ?? 1;
-    if (k > 1) {
-      const ll = this.logLikelihood(x, k, { seed: seed + 1 });
-      const mean = tf.tidy(() => tf.mean(ll));
-      const nll = -(mean.dataSync()[0] as number);
-      tf.dispose([ll, mean]);
-      out.push(
-        { name: 'isNll', value: nll, unit: 'nats' },
-        { name: 'isNllBitsPerDim', value: bitsPerDim(nll, D), unit: 'bits/dim' },
-        { name: 'isSamples', value: k, unit: 'k' },
-      );
-    }
-    return out;
+    return latentModelMetrics(this, x, this.dataSize, options.seed ?? this.config.seed, options);
   }
 
   protected checkpointContent(): CheckpointContent {
