@@ -27,6 +27,10 @@ export const CIFAR10_TEST_FILE = 'test_batch.bin';
 /** The official archive's name and sha256. */
 export const CIFAR10_ARCHIVE = 'cifar-10-binary.tar.gz';
 export const CIFAR10_SHA256 = 'c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd';
+/** The size in bytes of the official archive: a download is cut off as soon as it runs past it. */
+export const CIFAR10_ARCHIVE_BYTES = 170_052_171;
+/** The size in bytes of one official batch file: 10,000 images of 3,073 bytes (1 label + 3,072 pixels). */
+export const CIFAR10_BATCH_BYTES = 30_730_000;
 /** The folder inside the archive. */
 export const CIFAR10_FOLDER = 'cifar-10-batches-bin';
 export const DEFAULT_CIFAR10_MIRROR = 'https://www.cs.toronto.edu/~kriz/';

@@ -15,7 +15,13 @@ export type DataErrorCode =
   | 'NETWORK_ERROR'
   | 'UNSAFE_TAR_ENTRY'
   | 'MISSING_FILE'
-  | 'BAD_ARGUMENT';
+  | 'BAD_ARGUMENT'
+  /** More bytes than a header, a known file size or a cap allows (decompression bombs, endless downloads). */
+  | 'TOO_LARGE'
+  /** A download passed its overall deadline or its idle timeout. */
+  | 'TIMEOUT'
+  /** A FIFO, device, socket or folder where a regular file was expected. */
+  | 'NOT_REGULAR_FILE';
 
 /**
  * Every bad-input error from @gm/data (a {@link GmError}). The message always starts with the file (path, URL or

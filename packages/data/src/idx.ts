@@ -59,6 +59,28 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/**
+ * The total size in bytes (header included) that the IDX header at the start of `head` declares, with a
+ * description such as `uint8 [60000, 28, 28]`; `'more'` when `head` is too short to tell; undefined when `head`
+ * does not start with an IDX header. Lets a decompressor stop as soon as the data runs past the header's word.
+ */
+export function idxDeclaredSize(head: Uint8Array): { size: number; what: string } | 'more' | undefined {
+  if (head.length < 4) return 'more';
+  const dtype = DTYPE_BY_BYTE.get(head[2]!);
+  if (head[0] !== 0 || head[1] !== 0 || dtype === undefined || head[3] === 0) return undefined;
+  const offset = 4 + 4 * head[3]!;
+  if (head.length < offset) return 'more';
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const dims: number[] = [];
+  let size = BYTES_PER[dtype];
+  for (let i = 0; i < head[3]!; i++) {
+    const d = view.getUint32(4 + 4 * i, false);
+    dims.push(d);
+    size *= d;
+  }
+  return { size: offset + size, what: `${dtype} [${dims.join(', ')}]` };
+}
+
 /** Reads the header and checks the length; returns dtype, dims and where the data starts. */
 function parseHeader(bytes: Uint8Array, file: string): { dtype: IdxDtype; dims: number[]; offset: number; size: number } {
   if (bytes.length < 4) {

@@ -17,6 +17,7 @@ export {
 } from './dataset.js';
 export {
   IDX_DTYPES,
+  idxDeclaredSize,
   isGzip,
   parseIdx,
   parseIdxImages,
@@ -29,10 +30,21 @@ export {
   type IdxDtype,
   type IdxImages,
 } from './idx.js';
-export { gunzipIfNamed, gzipIfNamed } from './gzip.js';
-export { MNIST_FILES, MNIST_SHA256, DEFAULT_MNIST_MIRROR, mnistFromIdx, type MnistFileName, type MnistSplits } from './mnist-format.js';
+export { gunzipIdxIfNamed, gunzipIfNamed, gzipIfNamed, type GunzipOptions } from './gzip.js';
+export { DEFAULT_MAX_FILE_BYTES } from './limits.js';
+export {
+  MNIST_FILES,
+  MNIST_FILE_BYTES,
+  MNIST_SHA256,
+  DEFAULT_MNIST_MIRROR,
+  mnistFromIdx,
+  type MnistFileName,
+  type MnistSplits,
+} from './mnist-format.js';
 export {
   CIFAR10_ARCHIVE,
+  CIFAR10_ARCHIVE_BYTES,
+  CIFAR10_BATCH_BYTES,
   CIFAR10_FOLDER,
   CIFAR10_LABELS,
   CIFAR10_SHA256,

@@ -1,10 +1,18 @@
 /** MNIST from the four standard IDX files (Node): from a folder, or downloaded, verified and cached. */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageDataset } from './dataset.js';
 import { DataError } from './errors.js';
-import { defaultCacheDir, ensureCached, fileExists, type DownloadOptions } from './files.js';
-import { DEFAULT_MNIST_MIRROR, MNIST_FILES, MNIST_SHA256, mnistFromIdx, type MnistFileName, type MnistSplits } from './mnist-format.js';
+import { defaultCacheDir, ensureCached, readRegularFileWithin, statRegularFile, type DownloadOptions } from './files.js';
+import { DEFAULT_MAX_FILE_BYTES, limitFrom, type Limit } from './limits.js';
+import {
+  DEFAULT_MNIST_MIRROR,
+  MNIST_FILE_BYTES,
+  MNIST_FILES,
+  MNIST_SHA256,
+  mnistFromIdxWithin,
+  type MnistFileName,
+  type MnistSplits,
+} from './mnist-format.js';
 
 export interface LoadMnistOptions extends DownloadOptions {
   /** Read the four files from this folder (gzipped or not; `train-images.idx3-ubyte`-style names too). */
@@ -20,6 +28,11 @@ export interface LoadMnistOptions extends DownloadOptions {
    * (Fashion-MNIST) or for tests that serve their own files.
    */
   hashes?: Partial<Record<MnistFileName, string>>;
+  /**
+   * The most bytes one file may have, on disk and inflated (default {@link DEFAULT_MAX_FILE_BYTES}, 256 MiB; MNIST's
+   * largest file has 47 MB). Each file also may not inflate past what its IDX header declares.
+   */
+  maxFileBytes?: number;
 }
 
 /** The names a file may have on disk: as published, gunzipped, or with the dot some unzip tools produce. */
@@ -31,14 +44,15 @@ function candidates(name: MnistFileName): string[] {
 async function findInDir(dir: string, name: MnistFileName): Promise<string> {
   for (const c of candidates(name)) {
     const p = join(dir, c);
-    if (await fileExists(p)) return p;
+    // A FIFO or device under one of the names is refused, not skipped.
+    if ((await statRegularFile(p)) !== undefined) return p;
   }
   throw new DataError('MISSING_FILE', join(dir, name), `MNIST file not found: expected one of ${candidates(name).join(', ')} in ${dir}`);
 }
 
-async function loadPair(imagePath: string, labelPath: string): Promise<ImageDataset> {
-  const [imageBytes, labelBytes] = await Promise.all([readFile(imagePath), readFile(labelPath)]);
-  return mnistFromIdx(imageBytes, labelBytes, imagePath, labelPath);
+async function loadPair(imagePath: string, labelPath: string, limit: Limit): Promise<ImageDataset> {
+  const [imageBytes, labelBytes] = await Promise.all([readRegularFileWithin(imagePath, limit), readRegularFileWithin(labelPath, limit)]);
+  return mnistFromIdxWithin(imageBytes, labelBytes, imagePath, labelPath, limit);
 }
 
 /**
@@ -57,6 +71,7 @@ export async function loadMnist(options: LoadMnistOptions): Promise<MnistSplits>
   if (dir === undefined && !download) {
     throw new DataError('BAD_ARGUMENT', 'loadMnist', 'expected { dir } or { download: true }');
   }
+  const limit = limitFrom('loadMnist', 'maxFileBytes', options.maxFileBytes, DEFAULT_MAX_FILE_BYTES);
   const paths = {} as Record<MnistFileName, string>;
   const names = Object.values(MNIST_FILES);
   if (dir !== undefined) {
@@ -67,12 +82,14 @@ export async function loadMnist(options: LoadMnistOptions): Promise<MnistSplits>
     // One file at a time: gentle on the mirror, and an error stops before the next download starts.
     for (const name of names) {
       const hash = options.hashes?.[name] ?? MNIST_SHA256[name];
-      paths[name] = (await ensureCached(name, mirror, cacheDir, hash, options)).path;
+      // The official files' sizes are known: a mirror sending more is cut off there.
+      const expectedBytes = hash.toLowerCase() === MNIST_SHA256[name] ? MNIST_FILE_BYTES[name] : undefined;
+      paths[name] = (await ensureCached(name, mirror, cacheDir, hash, { ...options, expectedBytes })).path;
     }
   }
   const [train, test] = await Promise.all([
-    loadPair(paths[MNIST_FILES.trainImages], paths[MNIST_FILES.trainLabels]),
-    loadPair(paths[MNIST_FILES.testImages], paths[MNIST_FILES.testLabels]),
+    loadPair(paths[MNIST_FILES.trainImages], paths[MNIST_FILES.trainLabels], limit),
+    loadPair(paths[MNIST_FILES.testImages], paths[MNIST_FILES.testLabels], limit),
   ]);
   return { train, test };
 }

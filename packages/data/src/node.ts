@@ -4,15 +4,21 @@
  */
 export {
   atomicWriteFile,
+  DEFAULT_DOWNLOAD_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_DOWNLOAD_BYTES,
   defaultCacheDir,
   downloadVerified,
   ensureCached,
   readIdxFile,
+  readRegularFile,
   removeStalePartials,
   sha256File,
   writeIdxFile,
   type CachedFile,
   type DownloadOptions,
+  type ReadIdxFileOptions,
+  type VerifiedDownloadOptions,
 } from './files.js';
 export { loadMnist, type LoadMnistOptions } from './mnist.js';
 export {
@@ -24,4 +30,4 @@ export {
   type BundledMnist,
 } from './bundled.js';
 export { loadCifar10, type LoadCifar10Options } from './cifar.js';
-export { extractTarSafely, readTarEntries, unsafeTarPath } from './tarball.js';
+export { DEFAULT_MAX_ARCHIVE_BYTES, extractTarSafely, readTarEntries, unsafeTarPath, type TarLimits } from './tarball.js';

@@ -1,9 +1,11 @@
 // Test-only helpers (not exported from the package): a local HTTP server and a minimal tar writer.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gzipSync } from 'node:zlib';
 
 export interface LocalServer {
   /** Base URL ending in '/'. */
@@ -62,30 +64,38 @@ export async function startLocalServer(root: string): Promise<LocalServer> {
   };
 }
 
-/** A ustar archive of the given entries, written by hand so tests can make entries `tar` itself would not. */
-export function makeTar(entries: Array<{ path: string; data?: Uint8Array; type?: '0' | '2' | '5'; linkpath?: string }>): Uint8Array {
-  const blocks: Uint8Array[] = [];
+/** Tar entry types the tests use: file, hard link, symlink, character device, block device, folder, FIFO. */
+export type TarType = '0' | '1' | '2' | '3' | '4' | '5' | '6';
+
+/** One 512-byte ustar header. */
+export function tarHeader(path: string, size: number, type: TarType = '0', linkpath?: string): Uint8Array {
+  const h = new Uint8Array(512);
   const enc = new TextEncoder();
+  const put = (s: string, at: number, len: number): void => h.set(enc.encode(s).subarray(0, len), at);
+  const octal = (n: number, len: number): string => n.toString(8).padStart(len - 1, '0') + '\0';
+  put(path, 0, 100);
+  put(octal(0o644, 8), 100, 8);
+  put(octal(0, 8), 108, 8);
+  put(octal(0, 8), 116, 8);
+  put(octal(size, 12), 124, 12);
+  put(octal(0, 12), 136, 12);
+  put('        ', 148, 8);
+  put(type, 156, 1);
+  if (linkpath) put(linkpath, 157, 100);
+  put('ustar\0', 257, 6);
+  put('00', 263, 2);
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
+  return h;
+}
+
+/** A ustar archive of the given entries, written by hand so tests can make entries `tar` itself would not. */
+export function makeTar(entries: Array<{ path: string; data?: Uint8Array; type?: TarType; linkpath?: string }>): Uint8Array {
+  const blocks: Uint8Array[] = [];
   for (const e of entries) {
     const data = e.data ?? new Uint8Array(0);
-    const h = new Uint8Array(512);
-    const put = (s: string, at: number, len: number): void => h.set(enc.encode(s).subarray(0, len), at);
-    const octal = (n: number, len: number): string => n.toString(8).padStart(len - 1, '0') + '\0';
-    put(e.path, 0, 100);
-    put(octal(0o644, 8), 100, 8);
-    put(octal(0, 8), 108, 8);
-    put(octal(0, 8), 116, 8);
-    put(octal(data.length, 12), 124, 12);
-    put(octal(0, 12), 136, 12);
-    put('        ', 148, 8);
-    put(e.type ?? '0', 156, 1);
-    if (e.linkpath) put(e.linkpath, 157, 100);
-    put('ustar\0', 257, 6);
-    put('00', 263, 2);
-    let sum = 0;
-    for (const b of h) sum += b;
-    put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
-    blocks.push(h);
+    blocks.push(tarHeader(e.path, data.length, e.type ?? '0', e.linkpath));
     const padded = new Uint8Array(Math.ceil(data.length / 512) * 512);
     padded.set(data);
     blocks.push(padded);
@@ -98,6 +108,43 @@ export function makeTar(entries: Array<{ path: string; data?: Uint8Array; type?:
     at += b.length;
   }
   return out;
+}
+
+/**
+ * Streams `head`, then `zeros` zero bytes, then `tail` through gzip into `path`, never holding more than 1 MiB: a
+ * decompression bomb made without the memory it would cost to decode. Level 9 gives a ratio of about 1,000;
+ * level 1 about 230 (under node-tar's own ratio guard of 1,000).
+ */
+export async function writeGzipBomb(
+  path: string,
+  parts: { head?: Uint8Array; zeros: number; tail?: Uint8Array; level?: number },
+): Promise<void> {
+  const chunk = new Uint8Array(1 << 20);
+  async function* body(): AsyncGenerator<Uint8Array> {
+    if (parts.head) yield parts.head;
+    for (let n = 0; n < parts.zeros; n += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, parts.zeros - n));
+    if (parts.tail) yield parts.tail;
+  }
+  await pipeline(body(), createGzip({ level: parts.level ?? 9 }), createWriteStream(path));
+}
+
+/**
+ * Peak resident memory while `fn` runs, above the resident memory before it: an upper bound from the process's
+ * high-water mark (`resourceUsage().maxRSS`), so a short spike cannot hide between samples.
+ */
+export async function peakRssGrowth<T>(fn: () => Promise<T>): Promise<{ value?: T; error?: unknown; growth: number; ms: number }> {
+  const before = process.memoryUsage().rss;
+  const t0 = performance.now();
+  let value: T | undefined;
+  let error: unknown;
+  try {
+    value = await fn();
+  } catch (e) {
+    error = e;
+  }
+  const ms = performance.now() - t0;
+  const growth = process.resourceUsage().maxRSS * 1024 - before;
+  return { value, error, growth, ms };
 }
 
 export function gzip(bytes: Uint8Array): Uint8Array {
