@@ -1,7 +1,7 @@
 /**
  * The .gmz container: a header (magic, container version, coding-path version, model fingerprint, image shape and
- * count, coder settings), a sequence of independently decodable chunks, and a trailer with the image count and a
- * SHA-256 of everything before it.
+ * count, coder settings), a sequence of independently decodable chunks, numbered and bound to the header, and a
+ * trailer with the image count and a SHA-256 of everything before it.
  *
  * ```
  * file    = magic "\x89GMZ" · version u8 (= 2) · coding path u8 · header · header-crc32 u32 · chunk* · end · trailer
@@ -9,12 +9,22 @@
  *           · rank u8 · dims varint* · count+1 varint (0 = unknown, streamed) · chunkSize varint · latentDim varint
  *           · bucketBits u8 · posteriorPrecision u8 · likelihoodPrecision u8 · lanes varint · growth·1000 varint
  *           · seed u32
- * chunk   = body-length varint (> 0) · body · crc32(body) u32
- * body    = method u8 (0 model, 1 deflate) · images varint · crc32(image bytes) u32 · payload
+ * chunk   = body-length varint (> 0) · body · crc32(header digest · body) u32
+ * body    = method u8 (0 model, 1 deflate) · index varint · first image varint · images varint
+ *           · crc32(first image u64 · image bytes) u32 · payload (≥ 1 byte)
  *           model payload: see model-coder.ts; deflate payload: raw deflate of the pixels (bit-packed when binary)
  * end     = varint 0
  * trailer = count varint · sha256(all bytes before the trailer's hash) [32]
  * ```
+ *
+ * The header digest is the SHA-256 of the file's first bytes, magic to header CRC. Chunk k (from 0) has index k and
+ * first image k · chunkSize; every chunk but the last holds chunkSize images, and when the header knows the count
+ * the last holds the rest. So a chunk swapped, dropped or duplicated is refused by its index even when every
+ * checksum was recomputed, a chunk from another file (another header) by its checksum, and a chunk whose index and
+ * first image were both rewritten by its images' CRC, which covers their place in the file. Varints are unsigned
+ * LEB128 in their shortest form, u32 big-endian: a file has exactly one encoding. Limits ({@link GMZ_LIMITS}), checked
+ * before anything is allocated: an image has at most 2^24 pixels, a chunk at most 2^24 pixels in all
+ * (chunkSize × pixels), a file at most 2^48; a file must be long enough for the chunks its count needs.
  *
  * The coding path is the arithmetic that feeds the entropy coder (exact/math.ts, exact/dense.ts, the quantisation
  * in codecs.ts): it is the same bits on every machine, engine and browser, and its version is in every file, so a
@@ -34,16 +44,19 @@ import { pushVarint, readVarint } from './rans';
 
 /** Magic bytes at the start of every .gmz file. */
 export const GMZ_MAGIC = Uint8Array.of(0x89, 0x47, 0x4d, 0x5a);
-/** Container version written by this library. */
-export const GMZ_VERSION = 2;
+/** Container version written by this library (3: chunks numbered and bound to their header). */
+export const GMZ_VERSION = 3;
 /**
  * Version of the coding path (the deterministic arithmetic feeding the coder). Bump it whenever a change to
  * exact/, coding/ or the codecs' quantisation would change a single coded bit; the golden-file test pins it.
  */
 export const CODING_PATH = 1;
 
-/** Why a .gmz file was rejected. */
-export type GmzErrorCode = 'not-gmz' | 'version' | 'truncated' | 'checksum' | 'wrong-model' | 'corrupt' | 'mismatch';
+/**
+ * Why a .gmz file was rejected. `too-large`: a valid file holds more pixels than {@link decompress} can return in one
+ * Uint8Array (use {@link decompressStream}).
+ */
+export type GmzErrorCode = 'not-gmz' | 'version' | 'truncated' | 'checksum' | 'wrong-model' | 'corrupt' | 'mismatch' | 'too-large';
 
 /** A .gmz file could not be read; `code` says why. */
 export class GmzError extends GmError {
@@ -87,8 +100,41 @@ export function headerPixels(h: GmzHeader): number {
   return h.shape.reduce((a, b) => a * b, 1);
 }
 
-const MAX_CHUNK = 1 << 20;
+/**
+ * What a .gmz file may hold, checked by the reader before it allocates or decodes anything and by the writer before
+ * it writes: pixels per image, images per chunk, pixels per chunk (chunkSize × pixels: bounds the memory and work of
+ * decoding one chunk), pixels per file, and the pixels {@link decompress} returns in one Uint8Array.
+ */
+export const GMZ_LIMITS = Object.freeze({
+  imagePixels: 2 ** 24,
+  chunkImages: 2 ** 20,
+  chunkPixels: 2 ** 24,
+  filePixels: 2 ** 48,
+  decompressPixels: 2 ** 32,
+});
+const MAX_CHUNK = GMZ_LIMITS.chunkImages;
+/** The fewest bytes a chunk takes: length varint, method, index, first image, images, image CRC, 1 payload byte, CRC. */
+const MIN_CHUNK_BYTES = 14;
+/** Deflate expands at most 1032:1 (a 258-byte match in 2 bits); the slack covers block headers. */
+const MAX_INFLATE_RATIO = 1032;
 const KINDS: ReadonlyArray<CodingModel['kind']> = ['gaussian-latent', 'autoregressive-bernoulli'];
+
+/** Bytes of an unsigned LEB128 varint of `v` in its shortest form. */
+function varintLength(v: number): number {
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+/** A varint of the container (not of a payload): at most 7 bytes, in its shortest form. */
+function readField(bytes: Uint8Array, pos: number, what: string): [value: number, next: number] {
+  const [v, next] = readVarint(bytes, pos, what);
+  if (next - pos !== varintLength(v)) throw new GmzError('corrupt', `${what} is not a varint in its shortest form`);
+  return [v, next];
+}
 
 function writeHeader(h: GmzHeader): Uint8Array {
   const out: number[] = [...GMZ_MAGIC, GMZ_VERSION, CODING_PATH];
@@ -107,6 +153,11 @@ function writeHeader(h: GmzHeader): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** SHA-256 of a header's bytes (magic to header CRC): what binds a file's chunks to it. */
+function headerDigest(h: GmzHeader): Uint8Array {
+  return sha256(writeHeader(h));
+}
+
 function wrap<T>(what: string, f: () => T): T {
   try {
     return f();
@@ -119,6 +170,7 @@ function wrap<T>(what: string, f: () => T): T {
 
 /** Refuses, in one line, a file whose container or coding path this library cannot reproduce. */
 function checkVersions(bytes: Uint8Array): void {
+  if (!((bytes as unknown) instanceof Uint8Array)) throw new GmError('BAD_ARGUMENT', '.gmz bytes', 'a Uint8Array', bytes);
   if (bytes.length < 6) throw new GmzError('truncated', `not a complete .gmz file (${bytes.length} bytes)`);
   for (let i = 0; i < 4; i++) if (bytes[i] !== GMZ_MAGIC[i]) throw new GmzError('not-gmz', 'not a .gmz file (bad magic bytes)');
   const version = bytes[4]!;
@@ -128,13 +180,16 @@ function checkVersions(bytes: Uint8Array): void {
       'a version-1 .gmz file: written before gm coded deterministically, it decodes only with @gm/bitsback 0.0.x under the exact kernel configuration that wrote it',
     );
   }
+  if (version === 2) {
+    throw new GmzError('version', 'a version-2 .gmz file: its chunks are not numbered, so this @gm/bitsback refuses it — decompress it with the @gm/bitsback that wrote it, then compress again');
+  }
   if (version !== GMZ_VERSION) throw new GmzError('version', `a version-${version} .gmz file; this @gm/bitsback reads version ${GMZ_VERSION} — update @gm/bitsback`);
   if (bytes[5] !== CODING_PATH) {
     throw new GmzError('version', `written with coding path ${bytes[5]}; this @gm/bitsback reproduces coding path ${CODING_PATH} only — use the @gm/bitsback that wrote it`);
   }
 }
 
-function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number } {
+function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number; digest: Uint8Array } {
   checkVersions(bytes);
   return wrap('invalid .gmz header', () => {
     let pos = 6;
@@ -149,22 +204,25 @@ function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number } {
     const rank = bytes[pos++]!;
     if (rank < 1 || rank > 4) throw new GmzError('corrupt', `image rank ${rank} is out of range`);
     const shape: number[] = [];
+    let D = 1;
     for (let i = 0; i < rank; i++) {
-      const [d, next] = readVarint(bytes, pos, 'image shape');
-      if (d < 1) throw new GmzError('corrupt', `image dimension ${d} is out of range`);
+      const [d, next] = readField(bytes, pos, 'image shape');
+      if (d < 1 || d > GMZ_LIMITS.imagePixels) throw new GmzError('corrupt', `image dimension ${d} is out of range`);
       pos = next;
       shape.push(d);
+      D *= d;
     }
-    const [c, posC] = readVarint(bytes, pos, 'image count');
-    const [chunkSize, posK] = readVarint(bytes, posC, 'chunk size');
-    const [latentDim, posZ] = readVarint(bytes, posK, 'latent size');
+    if (D > GMZ_LIMITS.imagePixels) throw new GmzError('corrupt', `image shape [${shape.join(', ')}] has ${D} pixels, more than a .gmz image may (${GMZ_LIMITS.imagePixels})`);
+    const [c, posC] = readField(bytes, pos, 'image count');
+    const [chunkSize, posK] = readField(bytes, posC, 'chunk size');
+    const [latentDim, posZ] = readField(bytes, posK, 'latent size');
     pos = posZ;
     if (pos + 3 > bytes.length) throw new GmzError('truncated', 'file ends inside the header');
     const bucketBits = bytes[pos++]!;
     const posteriorPrecision = bytes[pos++]!;
     const likelihoodPrecision = bytes[pos++]!;
-    const [lanes, posL] = readVarint(bytes, pos, 'lanes');
-    const [growth, posG] = readVarint(bytes, posL, 'growth');
+    const [lanes, posL] = readField(bytes, pos, 'lanes');
+    const [growth, posG] = readField(bytes, posL, 'growth');
     pos = posG;
     const seed = readU32(bytes, pos, 'the header') | 0;
     pos += 4;
@@ -172,9 +230,21 @@ function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number } {
     if (crc !== crc32(bytes.subarray(6, pos))) throw new GmzError('checksum', 'header checksum mismatch: the file is corrupt');
     pos += 4;
     const settings = resolveSettings({ bucketBits, posteriorPrecision, likelihoodPrecision, lanes, growth: growth / 1000, seed }, pixels);
+    const count = c === 0 ? null : c - 1;
+    if (count !== null && count * D > GMZ_LIMITS.filePixels) {
+      throw new GmzError('corrupt', `image count ${count} of ${D} pixels is more than a .gmz file may hold (${GMZ_LIMITS.filePixels} pixels)`);
+    }
     if (chunkSize < 1 || chunkSize > MAX_CHUNK) throw new GmzError('corrupt', `chunk size ${chunkSize} is out of range`);
+    if (chunkSize * D > GMZ_LIMITS.chunkPixels) {
+      throw new GmzError('corrupt', `chunk size ${chunkSize} × ${D} pixels is more than a .gmz chunk may hold (${GMZ_LIMITS.chunkPixels} pixels)`);
+    }
     if (latentDim > 1 << 20 || (latentDim === 0) !== (modelKind === 'autoregressive-bernoulli')) throw new GmzError('corrupt', `latent size ${latentDim} does not fit a ${modelKind} model`);
-    return { header: { fingerprint, modelKind, pixels, shape, count: c === 0 ? null : c - 1, chunkSize, latentDim, settings }, pos };
+    const header: GmzHeader = { fingerprint, modelKind, pixels, shape, count, chunkSize, latentDim, settings };
+    const head = bytes.subarray(0, pos);
+    // One encoding per header (the chunks are bound to its digest, which decodeChunk recomputes from the fields).
+    const canonical = writeHeader(header);
+    if (canonical.length !== head.length || canonical.some((v, i) => v !== head[i])) throw new GmzError('corrupt', 'the header is not in its canonical form');
+    return { header, pos, digest: sha256(head) };
   });
 }
 
@@ -185,40 +255,111 @@ const METHODS: readonly ChunkMethod[] = ['model', 'deflate'];
 /** A chunk body: what {@link decodeChunk} needs besides the header. */
 export interface GmzChunk {
   method: ChunkMethod;
+  /** The chunk's position in its file: 0, 1, 2, … */
+  index: number;
+  /** The file's index of the chunk's first image: index × chunkSize. */
+  firstImage: number;
+  /** Images in the chunk: chunkSize, or the rest in the last chunk. */
   count: number;
-  /** CRC-32 of the chunk's pixels, checked after decoding. */
+  /** CRC-32 of the first image's index (u64, big-endian) and the chunk's pixels, checked after decoding. */
   imageCrc: number;
+  /**
+   * The chunk's checksum as stored: CRC-32 of its header's digest and its body. It binds the chunk to the header it
+   * was encoded for and to its position; {@link decodeChunk} and {@link joinGmz} check it against the header given.
+   */
+  crc: number;
   payload: Uint8Array;
 }
 
-function writeChunk(c: GmzChunk): Uint8Array {
-  const pre: number[] = [METHODS.indexOf(c.method)];
-  pushVarint(pre, c.count);
-  u32(pre, c.imageCrc);
-  const body = concatBytes([Uint8Array.from(pre), c.payload]);
-  const len: number[] = [];
-  pushVarint(len, body.length);
-  const tail: number[] = [];
-  u32(tail, crc32(body));
-  return concatBytes([Uint8Array.from(len), body, Uint8Array.from(tail)]);
+/** The CRC a chunk stores for its images: CRC-32 of `firstImage` (u64, big-endian) and the pixels. */
+function imageChecksum(firstImage: number, images: Uint8Array): number {
+  const at: number[] = [];
+  u32(at, Math.floor(firstImage / 2 ** 32));
+  u32(at, firstImage >>> 0);
+  return crc32(images, crc32(Uint8Array.from(at)));
 }
 
-function parseChunkBody(body: Uint8Array, header: GmzHeader): GmzChunk {
+/** The body's bytes before the payload: method · index · first image · images · image CRC. */
+function chunkPrefix(c: GmzChunk): Uint8Array {
+  const pre: number[] = [METHODS.indexOf(c.method)];
+  pushVarint(pre, c.index);
+  pushVarint(pre, c.firstImage);
+  pushVarint(pre, c.count);
+  u32(pre, c.imageCrc);
+  return Uint8Array.from(pre);
+}
+
+/** The checksum of a chunk under a header digest: CRC-32 of digest · body. */
+function chunkCrc(digest: Uint8Array, prefix: Uint8Array, payload: Uint8Array): number {
+  return crc32(payload, crc32(prefix, crc32(digest)));
+}
+
+function writeChunk(c: GmzChunk): Uint8Array {
+  const pre = chunkPrefix(c);
+  const len: number[] = [];
+  pushVarint(len, pre.length + c.payload.length);
+  const tail: number[] = [];
+  u32(tail, c.crc);
+  return concatBytes([Uint8Array.from(len), pre, c.payload, Uint8Array.from(tail)]);
+}
+
+/** A chunk's bytes can be no longer than this (its pixels deflated or coded, with room to spare). */
+function maxChunkLength(header: GmzHeader): number {
+  return 1024 + header.chunkSize * (headerPixels(header) * 8 + 1024) + header.settings.lanes * 8;
+}
+
+/** Parses a chunk body whose checksum (`crc`, under `digest`) is checked here, before anything else. */
+function parseChunk(body: Uint8Array, crc: number, digest: Uint8Array, header: GmzHeader, position: number): GmzChunk {
+  if (crc32(body, crc32(digest)) !== crc) throw new GmzError('checksum', `chunk ${position} checksum mismatch: the chunk is corrupt or from another file`);
   return wrap('invalid chunk', () => {
     const method = METHODS[body[0]!];
     if (method === undefined) throw new GmzError('corrupt', `chunk method ${body[0]} is unknown`);
-    const [count, pos] = readVarint(body, 1, 'chunk image count');
-    if (count < 1 || count > header.chunkSize) throw new GmzError('corrupt', `chunk holds ${count} images, chunk size is ${header.chunkSize}`);
-    const imageCrc = readU32(body, pos, 'a chunk');
-    return { method, count, imageCrc, payload: body.subarray(pos + 4) };
+    const [index, p1] = readField(body, 1, 'chunk index');
+    const [firstImage, p2] = readField(body, p1, 'chunk first image');
+    const [count, p3] = readField(body, p2, 'chunk image count');
+    const imageCrc = readU32(body, p3, 'a chunk');
+    const chunk: GmzChunk = { method, index, firstImage, count, imageCrc, crc, payload: body.subarray(p3 + 4) };
+    checkChunkFields(chunk, header, position);
+    return chunk;
   });
+}
+
+/**
+ * The structural checks of a chunk at `position` (null: wherever its index says) of a file with this header: its
+ * fields, its place in the sequence and its size; throws a GmzError naming the field.
+ */
+function checkChunkFields(c: GmzChunk, header: GmzHeader, position: number | null): void {
+  if ((c as unknown) === null || typeof c !== 'object') throw new GmzError('corrupt', `chunk ${position ?? ''} is not a chunk`);
+  const name = `chunk ${position ?? c.index}`;
+  if (!METHODS.includes(c.method)) throw new GmzError('corrupt', `${name} method ${String(c.method)} is unknown`);
+  for (const key of ['index', 'firstImage', 'count', 'imageCrc', 'crc'] as const) {
+    const v = c[key];
+    if (!Number.isSafeInteger(v) || v < 0 || ((key === 'imageCrc' || key === 'crc') && v > 0xffffffff)) throw new GmzError('corrupt', `${name} field ${key} ${String(v)} is out of range`);
+  }
+  if (!(c.payload instanceof Uint8Array)) throw new GmzError('corrupt', `${name} payload is not bytes`);
+  if (c.payload.length === 0) throw new GmzError('corrupt', `${name} has an empty payload`);
+  if (position !== null && c.index !== position) throw new GmzError('corrupt', `chunk sequence: position ${position} holds chunk ${c.index} (chunks swapped, dropped or duplicated)`);
+  const { chunkSize, count: total } = header;
+  if (c.firstImage !== c.index * chunkSize) throw new GmzError('corrupt', `${name} first image ${c.firstImage} is not its index × chunk size (${c.index * chunkSize})`);
+  if (c.count < 1 || c.count > chunkSize) throw new GmzError('corrupt', `${name} holds ${c.count} images, chunk size is ${chunkSize}`);
+  if ((c.firstImage + c.count) * headerPixels(header) > GMZ_LIMITS.filePixels) {
+    throw new GmzError('corrupt', `${name} first image ${c.firstImage} is beyond what a .gmz file may hold (${GMZ_LIMITS.filePixels} pixels)`);
+  }
+  if (total !== null) {
+    if (c.firstImage >= total) throw new GmzError('corrupt', `${name} starts at image ${c.firstImage}, the header's image count is ${total}`);
+    const want = Math.min(chunkSize, total - c.firstImage);
+    if (c.count !== want) throw new GmzError('corrupt', `${name} holds ${c.count} images, it must hold ${want} (image count ${total}, chunk size ${chunkSize})`);
+  }
 }
 
 /** Options for {@link compress} and {@link compressStream}. */
 export interface CompressOptions extends Partial<BitsBackSettings> {
-  /** Shape of one image, e.g. [28, 28]; its product must be the model's pixels per image. */
+  /** Shape of one image, e.g. [28, 28]; its product must be the model's pixels per image (at most 2^24). */
   shape: number[];
-  /** Images per independently decodable chunk (default 500). */
+  /**
+   * Images per independently decodable chunk (default 500, fewer for images of more than 33,554 pixels: a chunk
+   * holds at most 2^24 pixels, {@link GMZ_LIMITS}).
+   */
   chunkSize?: number;
   /** Store a chunk deflated when that is smaller than the model's code (default true). */
   fallback?: boolean;
@@ -235,6 +376,8 @@ function checkShape(shape: unknown): asserts shape is number[] {
   if (!Array.isArray(shape) || shape.length < 1 || shape.length > 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new GmError('BAD_SHAPE', 'compress: shape', '1 to 4 positive integers', shape);
   }
+  const D = shape.reduce((a: number, b: number) => a * b, 1);
+  if (D > GMZ_LIMITS.imagePixels) throw new GmError('BAD_SHAPE', 'compress: shape', `images of at most ${GMZ_LIMITS.imagePixels} pixels`, `[${shape.join(', ')}] (${D} pixels)`);
 }
 
 /** A compressor's working state: the header it writes and the coder it codes chunks with. */
@@ -249,10 +392,16 @@ export interface GmzWriter {
  * it to {@link encodeChunk} on each worker or machine, then assemble the results with {@link joinGmz}.
  */
 export function gmzWriter(model: CodingModel, options: CompressOptions, count: number | null = null): GmzWriter {
-  const { shape, chunkSize = 500, fallback = true, engine, ...rest } = options;
-  checkShape(shape);
-  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK) throw new GmError('BAD_ARGUMENT', 'compress: chunkSize', `an integer in [1, ${MAX_CHUNK}]`, chunkSize);
-  const pixelsPerImage = shape.reduce((a, b) => a * b, 1);
+  checkShape(options.shape);
+  const pixelsPerImage = options.shape.reduce((a, b) => a * b, 1);
+  const { shape, chunkSize = Math.max(1, Math.min(500, Math.floor(GMZ_LIMITS.chunkPixels / pixelsPerImage))), fallback = true, engine, ...rest } = options;
+  const maxChunk = Math.min(MAX_CHUNK, Math.floor(GMZ_LIMITS.chunkPixels / pixelsPerImage));
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > maxChunk) {
+    throw new GmError('BAD_ARGUMENT', 'compress: chunkSize', `an integer in [1, ${maxChunk}] (a chunk holds at most ${MAX_CHUNK} images and ${GMZ_LIMITS.chunkPixels} pixels)`, chunkSize);
+  }
+  if (count !== null && (!Number.isSafeInteger(count) || count < 0 || count * pixelsPerImage > GMZ_LIMITS.filePixels)) {
+    throw new GmError('BAD_ARGUMENT', 'compress: count', `null or a whole number of images of at most ${GMZ_LIMITS.filePixels} pixels in all`, count);
+  }
   const pixels = model.kind === 'gaussian-latent' ? model.pixels : 'binary';
   const settings = resolveSettings(rest, pixels);
   const coder = modelCoder(model, settings, engine);
@@ -276,38 +425,90 @@ function checkPixels(images: Uint8Array, pixels: 'binary' | 'u8', offset: number
 
 /**
  * Encodes one chunk of images (`count × pixels` bytes) — the unit of parallel work: with the model, or deflated when
- * that is smaller (and the writer allows it).
+ * that is smaller (and the writer allows it). `firstImage` is the file's index of the chunk's first image, a
+ * multiple of the chunk size (chunk k starts at k × chunkSize); only the last chunk may hold fewer than chunkSize
+ * images. The chunk records its index and is sealed with the writer's header.
  */
 export function encodeChunk(writer: GmzWriter, images: Uint8Array, firstImage = 0): GmzChunk {
   const { header, coder } = writer;
   const D = headerPixels(header);
+  const { chunkSize, count: total } = header;
   const count = images.length / D;
-  if (!Number.isInteger(count) || count < 1 || count > header.chunkSize) {
-    throw new GmError('BAD_SHAPE', 'compress: chunk', `1..${header.chunkSize} whole images of ${D} pixels`, `${images.length} pixels`);
+  if (!Number.isInteger(count) || count < 1 || count > chunkSize) {
+    throw new GmError('BAD_SHAPE', 'compress: chunk', `1..${chunkSize} whole images of ${D} pixels`, `${images.length} pixels`);
+  }
+  if (!Number.isSafeInteger(firstImage) || firstImage < 0 || firstImage % chunkSize !== 0 || (total !== null && firstImage >= total)) {
+    const below = total === null ? '' : ` below the header's ${total} images`;
+    throw new GmError('BAD_ARGUMENT', 'encodeChunk: firstImage', `a multiple of the chunk size ${chunkSize}${below} (chunk k starts at image k × ${chunkSize})`, firstImage);
+  }
+  const index = firstImage / chunkSize;
+  if (total !== null && count !== Math.min(chunkSize, total - firstImage)) {
+    const want = Math.min(chunkSize, total - firstImage);
+    throw new GmError('BAD_SHAPE', 'compress: chunk', `the ${want} images of chunk ${index} (images ${firstImage}..${firstImage + want - 1} of ${total})`, `${count} images`);
   }
   checkPixels(images, header.pixels, firstImage, D);
-  const imageCrc = crc32(images);
-  const modelPayload = coder.encode(images, count);
+  const imageCrc = imageChecksum(firstImage, images);
+  let method: ChunkMethod = 'model';
+  let payload = coder.encode(images, count);
   if (writer.fallback) {
     const deflated = deflatePixels(images, header.pixels === 'binary');
-    if (deflated.length < modelPayload.length) return { method: 'deflate', count, imageCrc, payload: deflated };
+    if (deflated.length < payload.length) {
+      method = 'deflate';
+      payload = deflated;
+    }
   }
-  return { method: 'model', count, imageCrc, payload: modelPayload };
+  const chunk: GmzChunk = { method, index, firstImage, count, imageCrc, crc: 0, payload };
+  chunk.crc = chunkCrc(headerDigest(header), chunkPrefix(chunk), payload);
+  return chunk;
 }
 
-/** Decodes one chunk; the images are checked against the chunk's stored CRC before they are returned. */
-export function decodeChunk(chunk: GmzChunk, coder: ModelCoder, header: GmzHeader): Uint8Array {
+/** Throws (GmzError 'corrupt') unless the coder codes the images the header describes. */
+function checkCoder(coder: ModelCoder, header: GmzHeader): void {
   const D = headerPixels(header);
+  const problem =
+    coder.kind !== header.modelKind
+      ? `model kind ${header.modelKind}, the model is ${coder.kind}`
+      : coder.pixels !== header.pixels
+        ? `pixel kind ${header.pixels}, the model codes ${coder.pixels} pixels`
+        : coder.pixelsPerImage !== D
+          ? `image shape [${header.shape.join(', ')}] (${D} pixels), the model codes images of ${coder.pixelsPerImage}`
+          : coder.latentDim !== header.latentDim
+            ? `latent size ${header.latentDim}, the model has ${coder.latentDim}`
+            : null;
+  if (problem !== null) throw new GmzError('corrupt', `the header says ${problem}: the header is corrupt`);
+}
+
+/**
+ * Decodes one chunk — on its own, e.g. on another worker or machine, with its file's header. Before decoding, the
+ * chunk's fields must fit the header (its index, first image and image count) and its checksum must be the one its
+ * header gives it, so a chunk of another file or edited to another position is refused; after decoding, the images
+ * are checked against the chunk's image CRC.
+ */
+export function decodeChunk(chunk: GmzChunk, coder: ModelCoder, header: GmzHeader): Uint8Array {
+  checkChunkFields(chunk, header, null);
+  checkCoder(coder, header);
+  const prefix = wrap('invalid chunk', () => chunkPrefix(chunk));
+  if (chunkCrc(wrap('invalid header', () => headerDigest(header)), prefix, chunk.payload) !== chunk.crc) {
+    throw new GmzError('checksum', `chunk ${chunk.index} checksum mismatch under this header: the chunk is corrupt or from another file`);
+  }
+  const D = headerPixels(header);
+  const binary = header.pixels === 'binary';
+  if (chunk.method === 'deflate') {
+    const packed = binary ? Math.ceil((chunk.count * D) / 8) : chunk.count * D;
+    if (packed > MAX_INFLATE_RATIO * chunk.payload.length + 1024) {
+      throw new GmzError('corrupt', `chunk ${chunk.index}: ${chunk.payload.length} deflated bytes cannot hold ${chunk.count} images of ${D} pixels`);
+    }
+  }
   let images: Uint8Array;
   try {
-    images = chunk.method === 'deflate' ? inflatePixels(chunk.payload, chunk.count * D, header.pixels === 'binary', 'deflated chunk') : coder.decode(chunk.payload, chunk.count);
+    images = chunk.method === 'deflate' ? inflatePixels(chunk.payload, chunk.count * D, binary, 'deflated chunk') : coder.decode(chunk.payload, chunk.count);
   } catch (e) {
     if (e instanceof GmzError) throw e;
     const msg = e instanceof Error ? e.message : String(e);
-    throw new GmzError('mismatch', `a chunk does not decode (${msg}): the data is corrupt or the model is not the one that wrote the file`);
+    throw new GmzError('mismatch', `chunk ${chunk.index} does not decode (${msg}): the data is corrupt or the model is not the one that wrote the file`);
   }
-  if (crc32(images) !== chunk.imageCrc) {
-    throw new GmzError('mismatch', 'decoded images fail their checksum: the data is corrupt or the model is not the one that wrote the file');
+  if (images.length !== chunk.count * D || imageChecksum(chunk.firstImage, images) !== chunk.imageCrc) {
+    throw new GmzError('mismatch', `decoded images of chunk ${chunk.index} fail their checksum: the data is corrupt or the model is not the one that wrote the file`);
   }
   return images;
 }
@@ -341,8 +542,11 @@ export async function* compressStream(
   const buf = new Uint8Array(header.chunkSize * D);
   let fill = 0;
   let total = 0;
+  const promised = (got: string): GmError => new GmError('BAD_ARGUMENT', 'compressStream: source', `the ${count} images the header promised`, got);
   const flush = async (): Promise<Uint8Array> => {
     await yieldToEventLoop();
+    if ((total + fill / D) * D > GMZ_LIMITS.filePixels) throw new GmError('BAD_ARGUMENT', 'compressStream: source', `at most ${GMZ_LIMITS.filePixels} pixels in all`, `more`);
+    if (count !== null && total + fill / D > count) throw promised('more images');
     const chunk = encodeChunk(writer, buf.subarray(0, fill), total);
     total += chunk.count;
     fill = 0;
@@ -360,8 +564,10 @@ export async function* compressStream(
       if (fill === buf.length) yield await flush();
     }
   }
+  if (count !== null && total + fill / D !== count) throw promised(`${total + fill / D} images`);
+  // A file of no images is no use to anyone and most likely a mistake upstream (an empty folder, a zero-count IDX).
+  if (total + fill === 0) throw new GmError('BAD_ARGUMENT', 'compressStream: source', 'at least one image', 'no images');
   if (fill > 0) yield await flush();
-  if (count !== null && total !== count) throw new GmError('BAD_ARGUMENT', 'compressStream: source', `the ${count} images the header promised`, `${total} images`);
   const t = trailer(total);
   hash.update(t);
   yield concatBytes([t, hash.digest()]);
@@ -381,14 +587,35 @@ export async function compress(images: Uint8Array, model: CodingModel, options: 
   return concatBytes(parts);
 }
 
+/** What is wrong with `previous` now that another chunk follows it (null: nothing): only the last chunk may be short. */
+function previousFull(previous: GmzChunk | undefined, header: GmzHeader): string | null {
+  if (previous === undefined || previous.count === header.chunkSize) return null;
+  return `chunk ${previous.index} holds ${previous.count} images, fewer than the chunk size ${header.chunkSize}, and is not the last`;
+}
+
 /**
- * Assembles a .gmz file from a header and chunks encoded separately (in order), e.g. on several workers or
- * machines. The result is byte-identical to {@link compress} over the same images and options.
+ * Assembles a .gmz file from a header and chunks encoded separately, e.g. on several workers or machines: the
+ * chunks in order of their index (0, 1, 2, …, none missing), each encoded for this header. The result is
+ * byte-identical to {@link compress} over the same images and options.
  */
 export function joinGmz(header: GmzHeader, chunks: readonly GmzChunk[]): Uint8Array {
   const total = chunks.reduce((a, c) => a + c.count, 0);
   if (header.count !== null && header.count !== total) throw new GmError('BAD_ARGUMENT', 'joinGmz: chunks', `the header's ${header.count} images`, `${total} images`);
-  const body = concatBytes([writeHeader(header), ...chunks.map(writeChunk), trailer(total)]);
+  const head = writeHeader(header);
+  const digest = sha256(head);
+  chunks.forEach((c, i) => {
+    try {
+      checkChunkFields(c, header, i);
+    } catch (e) {
+      throw new GmError('BAD_ARGUMENT', 'joinGmz: chunks', (e as Error).message);
+    }
+    const full = previousFull(chunks[i - 1], header);
+    if (full !== null) throw new GmError('BAD_ARGUMENT', 'joinGmz: chunks', full);
+    if (chunkCrc(digest, chunkPrefix(c), c.payload) !== c.crc) {
+      throw new GmError('BAD_ARGUMENT', 'joinGmz: chunks', `chunk ${i} was encoded for another header (another writer's count, shape or settings) or altered`);
+    }
+  });
+  const body = concatBytes([head, ...chunks.map(writeChunk), trailer(total)]);
   return concatBytes([body, sha256(body)]);
 }
 
@@ -400,12 +627,16 @@ export interface GmzFile {
   count: number;
 }
 
+function countsDisagree(header: GmzHeader, trailerCount: number, total: number): GmzError {
+  return new GmzError('corrupt', `image count: the header says ${header.count ?? 'unknown'}, the trailer ${trailerCount}, the chunks hold ${total} (a chunk dropped or added?)`);
+}
+
 /**
- * Parses and fully verifies a .gmz file without decoding it: magic, versions, header CRC, every chunk's CRC,
- * framing, the trailer count and the file's SHA-256. Throws {@link GmzError}.
+ * Parses and fully verifies a .gmz file without decoding it: magic, versions, header CRC, every chunk's checksum,
+ * index and size, framing, the trailer count and the file's SHA-256. Throws {@link GmzError}.
  */
 export function splitGmz(bytes: Uint8Array): GmzFile {
-  const { header, pos: start } = readHeader(bytes);
+  const { header, pos: start, digest } = readHeader(bytes);
   if (bytes.length < start + 34) throw new GmzError('truncated', 'file ends before its trailer');
   const hashAt = bytes.length - 32;
   const want = sha256(bytes.subarray(0, hashAt));
@@ -413,35 +644,43 @@ export function splitGmz(bytes: Uint8Array): GmzFile {
   for (let i = 0; i < 32; i++) {
     if (want[i] !== got[i]) throw new GmzError('checksum', 'file checksum mismatch: the file is truncated or corrupt');
   }
+  if (header.count !== null) {
+    const needed = Math.ceil(header.count / header.chunkSize);
+    if (needed * MIN_CHUNK_BYTES > hashAt - start) {
+      throw new GmzError('corrupt', `image count ${header.count} needs ${needed} chunks of ${header.chunkSize} images; the file's ${bytes.length} bytes cannot hold them`);
+    }
+  }
   return wrap('invalid .gmz body', () => {
     const chunks: GmzChunk[] = [];
     let pos = start;
     let total = 0;
+    const maxLength = maxChunkLength(header);
     for (;;) {
-      const [len, posLen] = readVarint(bytes, pos, 'chunk length');
+      const [len, posLen] = readField(bytes, pos, 'chunk length');
       pos = posLen;
       if (len === 0) break;
-      if (pos + len + 4 > hashAt) throw new GmzError('truncated', 'file ends inside a chunk');
-      const body = bytes.subarray(pos, pos + len);
-      if (readU32(bytes, pos + len, 'a chunk checksum') !== crc32(body)) throw new GmzError('checksum', `chunk ${chunks.length} checksum mismatch`);
-      const c = parseChunkBody(body, header);
+      const k = chunks.length;
+      if (len > maxLength) throw new GmzError('corrupt', `chunk ${k} length ${len} is implausible for chunks of ${header.chunkSize} images`);
+      if (pos + len + 4 > hashAt) throw new GmzError('truncated', `file ends inside chunk ${k}`);
+      const full = previousFull(chunks[k - 1], header);
+      if (full !== null) throw new GmzError('corrupt', `chunk sequence: ${full}`);
+      const c = parseChunk(bytes.subarray(pos, pos + len), readU32(bytes, pos + len, 'a chunk checksum'), digest, header, k);
       chunks.push(c);
       total += c.count;
       pos += len + 4;
     }
-    const [count, posCount] = readVarint(bytes, pos, 'trailer count');
+    const [count, posCount] = readField(bytes, pos, 'trailer count');
     pos = posCount;
     if (pos !== hashAt) throw new GmzError('corrupt', 'unexpected bytes after the last chunk');
-    if (count !== total || (header.count !== null && header.count !== count)) {
-      throw new GmzError('corrupt', `image counts disagree: header ${header.count}, trailer ${count}, chunks ${total}`);
-    }
+    if (count !== total || (header.count !== null && header.count !== count)) throw countsDisagree(header, count, total);
     return { header, chunks, count };
   });
 }
 
 /**
  * The coder that reads a file's chunks: refuses (GmzError 'wrong-model') a model whose fingerprint is not the
- * file's, before decoding anything.
+ * file's, before decoding anything, and (GmzError 'corrupt') a header whose image shape, pixel kind or latent size
+ * is not the model's.
  */
 export function gmzReader(header: GmzHeader, model: CodingModel, options: DecompressOptions = {}): ModelCoder {
   const digest = codingModelDigest(model);
@@ -453,10 +692,15 @@ export function gmzReader(header: GmzHeader, model: CodingModel, options: Decomp
       );
     }
   }
-  return modelCoder(model, header.settings, options.engine);
+  const coder = modelCoder(model, header.settings, options.engine);
+  checkCoder(coder, header);
+  return coder;
 }
 
-/** Decompresses a .gmz file: the images (count × pixels, as given to {@link compress}), their shape and count. */
+/**
+ * Decompresses a .gmz file: the images (count × pixels, as given to {@link compress}), their shape and count. The
+ * images are gathered chunk by chunk as each decodes and checks out, so what a file merely claims allocates nothing.
+ */
 export async function decompress(
   bytes: Uint8Array,
   model: CodingModel,
@@ -465,13 +709,15 @@ export async function decompress(
   const file = splitGmz(bytes);
   const coder = gmzReader(file.header, model, options);
   const D = headerPixels(file.header);
-  const images = new Uint8Array(file.count * D);
-  let off = 0;
+  if (file.count * D > GMZ_LIMITS.decompressPixels) {
+    throw new GmzError('too-large', `image count ${file.count} of ${D} pixels is more than decompress returns in one Uint8Array (${GMZ_LIMITS.decompressPixels} pixels): use decompressStream`);
+  }
+  const parts: Uint8Array[] = [];
   for (const c of file.chunks) {
     await yieldToEventLoop();
-    images.set(decodeChunk(c, coder, file.header), off);
-    off += c.count * D;
+    parts.push(decodeChunk(c, coder, file.header));
   }
+  const images = parts.length === 1 ? parts[0]! : concatBytes(parts);
   return { images, shape: file.header.shape, count: file.count, header: file.header, chunks: file.chunks };
 }
 
@@ -482,6 +728,9 @@ class ByteReader {
   private done = false;
   private readonly it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+    if (source === null || typeof source !== 'object' || !(Symbol.asyncIterator in source || Symbol.iterator in source)) {
+      throw new GmError('BAD_ARGUMENT', 'decompressStream: source', 'an (async) iterable of Uint8Array pieces', source);
+    }
     this.it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]();
   }
   async fill(n: number): Promise<boolean> {
@@ -491,6 +740,7 @@ class ByteReader {
         this.done = true;
         break;
       }
+      if (!(r.value instanceof Uint8Array)) throw new GmError('BAD_ARGUMENT', 'decompressStream: piece', 'a Uint8Array', r.value);
       this.buf = concatBytes([this.buf.subarray(this.pos), r.value]);
       this.pos = 0;
     }
@@ -508,7 +758,7 @@ class ByteReader {
   async varint(what: string): Promise<{ value: number; bytes: Uint8Array }> {
     await this.fill(7);
     const avail = this.peekAll();
-    const [value, next] = wrap(what, () => readVarint(avail, 0, what));
+    const [value, next] = wrap(what, () => readField(avail, 0, what));
     return { value, bytes: await this.take(next, what) };
   }
   async atEnd(): Promise<boolean> {
@@ -518,8 +768,9 @@ class ByteReader {
 
 /**
  * Decompresses a .gmz byte stream chunk by chunk, yielding the images of each chunk (count × pixels) as soon as
- * that chunk is verified and decoded. A chunk's CRC and decoded-image CRC are checked before it is yielded; the
- * file's SHA-256 is checked at the end (a GmzError is thrown there if it fails).
+ * that chunk is verified and decoded. A chunk's checksum, index and size and its decoded-image CRC are checked
+ * before it is yielded; the file's SHA-256 is checked at the end (a GmzError is thrown there if it fails). Memory
+ * and work stay at one chunk (at most 2^24 pixels).
  */
 export async function* decompressStream(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
@@ -529,36 +780,37 @@ export async function* decompressStream(
   const r = new ByteReader(source);
   const hash = sha256Hasher();
   // The header has variable length: read enough for any header, parse, then consume exactly its bytes.
-  await r.fill(256); // a header is at most ~110 bytes
-  const { header, pos } = readHeader(r.peekAll());
+  await r.fill(256); // a header is at most ~120 bytes
+  const { header, pos, digest } = readHeader(r.peekAll());
   hash.update(await r.take(pos, 'the header'));
   const coder = gmzReader(header, model, options);
-  const D = headerPixels(header);
+  const maxLength = maxChunkLength(header);
   let total = 0;
-  for (;;) {
-    const len = await r.varint('a chunk length');
+  let previous: GmzChunk | undefined;
+  for (let k = 0; ; k++) {
+    const len = await r.varint(`the length of chunk ${k}`);
     hash.update(len.bytes);
     if (len.value === 0) break;
     // A chunk is never larger than its pixels deflated (at most ~D bytes each) or coded (a few bytes per pixel).
-    if (len.value > 1024 + header.chunkSize * (D * 8 + 1024) + header.settings.lanes * 8) {
-      throw new GmzError('corrupt', `chunk length ${len.value} is implausible for chunks of ${header.chunkSize} images`);
-    }
-    const body = await r.take(len.value, 'a chunk');
-    const crcBytes = await r.take(4, 'a chunk checksum');
+    if (len.value > maxLength) throw new GmzError('corrupt', `chunk ${k} length ${len.value} is implausible for chunks of ${header.chunkSize} images`);
+    const full = previousFull(previous, header);
+    if (full !== null) throw new GmzError('corrupt', `chunk sequence: ${full}`);
+    const body = await r.take(len.value, `chunk ${k}`);
+    const crcBytes = await r.take(4, `the checksum of chunk ${k}`);
     hash.update(body);
     hash.update(crcBytes);
-    if (readU32(crcBytes, 0, 'a chunk checksum') !== crc32(body)) throw new GmzError('checksum', 'chunk checksum mismatch: the stream is corrupt');
-    const chunk = parseChunkBody(body, header);
+    const chunk = parseChunk(body, readU32(crcBytes, 0, 'a chunk checksum'), digest, header, k);
     total += chunk.count;
+    previous = chunk;
     await yieldToEventLoop();
     yield decodeChunk(chunk, coder, header);
   }
   const cnt = await r.varint('the trailer');
   hash.update(cnt.bytes);
-  const digest = await r.take(32, 'the trailer');
+  const trailerDigest = await r.take(32, 'the trailer');
   const want = hash.digest();
-  for (let i = 0; i < 32; i++) if (want[i] !== digest[i]) throw new GmzError('checksum', 'file checksum mismatch: the stream is corrupt');
-  if (cnt.value !== total || (header.count !== null && header.count !== total)) throw new GmzError('corrupt', 'image counts disagree');
+  for (let i = 0; i < 32; i++) if (want[i] !== trailerDigest[i]) throw new GmzError('checksum', 'file checksum mismatch: the stream is corrupt');
+  if (cnt.value !== total || (header.count !== null && header.count !== total)) throw countsDisagree(header, cnt.value, total);
   if (!(await r.atEnd())) throw new GmzError('corrupt', 'unexpected bytes after the trailer');
 }
 

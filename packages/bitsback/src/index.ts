@@ -95,6 +95,7 @@ export { packBits, unpackBits, deflatePixels, inflatePixels } from './fallback';
 export {
   GMZ_MAGIC,
   GMZ_VERSION,
+  GMZ_LIMITS,
   CODING_PATH,
   GmzError,
   compress,
