@@ -45,15 +45,34 @@ function guessShape(inputShape: readonly number[]): [number, number, number] | n
   return side * side === size ? [side, side, 1] : null;
 }
 
-async function readSidecar(store: CheckpointStore, dir: string): Promise<Sidecar | null> {
-  const bytes = await (await readCheckpoint(store)).file(CLI_SIDECAR);
+async function readSidecar(store: CheckpointStore, dir: string, flag: string): Promise<Sidecar | null> {
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await (await readCheckpoint(store)).file(CLI_SIDECAR);
+  } catch (error) {
+    throw new CliError(`${flag}: ${(error as Error).message}`);
+  }
   if (bytes === undefined) return null;
   try {
     const s = JSON.parse(new TextDecoder().decode(bytes)) as Sidecar;
-    if (s.format !== 'gm-cli' || !Array.isArray(s.imageShape) || s.imageShape.length !== 3) throw new Error('unexpected fields');
+    if (s === null || typeof s !== 'object' || s.format !== 'gm-cli') throw new Error('expected { "format": "gm-cli", … }');
+    const shape = s.imageShape as unknown;
+    if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0 && d <= 65536)) {
+      throw new Error(`"imageShape" must be [height, width, channels] of positive integers, got ${JSON.stringify(shape)}`);
+    }
+    if (!Array.isArray(s.history)) throw new Error('"history" must be an array');
     return s;
   } catch (error) {
     throw new CliError(`${dir}/${CLI_SIDECAR}: not a valid gm-cli.json (${(error as Error).message}); delete it or the whole checkpoint`);
+  }
+}
+
+/** The sidecar's image shape must be the model's input (an MLP's flat size, or a conv model's exact shape). */
+function checkImageShape(dir: string, imageShape: readonly number[], inputShape: readonly number[]): void {
+  const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+  const fits = inputShape.length === 3 ? inputShape.every((d, i) => d === imageShape[i]) : size(imageShape) === size(inputShape);
+  if (!fits) {
+    throw new CliError(`${dir}/${CLI_SIDECAR}: "imageShape" ${imageShape.join('×')} does not fit the model's input ${inputShape.join('×')}; delete the sidecar or the whole checkpoint`);
   }
 }
 
@@ -77,12 +96,20 @@ export async function loadCheckpoint(dir: string, flag: string, expected?: Model
   if (entryForKind(kind) === undefined && kind !== 'autoencoder') {
     throw new CliError(`${flag}: ${dir} holds a "${kind}" checkpoint, which the gm CLI cannot use (it knows: vae, the autoencoders)`);
   }
-  const sidecar = await readSidecar(store, dir);
+  const sidecar = await readSidecar(store, dir, flag);
   let model: GenerativeModel;
   try {
     model = await loadModel(store);
   } catch (error) {
     throw new CliError(`${flag}: cannot load the "${kind}" checkpoint in ${dir}: ${(error as Error).message}`);
+  }
+  if (sidecar !== null) {
+    try {
+      checkImageShape(dir, sidecar.imageShape, model.inputShape);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
   }
   const imageShape = sidecar?.imageShape ?? guessShape(model.inputShape);
   if (imageShape === null) {

@@ -3,19 +3,20 @@
  * decompress and bench. Each returns a JSON-able report; main.ts prints it with `--json`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '@gm/backend';
-import { VAE, type EpochLogs } from '@gm/models';
+import { VAE, type EpochLogs, type FitResult, type SaveOptions } from '@gm/models';
+import { fileStore } from '@gm/models/node';
 import { gmAdam } from '@gm/backend';
 import { gzipIfNamed, writeIdx } from '@gm/data';
-import { atomicWriteFile } from '@gm/data/node';
+import { atomicWriteFile, readRegularFile } from '@gm/data/node';
 import { PNG } from 'pngjs';
 import { loadData, loadImagesInput } from './data';
 import { describeSpec, type DataSpec } from './spec';
-import { checkShapes, loadCheckpoint, saveCheckpoint, type TrainingRecord } from './checkpoint';
+import { checkShapes, loadCheckpoint, sidecarFiles, type TrainingRecord } from './checkpoint';
 import { dataParallelStep, type DataParallelStep } from './data-parallel-fit';
 import { coderPixels, codingModelOf, compressPixels, decompressBytes, describeChunks, formatRateTable, rateTable, type RateRow } from './codec';
 import { CliError } from './errors';
@@ -23,6 +24,9 @@ import { writePng } from './png';
 import { inputOf, interpolationPicture, latentMapPicture, reconstructionPicture, samplesPicture } from './pictures';
 import type { Reporter } from './progress';
 import { modelEntry, type GenerativeModel, type Metric, type ModelFlags } from './registry';
+
+/** The largest .gmz gm decompress reads (it holds the file in memory). */
+const MAX_GMZ_BYTES = 2 ** 31 - 1;
 
 export interface CommonOptions {
   backend?: BackendName;
@@ -84,13 +88,27 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   const fresh: TrainingRecord[] = [];
   const workers = o.workers ?? 1;
   let parallel: DataParallelStep | undefined;
+  // Ctrl-C or a SIGTERM stops after the current batch; every finished epoch is already in the checkpoint.
+  const controller = new AbortController();
+  const interrupt = (signal: NodeJS.Signals): void => {
+    reporter.line(`${signal}: stopping after this batch (the checkpoint keeps the last finished epoch)`);
+    controller.abort();
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const store = fileStore(out);
+  const sidecar = (): NonNullable<SaveOptions['files']> => sidecarFiles(model, entry.name, { imageShape: data.shape, data: describeSpec(o.data), history: [...history, ...fresh] });
+  let result: FitResult;
   try {
     if (workers > 1) {
       if (!(model instanceof VAE)) throw new CliError(`--workers: ${entry.name} does not train data-parallel yet (vae does); drop --workers`);
       parallel = await dataParallelStep(model, { batchSize: o.batch, learningRate: o.lr, seed: o.seed, examples: data.train.count }, workers);
     }
-    await model.fit(x, {
+    result = await model.fit(x, {
       epochs: o.epochs,
+      signal: controller.signal,
+      // A checkpoint (weights, optimizer state and this CLI's history, in one atomic write) after every epoch.
+      checkpoint: { store, everyEpochs: 1, files: sidecar },
       batchSize: o.batch,
       learningRate: o.lr,
       optimizer: gmAdam,
@@ -109,12 +127,22 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
     if (error instanceof CliError) throw error;
     throw new CliError(`training failed: ${(error as Error).message}`);
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     await parallel?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
   history = [...history, ...fresh];
-  await saveCheckpoint(model, entry.name, out, { imageShape: data.shape, data: describeSpec(o.data), history });
+  if (result.stopReason === 'aborted') {
+    const epochs = model.epochsTrained;
+    model.dispose();
+    throw new CliError(
+      fresh.length === 0
+        ? `interrupted during epoch ${epochs + 1}, before any epoch finished: nothing new was saved${resumed === undefined ? '' : ` (${out} still holds epoch ${epochs})`}`
+        : `interrupted: ${out} holds the ${epochs} epoch${epochs === 1 ? '' : 's'} trained so far; continue with gm train ${modelName} --resume ${out}`,
+    );
+  }
   reporter.line(`saved ${model.kind} checkpoint (${model.epochsTrained} epoch${model.epochsTrained === 1 ? '' : 's'} trained) to ${out}`);
   const report = {
     model: entry.name,
@@ -239,6 +267,7 @@ export async function compress(input: string, output: string, o: CommonOptions &
     const src = await loadImagesInput(input);
     checkShapes(imageShape, src.shape, `<in> ${input}`);
     const count = o.limit === undefined ? src.images.count : Math.min(o.limit, src.images.count);
+    if (count === 0) throw new CliError(`<in>: ${input} holds no images; there is nothing to compress`);
     const size = src.images.images.length / src.images.count;
     const bytes = src.images.images.subarray(0, count * size);
     const coding = codingModelOf(model);
@@ -281,7 +310,12 @@ export async function decompress(input: string, output: string, o: CommonOptions
   if (!existsSync(input)) throw new CliError(`<in.gmz>: ${input} not found`);
   const { model, imageShape } = await loadCheckpoint(o.model, '--model');
   try {
-    const bytes = new Uint8Array(readFileSync(input));
+    let bytes: Uint8Array;
+    try {
+      bytes = await readRegularFile(input, { maxBytes: MAX_GMZ_BYTES });
+    } catch (error) {
+      throw new CliError(`<in.gmz>: ${(error as Error).message}`);
+    }
     const t0 = performance.now();
     const { pixels, count, header } = await decompressBytes(codingModelOf(model), bytes, input, reporter);
     const seconds = (performance.now() - t0) / 1000;

@@ -2,15 +2,19 @@
  * Where the CLI's images come from (`--data`, and the `<in>` of `gm compress`), turned into what each model reads
  * (its input convention: @gm/data's `pixelsToInput`).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
 import type { InputConvention } from '@gm/core';
-import { gunzipIfNamed, isGzip, makeDataset, parseIdx, pixelsToInput, subset, type ImageDataset } from '@gm/data';
-import { loadBundledMnist, loadCifar10, loadMnist } from '@gm/data/node';
+import { gunzipIdxIfNamed, isGzip, makeDataset, parseIdx, pixelsToInput, subset, type ImageDataset } from '@gm/data';
+import { loadBundledMnist, loadCifar10, loadMnist, readRegularFile } from '@gm/data/node';
 import { CliError } from './errors';
 import type { DataSpec } from './spec';
+
+/** Caps on one input picture: its file, and each side (pngjs decodes width × height × 4 bytes). */
+const MAX_PNG_BYTES = 64 * 1024 * 1024;
+const MAX_PNG_SIDE = 8192;
 
 /** Train and test images, each image `shape` = [height, width, channels] (HWC), bytes 0..255. */
 export interface LoadedData {
@@ -107,13 +111,15 @@ export async function loadImagesInput(input: string): Promise<{ images: ImageDat
   if (!existsSync(input)) {
     throw new CliError(`<in>: ${input} not found (expected mnist-bundled[:test|train|all], mnist:<dir>, cifar:<dir>, an IDX image file or a folder of PNGs)`);
   }
-  if (statSync(input).isDirectory()) return readPngFolder(input);
-  const raw = new Uint8Array(readFileSync(input));
+  if (statSync(input).isDirectory()) return await readPngFolder(input);
   let bytes: Uint8Array;
   try {
-    bytes = isGzip(raw) ? gunzipIfNamed(raw, input.endsWith('.gz') ? input : `${input}.gz`) : raw;
+    // A regular file only (a FIFO or /dev/zero would be read forever), within @gm/data's caps; gzip inflated to
+    // no more than its IDX header declares.
+    const raw = await readRegularFile(input);
+    bytes = isGzip(raw) ? gunzipIdxIfNamed(raw, input.endsWith('.gz') ? input : `${input}.gz`) : raw;
   } catch (error) {
-    throw new CliError(`<in>: ${input}: ${(error as Error).message}`);
+    throw new CliError(`<in>: ${(error as Error).message}`);
   }
   let idx;
   try {
@@ -130,7 +136,7 @@ export async function loadImagesInput(input: string): Promise<{ images: ImageDat
 }
 
 /** Reads every `*.png` of a folder (name order) as 8-bit gray (one channel) or RGB (three channels, alpha dropped). */
-export function readPngFolder(dir: string): { images: ImageDataset; shape: [number, number, number]; description: string } {
+export async function readPngFolder(dir: string): Promise<{ images: ImageDataset; shape: [number, number, number]; description: string }> {
   const files = readdirSync(dir)
     .filter((f) => f.toLowerCase().endsWith('.png'))
     .sort();
@@ -140,8 +146,19 @@ export function readPngFolder(dir: string): { images: ImageDataset; shape: [numb
   for (const f of files) {
     const file = join(dir, f);
     let png: PNG;
+    let bytes: Uint8Array;
     try {
-      png = PNG.sync.read(readFileSync(file));
+      bytes = await readRegularFile(file, { maxBytes: MAX_PNG_BYTES });
+    } catch (error) {
+      throw new CliError(`<in>: ${(error as Error).message}`);
+    }
+    // The size in the header, before pngjs allocates width × height × 4 bytes for it.
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.length >= 24 && (view.getUint32(16) > MAX_PNG_SIDE || view.getUint32(20) > MAX_PNG_SIDE)) {
+      throw new CliError(`<in>: ${file} is ${view.getUint32(16)}×${view.getUint32(20)} pixels; gm reads pictures of at most ${MAX_PNG_SIDE}×${MAX_PNG_SIDE}`);
+    }
+    try {
+      png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     } catch (error) {
       throw new CliError(`<in>: ${file} is not a readable PNG (${(error as Error).message})`);
     }

@@ -1,6 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { writeIdx } from '@gm/data';
+import { loadModel } from '@gm/models';
+import { fileStore } from '@gm/models/node';
 import { run, runJson, tempDir, TINY } from './helpers';
 
 const dir = tempDir('errors');
@@ -14,7 +20,24 @@ describe.concurrent('bad input: a clear message on stderr and exit code 1', () =
   const notCheckpoint = join(dir, 'empty');
   const brokenJson = join(dir, 'broken-json');
   const brokenWeights = join(dir, 'broken-weights');
-  beforeAll(() => {
+  const nullManifest = join(dir, 'null-manifest');
+  const editedSidecar = join(dir, 'edited-sidecar');
+  const wrongShape = join(dir, 'wrong-shape');
+  const noImages = join(dir, 'no-images-idx3-ubyte');
+  const fifo = join(dir, 'a-fifo');
+  beforeAll(async () => {
+    cpSync(ae, nullManifest, { recursive: true });
+    writeFileSync(join(nullManifest, 'gm-checkpoint.json'), 'null');
+    cpSync(ae, editedSidecar, { recursive: true });
+    writeFileSync(join(editedSidecar, 'gm-cli.json'), JSON.stringify({ format: 'gm-cli', version: 1, imageShape: [32, 32, 3], history: [] }));
+    // A sealed checkpoint (every digest right) whose sidecar's image shape does not fit the model.
+    await tf.setBackend('cpu');
+    const model = await loadModel(fileStore(ae));
+    const sidecar = { format: 'gm-cli', version: 1, model: 'stacked-ae', kind: model.kind, imageShape: [32, 32, 3], data: 'x', epochsTrained: 1, history: [] };
+    await model.save(fileStore(wrongShape), { files: new Map([['gm-cli.json', new TextEncoder().encode(JSON.stringify(sidecar))]]) });
+    model.dispose();
+    writeFileSync(noImages, writeIdx({ dtype: 'uint8', dims: [0, 28, 28], data: new Uint8Array(0) }));
+    execFileSync('mkfifo', [fifo]);
     mkdirSync(notCheckpoint, { recursive: true });
     cpSync(ae, brokenJson, { recursive: true });
     writeFileSync(join(brokenJson, 'gm-checkpoint.json'), '{ "format": "gm-checkpoint", ');
@@ -45,11 +68,19 @@ describe.concurrent('bad input: a clear message on stderr and exit code 1', () =
     ['sampling an autoencoder', ['sample', '--model', ae], /a "stacked-autoencoder" is not a generative model/],
     ['compressing with an autoencoder', ['compress', 'mnist-bundled:test', join(dir, 'x.gmz'), '--model', ae], /a "stacked-autoencoder" cannot compress: gm's bits-back coder needs a VAE/],
     ['one interpolation step', ['interpolate', '--model', ae, '--steps', '1'], /--steps: expected at least 2/],
+    ['a null manifest', ['eval', '--model', nullManifest], /--model: .*null-manifest\/gm-checkpoint\.json: expected a JSON object/],
+    ['an edited sidecar', ['reconstruct', '--model', editedSidecar], /--model: .*edited-sidecar\/gm-cli\.json: expected \d+ bytes \(gm-checkpoint\.json\), found \d+: truncated, edited or replaced/],
+    ["a sidecar whose image shape does not fit the model", ['reconstruct', '--model', wrongShape], /wrong-shape\/gm-cli\.json: "imageShape" 32×32×3 does not fit the model's input 784/],
+    ['an IDX file of zero images', ['compress', noImages, join(dir, 'none.gmz'), '--model', ae], /<in>: .*no-images-idx3-ubyte holds no images; there is nothing to compress/],
+    ['a device to compress', ['compress', '/dev/zero', join(dir, 'zero.gmz'), '--model', ae], /<in>: \/dev\/zero: not a regular file/],
+    ['a FIFO to compress', ['compress', fifo, join(dir, 'fifo.gmz'), '--model', ae], /<in>: .*a-fifo: not a regular file/],
+    ['a FIFO to decompress', ['decompress', fifo, join(dir, 'fifo-idx3-ubyte'), '--model', ae], /<in\.gmz>: .*a-fifo: not a regular file/],
   ];
 
   it.each(cases)('%s', async (_name, args, message) => {
     const r = await run(args);
     expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/gm: gm:|\n\s+at /); // one prefix, no stack trace
     expect(r.status).toBe(1);
     expect(r.stdout).not.toMatch(/^\{/);
   });

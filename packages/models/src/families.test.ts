@@ -1,6 +1,7 @@
 /**
  * Every model family on gm's trainer: training resumed from a checkpoint (weights and optimizer state) equals
- * training without interruption, bit for bit; an abort keeps the last finished epoch, in memory and on disk.
+ * training without interruption, bit for bit; an abort keeps the last finished epoch, in memory and on disk; and a
+ * model's whole life (build, save, load, dispose) leaks no tensor.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -56,6 +57,34 @@ const bits = (m: ModelBase): number[][] => [...m.trainableVariables(), ...(m.sta
 describe.each(FAMILIES)('$name on gm trainer', (family) => {
   const opts = { batchSize: 8, learningRate: 3e-3, seed: 21 };
 
+  it('building, saving, loading and disposing leak no tensor', async () => {
+    family.make().dispose(); // first use compiles kernels and caches constants
+    const before = tf.memory().numTensors;
+    const model = family.make();
+    const store = memoryStore();
+    await model.save(store);
+    model.dispose();
+    (await loadModel(store)).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a checkpoint refused while loading (each part corrupted in turn) leaks no tensor', async () => {
+    const model = family.make();
+    const store = memoryStore();
+    await model.save(store);
+    model.dispose();
+    const weights = [...store.files.keys()].filter((f) => f.endsWith('/weights.bin'));
+    expect(weights.length).toBeGreaterThan(0);
+    for (const file of weights) {
+      const damaged = memoryStore(store.files);
+      damaged.files.set(file, store.files.get(file)!.map((b, i) => (i === 0 ? b ^ 1 : b)));
+      await expect(loadModel(damaged)).rejects.toThrow(file); // warm-up: kernels and caches
+      const before = tf.memory().numTensors;
+      await expect(loadModel(damaged)).rejects.toThrow(new RegExp(`${file}: sha256`));
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  });
+
   it('resuming from a checkpoint (weights + optimizer state) equals training without interruption, bit for bit', async () => {
     const x = family.data();
     const straight = family.make();
@@ -71,7 +100,11 @@ describe.each(FAMILIES)('$name on gm trainer', (family) => {
     expect(resumed.epochsTrained).toBe(3);
     expect(bits(resumed)).toEqual(bits(straight));
     // A control: without the optimizer state the run differs (so the comparison above can fail).
-    const noState = memoryStore(new Map([...(store as ReturnType<typeof memoryStore>).files].filter(([p]) => !p.startsWith('optimizer'))));
+    const noState = memoryStore();
+    const weightsOnly = await loadModel(store);
+    await weightsOnly.save(noState); // a plain save has no optimizer state
+    weightsOnly.dispose();
+    expect([...noState.files.keys()].filter((p) => p.startsWith('optimizer'))).toEqual([]);
     const cold = (await loadModel(noState)) as ModelBase;
     await cold.fit(x, { ...opts, epochs: 2 });
     expect(bits(cold)).not.toEqual(bits(straight));

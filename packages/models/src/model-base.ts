@@ -20,6 +20,7 @@ import {
   type TrainingData,
 } from '@gm/core';
 import { epochsFromManifest, writeCheckpoint, type CheckpointReader, type SaveOptions } from './io/checkpoint';
+import { checkTopology } from './io/topology';
 import { OPTIMIZER_BIN, OPTIMIZER_JSON, OptimizerSlot } from './train/optimizer';
 import { fit, type TrainerDefaults, type TrainerOptions } from './train/trainer';
 
@@ -100,11 +101,54 @@ export abstract class ModelBase implements GenerativeModel {
     }
   }
 
+  /**
+   * Load functions call this before building the model from loaded parts: every stored network must be what the
+   * checkpoint's config builds afresh (an untrained twin), so the config a model reports and rebuilds from is the
+   * network it runs. Throws a GmError naming the part's model.json and the first layer that differs.
+   */
+  static checkStoredParts(this: new (config: never) => ModelBase, label: string, config: unknown, parts: Record<string, tfl.LayersModel>): void {
+    const twin = new this(config as never);
+    try {
+      const built = twin.checkpointContent().parts;
+      for (const [name, stored] of Object.entries(parts)) {
+        const fresh = built[name];
+        if (fresh === undefined) throw new GmError('CORRUPT', `${label}/${name}`, `a part the checkpoint's config does not build (it builds ${Object.keys(built).join(', ')})`);
+        checkTopology(`${label}/${name}/model.json`, stored, fresh);
+      }
+    } finally {
+      twin.dispose();
+    }
+  }
+
   /** Frees the weights and the optimizer state. */
   dispose(): void {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
     this.optimizerSlot.dispose();
     this.disposeModel();
+  }
+}
+
+/**
+ * How every load builds a model from a checkpoint: loads the parts `names`, lets `build` check them against the
+ * config and construct the model (it throws on any disagreement), then restores the training state. A refusal at
+ * any step disposes what was already loaded or built, so a refused checkpoint leaves no tensors behind.
+ */
+export async function buildFromParts<M extends ModelBase, N extends string>(
+  reader: CheckpointReader<unknown>,
+  names: readonly N[],
+  build: (parts: Record<N, tfl.LayersModel>) => M,
+): Promise<M> {
+  const parts = {} as Record<N, tfl.LayersModel>;
+  let model: M | undefined;
+  try {
+    for (const name of names) parts[name] = await reader.part(name);
+    model = build(parts);
+    await model.restoreTrainingState(reader);
+    return model;
+  } catch (error) {
+    if (model !== undefined) model.dispose();
+    else Object.values<tfl.LayersModel>(parts).forEach((p) => p.dispose());
+    throw error;
   }
 }

@@ -5,9 +5,9 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { storeIO } from './io/artifacts';
-import { fileStore } from './io/file-store';
+import { fileStore, type FileStoreOptions, type FileStoreStage } from './io/file-store';
 
-export { fileStore };
+export { fileStore, type FileStoreOptions, type FileStoreStage };
 
 /**
  * A tfjs IOHandler for a folder (created if missing): `model.json` + `weights.bin`, written atomically, the

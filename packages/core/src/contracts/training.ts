@@ -110,6 +110,12 @@ export interface CheckpointPolicy {
   store: CheckpointStore;
   /** Every this many epochs (default 1); the last epoch is always written. */
   everyEpochs?: number;
+  /**
+   * Files that ride along in each checkpoint's atomic write, made afresh for the epoch being saved (a CLI's history,
+   * notes): path → bytes. The model's own files and the optimizer's take precedence over none of these paths — a
+   * clash is an error.
+   */
+  files?: (epoch: number) => ReadonlyMap<string, Uint8Array>;
 }
 
 export interface FitOptions extends FitCallbacks {

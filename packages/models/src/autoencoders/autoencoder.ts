@@ -10,7 +10,7 @@ import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { GmError, type CheckpointStore, type EvaluateOptions, type FitResult, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { DenseTranspose, registerGmLayers, type Activation } from '@gm/layers';
 import { readCheckpoint, type CheckpointReader } from '../io/checkpoint';
-import { ModelBase, type CheckpointContent } from '../model-base';
+import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
 import { resolveAutoencoderConfig, type AutoencoderConfig, type ResolvedAutoencoderConfig } from './config';
 import { reconstructionLoss, roundedAccuracy, sparsityPenalty } from './losses';
@@ -396,16 +396,10 @@ export class Autoencoder extends ModelBase {
 /** Builds an instance of `cls` around the tfjs part of a checkpoint being read. */
 export async function restoreAutoencoder<T extends Autoencoder>(cls: AutoencoderClass<T>, reader: CheckpointReader<AutoencoderConfig>): Promise<T> {
   registerGmLayers();
-  const model = await reader.part(AUTOENCODER_PART);
-  let ae: T;
-  try {
-    ae = new cls(reader.manifest.config, model);
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  await ae.restoreTrainingState(reader);
-  return ae;
+  return buildFromParts(reader, [AUTOENCODER_PART], (parts) => {
+    (cls as unknown as typeof Autoencoder).checkStoredParts(reader.store.label, reader.manifest.config, parts);
+    return new cls(reader.manifest.config, parts[AUTOENCODER_PART]);
+  });
 }
 
 function reject(config: AutoencoderConfig, where: string, fields: Array<'noise' | 'sparsity'>, use: string): void {

@@ -28,7 +28,7 @@ import {
 } from '@gm/metrics';
 import type { LatentVariableModel } from '@gm/core';
 import { readCheckpoint } from '../io/checkpoint';
-import { ModelBase, type CheckpointContent } from '../model-base';
+import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import {
   checkPositiveInt,
@@ -150,10 +150,15 @@ function buildFlow(c: ResolvedIafVaeConfig, latentDim: number, featureWidth: num
     for (const w of out.weights as LayerVariable[]) {
       const name = w.name.split('/').pop() ?? '';
       const value = w.read();
-      if (/^bias/.test(name)) {
-        w.write(tf.tidy(() => tf.concat([tf.zeros([latentDim]), tf.fill([latentDim], c.gateBias)])));
-      } else if (/^(kernel|context_kernel)/.test(name)) {
-        w.write(tf.tidy(() => tf.mul(value, 0.1)));
+      // write() copies into the variable: the new value is ours to dispose.
+      const next = /^bias/.test(name)
+        ? tf.tidy(() => tf.concat([tf.zeros([latentDim]), tf.fill([latentDim], c.gateBias)]))
+        : /^(kernel|context_kernel)/.test(name)
+          ? tf.tidy(() => tf.mul(value, 0.1))
+          : undefined;
+      if (next !== undefined) {
+        w.write(next);
+        next.dispose();
       }
     }
   }
@@ -387,19 +392,16 @@ export class IafVae extends ModelBase implements LatentVariableModel {
     } catch (error) {
       throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
-    const encoder = await reader.part('encoder');
-    const decoder = await reader.part('decoder');
-    const flow = await reader.part('flow');
     const L = resolveVaeConfig(config.vae).latentDim;
-    const flowOuts = flow.outputs.map((o) => o.shape[1]);
-    if (flowOuts.length !== config.flowSteps + 1 || flowOuts.slice(1).some((w) => w !== 2 * L) || flowOuts[0] !== config.contextSize) {
-      tf.dispose([encoder, decoder, flow].flatMap((m) => m.weights.map((w) => w.read())));
-      throw new GmError('CORRUPT', where, `the flow part has outputs of widths [${flowOuts.join(', ')}] but the config implies a context of ${config.contextSize} and ${config.flowSteps} steps of ${2 * L}`);
-    }
-    const vae = new VAE(config.vae, { encoder, decoder });
-    const model = new IafVae({ ...config.vae, flowSteps: config.flowSteps, flowHidden: config.flowHidden, contextSize: config.contextSize, gateBias: config.gateBias }, { vae, flow });
-    await model.restoreTrainingState(reader);
-    return model;
+    const full: IafVaeConfig = { ...config.vae, flowSteps: config.flowSteps, flowHidden: config.flowHidden, contextSize: config.contextSize, gateBias: config.gateBias };
+    return buildFromParts(reader, ['encoder', 'decoder', 'flow'], ({ encoder, decoder, flow }) => {
+      const flowOuts = flow.outputs.map((o) => o.shape[1]);
+      if (flowOuts.length !== config.flowSteps + 1 || flowOuts.slice(1).some((w) => w !== 2 * L) || flowOuts[0] !== config.contextSize) {
+        throw new GmError('CORRUPT', where, `the flow part has outputs of widths [${flowOuts.join(', ')}] but the config implies a context of ${config.contextSize} and ${config.flowSteps} steps of ${2 * L}`);
+      }
+      IafVae.checkStoredParts(where, full, { encoder, decoder, flow });
+      return new IafVae(full, { vae: new VAE(config.vae, { encoder, decoder }), flow });
+    });
   }
 
   protected disposeModel(): void {

@@ -34,6 +34,7 @@ export function artifactsToFiles(artifacts: tf.io.ModelArtifacts, prefix: string
     throw new GmError('UNSUPPORTED', join(label, prefix), 'binary model topologies are not supported, expected a JSON topology');
   }
   const weights = weightBytes(artifacts.weightData);
+  checkFiniteWeights(artifacts.weightSpecs ?? [], weights, join(label, prefix), 'refusing to save a model with non-finite weights (it diverged)');
   const json: GmModelJson = {
     modelTopology: artifacts.modelTopology,
     format: artifacts.format,
@@ -47,6 +48,27 @@ export function artifactsToFiles(artifacts: tf.io.ModelArtifacts, prefix: string
     [join(prefix, WEIGHTS_BIN), weights],
     [join(prefix, MODEL_JSON), new TextEncoder().encode(JSON.stringify(json))],
   ]);
+}
+
+/**
+ * Throws unless every float32 weight is finite: a model that diverged must not replace a checkpoint, and a stored
+ * NaN would only come back as garbage samples and bloated files.
+ */
+function checkFiniteWeights(specs: readonly tf.io.WeightsManifestEntry[], data: Uint8Array, where: string, what: string): void {
+  let offset = 0;
+  for (const spec of specs) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const bytes = n * (spec.dtype === 'float32' || spec.dtype === 'int32' ? 4 : spec.dtype === 'bool' ? 1 : 4);
+    if (spec.dtype === 'float32' && spec.quantization === undefined && offset + bytes <= data.byteLength) {
+      const values = new Float32Array(data.slice(offset, offset + bytes).buffer);
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i]!)) {
+          throw new GmError('CORRUPT', where, `weight "${spec.name}" holds ${values[i]} at index ${i}: ${what}`);
+        }
+      }
+    }
+    offset += bytes;
+  }
 }
 
 /** Reads and verifies the artifacts of folder `prefix` of `store`; errors name the file. */
@@ -76,6 +98,7 @@ export async function artifactsFromStore(store: CheckpointStore, prefix: string)
       throw new GmError('CHECKSUM_MISMATCH', wWhere, `sha256 ${digest} does not match model.json's ${json.gm.weightsSha256} (corrupted)`);
     }
   }
+  checkFiniteWeights(manifest.weights, weights, `${store.label}/${weightsPath}`, 'the model had diverged (non-finite weights); retrain, or load an earlier checkpoint');
   return {
     modelTopology: json.modelTopology as tf.io.ModelArtifacts['modelTopology'],
     weightSpecs: manifest.weights,

@@ -33,12 +33,21 @@ async function recover(target: string): Promise<void> {
   }
   const debris = names.filter((n) => n.startsWith(`${base}${SAVING}`) || n.startsWith(`${base}${OLD}`));
   for (const n of debris) {
-    const pid = Number(n.slice(base.length).split('-')[2]);
+    // `<base>.saving-<pid>-<random>` / `<base>.old-<pid>-<random>`: another live process's folder is left alone.
+    const pid = Number(n.slice(base.length).split('-')[1]);
     if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) continue;
     const p = join(parent, n);
     if (n.startsWith(`${base}${OLD}`) && !(await exists(target))) await rename(p, target);
     else await rm(p, { recursive: true, force: true });
   }
+}
+
+/** The moments of a write that a fault-injection hook is told about (tests kill the process there). */
+export type FileStoreStage = 'staged' | 'old-moved-aside' | 'swapped';
+
+export interface FileStoreOptions {
+  /** Called at each stage of a write; for tests that kill the process mid-save. */
+  onStage?: (stage: FileStoreStage) => void;
 }
 
 /**
@@ -51,7 +60,8 @@ async function recover(target: string): Promise<void> {
  * const again = await VAE.load(fileStore('checkpoints/vae'));
  * ```
  */
-export function fileStore(dir: string): CheckpointStore {
+export function fileStore(dir: string, options: FileStoreOptions = {}): CheckpointStore {
+  const stage = options.onStage ?? (() => {});
   const target = resolve(dir);
   return {
     label: dir,
@@ -86,9 +96,12 @@ export function fileStore(dir: string): CheckpointStore {
           await writeFile(file, bytes);
         }
         await mkdir(dirname(target), { recursive: true });
+        stage('staged');
         const hadOld = await exists(target);
         if (hadOld) await rename(target, old);
+        stage('old-moved-aside');
         await rename(staging, target);
+        stage('swapped');
         if (hadOld) await rm(old, { recursive: true, force: true });
       } catch (error) {
         await rm(staging, { recursive: true, force: true });

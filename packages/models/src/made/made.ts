@@ -28,7 +28,7 @@ import {
 } from '@gm/core';
 import { Bernoulli, bitsPerDim, logMeanExp } from '@gm/metrics';
 import { readCheckpoint } from '../io/checkpoint';
-import { ModelBase, type CheckpointContent } from '../model-base';
+import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import { resolveMadeConfig, type MadeConfig, type ResolvedMadeConfig } from './config';
 
@@ -404,16 +404,15 @@ export class MADE extends ModelBase {
     if (!poolOk) {
       throw new GmError('CORRUPT', where, `the checkpoint's "maskPool" must hold ${config.masks} masks of degree arrays with sizes [${sizes.join(', ')}]`);
     }
-    const network = await reader.part('network');
-    const inShape = network.inputs[0]?.shape ?? [];
-    const outShape = network.outputs[0]?.shape ?? [];
-    if (inShape[1] !== config.inputSize || outShape[1] !== config.inputSize) {
-      network.dispose();
-      throw new GmError('CORRUPT', where, `the network maps ${fmt(inShape)} → ${fmt(outShape)} but the config has inputSize ${config.inputSize}`);
-    }
-    const made = new MADE(storedConfig(config), { network, pool: pool as number[][][] });
-    await made.restoreTrainingState(reader);
-    return made;
+    return buildFromParts(reader, ['network'], ({ network }) => {
+      const inShape = network.inputs[0]?.shape ?? [];
+      const outShape = network.outputs[0]?.shape ?? [];
+      if (inShape[1] !== config.inputSize || outShape[1] !== config.inputSize) {
+        throw new GmError('CORRUPT', where, `the network maps ${fmt(inShape)} → ${fmt(outShape)} but the config has inputSize ${config.inputSize}`);
+      }
+      MADE.checkStoredParts(where, storedConfig(config), { network });
+      return new MADE(storedConfig(config), { network, pool: pool as number[][][] });
+    });
   }
 
 

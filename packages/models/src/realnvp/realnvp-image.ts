@@ -10,7 +10,7 @@ import { Chain, FlowBatchNorm, Logit, MultiScale, ResidualCoupling, Squeeze, Tra
 import { checkPositiveInt, deriveSeed, formatShape, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, bitsPerDim, randomStandardNormal } from '@gm/metrics';
 import { readCheckpoint } from '../io/checkpoint';
-import { ModelBase, type CheckpointContent } from '../model-base';
+import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import type { RealNvpSampleOptions } from './realnvp';
 import { batchedMean, chainLayers, chainModel, checkTensor } from './shared';
@@ -298,25 +298,20 @@ export class RealNVPImage extends ModelBase implements Bijector {
     } catch (error) {
       throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
-    const parts: tfl.LayersModel[] = [];
-    try {
-      for (let i = 0; i < config.scales; i++) {
-        const part = await reader.part(`scale${i}`);
-        parts.push(part);
+    const names = Array.from({ length: config.scales }, (_, i) => `scale${i}`);
+    return buildFromParts(reader, names, (byName) => {
+      const parts = names.map((name) => byName[name] as tfl.LayersModel);
+      parts.forEach((part, i) => {
         const shape = part.inputs[0]?.shape ?? [];
         const want = [null, ...scaleShape(config, i)];
         const n = chainLayers(part).length;
         if (n !== layersPerScale(config, i) || shape.length !== 4 || shape.some((d, k) => d !== want[k])) {
           throw new GmError('CORRUPT', where, `part scale${i} has ${n} layers on input ${formatShape(shape)}, but the config implies ${layersPerScale(config, i)} on ${formatShape(want)}`);
         }
-      }
-    } catch (error) {
-      parts.forEach((p) => p.dispose());
-      throw error;
-    }
-    const flow = new RealNVPImage(config, parts);
-    await flow.restoreTrainingState(reader);
-    return flow;
+      });
+      RealNVPImage.checkStoredParts(where, config, byName);
+      return new RealNVPImage(config, parts);
+    });
   }
 
   protected disposeModel(): void {

@@ -8,7 +8,7 @@ import { ACTIVATIONS, AffineCoupling, Chain, FlowBatchNorm, registerGmLayers, Tr
 import { checkPositiveInt, checkPositiveNumber, deriveSeed, formatShape, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, randomStandardNormal } from '@gm/metrics';
 import { readCheckpoint } from '../io/checkpoint';
-import { ModelBase, type CheckpointContent } from '../model-base';
+import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import { batchedMean, chainLayers, chainModel, checkTensor } from './shared';
 
@@ -222,17 +222,16 @@ export class RealNVP extends ModelBase implements Bijector {
     } catch (error) {
       throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
-    const model = await reader.part('flow');
-    const layers = chainLayers(model);
-    const expected = config.couplings + (config.batchNorm ? config.couplings - 1 : 0);
-    const shape = model.inputs[0]?.shape ?? [];
-    if (layers.length !== expected || shape.length !== 2 || shape[1] !== config.dim) {
-      model.dispose();
-      throw new GmError('CORRUPT', where, `the flow part has ${layers.length} layers on input ${formatShape(shape)}, but the config implies ${expected} on [null, ${config.dim}]`);
-    }
-    const flow = new RealNVP(config, model);
-    await flow.restoreTrainingState(reader);
-    return flow;
+    return buildFromParts(reader, ['flow'], ({ flow }) => {
+      const layers = chainLayers(flow);
+      const expected = config.couplings + (config.batchNorm ? config.couplings - 1 : 0);
+      const shape = flow.inputs[0]?.shape ?? [];
+      if (layers.length !== expected || shape.length !== 2 || shape[1] !== config.dim) {
+        throw new GmError('CORRUPT', where, `the flow part has ${layers.length} layers on input ${formatShape(shape)}, but the config implies ${expected} on [null, ${config.dim}]`);
+      }
+      RealNVP.checkStoredParts(where, config, { flow });
+      return new RealNVP(config, flow);
+    });
   }
 
   protected disposeModel(): void {

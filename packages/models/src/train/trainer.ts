@@ -236,8 +236,12 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
   };
   const writeCheckpoint = async (): Promise<void> => {
     if (checkpoint === undefined || model.save === undefined) return;
-    const files = optimizer === undefined ? undefined : await optimizerStateFiles(optimizer, trainable);
-    await model.save(checkpoint.store, files === undefined ? {} : { files });
+    const files = new Map(optimizer === undefined ? [] : await optimizerStateFiles(optimizer, trainable));
+    for (const [path, bytes] of checkpoint.files?.(model.epochsTrained ?? 0) ?? []) {
+      if (files.has(path)) throw new GmError('BAD_ARGUMENT', `${where}: checkpoint.files`, `paths other than the optimizer's (${path})`);
+      files.set(path, bytes);
+    }
+    await model.save(checkpoint.store, files.size === 0 ? {} : { files });
     lastSaved = model.epochsTrained ?? lastSaved;
   };
   const rollBack = async (): Promise<number> => {

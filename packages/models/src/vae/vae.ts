@@ -41,7 +41,7 @@ import {
 } from '@gm/metrics';
 import { portableNetwork } from '@gm/layers';
 import { readCheckpoint } from '../io/checkpoint';
-import { ModelBase, type CheckpointContent } from '../model-base';
+import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
 import { paramsPerPixel, resolveVaeConfig, type ResolvedVaeConfig, type VaeConfig } from './config';
 import { buildDecoder, buildEncoder } from './networks';
@@ -478,23 +478,20 @@ export class VAE extends ModelBase implements LatentVariableModel {
     } catch (error) {
       throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
-    const encoder = await reader.part('encoder');
-    const decoder = await reader.part('decoder');
+    const shapeOf = (s: tfl.SymbolicTensor['shape'] | undefined): (number | null)[] => s ?? [];
     const expectShape = (what: string, got: readonly (number | null)[], want: (number | null)[]): void => {
       if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
-        encoder.dispose();
-        decoder.dispose();
         throw new GmError('CORRUPT', where, `the ${what} has shape ${fmt(got)} but the config implies ${fmt(want)}`);
       }
     };
-    const shapeOf = (s: tfl.SymbolicTensor['shape'] | undefined): (number | null)[] => s ?? [];
-    expectShape('encoder input', shapeOf(encoder.inputs[0]?.shape), [null, ...config.inputShape]);
-    expectShape('encoder output', shapeOf(encoder.outputs[0]?.shape), [null, 2 * config.latentDim]);
-    expectShape('decoder input', shapeOf(decoder.inputs[0]?.shape), [null, config.latentDim]);
-    expectShape('decoder output', shapeOf(decoder.outputs[0]?.shape), [null, ...config.inputShape, paramsPerPixel(config)]);
-    const vae = new VAE(storedConfig(config), { encoder, decoder });
-    await vae.restoreTrainingState(reader);
-    return vae;
+    return buildFromParts(reader, ['encoder', 'decoder'], ({ encoder, decoder }) => {
+      expectShape('encoder input', shapeOf(encoder.inputs[0]?.shape), [null, ...config.inputShape]);
+      expectShape('encoder output', shapeOf(encoder.outputs[0]?.shape), [null, 2 * config.latentDim]);
+      expectShape('decoder input', shapeOf(decoder.inputs[0]?.shape), [null, config.latentDim]);
+      expectShape('decoder output', shapeOf(decoder.outputs[0]?.shape), [null, ...config.inputShape, paramsPerPixel(config)]);
+      VAE.checkStoredParts(where, storedConfig(config), { encoder, decoder });
+      return new VAE(storedConfig(config), { encoder, decoder });
+    });
   }
 
   protected disposeModel(): void {
