@@ -1,27 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
-import { checkPositiveInt, checkPositiveIntArray, GmError } from '@gm/core';
+import { checkPositiveInt } from '@gm/core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import type { Bijector, BijectorOptions } from '@gm/core';
+import { addConditioner, resolveConditionerArgs, runConditioner, type ConditionerWeights } from './conditioner';
 import {
-  activate,
   buildLayer,
   optionalBoolean,
-  optionalSeed,
-  glorot,
   ones,
   oneShape,
   oneTensor,
   shapeList,
-  parseActivation,
-  zeros,
   type Activation,
   type BaseLayerArgs,
+  type Kwargs,
   type Shape,
 } from './util';
-
-type Kwargs = Record<string, unknown>;
 
 /** Which features condition the transform (mask 1) and which are transformed (mask 0).
  * Vectors `[batch, D]`: 'half' (first ⌊D/2⌋ features) or 'alternating' (even indices).
@@ -79,48 +74,6 @@ export function couplingMask(kind: CouplingMask, featureShape: readonly number[]
   return mask;
 }
 
-/** Whether the active backend can differentiate `tf.conv2d` w.r.t. its filter (tfjs-backend-wasm 4.22 cannot). */
-function hasConv2dFilterGradient(): boolean {
-  return tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
-}
-
-/**
- * 2-D convolution, stride 1, 'same' padding, as im2col + one MatMul: the k² shifted views of the padded input are
- * concatenated along channels (order: kernel row, kernel column, channel — the row-major order of a `[k, k, cin, f]`
- * filter) and multiplied by the filter reshaped to `[k²·cin, f]`. Its gradient needs only Pad, Slice, Concat and
- * MatMul, which every backend has.
- */
-export function conv2dSameIm2col(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  const [kh, kw, cin, f] = filter.shape;
-  if (cin !== c) throw new Error(`conv2dSameIm2col: filter expects ${cin} channels; input has ${c}`);
-  const top = Math.floor((kh - 1) / 2);
-  const left = Math.floor((kw - 1) / 2);
-  let cols: tf.Tensor;
-  if (kh === 1 && kw === 1) {
-    cols = x;
-  } else {
-    const padded = tf.pad(x, [
-      [0, 0],
-      [top, kh - 1 - top],
-      [left, kw - 1 - left],
-      [0, 0],
-    ]);
-    const views: tf.Tensor[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) views.push(tf.slice(padded, [0, i, j, 0], [b, h, w, c]));
-    cols = tf.concat(views, 3);
-  }
-  const y = tf.matMul(tf.reshape(cols, [b * h * w, kh * kw * c]), tf.reshape(filter, [kh * kw * c, f]));
-  return tf.reshape(y, [b, h, w, f]);
-}
-
-/** `tf.conv2d(x, filter, 1, 'same')` unless gradients are being recorded on a backend that cannot differentiate it
- * w.r.t. the filter; then {@link conv2dSameIm2col}. */
-export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
-  const recording = tf.engine().state.gradientDepth > 0;
-  return !recording || hasConv2dFilterGradient() ? tf.conv2d(x, filter, 1, 'same') : conv2dSameIm2col(x, filter);
-}
-
 /**
  * Real NVP's affine coupling layer (Dinh et al., 2017). With a binary mask `m`:
  * `y = m⊙x + (1−m)⊙(x⊙exp(s) + t)`, where `[s_raw, t] = NN(m⊙x)`, `s = tanh(s_raw)·scale` (a learned per-feature
@@ -150,8 +103,7 @@ export class AffineCoupling extends layers.Layer implements Bijector {
   private split = false;
   /** Width of the conditioning block of a split layer. */
   private condWidth = 0;
-  private kernels: LayerVariable[] = [];
-  private biases: LayerVariable[] = [];
+  private conditioner: ConditionerWeights | undefined;
   private scale: LayerVariable | undefined;
   /** m and 1−m, broadcastable over the batch; constants kept outside any tidy scope. */
   private maskOn: Tensor | undefined;
@@ -166,16 +118,10 @@ export class AffineCoupling extends layers.Layer implements Bijector {
     }
     this.maskKind = mask ?? undefined;
     this.invertMask = optionalBoolean(`${where}: invertMask`, args.invertMask, false);
-    const hidden = args.hidden ?? [64, 64];
-    if (!Array.isArray(hidden)) throw new Error(`${where}: hidden must be an array of widths; got ${JSON.stringify(hidden)}`);
-    this.hidden = checkPositiveIntArray(`${where}: hidden`, hidden, { allowEmpty: true });
+    ({ hidden: this.hidden, activation: this.activation, seed: this.seed, contextSize: this.contextSize } = resolveConditionerArgs(where, args));
     const kernelSize = args.kernelSize ?? 3;
     checkPositiveInt(`${where}: kernelSize`, kernelSize);
     this.kernelSize = kernelSize;
-    this.activation = parseActivation(args.activation ?? 'relu', where);
-    this.seed = optionalSeed(where, args.seed);
-    if (args.contextSize !== undefined && args.contextSize !== null) checkPositiveInt(`${where}: contextSize`, args.contextSize);
-    this.contextSize = args.contextSize ?? undefined;
     if (this.batchInputShape !== null && this.batchInputShape !== undefined) buildLayer(this, this.batchInputShape, this.contextSize === undefined ? [] : [this.contextSize]);
   }
 
@@ -223,48 +169,22 @@ export class AffineCoupling extends layers.Layer implements Bijector {
       this.maskOff = tf.keep(tf.tensor(m.map((v) => 1 - v), maskShape));
     }
 
-    inWidth += this.contextSize ?? 0;
-    const ks = this.kernelSize;
-    this.hidden.forEach((width, i) => {
-      const kShape = this.isImage ? [ks, ks, inWidth, width] : [inWidth, width];
-      this.kernels.push(this.addWeight(`kernel_${i}`, kShape, 'float32', glorot(this.seed, i)));
-      this.biases.push(this.addWeight(`bias_${i}`, [width], 'float32', zeros()));
-      inWidth = width;
-    });
     // The last layer outputs [s_raw, t] and starts at zero: the fresh layer is the identity.
-    const oShape = this.isImage ? [ks, ks, inWidth, 2 * outWidth] : [inWidth, 2 * outWidth];
-    this.kernels.push(this.addWeight('kernel_out', oShape, 'float32', zeros()));
-    this.biases.push(this.addWeight('bias_out', [2 * outWidth], 'float32', zeros()));
+    this.conditioner = addConditioner((name, shape, init) => this.addWeight(name, shape, 'float32', init), {
+      inWidth,
+      hidden: this.hidden,
+      outWidth: 2 * outWidth,
+      ...(this.isImage ? { kernelSize: this.kernelSize } : {}),
+      ...(this.contextSize === undefined ? {} : { contextSize: this.contextSize }),
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    });
     this.scale = this.addWeight('scale', [outWidth], 'float32', ones());
     this.built = true;
   }
 
   /** The shift-and-log-scale network on the conditioning input (and the context). */
   private network(h: Tensor, context: Tensor | undefined): { s: Tensor; t: Tensor } {
-    if ((context === undefined) !== (this.contextSize === undefined)) {
-      throw new GmError(
-        'BAD_ARGUMENT',
-        `AffineCoupling "${this.name}"`,
-        this.contextSize === undefined ? 'was built without contextSize: pass no context' : `needs a context [batch, ${this.contextSize}] (options.context)`,
-      );
-    }
-    if (context !== undefined) {
-      if (context.rank !== 2 || context.shape[1] !== this.contextSize || context.shape[0] !== h.shape[0]) {
-        throw new GmError('BAD_SHAPE', `AffineCoupling "${this.name}"`, `context has shape [${context.shape.join(', ')}], expected [${h.shape[0]}, ${this.contextSize}]`);
-      }
-      const c = this.isImage
-        ? tf.tile(tf.reshape(context, [context.shape[0] as number, 1, 1, this.contextSize as number]), [1, h.shape[1] as number, h.shape[2] as number, 1])
-        : context;
-      h = tf.concat([h, c], -1);
-    }
-    const last = this.kernels.length - 1;
-    for (let i = 0; i <= last; i++) {
-      const kernel = (this.kernels[i] as LayerVariable).read();
-      const bias = (this.biases[i] as LayerVariable).read();
-      h = this.isImage ? conv2dSame(h as tf.Tensor4D, kernel as tf.Tensor4D) : tf.matMul(h, kernel);
-      h = tf.add(h, bias);
-      if (i < last) h = activate(this.activation, h);
-    }
+    h = runConditioner(this.conditioner as ConditionerWeights, this.activation, h, context, `AffineCoupling "${this.name}"`);
     const [sRaw, t] = tf.split(h, 2, -1) as [Tensor, Tensor];
     if (this.split) return { s: tf.mul(tf.tanh(sRaw), (this.scale as LayerVariable).read()), t };
     // scale·(1−m) is a small per-feature product, cheaper than masking the full-size s afterwards.

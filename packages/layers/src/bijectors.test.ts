@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Distribution } from '@gm/core';
 import { AffineCoupling } from './affine-coupling';
 import { Chain, Invert } from './bijector';
 import { UniformDequantization } from './dequantize';
@@ -14,47 +13,11 @@ import { MultiScale } from './multi-scale';
 import { ResidualCoupling } from './residual-coupling';
 import { Squeeze } from './squeeze';
 import { TransformedDistribution } from './transformed-distribution';
-import { jacobian, logAbsDet, maxAbsDiff, randomizeWeights } from './test-helpers';
+import { checkBijector, gridMass, maxAbsDiff, randomizeWeights, standardNormal } from './test-helpers';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-/** N(0, I) over `[dim]`, written here so the test needs nothing but the Distribution contract. */
-function standardNormal(dim: number): Distribution {
-  return {
-    logProb: (x) => tf.tidy(() => tf.sub(tf.mul(tf.sum(tf.square(x), -1), -0.5), 0.5 * dim * Math.log(2 * Math.PI))),
-    sample: (n, seed) => tf.randomNormal(n === undefined ? [dim] : [n, dim], 0, 1, 'float32', seed),
-  };
-}
-
-type AnyBijector = { forward(x: tf.Tensor, o?: { context?: tf.Tensor }): { y: tf.Tensor; logDet: tf.Tensor }; inverse(y: tf.Tensor, o?: { context?: tf.Tensor }): { x: tf.Tensor; logDet: tf.Tensor } };
-
-/**
- * For one example: inverse∘forward = id, inverse log-det = −forward log-det, and the log-det equals log|det J| of the
- * autodiff Jacobian — of `forward`, or of `inverse` for bijectors whose forward is not differentiable (sequential).
- */
-function checkBijector(b: AnyBijector, shape: number[], x0: number[], context?: tf.Tensor, jacobianOf: 'forward' | 'inverse' = 'forward') {
-  const d = x0.length;
-  const opts = (rows: number) => (context === undefined ? {} : { context: tf.tile(context, [rows, 1]) });
-  const map = (v: tf.Tensor) => {
-    const n = v.shape[0] as number;
-    const input = tf.reshape(v, [n, ...shape]);
-    return tf.reshape(jacobianOf === 'forward' ? b.forward(input, opts(n)).y : b.inverse(input, opts(n)).x, [n, d]);
-  };
-  const J = jacobian(map, x0, d);
-  return tf.tidy(() => {
-    const x = tf.tensor([x0], [1, ...shape]);
-    const f = b.forward(x, opts(1));
-    const back = b.inverse(f.y, opts(1));
-    const direct = jacobianOf === 'forward' ? (f.logDet.dataSync()[0] as number) : (b.inverse(x, opts(1)).logDet.dataSync()[0] as number);
-    return {
-      roundTrip: maxAbsDiff(back.x.dataSync(), x.dataSync()),
-      inverseLogDet: Math.abs((back.logDet.dataSync()[0] as number) + (f.logDet.dataSync()[0] as number)),
-      logDetError: Math.abs(direct - logAbsDet(J)),
-    };
-  });
-}
 
 const wave = (n: number, phase = 0) => Array.from({ length: n }, (_, i) => Math.sin(1.3 * i + phase));
 
@@ -130,17 +93,13 @@ describe('Chain, Invert and TransformedDistribution', () => {
     const steps = couplings(3);
     steps.forEach((s, i) => randomizeWeights(s, 10 + i, 0.4));
     const flow = new TransformedDistribution(standardNormal(2), new Chain(steps), { eventShape: [2] });
-    const h = 0.05;
-    const pts: number[] = [];
-    for (let a = -7; a < 7; a += h) for (let b = -7; b < 7; b += h) pts.push(a + h / 2, b + h / 2);
-    const grid = tf.tensor2d(pts, [pts.length / 2, 2]);
-    const mass = tf.tidy(() => tf.sum(tf.exp(flow.logProb(grid))).dataSync()[0] as number) * h * h;
+    const mass = gridMass((v) => flow.logProb(v));
     expect(mass).toBeGreaterThan(0.98);
     expect(mass).toBeLessThan(1.02);
     const { sample, logProb } = flow.sampleWithLogProb(50, 4);
     expect(maxAbsDiff(logProb.dataSync(), flow.logProb(sample).dataSync())).toBeLessThan(1e-4);
     expect(maxAbsDiff(flow.sample(50, 4).dataSync(), sample.dataSync())).toBe(0);
-    tf.dispose([grid, sample, logProb]);
+    tf.dispose([sample, logProb]);
   });
 
   it('Invert swaps the directions; a chain derives a seed per step', () => {

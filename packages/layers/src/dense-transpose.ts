@@ -13,11 +13,11 @@ import {
   zeros,
   type Activation,
   type BaseLayerArgs,
+  type Kwargs,
   type Shape,
 } from './util';
 
 type Layer = layers.Layer;
-type Kwargs = Record<string, unknown>;
 
 export interface DenseTransposeArgs extends BaseLayerArgs {
   /**

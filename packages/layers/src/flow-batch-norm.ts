@@ -3,9 +3,7 @@ import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import type { Bijector, BijectorOptions } from '@gm/core';
-import { buildLayer, isTraining, ones, oneShape, oneTensor, zeros, type BaseLayerArgs, type Shape } from './util';
-
-type Kwargs = Record<string, unknown>;
+import { buildLayer, isTraining, ones, oneShape, oneTensor, zeros, type BaseLayerArgs, type Kwargs, type Shape } from './util';
 
 export interface FlowBatchNormArgs extends BaseLayerArgs {
   /** Running statistics: `running = momentum·running + (1 − momentum)·batch` (default 0.99). */

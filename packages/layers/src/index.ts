@@ -25,9 +25,18 @@ export {
   type MaskType,
   type ResampleMadeOptions,
 } from './masked-dense';
-export { AffineCoupling, conv2dSame, conv2dSameIm2col, couplingMask, type AffineCouplingArgs, type CouplingMask } from './affine-coupling';
+export { AffineCoupling, couplingMask, type AffineCouplingArgs, type CouplingMask } from './affine-coupling';
+export { conv2dSame, conv2dSameIm2col } from './conv-same';
+export { SplineCoupling, type SplineCouplingArgs } from './spline-coupling';
+export {
+  rationalQuadraticForward,
+  rationalQuadraticInverse,
+  rqParamsPerElement,
+  RQ_IDENTITY_DERIVATIVE,
+  type RationalQuadraticOptions,
+} from './rational-quadratic';
 export { Squeeze, type SqueezeArgs } from './squeeze';
 export { FlowBatchNorm, type FlowBatchNormArgs } from './flow-batch-norm';
 export { registerGmLayers, GM_LAYER_CLASSES, GM_PACKAGE } from './register';
-export { ACTIVATIONS, type Activation } from './util';
+export { ACTIVATIONS, type Activation, type Kwargs, type Shape } from './util';
 export { portableNetwork } from './portable';

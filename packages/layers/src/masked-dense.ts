@@ -15,10 +15,9 @@ import {
   zeros,
   type Activation,
   type BaseLayerArgs,
+  type Kwargs,
   type Shape,
 } from './util';
-
-type Kwargs = Record<string, unknown>;
 
 /** 'hidden': connect `out ≥ in` (into a hidden layer); 'output': connect `out > in` (into the output layer). */
 export type MaskType = 'hidden' | 'output';

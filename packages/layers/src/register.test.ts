@@ -8,6 +8,7 @@ import { DenseTranspose } from './dense-transpose';
 import { FlowBatchNorm } from './flow-batch-norm';
 import { MaskedDense } from './masked-dense';
 import { GM_LAYER_CLASSES, registerGmLayers } from './register';
+import { SplineCoupling } from './spline-coupling';
 import { Sampling } from './sampling';
 import { Squeeze } from './squeeze';
 import { maxAbsDiff, randomizeWeights, saveAndLoad } from './test-helpers';
@@ -27,6 +28,7 @@ describe('registerGmLayers', () => {
       'GmMaskedDense',
       'GmAffineCoupling',
       'GmRealNvpResidualCoupling',
+      'GmSplineCoupling',
       'GmSqueeze',
       'GmFlowBatchNorm',
     ]);
@@ -58,7 +60,8 @@ describe('registerGmLayers', () => {
     const mean = new MaskedDense({ units: 4, inputDegrees: [0, 1, 2, 3], outputDegrees: [1, 2, 3, 0], maskType: 'output', directDegrees: [0, 1, 2, 3] }).apply([h, x]) as SymbolicTensor;
     const z = new Sampling({ seed: 3 }).apply([mean, h]) as SymbolicTensor;
     const flowed = new FlowBatchNorm().apply(new AffineCoupling({ hidden: [5], seed: 1 }).apply(z) as SymbolicTensor) as SymbolicTensor;
-    const img = tfl.layers.reshape({ targetShape: [2, 2, 1] }).apply(flowed) as SymbolicTensor;
+    const splined = new SplineCoupling({ hidden: [5], bins: 4, bound: 2, seed: 2 }).apply(flowed) as SymbolicTensor;
+    const img = tfl.layers.reshape({ targetShape: [2, 2, 1] }).apply(splined) as SymbolicTensor;
     const sq = tfl.layers.flatten().apply(new Squeeze().apply(img) as SymbolicTensor) as SymbolicTensor;
     const out = new DenseTranspose({ tiedTo: enc, activation: 'sigmoid' }).apply(sq) as SymbolicTensor;
     const model = tfl.model({ inputs: x, outputs: out });

@@ -6,12 +6,13 @@ import { MaskedDense } from './masked-dense';
 import { Sampling } from './sampling';
 import { ResidualCoupling } from './residual-coupling';
 import { Squeeze } from './squeeze';
+import { SplineCoupling } from './spline-coupling';
 
 /** Package name gm's classes are registered under (core's custom-object key becomes `gm>ClassName`). */
 export const GM_PACKAGE = 'gm';
 
 /** Every custom layer class of @gm/layers. */
-export const GM_LAYER_CLASSES = [DenseTranspose, Sampling, MaskedDense, AffineCoupling, ResidualCoupling, Squeeze, FlowBatchNorm] as const;
+export const GM_LAYER_CLASSES = [DenseTranspose, Sampling, MaskedDense, AffineCoupling, ResidualCoupling, SplineCoupling, Squeeze, FlowBatchNorm] as const;
 
 /**
  * Registers gm's layers with TensorFlow.js serialization so that saved models containing them load again. Call it

@@ -7,11 +7,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initializers, layers } from '@tensorflow/tfjs-layers';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { checkPositiveInt, GmError, type Bijector } from '@gm/core';
-import { conv2dSame, couplingMask } from './affine-coupling';
-import { buildLayer } from './util';
+import { couplingMask } from './affine-coupling';
+import { conv2dSame } from './conv-same';
+import { buildLayer, type Shape } from './util';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
-type Shape = (number | null)[];
 
 /** Constructor arguments of {@link ResidualCoupling}. */
 export interface ResidualCouplingArgs extends LayerArgs {

@@ -2,9 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import { checkOneOf, mulberry32, type Rng } from '@gm/core';
-import { isTraining, optionalBoolean, optionalSeed, shapeList, type BaseLayerArgs, type Shape } from './util';
-
-type Kwargs = Record<string, unknown>;
+import { isTraining, optionalBoolean, optionalSeed, shapeList, type BaseLayerArgs, type Kwargs, type Shape } from './util';
 
 export interface SamplingArgs extends BaseLayerArgs {
   /** Seed for the noise: a seeded layer draws the same sequence of ε on every run (each call draws fresh noise). */

@@ -3,9 +3,7 @@ import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import type { Bijector } from '@gm/core';
 import { checkPositiveInt } from '@gm/core';
-import { oneShape, oneTensor, type BaseLayerArgs, type Shape } from './util';
-
-type Kwargs = Record<string, unknown>;
+import { oneShape, oneTensor, type BaseLayerArgs, type Kwargs, type Shape } from './util';
 
 export interface SqueezeArgs extends BaseLayerArgs {
   /** Spatial block size f (default 2): `[B, H, W, C] → [B, H/f, W/f, C·f²]`. */

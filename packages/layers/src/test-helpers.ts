@@ -1,6 +1,7 @@
 /** Helpers shared by the tests (not part of the package's API; tsup bundles only src/index.ts). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
+import type { Distribution } from '@gm/core';
 import type { LayersModel, LayerVariable } from '@tensorflow/tfjs-layers';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 
@@ -69,4 +70,47 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
+}
+
+/** N(0, I) over `[dim]`, written here so the tests need nothing but the Distribution contract. */
+export function standardNormal(dim: number): Distribution {
+  return {
+    logProb: (x) => tf.tidy(() => tf.sub(tf.mul(tf.sum(tf.square(x), -1), -0.5), 0.5 * dim * Math.log(2 * Math.PI))),
+    sample: (n, seed) => tf.randomNormal(n === undefined ? [dim] : [n, dim], 0, 1, 'float32', seed),
+  };
+}
+
+export type AnyBijector = { forward(x: tf.Tensor, o?: { context?: tf.Tensor }): { y: tf.Tensor; logDet: tf.Tensor }; inverse(y: tf.Tensor, o?: { context?: tf.Tensor }): { x: tf.Tensor; logDet: tf.Tensor } };
+
+/**
+ * For one example: inverse∘forward = id, inverse log-det = −forward log-det, and the log-det equals log|det J| of the
+ * autodiff Jacobian — of `forward`, or of `inverse` for bijectors whose forward is not differentiable (sequential).
+ */
+export function checkBijector(b: AnyBijector, shape: number[], x0: number[], context?: tf.Tensor, jacobianOf: 'forward' | 'inverse' = 'forward') {
+  const d = x0.length;
+  const opts = (rows: number) => (context === undefined ? {} : { context: tf.tile(context, [rows, 1]) });
+  const map = (v: tf.Tensor) => {
+    const n = v.shape[0] as number;
+    const input = tf.reshape(v, [n, ...shape]);
+    return tf.reshape(jacobianOf === 'forward' ? b.forward(input, opts(n)).y : b.inverse(input, opts(n)).x, [n, d]);
+  };
+  const J = jacobian(map, x0, d);
+  return tf.tidy(() => {
+    const x = tf.tensor([x0], [1, ...shape]);
+    const f = b.forward(x, opts(1));
+    const back = b.inverse(f.y, opts(1));
+    const direct = jacobianOf === 'forward' ? (f.logDet.dataSync()[0] as number) : (b.inverse(x, opts(1)).logDet.dataSync()[0] as number);
+    return {
+      roundTrip: maxAbsDiff(back.x.dataSync(), x.dataSync()),
+      inverseLogDet: Math.abs((back.logDet.dataSync()[0] as number) + (f.logDet.dataSync()[0] as number)),
+      logDetError: Math.abs(direct - logAbsDet(J)),
+    };
+  });
+}
+
+/** ∫ exp(logProb) over the square [−r, r]² by the midpoint rule with step h: ≈ 1 for a normalised 2-D density. */
+export function gridMass(logProb: (x: Tensor) => Tensor, h = 0.05, r = 7): number {
+  const pts: number[] = [];
+  for (let a = -r; a < r; a += h) for (let b = -r; b < r; b += h) pts.push(a + h / 2, b + h / 2);
+  return tf.tidy(() => tf.sum(tf.exp(logProb(tf.tensor2d(pts, [pts.length / 2, 2])))).dataSync()[0] as number) * h * h;
 }

@@ -88,7 +88,11 @@ export function isTraining(kwargs: { training?: unknown } | undefined): boolean 
   return kwargs?.training === true;
 }
 
+/** A tfjs-layers shape: `null` for the batch (or any unknown) dimension. */
 export type Shape = (number | null)[];
+
+/** The keyword arguments tfjs-layers passes to a layer's `call` / `apply` (e.g. `{ training: true }`). */
+export type Kwargs = Record<string, unknown>;
 
 /** Normalises a `computeOutputShape` / `build` argument that must be one shape. */
 export function oneShape(inputShape: Shape | Shape[], where: string): Shape {
