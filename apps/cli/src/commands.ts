@@ -35,7 +35,7 @@ export interface CommonOptions {
 
 async function backendLine(options: CommonOptions, reporter: Reporter): Promise<string> {
   const b = await initBackend(options.backend === undefined ? {} : { backend: options.backend });
-  reporter.line(`backend: ${b.backend}${b.gmKernels ? ` (gm SIMD kernels, ${b.gmSimd})` : b.fastMatMul ? ' (fast MatMul kernels)' : ''}`);
+  reporter.line(`backend: ${b.summary}`);
   return b.backend;
 }
 

@@ -74,8 +74,7 @@ export async function runDemo(options: DemoOptions, reporter: Reporter): Promise
   const started = performance.now();
   const log = (line: string) => reporter.line(line);
   const backend = await initBackend(options.backend === undefined ? {} : { backend: options.backend });
-  const skipped = backend.skipped.map((s) => `skipped ${s.backend}: ${s.reason}`).join('; ');
-  log(`backend: ${backend.backend} (${backend.reason}${skipped ? `; ${skipped}` : ''})${backend.gmKernels ? `, gm SIMD kernels (${backend.gmSimd})` : backend.fastMatMul ? ', fast MatMul kernels' : ''}`);
+  log(`backend: ${backend.summary}`);
 
   const data = await loadData({ kind: 'mnist-bundled' }, { ...(options.trainSize === undefined ? {} : { train: options.trainSize }), ...(options.testSize === undefined ? {} : { test: options.testSize }) });
   const { train, test, shape } = data;

@@ -2,6 +2,7 @@
  * The `gm` command. Each subcommand lives in its own module (demo.ts, commands.ts); this file wires them to
  * commander, turns errors into a one-line message and a non-zero exit code, and prints `--json` reports on stdout.
  */
+import { createRequire } from 'node:module';
 import { Argument, Command, Option } from 'commander';
 import type { compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
 import { MODEL_SUMMARIES } from './model-names';
@@ -14,10 +15,14 @@ const commands = () => import('./commands');
 
 type Backend = (typeof BACKEND_CHOICES)[number];
 
+// The published package's own version (dist/gm.js sits one folder below package.json, in the repo and installed).
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
 const program = new Command();
 program
   .name('gm')
   .description('Deep generative models on TensorFlow.js: train, evaluate, sample and compress.')
+  .version(version, '-V, --version', 'print the version of @gm/cli')
   .showHelpAfterError('(run with --help for usage)');
 
 /** Options every model command shares. */
@@ -87,7 +92,7 @@ common(
     .option('--hidden <list>', 'hidden layer widths, comma-separated (e.g. 100 or 500,200; made default 500)', intList)
     .option('--latent <n>', 'latent / codings size (vae and iaf-vae default 40; autoencoders 30, sparse-ae 300)', positiveInt)
     .addOption(new Option('--likelihood <name>', 'vae observation model (default: bernoulli for 1 channel, discretized-logistic for 3)').choices(['bernoulli', 'discretized-logistic', 'discretized-logistic-mixture']))
-    .addOption(new Option('--architecture <name>', 'vae networks (conv trains on the cpu or node backend)').choices(['mlp', 'conv']))
+    .addOption(new Option('--architecture <name>', "vae networks (default mlp; conv trains on every backend, on wasm with gm's conv kernels)").choices(['mlp', 'conv']))
     .option('--filters <list>', 'conv vae: filters of each stride-2 convolution (default 32,64); realnvp: feature maps of the coupling networks (default 32)', intList)
     .option('--noise-std <x>', 'denoising-ae: Gaussian input noise σ (default 0.2 when no --dropout)', positiveNumber)
     .option('--dropout <x>', 'denoising-ae: input dropout rate in (0, 1)', unitInterval)

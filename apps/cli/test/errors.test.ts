@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, cpSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -114,5 +114,14 @@ describe.concurrent('--help', () => {
     const r = await run(['--help']);
     expect(r.status).toBe(0);
     for (const c of ['demo', 'train', 'eval', 'sample', 'reconstruct', 'interpolate', 'latent-map', 'compress', 'decompress', 'bench']) expect(r.stdout).toMatch(new RegExp(`\\n  ${c}\\b`));
+  });
+
+  it('gm --version prints the version of @gm/cli from its package.json', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await run([flag]);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe(version);
+    }
   });
 });

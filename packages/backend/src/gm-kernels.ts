@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GM_KERNELS_WASM_BASE64, GM_TILE_RELAXED_WASM_BASE64, GM_TILE_WASM_BASE64 } from './native/gm-kernels-wasm';
 
 /** The conv kernels' shared argument list: geometry, then x, y and filter pointers in the order the C takes them. */
-type ConvKernel = (
+export type ConvKernel = (
   batch: number,
   h: number,
   w: number,

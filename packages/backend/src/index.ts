@@ -1,5 +1,6 @@
 export {
   initBackend,
+  describeBackend,
   currentBackend,
   importFromHereOrApp,
   BACKEND_NAMES,
@@ -16,6 +17,8 @@ export {
   releaseGmKernels,
   gmKernelsFor,
   supportsRelaxedSimd,
+  type ConvKernel,
+  type GmKernelExports,
   type GmKernelsStatus,
   type GmKernelsOptions,
   type GmSimdFlavour,

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { currentBackend, importFromHereOrApp, initBackend } from './init';
 import { isFastWasmMatMulInstalled } from './wasm-matmul';
 import { supportsRelaxedSimd } from './gm-kernels';
@@ -18,6 +19,7 @@ const brokenTfjsNode = async () => {
 describe('initBackend', () => {
   it('picks wasm with fast MatMul when tfjs-node cannot load, and says why node was skipped', async () => {
     const choice = await initBackend({ loaders: { node: brokenTfjsNode }, env: {} });
+    expect(choice.summary).toMatch(/^wasm with gm's SIMD kernels \((relaxed|simd128)\) — fastest available; skipped node: The specified module could not be found\.$/);
     expect(choice.backend).toBe('wasm');
     expect(choice.reason).toBe('fastest available');
     expect(choice.skipped).toEqual([{ backend: 'node', reason: 'The specified module could not be found.' }]);
@@ -138,5 +140,22 @@ describe('training on the chosen backend', () => {
     expect(losses.at(-1)).toBeLessThan(losses[0] as number); // it does learn
     optimizer.dispose();
     tf.dispose([w1, w2, x]);
+  });
+});
+
+describe('initBackend in a user\u2019s program', () => {
+  const PACKAGE = join(import.meta.dirname, '..');
+  const run = (code: string) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: PACKAGE, encoding: 'utf8', env: { ...process.env, GM_BACKEND: 'wasm' } });
+
+  it.each([
+    ['a throw in a timer', "setTimeout(() => { throw new Error('the user\\'s own bug'); }, 1);"],
+    ['an unhandled rejection', "Promise.reject(new Error('the user\\'s own bug'));"],
+  ])('leaves errors in the user\u2019s code the user\u2019s after wasm started: %s exits 1 with its own message', (_name, bug) => {
+    const r = run(`import { initBackend } from '@gm/backend';\nconst c = await initBackend();\nconsole.log(c.summary);\n${bug}`);
+    expect(r.stdout).toMatch(/^wasm with gm's SIMD kernels \((relaxed|simd128)\) — forced by GM_BACKEND/);
+    expect(r.status).toBe(1); // Emscripten's rethrowing handlers made it 7
+    expect(r.stderr).toMatch(/Error: the user's own bug\n\s+at /);
+    expect(r.stderr).not.toMatch(/tf-backend-wasm/); // no dump of tfjs's source
   });
 });

@@ -8,6 +8,7 @@ import { installSharingWasmIdentity } from './wasm-identity';
 import { installWasmSoftplus } from './wasm-softplus';
 import { installWasmSum } from './wasm-sum';
 import { installFastWasmMatMul } from './wasm-matmul';
+import { withoutAddedProcessHandlers } from './node-process-handlers';
 
 /** Backends gm knows how to prepare, fastest first within each environment. */
 export type BackendName = 'node' | 'webgl' | 'wasm' | 'cpu';
@@ -60,6 +61,8 @@ export interface BackendChoice {
   gmKernelsReason?: string;
   /** The GEMM tile gm's kernels use: relaxed-SIMD FMA or SIMD128 mul + add. */
   gmSimd?: GmSimdFlavour;
+  /** All of the above in one line for a log, e.g. "wasm with gm's SIMD kernels (relaxed) — fastest available; skipped node: not installed". */
+  summary: string;
 }
 
 const TFJS_NODE_PACKAGE = '@tensorflow/tfjs-node';
@@ -134,9 +137,12 @@ async function tryBackend(name: BackendName, options: InitBackendOptions): Promi
   }
   const tfjsName = TFJS_NAME[name];
   if (tf.findBackendFactory(tfjsName) === null) throw new Error(`loading it registered no "${tfjsName}" backend`);
-  const ok = await tf.setBackend(tfjsName);
-  if (!ok) throw new Error(`tfjs could not initialise the "${tfjsName}" backend`);
-  await tf.ready();
+  // The wasm module starts here, and with it Emscripten's process handlers (see node-process-handlers.ts).
+  await withoutAddedProcessHandlers(async () => {
+    const ok = await tf.setBackend(tfjsName);
+    if (!ok) throw new Error(`tfjs could not initialise the "${tfjsName}" backend`);
+    await tf.ready();
+  });
 }
 
 /**
@@ -182,7 +188,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
         chosen = name;
         break;
       } catch (error) {
-        skipped.push({ backend: name, reason: message(error) });
+        const missing = isModuleNotFound(error) && name === 'node';
+        skipped.push({ backend: name, reason: missing ? `not installed (npm i ${TFJS_NODE_PACKAGE} to use it)` : message(error) });
       }
     }
     if (chosen === undefined) {
@@ -211,7 +218,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       installWasmSoftplus();
     }
   }
-  return {
+  const choice = {
     backend: chosen,
     reason,
     skipped,
@@ -220,6 +227,20 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     ...(gmKernelsReason ? { gmKernelsReason } : {}),
     ...(gmSimd ? { gmSimd } : {}),
   };
+  return { ...choice, summary: describeBackend(choice) };
+}
+
+/** One line on a backend choice: what runs, with which kernels, why, and what was skipped. */
+export function describeBackend(choice: Omit<BackendChoice, 'summary'>): string {
+  const kernels = choice.gmKernels
+    ? ` with gm's SIMD kernels (${choice.gmSimd ?? 'simd128'})`
+    : choice.fastMatMul
+      ? ' with fast MatMul kernels'
+      : choice.backend === 'wasm'
+        ? ` with tfjs's stock kernels${choice.gmKernelsReason ? ` (${choice.gmKernelsReason})` : ''}`
+        : '';
+  const skipped = choice.skipped.length === 0 ? '' : `; skipped ${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`;
+  return `${choice.backend}${kernels} — ${choice.reason}${skipped}`;
 }
 
 /** The gm name of the backend tfjs is running now, or undefined if it is not one gm prepares. */

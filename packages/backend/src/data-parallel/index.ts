@@ -5,4 +5,4 @@
  */
 export { createDataParallelTrainer, type DataParallelOptions, type DataParallelTrainer } from './trainer';
 export type { Replica, ReplicaInput, ReplicaSource, ReplicaStepContext } from './replica';
-export { shardRange, ReplicaFailedError, type DataParallelOptimizer, type ParallelMode } from './runner';
+export { shardRange, ReplicaFailedError, type DataParallelOptimizer, type ParallelMode, type ReplicaRunner, type ReplicaSetup, type SharedBuffers } from './runner';

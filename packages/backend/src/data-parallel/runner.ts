@@ -44,6 +44,7 @@ export const OP_LOAD_WEIGHTS = 2;
 export const OP_DUMP_WEIGHTS = 3;
 export const OP_EXIT = 4;
 
+/** The SharedArrayBuffers the replicas of one trainer exchange control words, inputs, gradients, losses and weights through. */
 export interface SharedBuffers {
   ctrl: SharedArrayBuffer;
   inputs: SharedArrayBuffer;
@@ -58,6 +59,7 @@ export interface SharedBuffers {
 
 export type ParallelMode = 'replicated' | 'sharded';
 
+/** What one replica needs to take part: its rank among `replicas`, the batch, the optimizer, the shared buffers and the mode. */
 export interface ReplicaSetup {
   rank: number;
   replicas: number;
