@@ -1,57 +1,77 @@
 #!/usr/bin/env node
-// Checks that every published library package installs cleanly into someone else's project:
+// Checks that gm installs from a registry into someone else's project, as a user would install it:
 //   1. publint (package.json fields vs files) and arethetypeswrong (types resolve for ESM, CJS and bundlers);
-//   2. `pnpm pack` each package, `npm install` the tarballs into a fresh temporary project together with the
-//      TensorFlow.js peers, then import them from an ESM script, a CommonJS script and a type-checked TS file.
-// Run after `pnpm build`. Usage: node scripts/check-packages.mjs [--keep]
+//   2. starts a private registry on 127.0.0.1 (Verdaccio, scripts/local-registry.mjs) and publishes every public
+//      package to it with `changeset publish` (workspace ranges become versions, as on npmjs.org);
+//   3. in a fresh folder outside the workspace, `npm install`s the packages by name from that registry with the
+//      TensorFlow.js peers — the install log must hold no stack trace — and runs an ESM script, a CommonJS script and
+//      a type-checked TypeScript file against them;
+//   4. `npx @gm/cli --version` and `npx @gm/cli demo` (the quick demo) from the registry.
+// Run after `pnpm build`. Usage: node scripts/check-packages.mjs [--keep] [--no-demo]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startLocalRegistry } from './local-registry.mjs';
+import { checkQuietInstall } from './quiet-install.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const keep = process.argv.includes('--keep');
+const demo = !process.argv.includes('--no-demo');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: 'inherit', ...opts });
 
-const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => join(root, 'packages', dir))
-  .filter((dir) => existsSync(join(dir, 'package.json')))
-  .map((dir) => ({ dir, json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
-  .filter((p) => !p.json.private);
+const publishable = (folder) =>
+  readdirSync(join(root, folder))
+    .map((dir) => join(root, folder, dir))
+    .filter((dir) => existsSync(join(dir, 'package.json')))
+    .map((dir) => ({ dir, json: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
+    .filter((p) => !p.json.private);
+const packages = publishable('packages');
+const cli = publishable('apps').find((p) => p.json.name === '@gm/cli');
+if (cli === undefined) throw new Error('@gm/cli is private or missing: it must be published');
 
-console.log(`checking ${packages.length} packages: ${packages.map((p) => p.json.name).join(', ')}`);
-for (const { dir, json } of packages) {
+console.log(`checking ${packages.length} packages: ${packages.map((p) => p.json.name).join(', ')}, and ${cli.json.name}`);
+for (const { dir, json } of [...packages, cli]) {
   if (!existsSync(join(dir, 'dist'))) throw new Error(`${json.name}: no dist/ — run pnpm build first`);
+  if (!existsSync(join(dir, 'LICENSE')) || readFileSync(join(dir, 'LICENSE'), 'utf8') !== readFileSync(join(root, 'LICENSE'), 'utf8')) {
+    throw new Error(`${json.name}: LICENSE must be a copy of the repository's LICENSE (cp LICENSE ${dir.slice(root.length + 1)}/)`);
+  }
   console.log(`\n== publint ${json.name}`);
   run(bin('publint'), ['run', dir, '--strict']);
-  console.log(`== attw ${json.name}`);
-  run(bin('attw'), ['--pack', dir, '--format', 'table-flipped']);
+  if (json.types !== undefined) {
+    console.log(`== attw ${json.name}`);
+    run(bin('attw'), ['--pack', dir, '--format', 'table-flipped']);
+  }
 }
 
-const work = mkdtempSync(join(tmpdir(), 'gm-pack-'));
+
+const work = mkdtempSync(join(tmpdir(), 'gm-release-'));
+const registry = await startLocalRegistry(join(work, 'registry'));
 try {
-  const tarballs = [];
-  for (const { dir, json } of packages) {
-    const out = execFileSync('pnpm', ['pack', '--pack-destination', work], { cwd: dir, encoding: 'utf8' });
-    const tgz = out.trim().split('\n').pop().trim();
-    tarballs.push(resolve(dir, tgz));
-    console.log(`packed ${json.name} → ${tgz}`);
+  console.log(`\n== publish to the local registry ${registry.url} (changeset publish)`);
+  run(bin('changeset'), ['publish', '--no-git-tag'], { cwd: root, env: registry.env });
+  for (const { json } of [...packages, cli]) {
+    const published = execFileSync('npm', ['view', `${json.name}@${json.version}`, 'version'], { cwd: work, env: registry.env, encoding: 'utf8' }).trim();
+    if (published !== json.version) throw new Error(`${json.name}@${json.version} is not on the local registry after publishing`);
   }
   const project = join(work, 'consumer');
-  run('mkdir', ['-p', project]);
+  mkdirSync(project, { recursive: true });
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'gm-consumer', private: true, type: 'module' }, null, 2));
   const tf = '4.22.0';
-  run(
+  console.log(`\n== npm install from ${registry.url} into a fresh project`);
+  const installLog = execFileSync(
     'npm',
     [
-      'install', '--no-audit', '--no-fund', '--loglevel=error',
-      ...tarballs,
+      'install', '--no-audit', '--no-fund',
+      ...packages.map((p) => p.json.name),
       `@tensorflow/tfjs-core@${tf}`, `@tensorflow/tfjs-layers@${tf}`, `@tensorflow/tfjs-backend-cpu@${tf}`,
       `@tensorflow/tfjs-backend-wasm@${tf}`, 'typescript@5.9.3', '@types/node@20.19.43',
     ],
-    { cwd: project },
+    { cwd: project, env: registry.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  console.log(installLog.trim());
+  checkQuietInstall('npm install of the gm packages', installLog);
   const names = packages.map((p) => p.json.name);
   // ESM consumer: every package imports and exports something; the backend really starts.
   writeFileSync(
@@ -123,7 +143,20 @@ export async function start(): Promise<BackendChoice> {
   run('node', ['cjs.cjs'], { cwd: project });
   run(join(project, 'node_modules', '.bin', 'tsc'), ['-p', '.'], { cwd: project });
   console.log('TypeScript consumer ok');
+
+  // The CLI as a user meets it: npx fetches @gm/cli (and its dependencies) from the registry into its own cache.
+  const npx = (args) => execFileSync('npx', ['--yes', `${cli.json.name}@${cli.json.version}`, ...args], { cwd: project, env: { ...registry.env, npm_config_cache: join(work, 'npx-cache') }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const version = npx(['--version']).trim();
+  if (version !== cli.json.version) throw new Error(`npx ${cli.json.name} --version printed "${version}", expected ${cli.json.version}`);
+  console.log(`npx ${cli.json.name} --version: ${version}`);
+  if (demo) {
+    const out = npx(['demo', '--out', join(work, 'demo')]);
+    console.log(out.trim().split('\n').slice(-3).join('\n'));
+    if (!existsSync(join(work, 'demo', 'test-digits.gmz'))) throw new Error('npx @gm/cli demo wrote no test-digits.gmz');
+    console.log(`npx ${cli.json.name} demo ok`);
+  }
 } finally {
+  registry.stop();
   if (keep) console.log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
 }

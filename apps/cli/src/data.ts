@@ -1,20 +1,15 @@
 /**
  * Where the CLI's images come from (`--data`, and the `<in>` of `gm compress`), turned into what each model reads
- * (its input convention: @gm/data's `pixelsToInput`).
+ * (its input convention: @gm/data's `pixelsToInput`). Every dataset comes from @gm/data's registry (`loadDataset`);
+ * folders of PNG/JPEG pictures are read by @gm/data's `loadImageFolder` (sharp).
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { PNG } from 'pngjs';
 import type { InputConvention } from '@gm/core';
-import { gunzipIdxIfNamed, isGzip, makeDataset, parseIdx, pixelsToInput, subset, type ImageDataset } from '@gm/data';
-import { loadBundledMnist, loadCifar10, loadMnist, readRegularFile } from '@gm/data/node';
+import { DataError, gunzipIdxIfNamed, isGzip, makeDataset, parseIdx, pixelsToInput, subset, type ImageDataset } from '@gm/data';
+import { datasetEntry, loadBundledMnist, loadDataset, loadImageFolder, parseDatasetSpec, readRegularFile } from '@gm/data/node';
 import { CliError } from './errors';
 import type { DataSpec } from './spec';
-
-/** Caps on one input picture: its file, and each side (pngjs decodes width × height × 4 bytes). */
-const MAX_PNG_BYTES = 64 * 1024 * 1024;
-const MAX_PNG_SIDE = 8192;
 
 /** Train and test images, each image `shape` = [height, width, channels] (HWC), bytes 0..255. */
 export interface LoadedData {
@@ -34,26 +29,24 @@ function firstN(ds: ImageDataset, n: number | undefined): ImageDataset {
   return subset(ds, Int32Array.from({ length: n }, (_, i) => i));
 }
 
-/** Loads a dataset (HWC layout), optionally keeping only the first `trainLimit` / `testLimit` images of each split. */
+/** A data error as a one-line CLI error naming the flag (the message already names the file). */
+function asCliError(flag: string, error: unknown): unknown {
+  return error instanceof DataError ? new CliError(`${flag}: ${error.message}`) : error;
+}
+
+/**
+ * Loads a dataset of @gm/data's registry (HWC layout), optionally keeping only the first `trainLimit` / `testLimit`
+ * images of each split.
+ */
 export async function loadData(spec: DataSpec, limits: { train?: number; test?: number } = {}, flag = '--data'): Promise<LoadedData> {
-  let train: ImageDataset;
-  let test: ImageDataset;
-  let name: string;
-  if (spec.kind === 'mnist-bundled') {
-    ({ train, test } = loadBundledMnist());
-    name = 'bundled MNIST';
-  } else if (spec.kind === 'mnist') {
-    checkDir(flag, spec.dir);
-    ({ train, test } = await loadMnist({ dir: spec.dir }));
-    name = `MNIST from ${spec.dir}`;
-  } else {
-    checkDir(flag, spec.dir);
-    ({ train, test } = await loadCifar10({ dir: spec.dir }));
-    name = `CIFAR-10 from ${spec.dir}`;
+  if (datasetEntry(spec.kind)?.argument === 'folder' && spec.arg !== undefined) checkDir(flag, spec.arg);
+  let loaded;
+  try {
+    loaded = await loadDataset(spec);
+  } catch (error) {
+    throw asCliError(flag, error);
   }
-  train = firstN(train, limits.train);
-  test = firstN(test, limits.test);
-  return { name, train, test, shape: hwc(train) };
+  return { name: loaded.title, train: firstN(loaded.train, limits.train), test: firstN(loaded.test, limits.test), shape: loaded.shape };
 }
 
 function hwc(ds: ImageDataset): [number, number, number] {
@@ -81,9 +74,9 @@ export function datasetOf(images: Uint8Array, count: number, shape: [number, num
 /**
  * The `<in>` of `gm compress`:
  * - `mnist-bundled[:test|train|all]` (default test: the 2,000 bundled test digits);
- * - `mnist:<dir>[:test|train]`, `cifar:<dir>[:test|train]` (default test);
+ * - any other `--data` spec with its split: `mnist:<dir>[:test|train]`, `images:<dir>[?…][:test|train]`, … (default test);
  * - an IDX image file (`t10k-images-idx3-ubyte`, optionally gzipped), recognised by its contents;
- * - a folder of PNG files (read in name order; all the same size).
+ * - a folder of PNG/JPEG pictures (all of them, in name order; see {@link readPictureFolder}).
  */
 export async function loadImagesInput(input: string): Promise<{ images: ImageDataset; shape: [number, number, number]; description: string }> {
   const split = (rest: string): [string, 'train' | 'test' | 'all'] => {
@@ -99,19 +92,24 @@ export async function loadImagesInput(input: string): Promise<{ images: ImageDat
     const ds = b[which];
     return { images: ds, shape: hwc(ds), description: `bundled MNIST ${which} (${ds.count} digits)` };
   }
-  for (const kind of ['mnist', 'cifar'] as const) {
-    if (input.startsWith(`${kind}:`)) {
-      const [dir, which] = split(input.slice(kind.length + 1));
-      if (which === 'all') throw new CliError(`<in>: ${kind}:<dir> takes :train or :test, got "${input}"`);
-      const data = await loadData(kind === 'mnist' ? { kind, dir } : { kind, dir }, {}, '<in>');
-      const ds = data[which];
-      return { images: ds, shape: data.shape, description: `${data.name}, ${which} split (${ds.count} images)` };
+  const kind = input.split(':')[0]!;
+  if (input.startsWith(`${kind}:`) && datasetEntry(kind) !== undefined) {
+    const [spec, which] = split(input);
+    if (which === 'all') throw new CliError(`<in>: ${kind}:… takes :train or :test, got "${input}"`);
+    let parsed;
+    try {
+      parsed = parseDatasetSpec(spec);
+    } catch (error) {
+      throw asCliError('<in>', error);
     }
+    const data = await loadData(parsed, {}, '<in>');
+    const ds = data[which];
+    return { images: ds, shape: data.shape, description: `${data.name}, ${which} split (${ds.count} images)` };
   }
   if (!existsSync(input)) {
-    throw new CliError(`<in>: ${input} not found (expected mnist-bundled[:test|train|all], mnist:<dir>, cifar:<dir>, an IDX image file or a folder of PNGs)`);
+    throw new CliError(`<in>: ${input} not found (expected mnist-bundled[:test|train|all], a --data spec such as mnist:<dir>[:test|train], an IDX image file or a folder of PNG/JPEG pictures)`);
   }
-  if (statSync(input).isDirectory()) return await readPngFolder(input);
+  if (statSync(input).isDirectory()) return await readPictureFolder(input);
   let bytes: Uint8Array;
   try {
     // A regular file only (a FIFO or /dev/zero would be read forever), within @gm/data's caps; gzip inflated to
@@ -135,53 +133,19 @@ export async function loadImagesInput(input: string): Promise<{ images: ImageDat
   return { images: datasetOf(idx.data as Uint8Array, count, shape), shape, description: `IDX file ${input} (${count} images, ${rows}×${cols}${channels === 1 ? '' : `×${channels}`})` };
 }
 
-/** Reads every `*.png` of a folder (name order) as 8-bit gray (one channel) or RGB (three channels, alpha dropped). */
-export async function readPngFolder(dir: string): Promise<{ images: ImageDataset; shape: [number, number, number]; description: string }> {
-  const files = readdirSync(dir)
-    .filter((f) => f.toLowerCase().endsWith('.png'))
-    .sort();
-  if (files.length === 0) throw new CliError(`<in>: the folder ${dir} holds no .png files`);
-  let shape: [number, number, number] | undefined;
-  const parts: Uint8Array[] = [];
-  for (const f of files) {
-    const file = join(dir, f);
-    let png: PNG;
-    let bytes: Uint8Array;
-    try {
-      bytes = await readRegularFile(file, { maxBytes: MAX_PNG_BYTES });
-    } catch (error) {
-      throw new CliError(`<in>: ${(error as Error).message}`);
-    }
-    // The size in the header, before pngjs allocates width × height × 4 bytes for it.
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.length >= 24 && (view.getUint32(16) > MAX_PNG_SIDE || view.getUint32(20) > MAX_PNG_SIDE)) {
-      throw new CliError(`<in>: ${file} is ${view.getUint32(16)}×${view.getUint32(20)} pixels; gm reads pictures of at most ${MAX_PNG_SIDE}×${MAX_PNG_SIDE}`);
-    }
-    try {
-      png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    } catch (error) {
-      throw new CliError(`<in>: ${file} is not a readable PNG (${(error as Error).message})`);
-    }
-    // pngjs expands every PNG to RGBA 8-bit; gray images have R = G = B.
-    let gray = true;
-    for (let i = 0; i < png.width * png.height && gray; i++) {
-      const r = png.data[4 * i];
-      gray = r === png.data[4 * i + 1] && r === png.data[4 * i + 2];
-    }
-    const channels = gray ? 1 : 3;
-    const here: [number, number, number] = [png.height, png.width, channels];
-    if (shape === undefined) shape = here;
-    else if (shape[0] !== here[0] || shape[1] !== here[1]) {
-      throw new CliError(`<in>: ${file} is ${here[1]}×${here[0]}, but ${files[0]} is ${shape[1]}×${shape[0]}; every PNG must have the same size`);
-    }
-    const c = shape[2];
-    const out = new Uint8Array(png.width * png.height * c);
-    for (let i = 0; i < png.width * png.height; i++) for (let k = 0; k < c; k++) out[i * c + k] = png.data[4 * i + k] as number;
-    parts.push(out);
+/**
+ * Reads every PNG/JPEG picture of a folder with @gm/data's `loadImageFolder`, in name order: gray (one channel)
+ * when every picture is gray, else RGB (three channels, alpha dropped); pictures of another size than the first are
+ * scaled and centre-cropped to it.
+ */
+export async function readPictureFolder(dir: string): Promise<{ images: ImageDataset; shape: [number, number, number]; description: string }> {
+  let images: ImageDataset;
+  try {
+    const { files: _files, ...pictures } = await loadImageFolder(dir);
+    images = pictures;
+  } catch (error) {
+    throw asCliError('<in>', error);
   }
-  const s = shape as [number, number, number];
-  const size = s[0] * s[1] * s[2];
-  const images = new Uint8Array(parts.length * size);
-  parts.forEach((p, i) => images.set(p, i * size));
-  return { images: datasetOf(images, parts.length, s), shape: s, description: `${parts.length} PNG files from ${dir} (${s[1]}×${s[0]})` };
+  const [h, w, c] = images.shape;
+  return { images, shape: [h, w, c], description: `${images.count} PNG/JPEG pictures from ${dir} (${w}×${h}${c === 1 ? ', gray' : ', RGB'})` };
 }

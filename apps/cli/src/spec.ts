@@ -1,20 +1,28 @@
-/** `--data` values, parsed without loading TensorFlow.js (so flag errors and --help stay fast). */
+/**
+ * `--data` values, parsed without loading TensorFlow.js (so flag errors and --help stay fast). The names, their
+ * arguments and options, and the help text all come from @gm/data's one dataset registry (`DATASETS`).
+ */
 import { InvalidArgumentError } from 'commander';
+import { datasetEntry, describeDatasets, formatDatasetSpec, parseDatasetSpec, type DatasetSpec } from '@gm/data/node';
 
-/** A `--data` value: the bundled digits, full MNIST from a folder, or CIFAR-10 from a folder. */
-export type DataSpec = { kind: 'mnist-bundled' } | { kind: 'mnist'; dir: string } | { kind: 'cifar'; dir: string };
+/** A `--data` value: a parsed registry spec, e.g. `{ kind: 'images', arg: 'photos', options: { size: '32x32' } }`. */
+export type DataSpec = DatasetSpec;
 
-export const DATA_HELP = 'mnist-bundled (10,000 digits shipped with gm), mnist:<dir> (the four IDX files) or cifar:<dir> (CIFAR-10 binary batches)';
+/** Every `--data` spec, listed from the registry. */
+export const DATA_HELP = describeDatasets();
 
 /** Parses a `--data` value; commander turns the thrown error into "option '--data <spec>' argument … is invalid". */
 export function parseDataSpec(value: string): DataSpec {
-  if (value === 'mnist-bundled') return { kind: 'mnist-bundled' };
-  const m = /^(mnist|cifar):(.+)$/.exec(value);
-  if (m !== null) return { kind: m[1] as 'mnist' | 'cifar', dir: m[2] as string };
-  throw new InvalidArgumentError(`expected ${DATA_HELP}, got "${value}"`);
+  if (datasetEntry(value.split(':')[0]!) === undefined) throw new InvalidArgumentError(`expected ${DATA_HELP}, got "${value}"`);
+  try {
+    return parseDatasetSpec(value);
+  } catch (error) {
+    // "<spec>: <what was expected>" from the registry; commander already quotes the value.
+    const message = (error as Error).message;
+    throw new InvalidArgumentError(message.startsWith(`${value}: `) ? message.slice(value.length + 2) : message);
+  }
 }
 
 export function describeSpec(spec: DataSpec): string {
-  return spec.kind === 'mnist-bundled' ? 'mnist-bundled' : `${spec.kind}:${spec.dir}`;
+  return formatDatasetSpec(spec);
 }
-

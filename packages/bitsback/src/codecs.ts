@@ -366,7 +366,8 @@ export function quantizeFrequencies(weights: ArrayLike<number>, precision: numbe
 // ---------------------------------------------------------------------------------------------------------------
 // Gaussian latents over buckets equiprobable under N(0, 1)
 
-interface BucketTables {
+/** The buckets of {@link stdNormalBuckets}: their edges and the values they decode to. */
+export interface BucketTables {
   /** edges[i] = Φ⁻¹(i / 2^B), i = 0..2^B (−∞ and +∞ at the ends). */
   edges: Float64Array;
   /** centres[i] = Φ⁻¹((i + ½) / 2^B): the value a bucket decodes to. */

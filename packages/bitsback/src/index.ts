@@ -32,6 +32,8 @@ export {
   popSymbols,
   type Message,
   type OnEmpty,
+  type RansState,
+  type StackBuffer,
   type CreateMessageOptions,
   type FrequencyTable,
 } from './rans';
@@ -54,6 +56,7 @@ export {
   diagGaussianBucket,
   discretizedLogisticBatch,
   discretizedLogistic,
+  type BucketTables,
   type Codec,
   type LogisticParams,
 } from './codecs';
@@ -72,7 +75,7 @@ export {
   type LatentChunk,
 } from './bbans';
 export { autoregressiveCoder, type AutoregressiveCoder } from './coding/autoregressive';
-export { latentCoder, type LatentCoder } from './coding/latent';
+export { latentCoder, type LatentCoder, type LatentPrecisions } from './coding/latent';
 export { NetworkEvaluator } from './coding/network';
 export { codingModelFingerprint, codingModelDigest } from './coding/fingerprint';
 export { modelCoder, type ModelCoder } from './model-coder';

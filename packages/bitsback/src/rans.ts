@@ -75,7 +75,7 @@ export type OnEmpty = 'clean' | 'throw';
  * Stack storage shared by the messages of one lineage: units `[0, top)` are written and never change again, so a
  * message that ends at `top` may append in place and any other copies first.
  */
-interface StackBuffer {
+export interface StackBuffer {
   data: Uint16Array;
   top: number;
 }
@@ -98,7 +98,7 @@ export interface Message extends CoreMessage {
   readonly buffer: StackBuffer;
 }
 
-/** The coder's working state during one operation: a message being changed. Open with {@link openState}. */
+/** The coder's working state during one operation: a message being changed, opened from a {@link Message} by each operation and closed into a new one. */
 export interface RansState {
   readonly lanes: number;
   heads: Float64Array;

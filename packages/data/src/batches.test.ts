@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchIterator, numBatches, shuffleDataset, trainValidationSplit } from './batches.js';
+import { batchIterator, numBatches } from './batches.js';
+import { shuffleDataset, trainValidationSplit } from './split.js';
 import { makeDataset, type ImageDataset } from './dataset.js';
 import { testBytes } from './test-helpers.js';
 

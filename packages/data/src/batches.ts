@@ -1,35 +1,9 @@
-/** Seeded shuffling, train/validation splits, and a batch iterator that hands out tfjs tensors without leaking. */
+/** A batch iterator that hands out tfjs tensors without leaking (seeded shuffles and splits: split.ts). */
 import { cast, dispose, oneHot, tensor, tensor1d, tidy, type Tensor } from '@tensorflow/tfjs-core';
-import { imageSize, subset, type ImageDataset } from './dataset.js';
+import { imageSize, type ImageDataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { binarizeDynamic, binarizeStatic, dequantizeUniform, scaleToUnit } from './preprocess.js';
 import { deriveSeed, mulberry32, permutation, type Rng } from '@gm/core';
-
-/** The dataset in a seeded random order (a copy). */
-export function shuffleDataset(ds: ImageDataset, seed: number): ImageDataset {
-  return subset(ds, permutation(ds.count, seed));
-}
-
-/**
- * Splits a dataset into train and validation parts after a seeded shuffle. Give `validationCount`, or
- * `validationFraction` (default 0.1, rounded to the nearest whole image).
- */
-export function trainValidationSplit(
-  ds: ImageDataset,
-  options: { seed: number; validationFraction?: number; validationCount?: number },
-): { train: ImageDataset; validation: ImageDataset } {
-  const fraction = options.validationFraction ?? 0.1;
-  const nVal = options.validationCount ?? Math.round(ds.count * fraction);
-  if (!Number.isInteger(nVal) || nVal < 0 || nVal > ds.count || !(fraction >= 0 && fraction <= 1)) {
-    throw new DataError(
-      'BAD_ARGUMENT',
-      'trainValidationSplit',
-      `expected a validation size in 0..${ds.count} (fraction in [0, 1]), got ${options.validationCount ?? fraction}`,
-    );
-  }
-  const perm = permutation(ds.count, options.seed);
-  return { validation: subset(ds, perm.subarray(0, nVal)), train: subset(ds, perm.subarray(nVal)) };
-}
 
 /** How pixels become the `xs` tensor's floats. */
 export type PixelTransform =

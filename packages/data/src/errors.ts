@@ -21,10 +21,18 @@ export type DataErrorCode =
   /** A download passed its overall deadline or its idle timeout. */
   | 'TIMEOUT'
   /** A FIFO, device, socket or folder where a regular file was expected. */
-  | 'NOT_REGULAR_FILE';
+  | 'NOT_REGULAR_FILE'
+  /** A picture that is not a PNG or JPEG, or that does not decode (truncated, corrupt). */
+  | 'BAD_IMAGE'
+  /** A value outside the range a format allows (a float pixel outside [0, 1], NaN). */
+  | 'BAD_VALUE'
+  /** A valid file in a variant gm does not read (a Fortran-order or NPY 3.0 array). */
+  | 'UNSUPPORTED'
+  /** An optional peer dependency that this function needs is not installed (sharp, for PNG/JPEG folders). */
+  | 'MISSING_DEPENDENCY';
 
 /**
- * Every bad-input error from @gm/data (a {@link GmError}). The message always starts with the file (path, URL or
+ * Every bad-input error from @gm/data (a {@link @gm/core!GmError}). The message always starts with the file (path, URL or
  * archive entry) and says what was expected and what was found; `file` and `code` carry the same facts for programs.
  */
 export class DataError extends GmError {

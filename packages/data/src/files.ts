@@ -36,7 +36,7 @@ export async function atomicWriteFile(path: string, bytes: Uint8Array): Promise<
   }
 }
 
-/** Lower-case hex sha256 of a regular file, streamed (a FIFO or device is refused, see {@link openRegularFile}). */
+/** Lower-case hex sha256 of a regular file, streamed (a FIFO or device is refused, as by {@link readRegularFile}). */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   const { fh } = await openRegularFile(path);

@@ -1,8 +1,8 @@
 /**
- * @gm/data — image datasets for gm, browser-safe: the IDX and CIFAR-10 binary parsers and writers, dataset helpers,
- * preprocessing (binarization, dequantization, model input conventions), seeded toy datasets and seeded batches of
- * tfjs tensors. Files, downloads, gzip, tar archives and the 10,000 bundled digits are in `@gm/data/node`.
- * See README.md.
+ * @gm/data — image datasets for gm, browser-safe: the IDX, NPY and CIFAR-10 binary parsers and writers, dataset
+ * helpers, preprocessing (binarization, dequantization, model input conventions), seeded toy datasets and seeded
+ * batches of tfjs tensors. Files, downloads, gzip, tar archives, picture folders, the dataset registry and the 10,000
+ * bundled digits are in `@gm/data/node`. See README.md.
  */
 export { DataError, type DataErrorCode } from './errors.js';
 export {
@@ -30,6 +30,7 @@ export {
   type IdxDtype,
   type IdxImages,
 } from './idx.js';
+export { datasetFromNpy, parseNpy, writeNpy, type NpyArray, type NpyDatasetOptions, type NpyDtype } from './npy.js';
 export { gunzipIdxIfNamed, gunzipIfNamed, gzipIfNamed, type GunzipOptions } from './gzip.js';
 export { DEFAULT_MAX_FILE_BYTES } from './limits.js';
 export {
@@ -37,6 +38,10 @@ export {
   MNIST_FILE_BYTES,
   MNIST_SHA256,
   DEFAULT_MNIST_MIRROR,
+  DEFAULT_FASHION_MNIST_MIRROR,
+  FASHION_MNIST_FILE_BYTES,
+  FASHION_MNIST_LABELS,
+  FASHION_MNIST_SHA256,
   mnistFromIdx,
   type MnistFileName,
   type MnistSplits,
@@ -63,12 +68,11 @@ export {
   scaleToUnit,
   toBinCentres,
 } from './preprocess.js';
-export { gaussianMixture, gaussianMixtureMeans, rings, twoMoons, type PointDataset } from './toy.js';
+export { gaussianMixture, gaussianMixtureMeans, rings, twoMoons, type PointDataset, type ToyOptions } from './toy.js';
+export { shuffleDataset, trainValidationSplit } from './split.js';
 export {
   batchIterator,
   numBatches,
-  shuffleDataset,
-  trainValidationSplit,
   type Batch,
   type BatchOptions,
   type PixelTransform,

@@ -7,6 +7,18 @@ import { DataError } from './errors.js';
  */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
+/** The default cap on one picture file of an image folder: 64 MiB. */
+export const DEFAULT_MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The default cap on the pixels of one picture, read from its header before it is decoded: 8192 × 8192
+ * (67,108,864). A decoder holds several bytes per pixel, so a small file declaring 50,000 × 50,000 is refused.
+ */
+export const DEFAULT_MAX_IMAGE_PIXELS = 8192 * 8192;
+
+/** The default cap on a dataset decoded from pictures, all images together at their final size: 1 GiB. */
+export const DEFAULT_MAX_DATASET_BYTES = 1024 * 1024 * 1024;
+
 /** A cap and how a message names it: the option to pass, or why the default is what it is. */
 export interface Limit {
   bytes: number;
@@ -21,7 +33,7 @@ export function formatBytes(n: number): string {
 }
 
 /** Throws unless `value` is undefined or a positive integer (or Infinity). */
-export function checkPositive(where: string, option: string, value: number | undefined, unit: 'bytes' | 'milliseconds'): void {
+export function checkPositive(where: string, option: string, value: number | undefined, unit: 'bytes' | 'milliseconds' | 'pixels'): void {
   if (value === undefined) return;
   const ok = typeof value === 'number' && value > 0 && (Number.isSafeInteger(value) || value === Number.POSITIVE_INFINITY);
   if (!ok) {

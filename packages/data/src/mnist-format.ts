@@ -1,4 +1,7 @@
-/** The MNIST format: the four standard IDX files, their official hashes, and parsing a pair into a dataset. */
+/**
+ * The MNIST format: the four standard IDX files, the official hashes of MNIST and of Fashion-MNIST (the same format
+ * and file names), and parsing a pair into a dataset.
+ */
 import { makeDataset, type ImageDataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { gunzipIdxWithin } from './gzip.js';
@@ -37,7 +40,49 @@ export const MNIST_FILE_BYTES: Readonly<Record<MnistFileName, number>> = {
 /** The mirror TensorFlow uses for the official files. */
 export const DEFAULT_MNIST_MIRROR = 'https://storage.googleapis.com/cvdf-datasets/mnist/';
 
-/** MNIST's train and test sets, 28×28×1 HWC. */
+/**
+ * The sha256 of the official Fashion-MNIST files (Zalando Research), which have MNIST's four file names and IDX
+ * format. Source: TensorFlow Datasets' checksums file for `fashion_mnist`,
+ * https://github.com/tensorflow/datasets/blob/master/tensorflow_datasets/url_checksums/fashion_mnist.txt (URL, size
+ * and sha256 of each file at {@link DEFAULT_FASHION_MNIST_MIRROR}); Zalando's README,
+ * https://github.com/zalandoresearch/fashion-mnist#get-the-data, lists the same URLs with the files' MD5s.
+ */
+export const FASHION_MNIST_SHA256: Readonly<Record<MnistFileName, string>> = {
+  'train-images-idx3-ubyte.gz': '3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84',
+  'train-labels-idx1-ubyte.gz': 'a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845',
+  't10k-images-idx3-ubyte.gz': '346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073',
+  't10k-labels-idx1-ubyte.gz': '67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5',
+};
+
+/** The sizes in bytes of the official Fashion-MNIST files (same source as {@link FASHION_MNIST_SHA256}). */
+export const FASHION_MNIST_FILE_BYTES: Readonly<Record<MnistFileName, number>> = {
+  'train-images-idx3-ubyte.gz': 26_421_880,
+  'train-labels-idx1-ubyte.gz': 29_515,
+  't10k-images-idx3-ubyte.gz': 4_422_102,
+  't10k-labels-idx1-ubyte.gz': 5_148,
+};
+
+/**
+ * The official Fashion-MNIST download location named in Zalando's README (plain HTTP only; every file is checked
+ * against {@link FASHION_MNIST_SHA256} before it is kept).
+ */
+export const DEFAULT_FASHION_MNIST_MIRROR = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/';
+
+/** Fashion-MNIST's ten classes, by label. */
+export const FASHION_MNIST_LABELS: readonly string[] = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
+
+/** MNIST's (or Fashion-MNIST's) train and test sets, 28×28×1 HWC. */
 export interface MnistSplits {
   train: ImageDataset;
   test: ImageDataset;

@@ -5,8 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
 import { sha256Hex as sha256 } from '@gm/core';
 import { writeIdxImages, writeIdxLabels } from './idx.js';
-import { loadMnist } from './mnist.js';
-import { MNIST_FILES, MNIST_SHA256, type MnistFileName } from './mnist-format.js';
+import { loadFashionMnist, loadMnist } from './mnist.js';
+import {
+  DEFAULT_FASHION_MNIST_MIRROR,
+  FASHION_MNIST_FILE_BYTES,
+  FASHION_MNIST_LABELS,
+  FASHION_MNIST_SHA256,
+  MNIST_FILES,
+  MNIST_SHA256,
+  type MnistFileName,
+} from './mnist-format.js';
 import { gzip, startLocalServer, testBytes, type LocalServer } from './test-helpers.js';
 
 let root: string;
@@ -210,5 +218,53 @@ describe('loadMnist({ download: true }) against a local server', () => {
     } finally {
       server.cutAfter.clear();
     }
+  });
+});
+
+describe('Fashion-MNIST: the same loader with its own checksums, mirror and class names', () => {
+  it("knows the official files: MNIST's names, their own sha256 and sizes, Zalando's mirror, the ten classes", () => {
+    expect(Object.keys(FASHION_MNIST_SHA256).sort()).toEqual(Object.values(MNIST_FILES).sort());
+    for (const name of Object.values(MNIST_FILES)) {
+      expect(FASHION_MNIST_SHA256[name]).toMatch(/^[0-9a-f]{64}$/);
+      expect(FASHION_MNIST_SHA256[name]).not.toBe(MNIST_SHA256[name]);
+    }
+    expect(FASHION_MNIST_FILE_BYTES[MNIST_FILES.trainImages]).toBe(26_421_880);
+    expect(FASHION_MNIST_LABELS).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+    expect(DEFAULT_FASHION_MNIST_MIRROR).toBe('http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/');
+  });
+
+  it('downloads from a mirror, checks the checksums passed in `hashes`, caches, and names the classes', async () => {
+    const cacheDir = join(root, 'fashion-cache');
+    const hashes = hashesOf(officialStyleFiles());
+    server.hits.clear();
+    const { train, test } = await loadFashionMnist({ download: true, mirror: server.url, cacheDir, hashes });
+    expect(train).toMatchObject({ count: TRAIN, shape: [28, 28, 1], layout: 'HWC', images: trainImages, labels: trainLabels });
+    expect(test.labels).toEqual(testLabels);
+    expect(train.labelNames).toEqual(FASHION_MNIST_LABELS);
+    expect(test.labelNames?.[9]).toBe('Ankle boot');
+    expect((await readdir(cacheDir)).sort()).toEqual(Object.values(MNIST_FILES).sort());
+    await loadFashionMnist({ download: true, mirror: server.url, cacheDir, hashes });
+    expect([...server.hits.values()]).toEqual([1, 1, 1, 1]);
+  });
+
+  it('refuses a wrong checksum — one passed in, or by default the official one — keeping nothing', async () => {
+    const wrong = { ...hashesOf(officialStyleFiles()), [MNIST_FILES.trainLabels]: '0'.repeat(64) };
+    const cacheDir = join(root, 'fashion-wrong');
+    const err = await loadFashionMnist({ download: true, mirror: server.url, cacheDir, hashes: wrong }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CHECKSUM_MISMATCH', file: `${server.url}${MNIST_FILES.trainLabels}` });
+    expect((err as Error).message).toMatch(/sha256 mismatch for train-labels-idx1-ubyte\.gz: expected 0{64}, got [0-9a-f]{64}; the file was not saved/);
+    expect(await readdir(cacheDir)).toEqual([MNIST_FILES.trainImages]);
+    const official = await loadFashionMnist({ download: true, mirror: server.url, cacheDir: join(root, 'fashion-official') }).catch((e: unknown) => e);
+    expect(official).toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    expect((official as Error).message).toContain(`expected ${FASHION_MNIST_SHA256[MNIST_FILES.trainImages]}`);
+    expect(await readdir(join(root, 'fashion-official'))).toEqual([]);
+  });
+
+  it('reads the four files from a folder, naming Fashion-MNIST when one is missing', async () => {
+    const { train } = await loadFashionMnist({ dir: join(root, 'www') });
+    expect(train.labelNames).toEqual(FASHION_MNIST_LABELS);
+    expect(train.images).toEqual(trainImages);
+    await expect(loadFashionMnist({ dir: join(root, 'nothing-here') })).rejects.toThrow(/Fashion-MNIST file not found: expected one of train-images-idx3-ubyte\.gz/);
+    await expect(loadFashionMnist({})).rejects.toThrow(/^loadFashionMnist: expected \{ dir \} or \{ download: true \}$/);
   });
 });

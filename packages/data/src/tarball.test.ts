@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCifar10 } from './cifar.js';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES } from './cifar-format.js';
 import { toNCHW } from './dataset.js';
-import { DataError } from './errors.js';
 import { extractTarSafely, readTarEntries } from './tarball.js';
-import { gzip, makeTar, testBytes, type TarType } from './test-helpers.js';
+import { gzip, makeTar, rejection, testBytes, type TarType } from './test-helpers.js';
 
 const RECORD = 3073;
 let root: string;
@@ -27,15 +26,6 @@ async function archiveOf(name: string, entries: Parameters<typeof makeTar>[0]): 
   const path = join(root, name);
   await writeFile(path, gzip(makeTar(entries)));
   return path;
-}
-
-async function rejection(p: Promise<unknown>): Promise<DataError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DataError);
-  return err as DataError;
 }
 
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-// Test-only helpers (not exported from the package): a local HTTP server and a minimal tar writer.
+// Test-only helpers (not exported from the package): a local HTTP server, a minimal tar writer, error catchers.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createWriteStream } from 'node:fs';
@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gzipSync } from 'node:zlib';
+import { expect } from 'vitest';
+import { DataError } from './errors.js';
 
 export interface LocalServer {
   /** Base URL ending in '/'. */
@@ -160,4 +162,25 @@ export function testBytes(n: number, seed: number, max = 256): Uint8Array {
     out[i] = (s >>> 24) % max;
   }
   return out;
+}
+
+/** The {@link DataError} `p` rejects with (the test fails if it resolves or rejects with something else). */
+export async function rejection(p: Promise<unknown>): Promise<DataError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DataError);
+  return err as DataError;
+}
+
+/** The {@link DataError} `f` throws (the test fails if it returns or throws something else). */
+export function thrown(f: () => unknown): DataError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DataError);
+    return e as DataError;
+  }
+  throw new Error('expected a DataError, but nothing was thrown');
 }

@@ -8,7 +8,8 @@ export interface PointDataset {
   count: number;
 }
 
-interface ToyOptions {
+/** Options of the toy 2-D sets. */
+export interface ToyOptions {
   /** Seed or generator (default 0). */
   seed?: number | Rng;
   /** Std of Gaussian noise added to each coordinate. */

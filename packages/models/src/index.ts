@@ -14,6 +14,7 @@ export {
   type CheckpointReader,
   type SaveOptions,
   type ExtraFiles,
+  type FileDigest,
 } from './io/checkpoint';
 export { memoryStore, urlStore, filesStore, zipStore, zipCheckpoint, downloadStore, indexedDbStore, readAll } from './io/stores';
 export { fit, TrainingDivergedError, optimizerSlotOf, type TrainerHost, type TrainerDefaults, type TrainerOptions, type CustomStep } from './train/trainer';
@@ -27,6 +28,7 @@ export {
   restoreOptimizerState,
   type OptimizerFactory,
   type OptimizerName,
+  type OptimizerStateFiles,
 } from './train/optimizer';
 export { ModelBase, type CheckpointContent } from './model-base';
 export { loadModel, MODEL_LOADERS } from './registry';

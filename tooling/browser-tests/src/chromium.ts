@@ -9,12 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-/** Debian's Chromium; GM_CHROMIUM points elsewhere. */
-export const CHROMIUM = process.env['GM_CHROMIUM'] || '/usr/bin/chromium';
+import { CHROMIUM, MISSING_CHROMIUM } from './chromium-path.js';
 
-export const MISSING_CHROMIUM =
-  `${CHROMIUM} is missing: the browser tests drive Debian's Chromium through playwright-core (Playwright cannot ` +
-  `download browsers here). Install it with: apt-get update && apt-get install -y chromium`;
+export { CHROMIUM, MISSING_CHROMIUM };
 
 const CHROMIUM_ARGS = [
   '--headless',
