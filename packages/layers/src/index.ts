@@ -28,6 +28,8 @@ export {
 export { AffineCoupling, couplingMask, type AffineCouplingArgs, type CouplingMask } from './affine-coupling';
 export { conv2dSame, conv2dSameIm2col } from './conv-same';
 export { SplineCoupling, type SplineCouplingArgs } from './spline-coupling';
+export { ActNorm, type ActNormArgs } from './act-norm';
+export { Invertible1x1, type Invertible1x1Args } from './invertible-1x1';
 export {
   rationalQuadraticForward,
   rationalQuadraticInverse,

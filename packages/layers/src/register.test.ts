@@ -29,6 +29,8 @@ describe('registerGmLayers', () => {
       'GmAffineCoupling',
       'GmRealNvpResidualCoupling',
       'GmSplineCoupling',
+      'GmActNorm',
+      'GmInvertible1x1',
       'GmSqueeze',
       'GmFlowBatchNorm',
     ]);
