@@ -68,7 +68,7 @@ export {
   scaleToUnit,
   toBinCentres,
 } from './preprocess.js';
-export { gaussianMixture, gaussianMixtureMeans, rings, twoMoons, type PointDataset, type ToyOptions } from './toy.js';
+export { checkerboard, gaussianMixture, gaussianMixtureMeans, rings, twoMoons, type PointDataset, type ToyOptions } from './toy.js';
 export { shuffleDataset, trainValidationSplit } from './split.js';
 export {
   batchIterator,

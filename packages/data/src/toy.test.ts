@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianMixture, gaussianMixtureMeans, rings, twoMoons } from './toy.js';
+import { checkerboard, gaussianMixture, gaussianMixtureMeans, rings, twoMoons } from './toy.js';
 
 describe('2-D toy datasets', () => {
   it('two moons lie on their half circles (noise 0), in balanced classes', () => {
@@ -66,5 +66,25 @@ describe('2-D toy datasets', () => {
       expect(Math.abs(sy / c)).toBeLessThan(0.02);
       expect(Math.sqrt(ss / (2 * c))).toBeCloseTo(0.2, 2);
     }
+  });
+
+  it('the checkerboard fills the 8 dark squares of [−2, 2]² evenly and nothing else', () => {
+    const n = 8000;
+    const { points, labels } = checkerboard(n, { seed: 3 });
+    const perSquare = new Map<number, number>();
+    for (let k = 0; k < n; k++) {
+      const x = points[2 * k]!;
+      const y = points[2 * k + 1]!;
+      expect(Math.abs(x)).toBeLessThanOrEqual(2);
+      expect(Math.abs(y)).toBeLessThanOrEqual(2);
+      const j = Math.floor(x + 2);
+      const i = Math.floor(y + 2);
+      expect((i + j) % 2).toBe(0);
+      expect(labels[k]).toBe(4 * i + j);
+      perSquare.set(4 * i + j, (perSquare.get(4 * i + j) ?? 0) + 1);
+    }
+    expect(perSquare.size).toBe(8);
+    for (const c of perSquare.values()) expect(Math.abs(c - n / 8)).toBeLessThan(0.15 * (n / 8));
+    expect(checkerboard(10, { seed: 3 }).points).toEqual(checkerboard(10, { seed: 3 }).points);
   });
 });

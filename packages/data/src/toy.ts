@@ -1,4 +1,4 @@
-/** Seeded 2-D toy datasets for flows: two moons, concentric rings, a ring of Gaussians. */
+/** Seeded 2-D toy datasets for flows: two moons, concentric rings, a ring of Gaussians, a checkerboard. */
 import { randomInt, randomNormal, toRng, type Rng } from '@gm/core';
 
 /** `count` points as interleaved (x, y) pairs, with the component/class each was drawn from. */
@@ -87,6 +87,26 @@ export function gaussianMixture(
     points[2 * i] = mx + std * randomNormal(rng);
     points[2 * i + 1] = my + std * randomNormal(rng);
     labels[i] = k;
+  }
+  return { points, labels, count };
+}
+
+/**
+ * The checkerboard of the flow literature (e.g. FFJORD, neural spline flows): points uniform on the dark squares of
+ * a 4 × 4 board over [−2, 2]² — squares (i, j) with i + j even, i and j counted from the lower left. Label = square
+ * index (4i + j). A hard target: a density with sharp edges and eight separate pieces.
+ */
+export function checkerboard(count: number, options: { seed?: number | Rng } = {}): PointDataset {
+  checkCount(count, 'checkerboard');
+  const rng = toRng(options.seed ?? 0);
+  const points = new Float32Array(2 * count);
+  const labels = new Uint8Array(count);
+  for (let n = 0; n < count; n++) {
+    const i = randomInt(rng, 4);
+    const j = 2 * randomInt(rng, 2) + (i % 2); // i + j even
+    points[2 * n] = -2 + j + rng();
+    points[2 * n + 1] = -2 + i + rng();
+    labels[n] = 4 * i + j;
   }
   return { points, labels, count };
 }

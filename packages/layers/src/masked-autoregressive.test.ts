@@ -64,6 +64,18 @@ describe('MaskedAutoregressiveFlow (MAF) and inverseAutoregressiveFlow (IAF)', (
     expect(() => maf.forward(x)).toThrow(/needs a context \[batch, 2\]/);
     expect(() => maf.forward(tf.zeros([1, 4]), { context: tf.zeros([1, 2]) })).toThrow(/input must be \[batch, 3\]/);
     expect(() => new MaskedAutoregressiveFlow({ dim: 1, hidden: [4] })).toThrow(/dim must be at least 2/);
+    tf.dispose([x, f.y, f.logDet]);
+    const cycle = () => {
+      const owned = new MaskedAutoregressiveFlow({ dim: 3, hidden: [8], seed: 9 });
+      tf.tidy(() => {
+        owned.forward(tf.ones([2, 3]));
+      });
+      owned.dispose();
+    };
+    cycle(); // first use caches tfjs constants
+    const before = tf.memory().numTensors;
+    cycle();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('a stack of MAF steps with alternating orders is a normalised density that trains, leaking no tensor', () => {

@@ -135,6 +135,11 @@ export class MaskedAutoregressiveFlow implements Bijector {
   stateVariables(): Variable[] {
     return this.layers.flatMap((l) => l.nonTrainableWeights.map((w) => w.read() as Variable));
   }
+
+  /** Frees the MADE's weights (when no model owns the layers; tfjs refuses Layer.dispose on layers never applied symbolically). */
+  dispose(): void {
+    for (const layer of this.layers) for (const w of layer.weights) w.dispose();
+  }
 }
 
 /**
