@@ -16,6 +16,7 @@ import { IafVae } from './iaf/iaf-vae';
 import { MADE } from './made/made';
 import { RealNVP } from './realnvp/realnvp';
 import { RealNVPImage } from './realnvp/realnvp-image';
+import { SplineFlow } from './nsf/spline-flow';
 import { DenoisingAutoencoder, SparseAutoencoder, StackedAutoencoder, TiedAutoencoder } from './autoencoders/autoencoder';
 
 beforeAll(async () => {
@@ -41,6 +42,7 @@ const FAMILIES: Family[] = [
   { name: 'IAF-VAE', make: () => new IafVae({ inputShape: [12], hidden: [8], latentDim: 3, flowSteps: 1, contextSize: 4, seed: 3 }), data: binary(24, 12) },
   { name: 'MADE (3 masks)', make: () => new MADE({ inputSize: 8, hidden: [10], masks: 3, seed: 4 }), data: binary(24, 8) },
   { name: 'RealNVP (batch norm)', make: () => new RealNVP({ dim: 2, couplings: 2, hidden: [6], batchNorm: true, seed: 5 }), data: () => tf.randomNormal([24, 2], 0, 1, 'float32', 14) },
+  { name: 'SplineFlow (ActNorm + 1×1 + spline couplings)', make: () => new SplineFlow({ dim: 3, couplings: 2, hidden: [6], bins: 4, seed: 11 }), data: () => tf.randomNormal([24, 3], 0, 1, 'float32', 16) },
   {
     name: 'RealNVPImage',
     make: () => new RealNVPImage({ inputShape: [4, 4, 1], scales: 2, couplingsPerStage: 1, filters: 3, blocks: 0, seed: 6 }),

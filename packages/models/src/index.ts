@@ -51,3 +51,5 @@ export * from './autoencoders';
 export * from './made';
 export * from './iaf';
 export * from './realnvp';
+export * from './nsf';
+export { VectorFlow, checkStoredChain, type VectorFlowSampleOptions } from './realnvp/vector-flow';

@@ -2,15 +2,12 @@
  * Real NVP for vectors (Dinh et al., 2017): a stack of affine couplings with alternating masks, optionally with flow
  * batch norm between them, over a standard-Normal base.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ACTIVATIONS, AffineCoupling, Chain, FlowBatchNorm, registerGmLayers, TransformedDistribution, type Activation } from '@gm/layers';
-import { checkPositiveInt, checkPositiveNumber, deriveSeed, formatShape, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type TrainingBatch, type TrainingData } from '@gm/core';
-import { StandardNormal, randomStandardNormal } from '@gm/metrics';
+import { ACTIVATIONS, AffineCoupling, FlowBatchNorm, registerGmLayers, type Activation } from '@gm/layers';
+import { checkPositiveInt, deriveSeed, GmError, type CheckpointStore } from '@gm/core';
 import { readCheckpoint } from '../io/checkpoint';
-import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
-import type { TrainerDefaults } from '../train/trainer';
-import { batchedMean, chainLayers, chainModel, checkTensor } from './shared';
+import { buildFromParts } from '../model-base';
+import { checkStoredChain, VectorFlow, type VectorFlowSampleOptions } from './vector-flow';
 
 /** Checkpoint kind written by {@link RealNVP.save}. */
 export const REALNVP_CHECKPOINT_KIND = 'realnvp';
@@ -70,12 +67,7 @@ function buildFlowLayers(c: ResolvedRealNvpConfig): tfl.layers.Layer[] {
 }
 
 /** Options of {@link RealNVP.sample}. */
-export interface RealNvpSampleOptions {
-  /** Standard deviation of the base draws (default 1; < 1 gives "cooler", more typical samples). */
-  temperature?: number;
-  /** Seed of the base draws (default: the config's seed). */
-  seed?: number;
-}
+export type RealNvpSampleOptions = VectorFlowSampleOptions;
 
 /**
  * Real NVP on vectors `[batch, dim]`: `z = f(x)` through the couplings (and batch norms), `z ~ N(0, I)`, so
@@ -92,123 +84,20 @@ export interface RealNvpSampleOptions {
  * await flow.save(memoryStore());
  * ```
  */
-export class RealNVP extends ModelBase implements Bijector {
+export class RealNVP extends VectorFlow<ResolvedRealNvpConfig> {
   readonly kind = REALNVP_CHECKPOINT_KIND;
-  readonly inputConvention: InputConvention = 'continuous';
-  readonly codingsSize = 0;
-  /** The validated configuration, defaults filled in. */
-  readonly config: ResolvedRealNvpConfig;
-  /** The flow layers as one tfjs model (what checkpoints store). */
-  readonly model: tfl.LayersModel;
-  /** The flow steps in data → base order. */
-  readonly flows: readonly (AffineCoupling | FlowBatchNorm)[];
-  /** The flow as a distribution: the base pushed through the chain of steps. */
-  readonly distribution: TransformedDistribution;
-  /** The base distribution N(0, I) over `[dim]`. */
-  readonly base: StandardNormal;
+  protected readonly label = 'RealNVP';
+  declare readonly flows: readonly (AffineCoupling | FlowBatchNorm)[];
 
   /** A fresh (identity) flow with seeded weights; the second argument is internal (used by {@link RealNVP.load}). */
   constructor(config: RealNvpConfig, model?: tfl.LayersModel) {
-    super();
-    registerGmLayers();
-    this.config = resolveRealNvpConfig(config);
-    this.model = model ?? chainModel([this.config.dim], buildFlowLayers(this.config), 'realnvp');
-    this.flows = chainLayers(this.model) as (AffineCoupling | FlowBatchNorm)[];
-    this.base = new StandardNormal([this.config.dim]);
-    this.distribution = new TransformedDistribution(this.base, new Chain(this.flows));
-  }
-
-  get inputShape(): readonly number[] {
-    return [this.config.dim];
+    const resolved = resolveRealNvpConfig(config);
+    super(resolved, () => buildFlowLayers(resolved), 'realnvp', model);
   }
 
   describe(): string {
     const c = this.config;
     return `Real NVP, ${c.dim}-D, ${c.couplings} ${c.mask} affine couplings (MLP ${c.hidden.join('-')})${c.batchNorm ? ' with batch norm' : ''}, N(0, I) base`;
-  }
-
-  private checkX(where: string, x: unknown, name = 'x'): asserts x is tf.Tensor {
-    this.live(where);
-    checkTensor(`RealNVP.${where}`, name, x);
-    if (x.rank !== 2 || x.shape[1] !== this.config.dim || x.shape[0] === 0) {
-      throw new GmError('BAD_SHAPE', `RealNVP.${where}`, `${name} has shape ${formatShape(x.shape)}, expected [batch, ${this.config.dim}] with batch ≥ 1`);
-    }
-  }
-
-  /** `z = f(x)` and `log|det ∂z/∂x|` per example (`[batch]`); `options.training` uses batch statistics in batch norms. */
-  forward(x: tf.Tensor, options?: BijectorOptions): { y: tf.Tensor; logDet: tf.Tensor } {
-    this.checkX('forward', x);
-    return this.distribution.bijector.forward(x, options);
-  }
-
-  /** `x = f⁻¹(z)` and `log|det ∂x/∂z|` per example (batch norms use their running statistics). */
-  inverse(z: tf.Tensor): { x: tf.Tensor; logDet: tf.Tensor } {
-    this.checkX('inverse', z, 'z');
-    return this.distribution.bijector.inverse(z);
-  }
-
-  /** log p(x) per example, `[batch]`, in nats (`training`: batch statistics in batch norms). */
-  logProb(x: tf.Tensor, training = false): tf.Tensor {
-    this.checkX('logProb', x);
-    return this.distribution.logProb(x, { training });
-  }
-
-  /** Mean −log p(x) over `x` in nats, batched to bound memory. */
-  nll(x: tf.Tensor, batchSize = 1024): number {
-    this.checkX('nll', x);
-    checkPositiveInt(`RealNVP.nll: "batchSize"`, batchSize);
-    return -batchedMean(x, batchSize, (xb) => this.logProb(xb));
-  }
-
-  /** `n` samples `[n, dim]`: z ~ N(0, temperature²·I), x = f⁻¹(z). Seeded calls are reproducible. */
-  sample(n: number, options: RealNvpSampleOptions = {}): tf.Tensor {
-    this.live('sample');
-    checkPositiveInt(`RealNVP.sample: "n"`, n);
-    const temperature = options.temperature ?? 1;
-    checkPositiveNumber(`RealNVP.sample: "temperature"`, temperature);
-    const seed = options.seed ?? this.config.seed;
-    return tf.tidy(() => {
-      const z = tf.mul(randomStandardNormal([n, this.config.dim], deriveSeed(seed, 7)), temperature);
-      return this.inverse(z).x;
-    });
-  }
-
-  /** The trainable variables (what `fit` optimises). */
-  trainableVariables(): tf.Variable[] {
-    return this.model.trainableWeights.map((w) => w.read() as tf.Variable);
-  }
-
-  /** Batch-norm running statistics (state that is not trained). */
-  override stateVariables(): tf.Variable[] {
-    const trainable = new Set(this.trainableVariables().map((v) => v.id));
-    return this.model.weights.map((w) => w.read() as tf.Variable).filter((v) => !trainable.has(v.id));
-  }
-
-  /** The training loss: the mean −log p(x) in nats, batch norms on batch statistics. */
-  loss(batch: TrainingBatch): tf.Scalar {
-    return tf.tidy(() => tf.neg(tf.mean(this.logProb(batch.x, true))) as tf.Scalar);
-  }
-
-  /** Validation: the mean −log p(x) with running statistics. */
-  validationLoss(batch: TrainingBatch): tf.Scalar {
-    return tf.tidy(() => tf.neg(tf.mean(this.logProb(batch.x))) as tf.Scalar);
-  }
-
-  protected fitDefaults(): TrainerDefaults {
-    return { where: 'RealNVP.fit', batchSize: 128, seed: this.config.seed, learningRate: 1e-3 };
-  }
-
-  protected override beforeFit(data: TrainingData): void {
-    if (data instanceof tf.Tensor) this.checkX('fit', data, 'data');
-  }
-
-  /** The mean negative log-likelihood in nats. */
-  evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
-    return [{ name: 'nll', value: this.nll(x, options.batchSize ?? 1024), unit: 'nats' }];
-  }
-
-  protected checkpointContent(): CheckpointContent {
-    return { config: { ...this.config, hidden: [...this.config.hidden] }, parts: { flow: this.model } };
   }
 
   /** Loads a flow saved by {@link RealNVP.save}; another kind, or weights that disagree with the config, is an error. */
@@ -223,18 +112,9 @@ export class RealNVP extends ModelBase implements Bijector {
       throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
     }
     return buildFromParts(reader, ['flow'], ({ flow }) => {
-      const layers = chainLayers(flow);
-      const expected = config.couplings + (config.batchNorm ? config.couplings - 1 : 0);
-      const shape = flow.inputs[0]?.shape ?? [];
-      if (layers.length !== expected || shape.length !== 2 || shape[1] !== config.dim) {
-        throw new GmError('CORRUPT', where, `the flow part has ${layers.length} layers on input ${formatShape(shape)}, but the config implies ${expected} on [null, ${config.dim}]`);
-      }
+      checkStoredChain(where, flow, config.couplings + (config.batchNorm ? config.couplings - 1 : 0), config.dim);
       RealNVP.checkStoredParts(where, config, { flow });
       return new RealNVP(config, flow);
     });
-  }
-
-  protected disposeModel(): void {
-    this.model.dispose();
   }
 }

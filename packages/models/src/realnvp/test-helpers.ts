@@ -34,13 +34,15 @@ export function autodiffJacobian(f: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor): 
   return rows;
 }
 
-/** Overwrites every weight of `layers` with seeded random values, so a "fresh identity" flow becomes a generic one:
- * kernels and biases N(0, scale²), learned scales around 1, running variances positive. */
+/** Overwrites the weights of `layers` with seeded random values, so a "fresh identity" flow becomes a generic one:
+ * kernels and biases N(0, scale²), learned scales around 1, running statistics too (variances positive). Other
+ * non-trained weights are structure (a 1×1 convolution's permutation and signs, ActNorm's flag) and are kept. */
 export function randomizeWeights(layers: readonly tfl.layers.Layer[], seed: number, scale = 0.3): void {
   let k = 0;
   for (const layer of layers) {
     const values = layer.getWeights().map((w, i) => {
       const name = layer.weights[i]?.originalName ?? '';
+      if (layer.weights[i]?.trainable === false && !/moving_/.test(name)) return tf.clone(w);
       return tf.tidy(() => {
         const n = tf.randomNormal(w.shape, 0, 1, 'float32', seed * 1000 + k++);
         if (/scale|variance/.test(name)) return tf.add(1, tf.mul(tf.abs(n), 0.5));
