@@ -27,7 +27,7 @@ import {
   type StandardNormal,
 } from '@gm/metrics';
 import type { LatentVariableModel } from '@gm/core';
-import { readCheckpoint } from '../io/checkpoint';
+import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import {
@@ -386,12 +386,7 @@ export class IafVae extends ModelBase implements LatentVariableModel {
     registerGmLayers();
     const reader = await readCheckpoint<IafVaeConfig>(store, IAF_VAE_CHECKPOINT_KIND);
     const where = store.label;
-    let config: ResolvedIafVaeConfig;
-    try {
-      config = resolveIafVaeConfig(reader.manifest.config);
-    } catch (error) {
-      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
-    }
+    const config: ResolvedIafVaeConfig = resolvedConfigOf(reader, resolveIafVaeConfig);
     const L = resolveVaeConfig(config.vae).latentDim;
     const full: IafVaeConfig = { ...config.vae, flowSteps: config.flowSteps, flowHidden: config.flowHidden, contextSize: config.contextSize, gateBias: config.gateBias };
     return buildFromParts(reader, ['encoder', 'decoder', 'flow'], ({ encoder, decoder, flow }) => {

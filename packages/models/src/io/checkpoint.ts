@@ -215,3 +215,15 @@ export function epochsFromManifest(manifest: CheckpointManifest<unknown>): numbe
   const e = manifest.extra?.['epochsTrained'];
   return typeof e === 'number' && Number.isInteger(e) && e >= 0 ? e : 0;
 }
+
+/**
+ * The checkpoint's config through the model's own validation (`resolve`, which throws on a bad field): a config a
+ * model would refuse is a CORRUPT checkpoint, named by its store.
+ */
+export function resolvedConfigOf<C, R>(reader: CheckpointReader<C>, resolve: (config: C) => R): R {
+  try {
+    return resolve(reader.manifest.config);
+  } catch (error) {
+    throw new GmError('CORRUPT', reader.store.label, `the checkpoint's config is invalid: ${(error as Error).message}`);
+  }
+}

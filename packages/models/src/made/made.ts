@@ -27,7 +27,7 @@ import {
   type TrainingData,
 } from '@gm/core';
 import { Bernoulli, bitsPerDim, logMeanExp } from '@gm/metrics';
-import { readCheckpoint } from '../io/checkpoint';
+import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import { resolveMadeConfig, type MadeConfig, type ResolvedMadeConfig } from './config';
@@ -384,12 +384,7 @@ export class MADE extends ModelBase {
     registerGmLayers();
     const reader = await readCheckpoint<MadeConfig>(store, MADE_CHECKPOINT_KIND);
     const where = store.label;
-    let config: ResolvedMadeConfig;
-    try {
-      config = resolveMadeConfig(reader.manifest.config);
-    } catch (error) {
-      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
-    }
+    const config: ResolvedMadeConfig = resolvedConfigOf(reader, resolveMadeConfig);
     const pool = reader.manifest.extra?.['maskPool'];
     const sizes = [config.inputSize, ...config.hidden];
     const poolOk =

@@ -6,7 +6,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ACTIVATIONS, ActNorm, Invertible1x1, registerGmLayers, SplineCoupling, type Activation } from '@gm/layers';
 import { checkPositiveInt, deriveSeed, GmError, type CheckpointStore } from '@gm/core';
-import { readCheckpoint } from '../io/checkpoint';
+import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts } from '../model-base';
 import { checkStoredChain, VectorFlow } from '../realnvp/vector-flow';
 
@@ -104,12 +104,7 @@ export class SplineFlow extends VectorFlow<ResolvedSplineFlowConfig> {
     registerGmLayers();
     const reader = await readCheckpoint<SplineFlowConfig>(store, SPLINE_FLOW_CHECKPOINT_KIND);
     const where = store.label;
-    let config: ResolvedSplineFlowConfig;
-    try {
-      config = resolveSplineFlowConfig(reader.manifest.config);
-    } catch (error) {
-      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
-    }
+    const config: ResolvedSplineFlowConfig = resolvedConfigOf(reader, resolveSplineFlowConfig);
     return buildFromParts(reader, ['flow'], ({ flow }) => {
       checkStoredChain(where, flow, config.couplings * layersPerCoupling(config), config.dim);
       SplineFlow.checkStoredParts(where, config, { flow });

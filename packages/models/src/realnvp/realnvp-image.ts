@@ -9,7 +9,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { Chain, FlowBatchNorm, Logit, MultiScale, ResidualCoupling, Squeeze, TransformedDistribution, UniformDequantization, registerGmLayers } from '@gm/layers';
 import { checkPositiveInt, deriveSeed, formatShape, GmError, type Bijector, type BijectorOptions, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, bitsPerDim, randomStandardNormal } from '@gm/metrics';
-import { readCheckpoint } from '../io/checkpoint';
+import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import type { RealNvpSampleOptions } from './realnvp';
@@ -292,12 +292,7 @@ export class RealNVPImage extends ModelBase implements Bijector {
     registerGmLayers();
     const reader = await readCheckpoint<RealNvpImageConfig>(store, REALNVP_IMAGE_CHECKPOINT_KIND);
     const where = store.label;
-    let config: ResolvedRealNvpImageConfig;
-    try {
-      config = resolveRealNvpImageConfig(reader.manifest.config);
-    } catch (error) {
-      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
-    }
+    const config: ResolvedRealNvpImageConfig = resolvedConfigOf(reader, resolveRealNvpImageConfig);
     const names = Array.from({ length: config.scales }, (_, i) => `scale${i}`);
     return buildFromParts(reader, names, (byName) => {
       const parts = names.map((name) => byName[name] as tfl.LayersModel);

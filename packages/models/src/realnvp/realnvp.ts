@@ -4,8 +4,8 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ACTIVATIONS, AffineCoupling, FlowBatchNorm, registerGmLayers, type Activation } from '@gm/layers';
-import { checkPositiveInt, deriveSeed, GmError, type CheckpointStore } from '@gm/core';
-import { readCheckpoint } from '../io/checkpoint';
+import { checkPositiveInt, deriveSeed, type CheckpointStore } from '@gm/core';
+import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts } from '../model-base';
 import { checkStoredChain, VectorFlow, type VectorFlowSampleOptions } from './vector-flow';
 
@@ -105,12 +105,7 @@ export class RealNVP extends VectorFlow<ResolvedRealNvpConfig> {
     registerGmLayers();
     const reader = await readCheckpoint<RealNvpConfig>(store, REALNVP_CHECKPOINT_KIND);
     const where = store.label;
-    let config: ResolvedRealNvpConfig;
-    try {
-      config = resolveRealNvpConfig(reader.manifest.config);
-    } catch (error) {
-      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
-    }
+    const config: ResolvedRealNvpConfig = resolvedConfigOf(reader, resolveRealNvpConfig);
     return buildFromParts(reader, ['flow'], ({ flow }) => {
       checkStoredChain(where, flow, config.couplings + (config.batchNorm ? config.couplings - 1 : 0), config.dim);
       RealNVP.checkStoredParts(where, config, { flow });

@@ -40,7 +40,7 @@ import {
   type ImportanceSamplingOptions,
 } from '@gm/metrics';
 import { portableNetwork } from '@gm/layers';
-import { readCheckpoint } from '../io/checkpoint';
+import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
 import { paramsPerPixel, resolveVaeConfig, type ResolvedVaeConfig, type VaeConfig } from './config';
@@ -472,12 +472,7 @@ export class VAE extends ModelBase implements LatentVariableModel {
   static async load(store: CheckpointStore): Promise<VAE> {
     const reader = await readCheckpoint<VaeConfig>(store, VAE_CHECKPOINT_KIND);
     const where = store.label;
-    let config: ResolvedVaeConfig;
-    try {
-      config = resolveVaeConfig(reader.manifest.config);
-    } catch (error) {
-      throw new GmError('CORRUPT', where, `the checkpoint's config is invalid: ${(error as Error).message}`);
-    }
+    const config: ResolvedVaeConfig = resolvedConfigOf(reader, resolveVaeConfig);
     const shapeOf = (s: tfl.SymbolicTensor['shape'] | undefined): (number | null)[] => s ?? [];
     const expectShape = (what: string, got: readonly (number | null)[], want: (number | null)[]): void => {
       if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
