@@ -3,7 +3,7 @@ import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { GmError, type Bijector, type BijectorOptions } from '@gm/core';
-import { buildLayer, isTraining, oneShape, oneTensor, zeros, type BaseLayerArgs, type Kwargs, type Shape } from './util';
+import { buildLayer, channelwiseLogDet, isTraining, oneShape, oneTensor, zeros, type BaseLayerArgs, type Kwargs, type Shape } from './util';
 
 export interface ActNormArgs extends BaseLayerArgs {
   /** Added to each channel's standard deviation in the data-dependent initialisation (default 1e-6). */
@@ -67,8 +67,7 @@ export class ActNorm extends layers.Layer implements Bijector {
   }
 
   private logDetOf(x: Tensor): Tensor {
-    const positions = x.size / (x.shape[0] as number) / (x.shape[x.rank - 1] as number);
-    return tf.broadcastTo(tf.reshape(tf.mul(tf.sum((this.logScale as LayerVariable).read()), positions), [1]), [x.shape[0] as number]);
+    return channelwiseLogDet(x, tf.sum((this.logScale as LayerVariable).read()));
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {

@@ -3,7 +3,7 @@ import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import type { Bijector, BijectorOptions } from '@gm/core';
-import { buildLayer, isTraining, ones, oneShape, oneTensor, zeros, type BaseLayerArgs, type Kwargs, type Shape } from './util';
+import { buildLayer, channelwiseLogDet, isTraining, ones, oneShape, oneTensor, zeros, type BaseLayerArgs, type Kwargs, type Shape } from './util';
 
 export interface FlowBatchNormArgs extends BaseLayerArgs {
   /** Running statistics: `running = momentum·running + (1 − momentum)·batch` (default 0.99). */
@@ -93,8 +93,7 @@ export class FlowBatchNorm extends layers.Layer implements Bijector {
   }
 
   private logDetOf(x: Tensor, scale: Tensor): Tensor {
-    const positions = x.size / (x.shape[0] as number) / (x.shape[x.rank - 1] as number);
-    return tf.broadcastTo(tf.reshape(tf.mul(tf.sum(tf.log(scale)), positions), [1]), [x.shape[0] as number]);
+    return channelwiseLogDet(x, tf.sum(tf.log(scale)));
   }
 
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor {

@@ -4,7 +4,7 @@ import { layers } from '@tensorflow/tfjs-layers';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { GmError, type Bijector } from '@gm/core';
 import { invert, luDecompose, randomRotation, type Matrix } from './linalg';
-import { buildLayer, oneShape, oneTensor, optionalSeed, zeros, type BaseLayerArgs, type Kwargs, type Shape } from './util';
+import { buildLayer, channelwiseLogDet, oneShape, oneTensor, optionalSeed, zeros, type BaseLayerArgs, type Kwargs, type Shape } from './util';
 
 export interface Invertible1x1Args extends BaseLayerArgs {
   /** Seed of the random rotation the layer starts as (unseeded: a fresh random one). */
@@ -89,8 +89,7 @@ export class Invertible1x1 extends layers.Layer implements Bijector {
   }
 
   private logDetOf(x: Tensor): Tensor {
-    const positions = x.size / (x.shape[0] as number) / (x.shape[x.rank - 1] as number);
-    return tf.broadcastTo(tf.reshape(tf.mul(tf.sum((this.logS as LayerVariable).read()), positions), [1]), [x.shape[0] as number]);
+    return channelwiseLogDet(x, tf.sum((this.logS as LayerVariable).read()));
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {

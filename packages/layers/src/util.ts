@@ -124,3 +124,12 @@ export function buildLayer(layer: layers.Layer, inputShape: readonly (number | n
     layer.apply(extra.length === 0 ? x : [x, ...extra.map((w) => tf.zeros([1, w]))]);
   });
 }
+
+/**
+ * The log-det per example of a per-channel (last-axis) scaling of `x`: `Σ_channels log|scale|` (given as
+ * `sumLogScale`, a scalar) times the positions per example (H·W for images, 1 for vectors), as `[batch]`.
+ */
+export function channelwiseLogDet(x: Tensor, sumLogScale: Tensor): Tensor {
+  const positions = x.size / (x.shape[0] as number) / (x.shape[x.rank - 1] as number);
+  return tf.broadcastTo(tf.reshape(tf.mul(sumLogScale, positions), [1]), [x.shape[0] as number]);
+}

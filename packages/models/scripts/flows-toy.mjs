@@ -21,11 +21,10 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
-import { checkerboard, gaussianMixture, rings, twoMoons } from '@gm/data';
 import { ActNorm, AffineCoupling, Chain, Invertible1x1, MaskedAutoregressiveFlow, SplineCoupling, TransformedDistribution } from '@gm/layers';
 import { StandardNormal } from '@gm/metrics';
 import { fit } from '@gm/models';
-import { histogram, writePanels } from './realnvp-lib.mjs';
+import { histogram, TOY_SETS, writePanels } from './realnvp-lib.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -46,12 +45,7 @@ const choice = await initBackend();
 console.log(`backend: ${choice.summary}`);
 const [epochs, nTrain, nTest, seed, batchSize, learningRate] = ['epochs', 'train', 'test', 'seed', 'batch', 'lr'].map((k) => Number(values[k]));
 
-const SETS = {
-  moons: { make: (n, s) => twoMoons(n, { seed: s, noise: 0.05 }), box: [-1.5, 2.5, -1.25, 1.75] },
-  rings: { make: (n, s) => rings(n, { seed: s, noise: 0.05 }), box: [-3.75, 3.75, -3.75, 3.75] },
-  mixture: { make: (n, s) => gaussianMixture(n, { seed: s }), box: [-3, 3, -3, 3] },
-  checkerboard: { make: (n, s) => checkerboard(n, { seed: s }), box: [-2.5, 2.5, -2.5, 2.5] },
-};
+const SETS = TOY_SETS;
 const FLOWS = {
   realnvp: (s) => Array.from({ length: 8 }, (_, i) => new AffineCoupling({ inputShape: [2], mask: 'alternating', invertMask: i % 2 === 1, hidden: [64, 64], seed: s + i })),
   glow: (s) =>

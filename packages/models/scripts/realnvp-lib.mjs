@@ -1,8 +1,17 @@
-/** Shared helpers of the Real NVP scripts: PNG panels and image grids (pngjs). */
+/** Shared helpers of the flow scripts: the 2-D toy sets, PNG panels and image grids (pngjs). */
 import * as fs from 'node:fs';
 import { PNG } from 'pngjs';
+import { checkerboard, gaussianMixture, rings, twoMoons } from '@gm/data';
 
 /** Writes an RGB PNG of width×height from a function (x, y) → [r, g, b]. */
+/** The 2-D toy sets of the toy scripts: how to draw n points with a seed, and the box their pictures show. */
+export const TOY_SETS = {
+  moons: { make: (n, s) => twoMoons(n, { seed: s, noise: 0.05 }), box: [-1.5, 2.5, -1.25, 1.75] },
+  rings: { make: (n, s) => rings(n, { seed: s, noise: 0.05 }), box: [-3.75, 3.75, -3.75, 3.75] },
+  mixture: { make: (n, s) => gaussianMixture(n, { seed: s }), box: [-3, 3, -3, 3] },
+  checkerboard: { make: (n, s) => checkerboard(n, { seed: s }), box: [-2.5, 2.5, -2.5, 2.5] },
+};
+
 export function writePng(file, width, height, pixel) {
   const png = new PNG({ width, height });
   for (let y = 0; y < height; y++) {

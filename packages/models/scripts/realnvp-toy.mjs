@@ -15,9 +15,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
-import { gaussianMixture, rings, twoMoons } from '@gm/data';
 import { RealNVP } from '@gm/models';
-import { histogram, writePanels } from './realnvp-lib.mjs';
+import { histogram, TOY_SETS, writePanels } from './realnvp-lib.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -41,15 +40,11 @@ const nTrain = Number(values.train);
 const nTest = Number(values.test);
 const seed = Number(values.seed);
 
-const SETS = {
-  moons: { make: (n, s) => twoMoons(n, { seed: s, noise: 0.05 }), box: [-1.5, 2.5, -1.25, 1.75] },
-  rings: { make: (n, s) => rings(n, { seed: s, noise: 0.05 }), box: [-3.75, 3.75, -3.75, 3.75] },
-  mixture: { make: (n, s) => gaussianMixture(n, { seed: s }), box: [-3, 3, -3, 3] },
-};
+const SETS = TOY_SETS;
 const results = {};
 for (const name of values.sets.split(',')) {
   const set = SETS[name];
-  if (set === undefined) throw new Error(`--sets: unknown set "${name}" (moons, rings, mixture)`);
+  if (set === undefined) throw new Error(`--sets: unknown set "${name}" (${Object.keys(SETS).join(", ")})`);
   const train = tf.tensor2d(set.make(nTrain, seed).points, [nTrain, 2]);
   const testPts = set.make(nTest, seed + 1000).points;
   const test = tf.tensor2d(testPts, [nTest, 2]);
