@@ -33,6 +33,7 @@ export { PlanarFlow, RadialFlow, type PlanarRadialArgs } from './planar-radial';
 export { MaskedAutoregressiveFlow, inverseAutoregressiveFlow, type MaskedAutoregressiveArgs } from './masked-autoregressive';
 export { resolveConditionerArgs, type ConditionerArgs } from './conditioner';
 export { Invertible1x1, type Invertible1x1Args } from './invertible-1x1';
+export { ContextAffine, type ContextAffineArgs } from './context-affine';
 export {
   rationalQuadraticForward,
   rationalQuadraticInverse,

@@ -31,6 +31,7 @@ describe('registerGmLayers', () => {
       'GmSplineCoupling',
       'GmActNorm',
       'GmInvertible1x1',
+      'GmContextAffine',
       'GmSqueeze',
       'GmFlowBatchNorm',
     ]);
