@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 /**
- * Real NVP on images (issue 9), on wasm, against the built dist of @gm/models. From packages/models, after `npx tsup`:
+ * Image flows — Real NVP (issue 9) and Glow (issue 17) — on wasm, against the built dist of @gm/models. From
+ * packages/models, after `npx tsup`:
  *
- *   node scripts/realnvp-images.mjs mnist <out-dir> [--minutes 25] [--filters 32] [--blocks 1] [--cps 3] [--scales 2]
- *        [--batch 64] [--lr 1e-3] [--chunk 1000] [--seed 1]
+ *   node scripts/realnvp-images.mjs mnist <out-dir> [--model realnvp|glow] [--minutes 25] [--filters 32] [--blocks 1]
+ *        [--cps 3] [--scales 2] [--steps 4] [--classes 10] [--batch 64] [--lr 1e-3] [--chunk 1000] [--seed 1]
+ *
+ * --model glow trains Glow (--steps per scale, --scales); --classes 10 makes it class-conditional on the digit label:
+ * bits/dim are then of p(x | label), and the script also writes a 10 × 10 grid (`samples-by-class-t0.7.png`, one
+ * row per digit) and reports how often a small classifier trained on the 8,000 training digits (784-256-10) calls a
+ * class-c sample c.
  *   node scripts/realnvp-images.mjs cifar-synthetic <out-dir> [--minutes 8] [--filters 16] [--cps 2] [--train 1000] [--test 200]
  *
  * mnist: the bundled digits' fixed 8,000 / 2,000 split, dequantized inside the model (uniform noise + logit, log-dets
@@ -25,13 +31,16 @@ import { gmAdam, initBackend } from '@gm/backend';
 import { mulberry32 } from '@gm/core';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, writeCifar10Batch } from '@gm/data';
 import { loadBundledMnist, loadCifar10 } from '@gm/data/node';
-import { RealNVPImage } from '@gm/models';
+import { EncoderClassifier, Glow, RealNVPImage } from '@gm/models';
 import { fileStore } from '@gm/models/node';
 import { writeImageGrid } from './realnvp-lib.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
+    model: { type: 'string', default: 'realnvp' },
+    steps: { type: 'string', default: '4' },
+    classes: { type: 'string', default: '0' },
     minutes: { type: 'string' },
     filters: { type: 'string' },
     blocks: { type: 'string', default: '1' },
@@ -57,14 +66,19 @@ function toTensor(ds) {
   const [h, w, c] = ds.shape;
   return tf.tensor4d(Float32Array.from(ds.images), [ds.count, h, w, c]);
 }
+const labelsOf = (ds) => tf.tensor1d(Int32Array.from(ds.labels), 'int32');
 
 let train;
 let test;
+let trainLabels;
+let testLabels;
 let shape;
 if (mode === 'mnist') {
   const { train: tr, test: te } = loadBundledMnist();
   train = toTensor(tr);
   test = toTensor(te);
+  trainLabels = labelsOf(tr);
+  testLabels = labelsOf(te);
   shape = [28, 28, 1];
 } else {
   // Synthetic CIFAR-10 files: low-frequency colour fields (4×4 random colours, bilinearly upsampled) plus noise.
@@ -99,44 +113,53 @@ if (mode === 'mnist') {
   const splits = await loadCifar10({ dir: out });
   train = toTensor(splits.train);
   test = toTensor(splits.test);
+  trainLabels = labelsOf(splits.train);
+  testLabels = labelsOf(splits.test);
   shape = [32, 32, 3];
   console.log(`synthetic CIFAR-10 files in ${dir}: loaded ${splits.train.count} train / ${splits.test.count} test images ${splits.train.shape.join('×')} ${splits.train.layout}`);
 }
 
 const defaults = mode === 'mnist' ? { minutes: 25, filters: 32, cps: 3 } : { minutes: 8, filters: 16, cps: 2 };
 const minutes = Number(values.minutes ?? defaults.minutes);
-const config = {
-  inputShape: shape,
-  scales: Number(values.scales),
-  couplingsPerStage: Number(values.cps ?? defaults.cps),
-  filters: Number(values.filters ?? defaults.filters),
-  blocks: Number(values.blocks),
-  seed,
-};
-const flow = new RealNVPImage(config);
+const modelName = values.model;
+if (modelName !== 'realnvp' && modelName !== 'glow') throw new Error(`--model must be realnvp or glow, got ${modelName}`);
+const classes = Number(values.classes);
+if (classes > 0 && modelName !== 'glow') throw new Error('--classes needs --model glow');
+const common = { inputShape: shape, scales: Number(values.scales), filters: Number(values.filters ?? defaults.filters), seed };
+const flow =
+  modelName === 'glow'
+    ? new Glow({ ...common, stepsPerScale: Number(values.steps), classes })
+    : new RealNVPImage({ ...common, couplingsPerStage: Number(values.cps ?? defaults.cps), blocks: Number(values.blocks) });
+const conditional = classes > 0;
+/** Labels of rows `start…` for a conditional flow's calls. */
+const labelOpts = (labels) => (conditional ? { labels } : {});
 const params = flow.trainableVariables().reduce((a, v) => a + v.size, 0);
 console.log(`config ${JSON.stringify(flow.config)}; ${params} parameters`);
 const N = train.shape[0];
 const chunk = Math.min(Number(values.chunk), N);
 const testSmall = tf.slice(test, 0, Math.min(200, test.shape[0]));
+const testSmallLabels = tf.slice(testLabels, 0, testSmall.shape[0]);
 const history = [];
 const t0 = performance.now();
 let trainSeconds = 0;
 let seen = 0;
 let round = 0;
-const initialSmall = flow.bitsPerDim(testSmall, { seed: 99 });
+const initialSmall = flow.bitsPerDim(testSmall, { seed: 99, ...labelOpts(testSmallLabels) });
 console.log(`before training: test bits/dim (${testSmall.shape[0]} images) ${initialSmall.toFixed(3)}`);
 history.push({ images: 0, trainSeconds: 0, testBitsPerDimSubset: initialSmall });
 while (trainSeconds < minutes * 60) {
   const start = (round * chunk) % N;
-  const rows = tf.tidy(() => tf.gather(train, tf.tensor1d(Int32Array.from({ length: chunk }, (_, i) => (start + i) % N), 'int32')));
-  const result = await flow.fit(rows, { epochs: 1, batchSize: Number(values.batch), learningRate: Number(values.lr), optimizer: gmAdam, clipNorm: 100, seed: seed + round });
-  rows.dispose();
+  const index = tf.tensor1d(Int32Array.from({ length: chunk }, (_, i) => (start + i) % N), 'int32');
+  const rows = tf.gather(train, index);
+  const rowLabels = tf.gather(trainLabels, index);
+  index.dispose();
+  const result = await flow.fit(conditional ? { x: rows, labels: rowLabels } : rows, { epochs: 1, batchSize: Number(values.batch), learningRate: Number(values.lr), optimizer: gmAdam, clipNorm: 100, seed: seed + round });
+  tf.dispose([rows, rowLabels]);
   const logs = result.history.at(-1);
   trainSeconds += logs.seconds;
   seen += chunk;
   round++;
-  const small = flow.bitsPerDim(testSmall, { seed: 99 });
+  const small = flow.bitsPerDim(testSmall, { seed: 99, ...labelOpts(testSmallLabels) });
   history.push({ images: seen, trainSeconds, trainBitsPerDim: logs.loss, imagesPerSecond: logs.examplesPerSecond, testBitsPerDimSubset: small });
   console.log(
     `round ${round}: ${seen} images (${(seen / N).toFixed(2)} epochs), train ${logs.loss.toFixed(3)} bits/dim, ${logs.examplesPerSecond.toFixed(1)} images/s, ` +
@@ -144,20 +167,42 @@ while (trainSeconds < minutes * 60) {
   );
 }
 const te0 = performance.now();
-const testBits = flow.bitsPerDim(test, { seed: 7, batchSize: 100 });
+const testBits = flow.bitsPerDim(test, { seed: 7, batchSize: 100, ...labelOpts(testLabels) });
 const evalSeconds = (performance.now() - te0) / 1000;
 console.log(`test bits/dim (all ${test.shape[0]} images, one dequantization sample): ${testBits.toFixed(4)}; eval ${(test.shape[0] / evalSeconds).toFixed(1)} images/s`);
 const [h, w, c] = shape;
+const gridLabels = Array.from({ length: 36 }, (_, i) => i % 10);
 for (const temperature of [1.0, 0.7]) {
-  const s = flow.sample(36, { temperature, seed: 5 });
+  const s = flow.sample(36, { temperature, seed: 5, ...(conditional ? { label: gridLabels } : {}) });
   writeImageGrid(path.join(out, `samples-t${temperature.toFixed(1)}.png`), s.dataSync(), 36, h, w, c, 6);
   s.dispose();
+}
+let classAccuracy;
+if (conditional) {
+  // One row per class at T = 0.7, and how often a classifier trained on the training digits agrees with the label.
+  const byClass = Array.from({ length: 10 * classes }, (_, i) => Math.floor(i / 10));
+  const grid = flow.sample(byClass.length, { temperature: 0.7, seed: 6, label: byClass });
+  writeImageGrid(path.join(out, 'samples-by-class-t0.7.png'), grid.dataSync(), byClass.length, h, w, c, 10);
+  const flat = (t) => tf.tidy(() => tf.div(tf.reshape(t, [t.shape[0], -1]), 255));
+  const classifier = new EncoderClassifier({ inputDim: h * w * c, encoderHidden: [256], activation: 'relu', numClasses: classes, seed });
+  const [xTrain, xTest] = [flat(train), flat(test)];
+  await classifier.fit(xTrain, trainLabels, { epochs: 10, batchSize: 64, learningRate: 1e-3 });
+  const testAccuracy = classifier.evaluate(xTest, testLabels).accuracy;
+  const many = Array.from({ length: 100 * classes }, (_, i) => i % classes);
+  const s = flow.sample(many.length, { temperature: 0.7, seed: 8, label: many });
+  const xs = flat(s);
+  const sampleAccuracy = classifier.evaluate(xs, tf.tensor1d(many, 'int32')).accuracy;
+  classAccuracy = { classifierTestAccuracy: testAccuracy, samplesClassifiedAsTheirLabel: sampleAccuracy, samples: many.length, temperature: 0.7 };
+  console.log(`class-conditional samples: the classifier (test accuracy ${testAccuracy.toFixed(3)}) calls ${(100 * sampleAccuracy).toFixed(1)}% of ${many.length} samples (T = 0.7) their label (chance ${(100 / classes).toFixed(0)}%)`);
+  tf.dispose([grid, xTrain, xTest, s, xs]);
+  classifier.dispose();
 }
 const real = tf.slice(test, 0, 36);
 writeImageGrid(path.join(out, 'test-images.png'), real.dataSync(), 36, h, w, c, 6);
 await flow.save(fileStore(path.join(out, 'checkpoint')));
 const results = {
   mode,
+  model: modelName,
   backend: tf.getBackend(),
   config: flow.config,
   parameters: params,
@@ -170,6 +215,7 @@ const results = {
   trainImagesPerSecond: seen / trainSeconds,
   testBitsPerDim: testBits,
   evalImagesPerSecond: test.shape[0] / evalSeconds,
+  classAccuracy,
   wallSeconds: (performance.now() - t0) / 1000,
   processCpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
   history,

@@ -17,6 +17,7 @@ import { MADE } from './made/made';
 import { RealNVP } from './realnvp/realnvp';
 import { RealNVPImage } from './realnvp/realnvp-image';
 import { SplineFlow } from './nsf/spline-flow';
+import { Glow } from './glow/glow';
 import { DenoisingAutoencoder, SparseAutoencoder, StackedAutoencoder, TiedAutoencoder } from './autoencoders/autoencoder';
 
 beforeAll(async () => {
@@ -47,6 +48,11 @@ const FAMILIES: Family[] = [
     name: 'RealNVPImage',
     make: () => new RealNVPImage({ inputShape: [4, 4, 1], scales: 2, couplingsPerStage: 1, filters: 3, blocks: 0, seed: 6 }),
     data: () => tf.tidy(() => tf.floor(tf.randomUniform([16, 4, 4, 1], 0, 256, 'float32', 15))),
+  },
+  {
+    name: 'Glow',
+    make: () => new Glow({ inputShape: [4, 4, 1], scales: 2, stepsPerScale: 1, filters: 3, seed: 17 }),
+    data: () => tf.tidy(() => tf.floor(tf.randomUniform([16, 4, 4, 1], 0, 256, 'float32', 18))),
   },
   { name: 'StackedAutoencoder', make: () => new StackedAutoencoder({ inputDim: 10, hidden: [6, 3], seed: 7 }), data: unit(24, 10) },
   { name: 'TiedAutoencoder', make: () => new TiedAutoencoder({ inputDim: 10, hidden: [6, 3], seed: 8 }), data: unit(24, 10) },

@@ -52,4 +52,5 @@ export * from './made';
 export * from './iaf';
 export * from './realnvp';
 export * from './nsf';
+export * from './glow';
 export { VectorFlow, checkStoredChain, type VectorFlowSampleOptions } from './realnvp/vector-flow';

@@ -21,6 +21,8 @@ export interface EvaluateOptions {
   k?: number;
   seed?: number;
   batchSize?: number;
+  /** Class labels `[N]` (int32) for class-conditional models: the metrics are then of p(x | label). */
+  labels?: Tensor;
 }
 
 export interface GenerativeModel extends Trainable {
@@ -32,6 +34,9 @@ export interface GenerativeModel extends Trainable {
   readonly inputConvention: InputConvention;
   /** Size of a coding (latent dimension); 0 for models without codings. */
   readonly codingsSize: number;
+  /** Class-conditional models: how many classes their labels range over (absent or 0: unconditional). Such a model
+   * trains on `{ x, labels }`, evaluates with `options.labels` and samples with `options.label`. */
+  readonly classes?: number;
   /** Epochs trained so far (restored on load); `fit` continues from here. */
   epochsTrained: number;
   /** One line: architecture and objective. */
@@ -44,7 +49,7 @@ export interface GenerativeModel extends Trainable {
   /** log p(x) per example in nats, for models with a tractable density. */
   logProb?(x: Tensor): Tensor;
   /** New examples in the input convention. */
-  sample?(n: number, options?: { seed?: number; temperature?: number }): Tensor;
+  sample?(n: number, options?: { seed?: number; temperature?: number; label?: number | readonly number[] }): Tensor;
   /** Codings `[N, codingsSize]` (a VAE's posterior means). */
   encode?(x: Tensor): Tensor;
   /** Inputs from codings. */

@@ -15,3 +15,4 @@ export {
   type ResolvedRealNvpImageConfig,
   type RealNvpBitsOptions,
 } from './realnvp-image';
+export { ImageFlow, resolveImageFlowFields, type ImageFlowConfig, type ImageFlowSampleOptions, type ImageFlowBitsOptions } from './image-flow';

@@ -11,12 +11,20 @@ export function checkTensor(where: string, name: string, t: unknown): asserts t 
   if (!(t instanceof tf.Tensor)) throw new GmError('BAD_ARGUMENT', `${where}: "${name}"`, 'a tf.Tensor', t === null ? null : typeof t);
 }
 
-/** A functional LayersModel that applies `layers` in order to an input of `shape` (builds them; saves them). */
-export function chainModel(shape: number[], layers: tfl.layers.Layer[], name: string): tfl.LayersModel {
+/**
+ * A functional LayersModel that applies `layers` in order to an input of `shape` (builds them; saves them). With a
+ * `contextSize`, the model has a second input, the context, which every layer with a `contextSize` also reads.
+ */
+export function chainModel(shape: number[], layers: tfl.layers.Layer[], name: string, contextSize?: number): tfl.LayersModel {
   const input = tfl.input({ shape });
+  const context = contextSize === undefined ? undefined : tfl.input({ shape: [contextSize] });
   let h: tfl.SymbolicTensor = input;
-  for (const layer of layers) h = layer.apply(h) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: input, outputs: h, name });
+  for (const layer of layers) {
+    const conditional = (layer as { contextSize?: number }).contextSize !== undefined;
+    if (conditional && context === undefined) throw new Error(`chainModel: layer "${layer.name}" reads a context, but the model has none`);
+    h = layer.apply(conditional ? [h, context as tfl.SymbolicTensor] : h) as tfl.SymbolicTensor;
+  }
+  return tfl.model({ inputs: context === undefined ? input : [input, context], outputs: h, name });
 }
 
 /** The layers of a chain model, without its input layer. */
