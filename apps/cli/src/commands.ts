@@ -23,7 +23,7 @@ import { CliError } from './errors';
 import { writePng } from './png';
 import { inputOf, interpolationPicture, latentMapPicture, reconstructionPicture, samplesPicture } from './pictures';
 import type { Reporter } from './progress';
-import { modelEntry, type GenerativeModel, type Metric, type ModelFlags } from './registry';
+import { MODELS, entryForKind, modelEntry, type GenerativeModel, type Metric, type ModelFlags } from './registry';
 
 /** The largest .gmz gm decompress reads (it holds the file in memory). */
 const MAX_GMZ_BYTES = 2 ** 31 - 1;
@@ -52,12 +52,25 @@ export interface TrainOptions extends CommonOptions, Omit<ModelFlags, 'seed'> {
   validation: boolean;
   /** Threads that train data-parallel (1: this thread only). */
   workers?: number;
+  /** 'label': a class-conditional model of the data's labels. */
+  condition?: 'label';
+}
+
+/** The labels of the first `n` images of `ds` as the int32 tensor class-conditional models read. */
+function labelsOf(ds: { labels: Uint8Array }, n: number): tf.Tensor {
+  return tf.tensor1d(Int32Array.from(ds.labels.subarray(0, n)), 'int32');
+}
+
+/** What a model trains and validates on: its inputs, with the labels for a class-conditional one. */
+function trainingInput(model: GenerativeModel, ds: Parameters<typeof inputOf>[1]): { x: tf.Tensor; labels?: tf.Tensor } {
+  const x = inputOf(model, ds, 0, ds.count);
+  return (model.classes ?? 0) > 0 ? { x, labels: labelsOf(ds, ds.count) } : { x };
 }
 
 export async function train(modelName: string, o: TrainOptions, reporter: Reporter) {
   const entry = modelEntry(modelName);
   const backend = await backendLine(o, reporter);
-  const archFlags = (['hidden', 'latent', 'likelihood', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'flowSteps'] as const).filter(
+  const archFlags = (['hidden', 'latent', 'likelihood', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'flowSteps', 'scales', 'stepsPerScale', 'condition'] as const).filter(
     (f) => o[f] !== undefined,
   );
   if (o.resume !== undefined && archFlags.length > 0) {
@@ -70,9 +83,16 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
     checkShapes(resumed.imageShape, data.shape, `--data ${describeSpec(o.data)}`);
     history = [...(resumed.sidecar?.history ?? [])];
   }
+  let classes: number | undefined;
+  if (o.condition !== undefined) {
+    if (o.condition !== 'label') throw new CliError(`--condition: expected "label", got "${String(o.condition)}"`);
+    if (entry.conditional !== true) throw new CliError(`--condition label: gm train ${entry.name} is not class-conditional (${MODELS.filter((m) => m.conditional === true).map((m) => m.name).join(', ')} is)`);
+    classes = data.train.labels.reduce((a, b) => Math.max(a, b), 0) + 1;
+    if (classes < 2) throw new CliError(`--condition label: the training images of ${data.name} all have label 0; a class-conditional model needs at least two classes`);
+  }
   let model: GenerativeModel;
   try {
-    model = resumed?.model ?? entry.create({ ...o, seed: o.seed }, data.shape);
+    model = resumed?.model ?? entry.create({ ...o, seed: o.seed, ...(classes === undefined ? {} : { classes }) }, data.shape);
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new CliError(`gm train ${modelName}: ${(error as Error).message}`);
@@ -80,8 +100,11 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   const out = resolve(o.out ?? o.resume ?? join('checkpoints', modelName));
   reporter.line(`data: ${data.name}, ${data.train.count} train / ${data.test.count} test images of ${data.shape.join('×')}`);
   reporter.line(`model: ${model.describe()}${resumed === undefined ? '' : ` (resumed from ${o.resume} after ${model.epochsTrained} epochs)`}`);
-  const x = inputOf(model, data.train, 0, data.train.count);
-  const validation = o.validation && data.test.count > 0 ? inputOf(model, data.test, 0, data.test.count) : undefined;
+  const input = trainingInput(model, data.train);
+  const validationInput = o.validation && data.test.count > 0 ? trainingInput(model, data.test) : undefined;
+  const owned = [input.x, input.labels, validationInput?.x, validationInput?.labels].filter((t): t is tf.Tensor => t !== undefined);
+  const x = input.labels === undefined ? input.x : input;
+  const validation = validationInput === undefined ? undefined : validationInput.labels === undefined ? validationInput.x : validationInput;
   const first = model.epochsTrained + 1;
   const callbacks = reporter.training(o.epochs, first);
   const t0 = performance.now();
@@ -122,7 +145,7 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
       },
     });
   } catch (error) {
-    tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
+    tf.dispose(owned);
     model.dispose();
     if (error instanceof CliError) throw error;
     throw new CliError(`training failed: ${(error as Error).message}`);
@@ -132,7 +155,7 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
     await parallel?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
-  tf.dispose([x, ...(validation === undefined ? [] : [validation])]);
+  tf.dispose(owned);
   history = [...history, ...fresh];
   if (result.stopReason === 'aborted') {
     const epochs = model.epochsTrained;
@@ -174,12 +197,16 @@ export async function evaluate(o: EvalOptions, reporter: Reporter) {
   try {
     const data = await loadData(o.data, o.testLimit === undefined ? {} : { test: o.testLimit });
     checkShapes(imageShape, data.shape, `--data ${describeSpec(o.data)}`);
-    const x = inputOf(model, data.test, 0, data.test.count);
+    const { x, labels } = trainingInput(model, data.test);
     const t0 = performance.now();
-    const metrics: Metric[] = model.evaluate(x, { k: o.k, seed: o.seed });
-    x.dispose();
+    let metrics: Metric[];
+    try {
+      metrics = model.evaluate(x, { k: o.k, seed: o.seed, ...(labels === undefined ? {} : { labels }) });
+    } finally {
+      tf.dispose([x, ...(labels === undefined ? [] : [labels])]);
+    }
     reporter.line(`${model.describe()}`);
-    reporter.line(`${data.name}, test split, ${data.test.count} images:`);
+    reporter.line(`${data.name}, test split, ${data.test.count} images${labels === undefined ? '' : ', log p(x | label) given each image\'s label'}:`);
     for (const m of metrics) reporter.line(`  ${m.name.padEnd(20)} ${Number.isInteger(m.value) ? String(m.value) : m.value.toFixed(4)}  ${m.unit}`);
     return {
       checkpoint: o.model,
@@ -217,14 +244,22 @@ async function withModel<T>(o: PictureOptions, reporter: Reporter, needData: boo
   }
 }
 
-export async function sample(o: PictureOptions & { n: number }, reporter: Reporter) {
+export async function sample(o: PictureOptions & { n: number; label?: number; temperature?: number }, reporter: Reporter) {
   return withModel(o, reporter, false, ({ model, imageShape }) => {
     if (model.sample === undefined) {
-      throw new CliError(`--model: a "${model.kind}" is not a generative model with a prior to sample from; gm sample needs a vae, an iaf-vae, a made or a realnvp`);
+      throw new CliError(`--model: a "${model.kind}" is not a generative model with a prior to sample from; gm sample needs a vae, an iaf-vae, a made or a flow`);
     }
-    writePng(o.out, samplesPicture(model, imageShape, o.n, o.seed));
-    reporter.line(`wrote ${o.out}: ${o.n} samples of the ${model.kind} (seed ${o.seed})`);
-    return { file: resolve(o.out), kind: model.kind, images: o.n, seed: o.seed };
+    const classes = model.classes ?? 0;
+    if (o.label !== undefined && classes === 0) throw new CliError(`--label: the ${model.kind} in ${o.model} is not class-conditional; drop --label (train one with gm train glow --condition label)`);
+    if (o.label !== undefined && o.label >= classes) throw new CliError(`--label: expected a class in 0..${classes - 1}, got ${o.label}`);
+    if (o.temperature !== undefined && entryForKind(model.kind)?.temperature !== true) {
+      throw new CliError(`--temperature: a "${model.kind}" samples at temperature 1 only; --temperature is for flows`);
+    }
+    const picture = samplesPicture(model, imageShape, o.n, o.seed, { ...(o.label === undefined ? {} : { label: o.label }), ...(o.temperature === undefined ? {} : { temperature: o.temperature }) });
+    writePng(o.out, picture.png);
+    const what = picture.labels === undefined ? '' : o.label !== undefined ? ` of class ${o.label}` : ', one row per class';
+    reporter.line(`wrote ${o.out}: ${o.n} samples of the ${model.kind}${what} (seed ${o.seed}${o.temperature === undefined ? '' : `, temperature ${o.temperature}`})`);
+    return { file: resolve(o.out), kind: model.kind, images: o.n, seed: o.seed, label: o.label ?? null, temperature: o.temperature ?? 1 };
   });
 }
 

@@ -141,7 +141,7 @@ export async function runDemo(options: DemoOptions, reporter: Reporter): Promise
     interpolations: join(out, 'interpolations.png'),
     latentMap: join(out, 'latent-map.png'),
   };
-  writePng(pictures.samples, samplesPicture(model, shape, 64, options.seed + 2));
+  writePng(pictures.samples, samplesPicture(model, shape, 64, options.seed + 2).png);
   log(`wrote ${pictures.samples}: 64 samples (decoder means of z ~ N(0, I)), 8×8`);
   writePng(pictures.reconstructions, reconstructionPicture(model, test, shape, 50).png);
   log(`wrote ${pictures.reconstructions}: 50 test digits, each row of 10 followed by its reconstructions`);

@@ -82,7 +82,7 @@ common(
     .command('train')
     .addArgument(new Argument('<model>', 'the model to train (see Models below)').choices(MODEL_SUMMARIES.map((m) => m.name)))
     .description('Train a model on a dataset and save a checkpoint folder (resumable with --resume).')
-    .addHelpText('after', `\nModels:\n${modelList}\n\nExamples:\n  gm train vae --epochs 30 --out checkpoints/vae\n  gm train vae --resume checkpoints/vae --epochs 10\n  gm train denoising-ae --dropout 0.5 --hidden 100 --latent 30\n  gm train vae --data cifar:/data/cifar-10-batches-bin --likelihood discretized-logistic --hidden 500 --latent 64`)
+    .addHelpText('after', `\nModels:\n${modelList}\n\nExamples:\n  gm train vae --epochs 30 --out checkpoints/vae\n  gm train vae --resume checkpoints/vae --epochs 10\n  gm train denoising-ae --dropout 0.5 --hidden 100 --latent 30\n  gm train glow --condition label --epochs 5 --out checkpoints/glow\n  gm train vae --data cifar:/data/cifar-10-batches-bin --likelihood discretized-logistic --hidden 500 --latent 64`)
     .addOption(dataOption())
     .option('--epochs <n>', 'epochs to train (more epochs when resuming)', positiveInt, 10)
     .option('--batch <n>', 'batch size', positiveInt, 100)
@@ -93,12 +93,15 @@ common(
     .option('--latent <n>', 'latent / codings size (vae and iaf-vae default 40; autoencoders 30, sparse-ae 300)', positiveInt)
     .addOption(new Option('--likelihood <name>', 'vae observation model (default: bernoulli for 1 channel, discretized-logistic for 3)').choices(['bernoulli', 'discretized-logistic', 'discretized-logistic-mixture']))
     .addOption(new Option('--architecture <name>', "vae networks (default mlp; conv trains on every backend, on wasm with gm's conv kernels)").choices(['mlp', 'conv']))
-    .option('--filters <list>', 'conv vae: filters of each stride-2 convolution (default 32,64); realnvp: feature maps of the coupling networks (default 32)', intList)
+    .option('--filters <list>', 'conv vae: filters of each stride-2 convolution (default 32,64); realnvp, glow: feature maps of the coupling networks (default 32)', intList)
     .option('--noise-std <x>', 'denoising-ae: Gaussian input noise σ (default 0.2 when no --dropout)', positiveNumber)
     .option('--dropout <x>', 'denoising-ae: input dropout rate in (0, 1)', unitInterval)
     .option('--sparsity-target <x>', 'sparse-ae: target mean coding activation in (0, 1) (default 0.1)', unitInterval)
     .option('--sparsity-weight <x>', 'sparse-ae: weight of the sparsity penalty (default 0.05)', positiveNumber)
     .option('--flow-steps <n>', 'iaf-vae: IAF steps on the posterior (default 2)', positiveInt)
+    .option('--scales <n>', 'realnvp, glow: scales of the multi-scale flow (default 2)', positiveInt)
+    .option('--steps-per-scale <n>', 'glow: flow steps (ActNorm, 1×1 conv, coupling) per scale (default 4)', positiveInt)
+    .addOption(new Option('--condition <what>', 'glow: a class-conditional model of the data\'s labels (then gm sample --label, gm eval per label)').choices(['label']))
     .option('--train-limit <n>', 'use only the first n training images', positiveInt)
     .option('--test-limit <n>', 'use only the first n test images (validation)', positiveInt)
     .option('--no-validation', 'skip the validation loss after each epoch')
@@ -109,7 +112,7 @@ common(
 common(
   program
     .command('eval')
-    .description('Evaluate a checkpoint on the test split: −ELBO, importance-sampled log-likelihood and bits/dim (VAE), reconstruction loss and accuracy (autoencoders).')
+    .description('Evaluate a checkpoint on the test split: −ELBO, importance-sampled log-likelihood and bits/dim (VAE), log-likelihood and bits/dim (MADE, flows), reconstruction loss and accuracy (autoencoders).')
     .addOption(modelOption())
     .addOption(dataOption())
     .option('--k <n>', 'importance samples per image for log p(x)', positiveInt, 100)
@@ -120,9 +123,11 @@ common(
 common(
   program
     .command('sample')
-    .description('Draw new images from a generative model (VAE) and write them as a PNG grid.')
+    .description('Draw new images from a generative model (VAE, MADE or flow) and write them as a PNG grid.')
     .addOption(modelOption())
     .option('--n <n>', 'number of samples', positiveInt, 64)
+    .option('--label <n>', 'class-conditional models: the class of every sample (default: one row per class)', nonNegativeInt)
+    .option('--temperature <x>', 'flows: standard deviation of the base draws (default 1; 0.7 gives smoother, more typical samples)', positiveNumber)
     .option('--out <file>', 'PNG file to write', 'samples.png'),
 ).action(act(async (o: Parameters<typeof sample>[0] & { json: boolean }, reporter) => (await commands()).sample({ ...o, data: parseDataSpec('mnist-bundled') }, reporter)));
 

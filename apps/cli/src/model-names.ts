@@ -12,6 +12,7 @@ export const MODEL_SUMMARIES = [
   { name: 'made', summary: 'MADE: masked autoencoder for distribution estimation (exact likelihood of binary pixels)' },
   { name: 'iaf-vae', summary: 'VAE whose posterior is sharpened by inverse autoregressive flow steps (--flow-steps)' },
   { name: 'realnvp', summary: 'multi-scale Real NVP flow on 8-bit images (exact dequantized likelihood; --filters 32)' },
+  { name: 'glow', summary: 'Glow flow on 8-bit images: ActNorm, 1×1 convolutions, learned priors (--condition label for one per class)' },
 ] as const;
 
 export type ModelName = (typeof MODEL_SUMMARIES)[number]['name'];

@@ -33,12 +33,18 @@ export function inputOf(model: GenerativeModel, ds: ImageDataset, start: number,
   return toModelInput(ds.images.subarray(start * size, (start + n) * size), n, model.inputShape, model.inputConvention);
 }
 
-/** `n` samples from the prior, `cols` per row. */
-export function samplesPicture(model: GenerativeModel, shape: Shape, n: number, seed: number): PNG {
+/**
+ * `n` samples from the model, ⌈√n⌉ per row (`options.temperature` for flows). A class-conditional model samples
+ * `options.label`, or without one a row per class in turn (`labels` says which).
+ */
+export function samplesPicture(model: GenerativeModel, shape: Shape, n: number, seed: number, options: { label?: number; temperature?: number } = {}): { png: PNG; labels?: number[] } {
   if (model.sample === undefined) throw new Error(`a "${model.kind}" has no prior to sample from`);
-  const s = model.sample(n, { seed });
+  const cols = Math.ceil(Math.sqrt(n));
+  const classes = model.classes ?? 0;
+  const labels = classes === 0 ? undefined : Array.from({ length: n }, (_, i) => options.label ?? Math.floor(i / cols) % classes);
+  const s = model.sample(n, { seed, ...(labels === undefined ? {} : { label: labels }), ...(options.temperature === undefined ? {} : { temperature: options.temperature }) });
   try {
-    return gridPng(pixelsOf(model, s), n, shape, Math.ceil(Math.sqrt(n)));
+    return { png: gridPng(pixelsOf(model, s), n, shape, cols), ...(labels === undefined ? {} : { labels }) };
   } finally {
     s.dispose();
   }

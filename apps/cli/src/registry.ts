@@ -5,6 +5,7 @@
  */
 import {
   DenoisingAutoencoder,
+  Glow,
   IafVae,
   LinearAutoencoder,
   MADE,
@@ -35,6 +36,12 @@ export interface ModelFlags {
   sparsityTarget?: number;
   sparsityWeight?: number;
   flowSteps?: number;
+  /** realnvp, glow: scales of the multi-scale flow. */
+  scales?: number;
+  /** glow: flow steps per scale. */
+  stepsPerScale?: number;
+  /** Class-conditional models: the number of classes (from the data's labels, with `--condition label`). */
+  classes?: number;
   seed: number;
 }
 
@@ -44,6 +51,10 @@ export interface ModelEntry {
   summary: string;
   /** Checkpoint kinds this entry's models write. */
   kinds: string[];
+  /** Whether the entry's models sample at a temperature (`gm sample --temperature`: flows). */
+  temperature?: boolean;
+  /** Whether the entry's models can be class-conditional (`--condition label`). */
+  conditional?: boolean;
   /** Builds a fresh model for images of `imageShape` (HWC). */
   create(flags: ModelFlags, imageShape: [number, number, number]): GenerativeModel;
 }
@@ -124,11 +135,35 @@ const REALNVP_ENTRY: ModelEntry = {
   name: 'realnvp',
   summary: summaryOf('realnvp'),
   kinds: ['realnvp-image'],
-  create: (flags, shape) => new RealNVPImage({ inputShape: [...shape], seed: flags.seed, ...(flags.filters === undefined ? {} : { filters: flags.filters[0] as number }) }),
+  temperature: true,
+  create: (flags, shape) =>
+    new RealNVPImage({
+      inputShape: [...shape],
+      seed: flags.seed,
+      ...(flags.filters === undefined ? {} : { filters: flags.filters[0] as number }),
+      ...(flags.scales === undefined ? {} : { scales: flags.scales }),
+    }),
+};
+
+const GLOW_ENTRY: ModelEntry = {
+  name: 'glow',
+  summary: summaryOf('glow'),
+  kinds: ['glow'],
+  temperature: true,
+  conditional: true,
+  create: (flags, shape) =>
+    new Glow({
+      inputShape: [...shape],
+      seed: flags.seed,
+      ...(flags.filters === undefined ? {} : { filters: flags.filters[0] as number }),
+      ...(flags.scales === undefined ? {} : { scales: flags.scales }),
+      ...(flags.stepsPerScale === undefined ? {} : { stepsPerScale: flags.stepsPerScale }),
+      ...(flags.classes === undefined ? {} : { classes: flags.classes }),
+    }),
 };
 
 /** Every model `gm train` knows, in the order `gm train --help` lists them. */
-export const MODELS: readonly ModelEntry[] = [VAE_ENTRY, ...AE_ENTRIES, MADE_ENTRY, IAF_ENTRY, REALNVP_ENTRY];
+export const MODELS: readonly ModelEntry[] = [VAE_ENTRY, ...AE_ENTRIES, MADE_ENTRY, IAF_ENTRY, REALNVP_ENTRY, GLOW_ENTRY];
 if (MODELS.map((m) => m.name).join() !== MODEL_SUMMARIES.map((m) => m.name).join()) {
   throw new Error(`model-names.ts lists ${MODEL_SUMMARIES.map((m) => m.name).join(', ')} but the registry has ${MODELS.map((m) => m.name).join(', ')}`);
 }
