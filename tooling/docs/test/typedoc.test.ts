@@ -27,7 +27,7 @@ it('TypeDoc builds the API reference of every package without warnings', async (
 
   const sources = new Set<string>();
   for (const page of readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.html'))) {
-    for (const m of readFileSync(join(out, page), 'utf8').matchAll(new RegExp(`${REPO_URL}/blob/main/([^"#]+)`, 'g'))) sources.add(m[1] ?? '');
+    for (const m of readFileSync(join(out, page), 'utf8').matchAll(new RegExp(`${REPO_URL}/blob/main/([^"#?]+)`, 'g'))) sources.add(m[1] ?? '');
   }
   expect(sources.size, 'source links in the API reference').toBeGreaterThan(50);
   expect([...sources].filter((f) => !existsSync(join(REPO, f))), 'source links to files that are not in the repository').toEqual([]);
