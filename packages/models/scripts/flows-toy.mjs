@@ -4,7 +4,7 @@
  * packages/models, after `npx tsup` in layers and models:
  *
  *   node scripts/flows-toy.mjs <out-dir> [--epochs 30] [--train 8000] [--test 2000] [--seed 1] [--batch 256] [--lr 1e-3]
- *        [--sets moons,rings,mixture,checkerboard] [--flows realnvp,glow,maf,nsf]
+ *        [--sets moons,rings,mixture,eight-gaussians,checkerboard] [--flows realnvp,glow,maf,nsf]
  *
  * Each flow is composed from bijectors under a TransformedDistribution with a standard-Normal base and trained by
  * @gm/models' `fit` (Adam, clipNorm 100) — the same epochs, batch, learning rate and data for every flow:
@@ -12,8 +12,9 @@
  *   glow     4 × [ActNorm, invertible 1×1 (LU), affine coupling 64-64]
  *   maf      5 MAF steps (MADE 64-64, alternating orders)
  *   nsf      4 rational-quadratic spline couplings (8 bins on [−4, 4], dense 64-64 nets)
- * Prints the test NLL (nats per point) per set and flow and writes `<set>-<flow>.png` (data | density | samples) and
- * results.json.
+ * Prints the test NLL (nats per point) per set and flow and writes `<set>-<flow>.png` (data | density | samples),
+ * `sheet.png` (all of them at half size: a row per set, a column per flow) and results.json. `--sheet-only` rebuilds
+ * `sheet.png` from the pictures already in <out-dir>.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,7 +25,7 @@ import { gmAdam, initBackend } from '@gm/backend';
 import { ActNorm, AffineCoupling, Chain, Invertible1x1, MaskedAutoregressiveFlow, SplineCoupling, TransformedDistribution } from '@gm/layers';
 import { StandardNormal } from '@gm/metrics';
 import { fit } from '@gm/models';
-import { histogram, TOY_SETS, writePanels } from './realnvp-lib.mjs';
+import { histogram, TOY_SETS, writePanels, writeSheet } from './realnvp-lib.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -35,12 +36,18 @@ const { values, positionals } = parseArgs({
     seed: { type: 'string', default: '1' },
     batch: { type: 'string', default: '256' },
     lr: { type: 'string', default: '1e-3' },
-    sets: { type: 'string', default: 'moons,rings,mixture,checkerboard' },
+    sets: { type: 'string', default: 'moons,rings,mixture,eight-gaussians,checkerboard' },
     flows: { type: 'string', default: 'realnvp,glow,maf,nsf' },
+    'sheet-only': { type: 'boolean', default: false },
   },
 });
 const out = positionals[0] ?? 'flows-toy-out';
 fs.mkdirSync(out, { recursive: true });
+const sheet = () => writeSheet(path.join(out, 'sheet.png'), values.sets.split(',').map((set) => values.flows.split(',').map((flow) => path.join(out, `${set}-${flow}.png`))));
+if (values['sheet-only']) {
+  sheet();
+  process.exit(0);
+}
 const choice = await initBackend();
 console.log(`backend: ${choice.summary}`);
 const [epochs, nTrain, nTest, seed, batchSize, learningRate] = ['epochs', 'train', 'test', 'seed', 'batch', 'lr'].map((k) => Number(values[k]));
@@ -101,4 +108,5 @@ for (const setName of values.sets.split(',')) {
 const flows = values.flows.split(',');
 console.log(`\n| set | ${flows.join(' | ')} |\n| --- | ${flows.map(() => '---').join(' | ')} |`);
 for (const [setName, row] of Object.entries(results)) console.log(`| ${setName} | ${flows.map((f) => row[f].testNll.toFixed(3)).join(' | ')} |`);
+sheet();
 fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify({ backend: choice.summary, epochs, batchSize, learningRate, nTrain, nTest, seed, results }, null, 2));

@@ -8,7 +8,9 @@ import { checkerboard, gaussianMixture, rings, twoMoons } from '@gm/data';
 export const TOY_SETS = {
   moons: { make: (n, s) => twoMoons(n, { seed: s, noise: 0.05 }), box: [-1.5, 2.5, -1.25, 1.75] },
   rings: { make: (n, s) => rings(n, { seed: s, noise: 0.05 }), box: [-3.75, 3.75, -3.75, 3.75] },
-  mixture: { make: (n, s) => gaussianMixture(n, { seed: s }), box: [-3, 3, -3, 3] },
+  // Three broad, overlapping Gaussians; and the classic eight narrow ones on a circle of radius 2.
+  mixture: { make: (n, s) => gaussianMixture(n, { seed: s, components: 3, radius: 1.2, std: 0.45 }), box: [-3, 3, -3, 3] },
+  'eight-gaussians': { make: (n, s) => gaussianMixture(n, { seed: s }), box: [-3, 3, -3, 3] },
   checkerboard: { make: (n, s) => checkerboard(n, { seed: s }), box: [-2.5, 2.5, -2.5, 2.5] },
 };
 
@@ -75,4 +77,33 @@ export function writeImageGrid(file, data, n, h, w, c, cols) {
     const v = (j) => Math.max(0, Math.min(255, Math.floor(data[base + j])));
     return c === 3 ? [v(0), v(1), v(2)] : [v(0), v(0), v(0)];
   });
+}
+
+/**
+ * One sheet of panel pictures: `files[row][col]` (PNGs of equal size) side by side, each shrunk by `shrink` (block
+ * means), with a grey line between columns.
+ */
+export function writeSheet(file, files, shrink = 2) {
+  const images = files.map((row) => row.map((f) => PNG.sync.read(fs.readFileSync(f))));
+  const { width: w0, height: h0 } = images[0][0];
+  const [w, h] = [Math.floor(w0 / shrink), Math.floor(h0 / shrink)];
+  const cols = images[0].length;
+  const sheet = new PNG({ width: cols * w, height: images.length * h });
+  images.forEach((row, r) =>
+    row.forEach((img, c) => {
+      if (img.width !== w0 || img.height !== h0) throw new Error(`writeSheet: ${files[r][c]} is ${img.width}×${img.height}, expected ${w0}×${h0}`);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const o = 4 * ((r * h + y) * sheet.width + c * w + x);
+          for (let k = 0; k < 3; k++) {
+            let sum = 0;
+            for (let dy = 0; dy < shrink; dy++) for (let dx = 0; dx < shrink; dx++) sum += img.data[4 * ((y * shrink + dy) * w0 + x * shrink + dx) + k];
+            sheet.data[o + k] = c > 0 && x === 0 ? 170 : Math.round(sum / (shrink * shrink));
+          }
+          sheet.data[o + 3] = 255;
+        }
+      }
+    }),
+  );
+  fs.writeFileSync(file, PNG.sync.write(sheet, { colorType: 0 })); // grey: the ramp is one hue, and the file a third
 }

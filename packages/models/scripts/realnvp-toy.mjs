@@ -2,7 +2,7 @@
 /**
  * Real NVP on the 2-D toy sets (issue 9). From packages/models, after `npx tsup`:
  *
- *   node scripts/realnvp-toy.mjs <out-dir> [--epochs 40] [--train 8000] [--test 2000] [--seed 1] [--sets moons,rings,mixture] [--lr 1e-3]
+ *   node scripts/realnvp-toy.mjs <out-dir> [--epochs 40] [--train 8000] [--test 2000] [--seed 1] [--sets moons,rings,eight-gaussians] [--lr 1e-3]
  *        [--batch 256] [--minutes M]   (M: training-time budget per set; stops after the epoch that exceeds it)
  *
  * For each set: a RealNVP (8 alternating couplings, dense s/t nets 64-64, standard-Normal base) trained with Adam
@@ -25,7 +25,7 @@ const { values, positionals } = parseArgs({
     train: { type: 'string', default: '8000' },
     test: { type: 'string', default: '2000' },
     seed: { type: 'string', default: '1' },
-    sets: { type: 'string', default: 'moons,rings,mixture' },
+    sets: { type: 'string', default: 'moons,rings,eight-gaussians' },
     lr: { type: 'string', default: '1e-3' },
     batch: { type: 'string', default: '256' },
     minutes: { type: 'string' },
