@@ -7,7 +7,12 @@
  *   `log|det ∂u/∂x| = −Σ α`. `inverse` (sampling) solves it one dimension at a time: D passes.
  * - IAF = `Invert(MAF)`: sampling in one pass, density in D passes (what a VAE posterior or a fast sampler wants).
  *
- * The MADE's last layer starts with small weights and zero bias, so a fresh step is close to the identity.
+ * With `transform: 'spline'` each dimension goes through a rational-quadratic spline (Durkan et al., 2019: the
+ * autoregressive neural spline flow) whose 3K − 1 parameters the MADE outputs instead of μ and α; the inverse is the
+ * spline's closed-form root, still one dimension per pass.
+ *
+ * The MADE's last layer starts with small weights (spline: zero) and zero bias, so a fresh step is close to (spline:
+ * exactly) the identity.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
@@ -17,12 +22,19 @@ import { Invert } from './bijector';
 import { resolveConditionerArgs, type ConditionerArgs } from './conditioner';
 import { madeDegrees, outputDegrees, type Ordering } from './made';
 import { MaskedDense } from './masked-dense';
+import { RQ_IDENTITY_DERIVATIVE, rationalQuadraticForward, rationalQuadraticInverse, rqParamsPerElement } from './rational-quadratic';
 
 export interface MaskedAutoregressiveArgs extends ConditionerArgs {
   /** Dimensions D (≥ 2). */
   dim: number;
   /** Input ordering (default 'natural'; alternate 'reversed' between stacked steps, or use 'random' with a seed). */
   ordering?: Ordering;
+  /** The element-wise transform the MADE parameterises (default 'affine'). */
+  transform?: 'affine' | 'spline';
+  /** Spline bins K (default 8; `transform: 'spline'` only). */
+  bins?: number;
+  /** Half-width B of the interval the splines bend, identity outside (default 3; `transform: 'spline'` only). */
+  bound?: number;
 }
 
 export class MaskedAutoregressiveFlow implements Bijector {
@@ -32,8 +44,15 @@ export class MaskedAutoregressiveFlow implements Bijector {
   readonly layers: readonly MaskedDense[];
   /** The position of each dimension in the autoregressive order (the MADE's input degrees). */
   readonly inputDegrees: readonly number[];
+  /** The element-wise transform: affine (μ, α) or a rational-quadratic spline. */
+  readonly transform: 'affine' | 'spline';
+  /** Spline bins and bound (spline transform). */
+  readonly bins: number;
+  readonly bound: number;
   /** order[k] = the dimension at position k of the ordering. */
   private readonly order: Int32Array;
+  /** Added to the spline parameters so that a fresh step's derivatives are 1 (kept outside any tidy scope). */
+  private readonly splineOffset: Tensor | undefined;
 
   constructor(args: MaskedAutoregressiveArgs) {
     const where = 'MaskedAutoregressiveFlow';
@@ -42,6 +61,14 @@ export class MaskedAutoregressiveFlow implements Bijector {
     const { hidden, activation, seed, contextSize } = resolveConditionerArgs(where, args);
     if (hidden.length === 0) throw new GmError('BAD_ARGUMENT', `${where}: hidden`, 'at least one hidden layer', hidden);
     const D = args.dim;
+    const transform = args.transform ?? 'affine';
+    if (transform !== 'affine' && transform !== 'spline') throw new GmError('BAD_ARGUMENT', `${where}: transform`, "'affine' or 'spline'", transform);
+    const bins = args.bins ?? 8;
+    checkPositiveInt(`${where}: bins`, bins);
+    if (bins < 2) throw new GmError('BAD_ARGUMENT', `${where}: bins`, 'at least 2', bins);
+    const bound = args.bound ?? 3;
+    if (!(typeof bound === 'number' && bound > 0 && Number.isFinite(bound))) throw new GmError('BAD_ARGUMENT', `${where}: bound`, 'a positive number', bound);
+    const perDim = transform === 'affine' ? 2 : rqParamsPerElement(bins);
     const degrees = madeDegrees({ inputSize: D, hiddenSizes: hidden, ordering: args.ordering ?? 'natural', ...(seed === undefined ? {} : { seed }) });
     const layerSeed = (i: number): number | undefined => (seed === undefined ? undefined : deriveSeed(seed, i) % 2 ** 30);
     const context = contextSize === undefined ? [] : [[null, contextSize]];
@@ -61,69 +88,97 @@ export class MaskedAutoregressiveFlow implements Bijector {
       width = units;
     });
     const out = new MaskedDense({
-      units: 2 * D,
+      units: perDim * D,
       inputDegrees: degrees[hidden.length] as number[],
-      outputDegrees: outputDegrees(degrees[0] as number[], 2),
+      outputDegrees: outputDegrees(degrees[0] as number[], perDim),
       maskType: 'output',
       contextSize: contextSize ?? null,
       seed: layerSeed(hidden.length) ?? null,
     });
     out.build(contextSize === undefined ? [null, width] : ([[null, width], ...context] as never));
-    // Small weights, zero bias: μ ≈ 0 and α ≈ 0, a step near the identity. write() copies, so dispose what we pass.
+    // Small weights, zero bias: μ ≈ 0 and α ≈ 0, a step near the identity; a spline step's last layer starts at zero
+    // (with the derivative offset, exactly the identity). write() copies, so dispose what we pass.
+    const start = transform === 'spline' ? 0 : 0.1;
     for (const w of out.trainableWeights as LayerVariable[]) {
-      const next = /bias/.test(w.name) ? tf.zerosLike(w.read()) : tf.tidy(() => tf.mul(w.read(), 0.1));
+      const next = /bias/.test(w.name) ? tf.zerosLike(w.read()) : tf.tidy(() => tf.mul(w.read(), start));
       w.write(next);
       next.dispose();
     }
     made.push(out);
     this.layers = made;
     this.dim = D;
+    this.transform = transform;
+    this.bins = bins;
+    this.bound = bound;
+    const offset = new Float32Array(rqParamsPerElement(bins)).fill(RQ_IDENTITY_DERIVATIVE, 2 * bins);
+    this.splineOffset = transform === 'spline' ? tf.keep(tf.tensor1d(offset)) : undefined;
     this.contextSize = contextSize;
     this.order = new Int32Array(D);
     this.inputDegrees = [...(degrees[0] as number[])];
     this.inputDegrees.forEach((position, d) => (this.order[position] = d));
   }
 
-  /** μ and α for every dimension from x (`[batch, D]`), autoregressively. */
-  private made(x: Tensor, context: Tensor | undefined): { mu: Tensor; alpha: Tensor } {
+  /** The MADE's output for x (`[batch, D]`): every dimension's parameters depend only on the dimensions before it. */
+  private made(x: Tensor, context: Tensor | undefined): Tensor {
     if ((context === undefined) !== (this.contextSize === undefined)) {
       throw new GmError('BAD_ARGUMENT', 'MaskedAutoregressiveFlow', this.contextSize === undefined ? 'was built without contextSize: pass no context' : `needs a context [batch, ${this.contextSize}] (options.context)`);
     }
     if (x.rank !== 2 || x.shape[1] !== this.dim) throw new GmError('BAD_SHAPE', 'MaskedAutoregressiveFlow: input', `[batch, ${this.dim}]`, `[${x.shape.join(', ')}]`);
     let h = x;
     for (const layer of this.layers) h = layer.apply(context === undefined ? h : [h, context]) as Tensor;
+    return h;
+  }
+
+  /** μ and α of the affine transform. */
+  private affine(h: Tensor): { mu: Tensor; alpha: Tensor } {
     const [mu, alpha] = tf.split(h, 2, 1) as [Tensor, Tensor];
     return { mu, alpha };
   }
 
-  /** x → u in one pass: `u = (x − μ)·exp(−α)`, log-det −Σ α. */
+  /** The spline parameters `[batch, D, 3K − 1]` (the MADE's outputs are parameter-major blocks of D). */
+  private splineParams(h: Tensor): Tensor {
+    const P = rqParamsPerElement(this.bins);
+    return tf.add(tf.transpose(tf.reshape(h, [h.shape[0] as number, P, this.dim]), [0, 2, 1]), this.splineOffset as Tensor);
+  }
+
+  /** The element-wise map x → u given the MADE's output at x, and its log-derivatives. */
+  private apply1(x: Tensor, h: Tensor): { u: Tensor; logDerivative: Tensor } {
+    if (this.transform === 'spline') {
+      const { y, logDerivative } = rationalQuadraticForward(x, this.splineParams(h), { bins: this.bins, bound: this.bound });
+      return { u: y, logDerivative };
+    }
+    const { mu, alpha } = this.affine(h);
+    return { u: tf.mul(tf.sub(x, mu), tf.exp(tf.neg(alpha))), logDerivative: tf.neg(alpha) };
+  }
+
+  /** Its inverse u → x for every dimension, given the MADE's output (right for dimension d once x_<d are final). */
+  private invert1(u: Tensor, h: Tensor): Tensor {
+    if (this.transform === 'spline') return rationalQuadraticInverse(u, this.splineParams(h), { bins: this.bins, bound: this.bound }).x;
+    const { mu, alpha } = this.affine(h);
+    return tf.add(tf.mul(u, tf.exp(alpha)), mu);
+  }
+
+  /** x → u in one pass (affine: `u = (x − μ)·exp(−α)`, log-det −Σ α). */
   forward(x: Tensor, options?: BijectorOptions): { y: Tensor; logDet: Tensor } {
     return tf.tidy(() => {
-      const { mu, alpha } = this.made(x, options?.context);
-      return { y: tf.mul(tf.sub(x, mu), tf.exp(tf.neg(alpha))), logDet: tf.neg(tf.sum(alpha, 1)) };
+      const { u, logDerivative } = this.apply1(x, this.made(x, options?.context));
+      return { y: u, logDet: tf.sum(logDerivative, 1) };
     });
   }
 
-  /** u → x, one dimension per pass in the ordering: `x_d = u_d·exp(α_d) + μ_d`; log-det Σ α. */
+  /** u → x, one dimension per pass in the ordering (affine: `x_d = u_d·exp(α_d) + μ_d`); log-det = −forward's at x. */
   inverse(u: Tensor, options?: BijectorOptions): { x: Tensor; logDet: Tensor } {
     return tf.tidy(() => {
       const n = u.shape[0] as number;
       const D = this.dim;
-      const uv = u.dataSync();
       const x = new Float32Array(n * D);
       for (let k = 0; k < D; k++) {
         const d = this.order[k] as number;
-        const [mv, av] = tf.tidy(() => {
-          const { mu, alpha } = this.made(tf.tensor2d(x, [n, D]), options?.context);
-          return [mu.dataSync(), alpha.dataSync()];
-        });
-        for (let b = 0; b < n; b++) {
-          const i = b * D + d;
-          x[i] = (uv[i] as number) * Math.exp(av[i] as number) + (mv[i] as number);
-        }
+        const xv = tf.tidy(() => this.invert1(u, this.made(tf.tensor2d(x, [n, D]), options?.context)).dataSync());
+        for (let b = 0; b < n; b++) x[b * D + d] = xv[b * D + d] as number;
       }
       const xt = tf.tensor2d(x, [n, D]);
-      return { x: xt, logDet: tf.sum(this.made(xt, options?.context).alpha, 1) };
+      return { x: xt, logDet: tf.neg(tf.sum(this.apply1(xt, this.made(xt, options?.context)).logDerivative, 1)) };
     });
   }
 
@@ -139,6 +194,7 @@ export class MaskedAutoregressiveFlow implements Bijector {
   /** Frees the MADE's weights (when no model owns the layers; tfjs refuses Layer.dispose on layers never applied symbolically). */
   dispose(): void {
     for (const layer of this.layers) for (const w of layer.weights) w.dispose();
+    this.splineOffset?.dispose();
   }
 }
 

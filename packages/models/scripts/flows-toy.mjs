@@ -4,7 +4,7 @@
  * packages/models, after `npx tsup` in layers and models:
  *
  *   node scripts/flows-toy.mjs <out-dir> [--epochs 30] [--train 8000] [--test 2000] [--seed 1] [--batch 256] [--lr 1e-3]
- *        [--sets moons,rings,mixture,eight-gaussians,checkerboard] [--flows realnvp,glow,maf,nsf]
+ *        [--sets moons,rings,mixture,eight-gaussians,checkerboard] [--flows realnvp,glow,maf,nsf,nsf-ar]
  *
  * Each flow is composed from bijectors under a TransformedDistribution with a standard-Normal base and trained by
  * @gm/models' `fit` (Adam, clipNorm 100) — the same epochs, batch, learning rate and data for every flow:
@@ -12,6 +12,7 @@
  *   glow     4 × [ActNorm, invertible 1×1 (LU), affine coupling 64-64]
  *   maf      5 MAF steps (MADE 64-64, alternating orders)
  *   nsf      4 rational-quadratic spline couplings (8 bins on [−4, 4], dense 64-64 nets)
+ *   nsf-ar   4 autoregressive rational-quadratic spline steps (MADE 64-64, same splines, alternating orders)
  * Prints the test NLL (nats per point) per set and flow and writes `<set>-<flow>.png` (data | density | samples),
  * `sheet.png` (all of them at half size: a row per set, a column per flow) and results.json. `--sheet-only` rebuilds
  * `sheet.png` from the pictures already in <out-dir>.
@@ -37,7 +38,7 @@ const { values, positionals } = parseArgs({
     batch: { type: 'string', default: '256' },
     lr: { type: 'string', default: '1e-3' },
     sets: { type: 'string', default: 'moons,rings,mixture,eight-gaussians,checkerboard' },
-    flows: { type: 'string', default: 'realnvp,glow,maf,nsf' },
+    flows: { type: 'string', default: 'realnvp,glow,maf,nsf,nsf-ar' },
     'sheet-only': { type: 'boolean', default: false },
   },
 });
@@ -63,6 +64,7 @@ const FLOWS = {
     ]).flat(),
   maf: (s) => Array.from({ length: 5 }, (_, i) => new MaskedAutoregressiveFlow({ dim: 2, hidden: [64, 64], ordering: i % 2 === 0 ? 'natural' : 'reversed', seed: s + i })),
   nsf: (s) => Array.from({ length: 4 }, (_, i) => new SplineCoupling({ inputShape: [2], bins: 8, bound: 4, invertMask: i % 2 === 1, hidden: [64, 64], seed: s + i })),
+  'nsf-ar': (s) => Array.from({ length: 4 }, (_, i) => new MaskedAutoregressiveFlow({ dim: 2, hidden: [64, 64], transform: 'spline', bins: 8, bound: 4, ordering: i % 2 === 0 ? 'natural' : 'reversed', seed: s + i })),
 };
 
 const results = {};
