@@ -20,6 +20,7 @@ import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { checkPositiveInt, deriveSeed, GmError, type Bijector, type BijectorOptions } from '@gm/core';
 import { Invert } from './bijector';
 import { resolveConditionerArgs, type ConditionerArgs } from './conditioner';
+import { buildLayer, type Activation } from './util';
 import { madeDegrees, outputDegrees, type Ordering } from './made';
 import { MaskedDense } from './masked-dense';
 import { RQ_IDENTITY_DERIVATIVE, rationalQuadraticForward, rationalQuadraticInverse, rqParamsPerElement } from './rational-quadratic';
@@ -35,6 +36,11 @@ export interface MaskedAutoregressiveArgs extends ConditionerArgs {
   bins?: number;
   /** Half-width B of the interval the splines bend, identity outside (default 3; `transform: 'spline'` only). */
   bound?: number;
+  /** The MADE of a saved step (hidden layers, then the output layer), as a model that stored them loads them: the
+   * step is rebuilt around them (`hidden`, `ordering` and `seed` are then theirs). */
+  layers?: readonly MaskedDense[];
+  /** Names the MADE's layers `<name>_hidden<l>` and `<name>_out` (so a model that stores several steps finds each). */
+  name?: string;
 }
 
 export class MaskedAutoregressiveFlow implements Bijector {
@@ -69,9 +75,31 @@ export class MaskedAutoregressiveFlow implements Bijector {
     const bound = args.bound ?? 3;
     if (!(typeof bound === 'number' && bound > 0 && Number.isFinite(bound))) throw new GmError('BAD_ARGUMENT', `${where}: bound`, 'a positive number', bound);
     const perDim = transform === 'affine' ? 2 : rqParamsPerElement(bins);
-    const degrees = madeDegrees({ inputSize: D, hiddenSizes: hidden, ordering: args.ordering ?? 'natural', ...(seed === undefined ? {} : { seed }) });
+    const made = args.layers === undefined ? MaskedAutoregressiveFlow.freshMade(D, perDim, transform, { hidden, activation, seed, contextSize, ordering: args.ordering ?? 'natural', name: args.name }) : [...args.layers];
+    const last = made[made.length - 1];
+    const first = made[0];
+    if (made.length < 2 || first === undefined || last === undefined || first.degrees.inputDegrees.length !== D || last.units !== perDim * D || last.contextSize !== contextSize) {
+      throw new GmError('BAD_ARGUMENT', `${where}: layers`, `a MADE over ${D} inputs with ${perDim * D} outputs${contextSize === undefined ? '' : ` and a context of ${contextSize}`} (hidden layers, then the output layer)`, `${made.length} layers`);
+    }
+    this.layers = made;
+    this.dim = D;
+    this.transform = transform;
+    this.bins = bins;
+    this.bound = bound;
+    const offset = new Float32Array(rqParamsPerElement(bins)).fill(RQ_IDENTITY_DERIVATIVE, 2 * bins);
+    this.splineOffset = transform === 'spline' ? tf.keep(tf.tensor1d(offset)) : undefined;
+    this.contextSize = contextSize;
+    this.order = new Int32Array(D);
+    this.inputDegrees = [...first.degrees.inputDegrees];
+    this.inputDegrees.forEach((position, d) => (this.order[position] = d));
+  }
+
+  /** A new MADE: hidden layers on the ordering's degrees, then the output layer starting small (spline: at zero). */
+  private static freshMade(D: number, perDim: number, transform: 'affine' | 'spline', o: { hidden: number[]; activation: Activation; seed: number | undefined; contextSize: number | undefined; ordering: Ordering; name: string | undefined }): MaskedDense[] {
+    const { hidden, activation, seed, contextSize } = o;
+    const degrees = madeDegrees({ inputSize: D, hiddenSizes: hidden, ordering: o.ordering, ...(seed === undefined ? {} : { seed }) });
     const layerSeed = (i: number): number | undefined => (seed === undefined ? undefined : deriveSeed(seed, i) % 2 ** 30);
-    const context = contextSize === undefined ? [] : [[null, contextSize]];
+    const context = contextSize === undefined ? [] : [contextSize];
     const made: MaskedDense[] = [];
     let width = D;
     hidden.forEach((units, l) => {
@@ -82,8 +110,9 @@ export class MaskedAutoregressiveFlow implements Bijector {
         activation,
         contextSize: contextSize ?? null,
         seed: layerSeed(l) ?? null,
+        ...(o.name === undefined ? {} : { name: `${o.name}_hidden${l}` }),
       });
-      layer.build(contextSize === undefined ? [null, width] : ([[null, width], ...context] as never));
+      buildLayer(layer, [null, width], context); // applied once, so its weights get the scoped names saving uses
       made.push(layer);
       width = units;
     });
@@ -94,8 +123,9 @@ export class MaskedAutoregressiveFlow implements Bijector {
       maskType: 'output',
       contextSize: contextSize ?? null,
       seed: layerSeed(hidden.length) ?? null,
+      ...(o.name === undefined ? {} : { name: `${o.name}_out` }),
     });
-    out.build(contextSize === undefined ? [null, width] : ([[null, width], ...context] as never));
+    buildLayer(out, [null, width], context);
     // Small weights, zero bias: μ ≈ 0 and α ≈ 0, a step near the identity; a spline step's last layer starts at zero
     // (with the derivative offset, exactly the identity). write() copies, so dispose what we pass.
     const start = transform === 'spline' ? 0 : 0.1;
@@ -105,17 +135,7 @@ export class MaskedAutoregressiveFlow implements Bijector {
       next.dispose();
     }
     made.push(out);
-    this.layers = made;
-    this.dim = D;
-    this.transform = transform;
-    this.bins = bins;
-    this.bound = bound;
-    const offset = new Float32Array(rqParamsPerElement(bins)).fill(RQ_IDENTITY_DERIVATIVE, 2 * bins);
-    this.splineOffset = transform === 'spline' ? tf.keep(tf.tensor1d(offset)) : undefined;
-    this.contextSize = contextSize;
-    this.order = new Int32Array(D);
-    this.inputDegrees = [...(degrees[0] as number[])];
-    this.inputDegrees.forEach((position, d) => (this.order[position] = d));
+    return made;
   }
 
   /** The MADE's output for x (`[batch, D]`): every dimension's parameters depend only on the dimensions before it. */
@@ -194,6 +214,11 @@ export class MaskedAutoregressiveFlow implements Bijector {
   /** Frees the MADE's weights (when no model owns the layers; tfjs refuses Layer.dispose on layers never applied symbolically). */
   dispose(): void {
     for (const layer of this.layers) for (const w of layer.weights) w.dispose();
+    this.disposeConstants();
+  }
+
+  /** Frees the step's own constants only (a model that stored the layers frees their weights). */
+  disposeConstants(): void {
     this.splineOffset?.dispose();
   }
 }

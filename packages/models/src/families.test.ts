@@ -18,6 +18,7 @@ import { RealNVP } from './realnvp/realnvp';
 import { RealNVPImage } from './realnvp/realnvp-image';
 import { SplineFlow } from './nsf/spline-flow';
 import { Glow } from './glow/glow';
+import { MAF } from './maf/maf';
 import { DenoisingAutoencoder, SparseAutoencoder, StackedAutoencoder, TiedAutoencoder } from './autoencoders/autoencoder';
 
 beforeAll(async () => {
@@ -49,6 +50,8 @@ const FAMILIES: Family[] = [
     make: () => new RealNVPImage({ inputShape: [4, 4, 1], scales: 2, couplingsPerStage: 1, filters: 3, blocks: 0, seed: 6 }),
     data: () => tf.tidy(() => tf.floor(tf.randomUniform([16, 4, 4, 1], 0, 256, 'float32', 15))),
   },
+  { name: 'MAF (random orders)', make: () => new MAF({ dim: 3, steps: 2, hidden: [6], ordering: 'random', seed: 19 }), data: () => tf.randomNormal([24, 3], 0, 1, 'float32', 20) },
+  { name: 'MAF (autoregressive splines)', make: () => new MAF({ dim: 3, steps: 2, hidden: [6], transform: 'spline', bins: 4, seed: 21 }), data: () => tf.randomNormal([24, 3], 0, 1, 'float32', 22) },
   {
     name: 'Glow',
     make: () => new Glow({ inputShape: [4, 4, 1], scales: 2, stepsPerScale: 1, filters: 3, seed: 17 }),

@@ -53,4 +53,5 @@ export * from './iaf';
 export * from './realnvp';
 export * from './nsf';
 export * from './glow';
-export { VectorFlow, checkStoredChain, type VectorFlowSampleOptions } from './realnvp/vector-flow';
+export * from './maf';
+export { VectorFlow, chainParts, checkStoredChain, type VectorFlowParts, type VectorFlowSampleOptions } from './realnvp/vector-flow';

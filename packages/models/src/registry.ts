@@ -11,6 +11,7 @@ import { REALNVP_IMAGE_CHECKPOINT_KIND, RealNVPImage } from './realnvp/realnvp-i
 import { REALNVP_CHECKPOINT_KIND, RealNVP } from './realnvp/realnvp';
 import { SPLINE_FLOW_CHECKPOINT_KIND, SplineFlow } from './nsf/spline-flow';
 import { GLOW_CHECKPOINT_KIND, Glow } from './glow/glow';
+import { MAF_CHECKPOINT_KIND, MAF } from './maf/maf';
 import { VAE, VAE_CHECKPOINT_KIND } from './vae/vae';
 
 /** Checkpoint kind → how to load it. */
@@ -22,6 +23,7 @@ export const MODEL_LOADERS: Readonly<Record<string, (store: CheckpointStore) => 
   [REALNVP_IMAGE_CHECKPOINT_KIND]: (s) => RealNVPImage.load(s),
   [SPLINE_FLOW_CHECKPOINT_KIND]: (s) => SplineFlow.load(s),
   [GLOW_CHECKPOINT_KIND]: (s) => Glow.load(s),
+  [MAF_CHECKPOINT_KIND]: (s) => MAF.load(s),
   ...Object.fromEntries(AUTOENCODER_CLASSES.map((c) => [c.variant.kind, (s: CheckpointStore) => loadAutoencoder(s)])),
 };
 

@@ -8,7 +8,7 @@ import { ACTIVATIONS, ActNorm, Invertible1x1, registerGmLayers, SplineCoupling, 
 import { checkPositiveInt, deriveSeed, GmError, type CheckpointStore } from '@gm/core';
 import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts } from '../model-base';
-import { checkStoredChain, VectorFlow } from '../realnvp/vector-flow';
+import { chainParts, checkStoredChain, VectorFlow } from '../realnvp/vector-flow';
 
 /** Checkpoint kind written by {@link SplineFlow.save}. */
 export const SPLINE_FLOW_CHECKPOINT_KIND = 'nsf';
@@ -91,7 +91,7 @@ export class SplineFlow extends VectorFlow<ResolvedSplineFlowConfig> {
   /** A fresh (identity) flow with seeded weights; the second argument is internal (used by {@link SplineFlow.load}). */
   constructor(config: SplineFlowConfig, model?: tfl.LayersModel) {
     const resolved = resolveSplineFlowConfig(config);
-    super(resolved, () => buildFlowLayers(resolved), 'nsf', model);
+    super(resolved, chainParts(resolved.dim, () => buildFlowLayers(resolved), 'nsf', model));
   }
 
   describe(): string {

@@ -7,7 +7,7 @@ import { ACTIVATIONS, AffineCoupling, FlowBatchNorm, registerGmLayers, type Acti
 import { checkPositiveInt, deriveSeed, type CheckpointStore } from '@gm/core';
 import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts } from '../model-base';
-import { checkStoredChain, VectorFlow, type VectorFlowSampleOptions } from './vector-flow';
+import { chainParts, checkStoredChain, VectorFlow, type VectorFlowSampleOptions } from './vector-flow';
 
 /** Checkpoint kind written by {@link RealNVP.save}. */
 export const REALNVP_CHECKPOINT_KIND = 'realnvp';
@@ -92,7 +92,7 @@ export class RealNVP extends VectorFlow<ResolvedRealNvpConfig> {
   /** A fresh (identity) flow with seeded weights; the second argument is internal (used by {@link RealNVP.load}). */
   constructor(config: RealNvpConfig, model?: tfl.LayersModel) {
     const resolved = resolveRealNvpConfig(config);
-    super(resolved, () => buildFlowLayers(resolved), 'realnvp', model);
+    super(resolved, chainParts(resolved.dim, () => buildFlowLayers(resolved), 'realnvp', model));
   }
 
   describe(): string {

@@ -21,6 +21,19 @@ export interface VectorFlowSampleOptions {
   seed?: number;
 }
 
+/** What a vector flow is made of: the tfjs model a checkpoint stores, and the steps it holds. */
+export interface VectorFlowParts {
+  model: tfl.LayersModel;
+  flows: readonly Bijector[];
+}
+
+/** Parts whose steps are tfjs flow layers applied in order (a chain model of `layers`, or a stored one). */
+export function chainParts(dim: number, layers: () => tfl.layers.Layer[], modelName: string, model?: tfl.LayersModel): VectorFlowParts {
+  registerGmLayers();
+  const m = model ?? chainModel([dim], layers(), modelName);
+  return { model: m, flows: chainLayers(m) as unknown as Bijector[] };
+}
+
 export abstract class VectorFlow<C extends { dim: number; seed: number }> extends ModelBase implements Bijector {
   readonly inputConvention: InputConvention = 'continuous';
   readonly codingsSize = 0;
@@ -37,12 +50,13 @@ export abstract class VectorFlow<C extends { dim: number; seed: number }> extend
   /** The class name errors start with (`RealNVP`, `SplineFlow`). */
   protected abstract readonly label: string;
 
-  protected constructor(config: C, layers: () => tfl.layers.Layer[], modelName: string, model?: tfl.LayersModel) {
+  /** `parts`: the tfjs model checkpoints store and the steps (bijectors) it holds, in data → base order. */
+  protected constructor(config: C, parts: VectorFlowParts) {
     super();
     registerGmLayers();
     this.config = config;
-    this.model = model ?? chainModel([config.dim], layers(), modelName);
-    this.flows = chainLayers(this.model) as unknown as Bijector[];
+    this.model = parts.model;
+    this.flows = parts.flows;
     this.base = new StandardNormal([config.dim]);
     this.distribution = new TransformedDistribution(this.base, new Chain(this.flows));
   }
