@@ -10,6 +10,7 @@ import { checkPositiveInt, deriveSeed, GmError, type CheckpointStore } from '@gm
 import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts } from '../model-base';
 import { VectorFlow, type VectorFlowParts } from '../realnvp/vector-flow';
+import { resolveVectorPixelFields } from '../realnvp/pixel-space';
 
 /** Checkpoint kind written by {@link MAF.save}. */
 export const MAF_CHECKPOINT_KIND = 'maf';
@@ -31,6 +32,11 @@ export interface MafConfig {
   bound?: number;
   /** Activation of the MADEs' hidden layers (default 'relu'). */
   activation?: Activation;
+  /** Pixel levels of flattened 8-bit images (dequantized and logit-transformed inside the model; bits/dim in pixel
+   * space); 0 (default): real vectors. */
+  levels?: number;
+  /** The logit transform's α for pixels (default 0.05). */
+  alpha?: number;
   /** Seed of the weights, random orders, batch order and sampling (default 0). */
   seed?: number;
 }
@@ -62,7 +68,8 @@ export function resolveMafConfig(config: MafConfig): ResolvedMafConfig {
   if (!ACTIVATIONS.includes(activation)) throw new GmError('BAD_ARGUMENT', `${where}: "activation"`, `one of ${ACTIVATIONS.join(', ')}`, activation);
   const seed = config.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new GmError('BAD_ARGUMENT', `${where}: "seed"`, 'a non-negative integer', seed);
-  return { dim: config.dim, steps, hidden: [...hidden], ordering, transform, bins, bound, activation, seed };
+  const { levels, alpha } = resolveVectorPixelFields(where, config);
+  return { dim: config.dim, steps, hidden: [...hidden], ordering, transform, bins, bound, activation, levels, alpha, seed };
 }
 
 function stepArgs(c: ResolvedMafConfig, t: number) {
@@ -140,7 +147,7 @@ export class MAF extends VectorFlow<ResolvedMafConfig> {
   describe(): string {
     const c = this.config;
     const what = c.transform === 'spline' ? `autoregressive rational-quadratic spline steps (${c.bins} bins on [−${c.bound}, ${c.bound}])` : 'MAF steps';
-    return `${c.transform === 'spline' ? 'autoregressive neural spline flow' : 'masked autoregressive flow'}, ${c.dim}-D, ${c.steps} ${what} (MADE ${c.hidden.join('-')}, ${c.ordering} orders), N(0, I) base`;
+    return `${c.transform === 'spline' ? 'autoregressive neural spline flow' : 'masked autoregressive flow'}, ${c.dim}-D${c.levels > 0 ? ` ${c.levels}-level pixels (dequantized, logit)` : ''}, ${c.steps} ${what} (MADE ${c.hidden.join('-')}, ${c.ordering} orders), N(0, I) base`;
   }
 
   /** Loads a flow saved by {@link MAF.save}; another kind, or weights that disagree with the config, is an error. */

@@ -9,6 +9,7 @@ import { checkPositiveInt, deriveSeed, GmError, type CheckpointStore } from '@gm
 import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts } from '../model-base';
 import { chainParts, checkStoredChain, VectorFlow } from '../realnvp/vector-flow';
+import { resolveVectorPixelFields } from '../realnvp/pixel-space';
 
 /** Checkpoint kind written by {@link SplineFlow.save}. */
 export const SPLINE_FLOW_CHECKPOINT_KIND = 'nsf';
@@ -29,6 +30,11 @@ export interface SplineFlowConfig {
   mixing?: boolean;
   /** Activation of the coupling networks (default 'relu'). */
   activation?: Activation;
+  /** Pixel levels of flattened 8-bit images (dequantized and logit-transformed inside the model; bits/dim in pixel
+   * space); 0 (default): real vectors. */
+  levels?: number;
+  /** The logit transform's α for pixels (default 0.05). */
+  alpha?: number;
   /** Seed of the weight initialisers, the 1×1 rotations, the batch order and sampling (default 0). */
   seed?: number;
 }
@@ -58,7 +64,8 @@ export function resolveSplineFlowConfig(config: SplineFlowConfig): ResolvedSplin
   if (!ACTIVATIONS.includes(activation)) throw new GmError('BAD_ARGUMENT', `${where}: "activation"`, `one of ${ACTIVATIONS.join(', ')}`, activation);
   const seed = config.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new GmError('BAD_ARGUMENT', `${where}: "seed"`, 'a non-negative integer', seed);
-  return { dim: config.dim, couplings, hidden: [...hidden], bins, bound, mixing, activation, seed };
+  const { levels, alpha } = resolveVectorPixelFields(where, config);
+  return { dim: config.dim, couplings, hidden: [...hidden], bins, bound, mixing, activation, levels, alpha, seed };
 }
 
 const layersPerCoupling = (c: ResolvedSplineFlowConfig): number => (c.mixing ? 3 : 1);
@@ -96,7 +103,7 @@ export class SplineFlow extends VectorFlow<ResolvedSplineFlowConfig> {
 
   describe(): string {
     const c = this.config;
-    return `neural spline flow, ${c.dim}-D, ${c.couplings} rational-quadratic couplings (${c.bins} bins on [−${c.bound}, ${c.bound}], MLP ${c.hidden.join('-')})${c.mixing ? ' with ActNorm and 1×1 mixing' : ''}, N(0, I) base`;
+    return `neural spline flow, ${c.dim}-D${c.levels > 0 ? ` ${c.levels}-level pixels (dequantized, logit)` : ''}, ${c.couplings} rational-quadratic couplings (${c.bins} bins on [−${c.bound}, ${c.bound}], MLP ${c.hidden.join('-')})${c.mixing ? ' with ActNorm and 1×1 mixing' : ''}, N(0, I) base`;
   }
 
   /** Loads a flow saved by {@link SplineFlow.save}; another kind, or weights that disagree with the config, is an error. */

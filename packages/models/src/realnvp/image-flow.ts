@@ -7,12 +7,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { Chain, Logit, registerGmLayers, TransformedDistribution, UniformDequantization } from '@gm/layers';
+import { Chain, registerGmLayers, TransformedDistribution } from '@gm/layers';
 import { checkPositiveInt, deriveSeed, formatShape, GmError, type Bijector, type BijectorOptions, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, bitsPerDim, randomStandardNormal } from '@gm/metrics';
 import { ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import { batchedMean, checkTensor } from './shared';
+import { PixelSpace, resolvePixelFields } from './pixel-space';
 
 /** The fields every image flow's config has (defaults filled in). */
 export interface ImageFlowConfig {
@@ -53,18 +54,14 @@ export function resolveImageFlowFields(where: string, config: { inputShape: unkn
   const shape = config.inputShape;
   if (!Array.isArray(shape) || shape.length !== 3) throw new GmError('BAD_ARGUMENT', `${where}: "inputShape"`, '[H, W, C]', shape);
   shape.forEach((d, i) => checkPositiveInt(`${where}: "inputShape[${i}]"`, d));
-  const alpha = config.alpha ?? 0.05;
-  if (typeof alpha !== 'number' || !(alpha > 0 && alpha < 0.5)) throw new GmError('BAD_ARGUMENT', `${where}: "alpha"`, 'a number in (0, 0.5)', alpha);
-  const levels = config.levels ?? 256;
-  checkPositiveInt(`${where}: "levels"`, levels);
-  if ((levels as number) < 2) throw new GmError('BAD_ARGUMENT', `${where}: "levels"`, 'at least 2', levels);
+  const { levels, alpha } = resolvePixelFields(where, config);
   const classes = config.classes ?? 0;
   if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 0 || classes === 1) {
     throw new GmError('BAD_ARGUMENT', `${where}: "classes"`, '0 (unconditional) or an integer ≥ 2', classes);
   }
   const seed = config.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new GmError('BAD_ARGUMENT', `${where}: "seed"`, 'a non-negative integer', seed);
-  return { inputShape: [shape[0], shape[1], shape[2]], alpha, levels: levels as number, classes, seed };
+  return { inputShape: [shape[0], shape[1], shape[2]], alpha, levels, classes, seed };
 }
 
 export abstract class ImageFlow<C extends ImageFlowConfig> extends ModelBase implements Bijector {
@@ -78,7 +75,8 @@ export abstract class ImageFlow<C extends ImageFlowConfig> extends ModelBase imp
   readonly distribution: TransformedDistribution;
   /** N(0, I) over `inputShape`. */
   readonly base: StandardNormal;
-  private readonly dequantizer: UniformDequantization;
+  /** Dequantization, the logit transform and bits/dim. */
+  protected readonly pixels: PixelSpace;
   /** The class name errors start with (`RealNVPImage`, `Glow`). */
   protected abstract readonly label: string;
 
@@ -88,9 +86,9 @@ export abstract class ImageFlow<C extends ImageFlowConfig> extends ModelBase imp
     registerGmLayers();
     this.config = config;
     this.parts = parts;
-    this.dequantizer = new UniformDequantization({ levels: config.levels });
+    this.pixels = new PixelSpace(config.levels, config.alpha);
     this.base = new StandardNormal(config.inputShape);
-    this.distribution = new TransformedDistribution(this.base, new Chain([new Logit({ alpha: config.alpha, levels: config.levels }), flow]));
+    this.distribution = new TransformedDistribution(this.base, new Chain([this.pixels.logit, flow]));
   }
 
   /** Values per image (H·W·C). */
@@ -174,11 +172,6 @@ export abstract class ImageFlow<C extends ImageFlowConfig> extends ModelBase imp
     }
   }
 
-  /** Integer pixels plus seeded U[0, 1) noise (the dequantization bound's continuous values). */
-  protected dequantize(pixels: tf.Tensor, seed: number): tf.Tensor {
-    return this.dequantizer.forward(pixels, { seed }).y;
-  }
-
   /** Mean bits/dim of integer `pixels` (dequantized with seeded uniform noise): −log p(pixels + u)/(D·ln 2). */
   bitsPerDim(pixels: tf.Tensor, options: ImageFlowBitsOptions = {}): number {
     this.checkX('bitsPerDim', pixels, 'pixels');
@@ -192,7 +185,7 @@ export abstract class ImageFlow<C extends ImageFlowConfig> extends ModelBase imp
     return batchedMean(pixels, batchSize, (xb, b) => {
       const start = b * batchSize;
       const lb = labels === undefined ? undefined : xb.shape[0] === N ? labels : tf.slice(labels, start, xb.shape[0]);
-      return bitsPerDim(tf.neg(this.logProb(this.dequantize(xb, deriveSeed(seed, 5, b)), false, lb)), D);
+      return bitsPerDim(tf.neg(this.logProb(this.pixels.dequantize(xb, deriveSeed(seed, 5, b)), false, lb)), D);
     });
   }
 
@@ -244,8 +237,7 @@ export abstract class ImageFlow<C extends ImageFlowConfig> extends ModelBase imp
   }
 
   private meanBits(batch: TrainingBatch, seed: number, training: boolean): tf.Scalar {
-    const D = this.dataSize;
-    return tf.tidy(() => tf.div(tf.neg(tf.mean(this.logProb(this.dequantize(batch.x, seed), training, this.classes > 0 ? batch.labels : undefined))), D * Math.LN2) as tf.Scalar);
+    return tf.tidy(() => this.pixels.meanBits(this.logProb(this.pixels.dequantize(batch.x, seed), training, this.classes > 0 ? batch.labels : undefined), this.dataSize));
   }
 
   /** The training loss: bits/dim of the batch dequantized with the step's seeded noise (batch statistics). */
@@ -270,10 +262,7 @@ export abstract class ImageFlow<C extends ImageFlowConfig> extends ModelBase imp
     }
     if (x === undefined) return;
     this.checkX('fit', x, 'pixels');
-    const [lo, hi] = tf.tidy(() => [tf.min(x).dataSync()[0] as number, tf.max(x).dataSync()[0] as number]) as [number, number];
-    if (!(lo >= 0 && hi <= this.config.levels - 1)) {
-      throw new GmError('BAD_ARGUMENT', `${this.label}.fit: pixels`, `integers in [0, ${this.config.levels - 1}] (they are dequantized here); got values in [${lo}, ${hi}]`);
-    }
+    this.pixels.checkPixels(`${this.label}.fit`, x);
   }
 
   /** −log p in nats and bits/dim of the 8-bit pixels (a one-sample dequantization bound); `options.labels` for a

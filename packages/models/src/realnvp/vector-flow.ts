@@ -7,11 +7,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Chain, registerGmLayers, TransformedDistribution } from '@gm/layers';
-import { checkPositiveInt, checkPositiveNumber, deriveSeed, formatShape, GmError, type Bijector, type BijectorOptions, type EvaluateOptions, type InputConvention, type Metric, type TrainingBatch, type TrainingData } from '@gm/core';
+import { checkPositiveInt, checkPositiveNumber, deriveSeed, formatShape, GmError, type Bijector, type BijectorOptions, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { StandardNormal, randomStandardNormal } from '@gm/metrics';
 import { ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
 import { batchedMean, chainLayers, chainModel, checkTensor } from './shared';
+import { PixelSpace } from './pixel-space';
 
 /** Options of `sample` on vector flows. */
 export interface VectorFlowSampleOptions {
@@ -34,8 +35,17 @@ export function chainParts(dim: number, layers: () => tfl.layers.Layer[], modelN
   return { model: m, flows: chainLayers(m) as unknown as Bijector[] };
 }
 
-export abstract class VectorFlow<C extends { dim: number; seed: number }> extends ModelBase implements Bijector {
-  readonly inputConvention: InputConvention = 'continuous';
+/** The fields every vector flow's config has: `levels` > 0 makes it a flow on flattened 8-bit pixels. */
+export interface VectorFlowConfig {
+  dim: number;
+  seed: number;
+  /** Pixel levels of flattened images (dequantized and logit-transformed inside the model); 0 or absent: real vectors. */
+  levels?: number;
+  /** The logit transform's α for pixels (default 0.05). */
+  alpha?: number;
+}
+
+export abstract class VectorFlow<C extends VectorFlowConfig> extends ModelBase implements Bijector {
   readonly codingsSize = 0;
   /** The validated configuration, defaults filled in. */
   readonly config: C;
@@ -49,6 +59,8 @@ export abstract class VectorFlow<C extends { dim: number; seed: number }> extend
   readonly base: StandardNormal;
   /** The class name errors start with (`RealNVP`, `SplineFlow`). */
   protected abstract readonly label: string;
+  /** Dequantization and the logit transform, for a flow on pixels. */
+  protected readonly pixels: PixelSpace | undefined;
 
   /** `parts`: the tfjs model checkpoints store and the steps (bijectors) it holds, in data → base order. */
   protected constructor(config: C, parts: VectorFlowParts) {
@@ -58,7 +70,14 @@ export abstract class VectorFlow<C extends { dim: number; seed: number }> extend
     this.model = parts.model;
     this.flows = parts.flows;
     this.base = new StandardNormal([config.dim]);
-    this.distribution = new TransformedDistribution(this.base, new Chain(this.flows));
+    const levels = config.levels ?? 0;
+    this.pixels = levels > 0 ? new PixelSpace(levels, config.alpha ?? 0.05) : undefined;
+    this.distribution = new TransformedDistribution(this.base, new Chain(this.pixels === undefined ? this.flows : [this.pixels.logit, ...this.flows]));
+  }
+
+  /** 'pixels' for a flow on flattened 8-bit images (integers 0..levels−1), else 'continuous'. */
+  get inputConvention(): InputConvention {
+    return this.pixels === undefined ? 'continuous' : 'pixels';
   }
 
   get inputShape(): readonly number[] {
@@ -98,7 +117,24 @@ export abstract class VectorFlow<C extends { dim: number; seed: number }> extend
     return -batchedMean(x, batchSize, (xb) => this.logProb(xb));
   }
 
-  /** `n` samples `[n, dim]`: z ~ N(0, temperature²·I), x = f⁻¹(z). Seeded calls are reproducible. */
+  /**
+   * Mean bits/dim of flattened integer `pixels` (a flow on pixels): −log p(pixels + u)/(D·ln 2) with seeded uniform
+   * noise u, the one-sample dequantization bound in 8-bit pixel space.
+   */
+  bitsPerDim(pixels: tf.Tensor, options: { seed?: number; batchSize?: number } = {}): number {
+    this.checkX('bitsPerDim', pixels, 'pixels');
+    const space = this.pixels;
+    if (space === undefined) throw new GmError('BAD_ARGUMENT', `${this.label}.bitsPerDim`, 'a flow on pixels (config "levels"); this one models real vectors: use nll');
+    const seed = options.seed ?? this.config.seed;
+    const batchSize = options.batchSize ?? 100;
+    checkPositiveInt(`${this.label}.bitsPerDim: "batchSize"`, batchSize);
+    return batchedMean(pixels, batchSize, (xb, b) => tf.div(tf.neg(this.logProb(space.dequantize(xb, deriveSeed(seed, 5, b)))), this.config.dim * Math.LN2));
+  }
+
+  /**
+   * `n` samples `[n, dim]`: z ~ N(0, temperature²·I), x = f⁻¹(z) — for a flow on pixels quantised (floor) and clipped
+   * to 0..levels−1. Seeded calls are reproducible.
+   */
   sample(n: number, options: VectorFlowSampleOptions = {}): tf.Tensor {
     this.live('sample');
     checkPositiveInt(`${this.label}.sample: "n"`, n);
@@ -107,7 +143,8 @@ export abstract class VectorFlow<C extends { dim: number; seed: number }> extend
     const seed = options.seed ?? this.config.seed;
     return tf.tidy(() => {
       const z = tf.mul(randomStandardNormal([n, this.config.dim], deriveSeed(seed, 7)), temperature);
-      return this.inverse(z).x;
+      const x = this.inverse(z).x;
+      return this.pixels === undefined ? x : tf.clipByValue(tf.floor(x), 0, this.pixels.levels - 1);
     });
   }
 
@@ -122,14 +159,21 @@ export abstract class VectorFlow<C extends { dim: number; seed: number }> extend
     return this.model.weights.map((w) => w.read() as tf.Variable).filter((v) => !trainable.has(v.id));
   }
 
-  /** The training loss: the mean −log p(x) in nats, in training mode. */
-  loss(batch: TrainingBatch): tf.Scalar {
-    return tf.tidy(() => tf.neg(tf.mean(this.logProb(batch.x, true))) as tf.Scalar);
+  /** The mean −log p of a batch in training or inference mode: nats, or for pixels bits/dim of the batch dequantized
+   * with the step's seed. */
+  private batchLoss(batch: TrainingBatch, seed: number, training: boolean): tf.Scalar {
+    const space = this.pixels;
+    return tf.tidy(() => (space === undefined ? (tf.neg(tf.mean(this.logProb(batch.x, training))) as tf.Scalar) : space.meanBits(this.logProb(space.dequantize(batch.x, seed), training), this.config.dim)));
+  }
+
+  /** The training loss: the mean −log p(x) in nats (pixels: bits/dim), in training mode. */
+  loss(batch: TrainingBatch, ctx: StepContext): tf.Scalar {
+    return this.batchLoss(batch, ctx.seed, true);
   }
 
   /** Validation: the mean −log p(x) in inference mode. */
-  validationLoss(batch: TrainingBatch): tf.Scalar {
-    return tf.tidy(() => tf.neg(tf.mean(this.logProb(batch.x))) as tf.Scalar);
+  validationLoss(batch: TrainingBatch, ctx: { seed: number }): tf.Scalar {
+    return this.batchLoss(batch, ctx.seed, false);
   }
 
   protected fitDefaults(): TrainerDefaults {
@@ -137,12 +181,19 @@ export abstract class VectorFlow<C extends { dim: number; seed: number }> extend
   }
 
   protected override beforeFit(data: TrainingData): void {
-    if (data instanceof tf.Tensor) this.checkX('fit', data, 'data');
+    if (!(data instanceof tf.Tensor)) return;
+    this.checkX('fit', data, 'data');
+    this.pixels?.checkPixels(`${this.label}.fit`, data);
   }
 
-  /** The mean negative log-likelihood in nats. */
+  /** The mean negative log-likelihood in nats; for pixels of the dequantized 8-bit images, with bits/dim. */
   evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
-    return [{ name: 'nll', value: this.nll(x, options.batchSize ?? 1024), unit: 'nats' }];
+    if (this.pixels === undefined) return [{ name: 'nll', value: this.nll(x, options.batchSize ?? 1024), unit: 'nats' }];
+    const bpd = this.bitsPerDim(x, { ...(options.seed === undefined ? {} : { seed: options.seed }), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
+    return [
+      { name: 'nll', value: bpd * this.config.dim * Math.LN2, unit: 'nats (dequantized, 8-bit)' },
+      { name: 'nllBitsPerDim', value: bpd, unit: 'bits/dim' },
+    ];
   }
 
   protected checkpointContent(): CheckpointContent {
