@@ -29,7 +29,19 @@ export { AffineCoupling, couplingMask, type AffineCouplingArgs, type CouplingMas
 export { conv2dSame, conv2dSameIm2col } from './conv-same';
 export { SplineCoupling, type SplineCouplingArgs } from './spline-coupling';
 export { ActNorm, type ActNormArgs } from './act-norm';
-export { PlanarFlow, RadialFlow, type PlanarRadialArgs } from './planar-radial';
+export {
+  AmortizedPlanarFlow,
+  AmortizedRadialFlow,
+  PlanarFlow,
+  RadialFlow,
+  planarParameters,
+  planarParameterSize,
+  radialParameters,
+  radialParameterSize,
+  type AmortizedPlanarRadialArgs,
+  type ParameterNetwork,
+  type PlanarRadialArgs,
+} from './planar-radial';
 export { MaskedAutoregressiveFlow, inverseAutoregressiveFlow, type MaskedAutoregressiveArgs } from './masked-autoregressive';
 export { resolveConditionerArgs, type ConditionerArgs } from './conditioner';
 export { Invertible1x1, type Invertible1x1Args } from './invertible-1x1';

@@ -41,6 +41,8 @@ const FAMILIES: Family[] = [
     make: () => new VAE({ inputShape: [4, 4, 1], latentDim: 2, architecture: 'conv', conv: { filters: [3] }, likelihood: 'discretized-logistic', seed: 2 }),
     data: () => tf.tidy(() => tf.sub(tf.mul(tf.floor(tf.randomUniform([24, 4, 4, 1], 0, 256, 'float32', 13)), 2 / 255), 1)),
   },
+  { name: 'IAF-VAE (planar posterior)', make: () => new IafVae({ inputShape: [12], hidden: [8], latentDim: 3, flow: 'planar', flowSteps: 2, contextSize: 4, seed: 23 }), data: binary(24, 12) },
+  { name: 'IAF-VAE (radial posterior)', make: () => new IafVae({ inputShape: [12], hidden: [8], latentDim: 3, flow: 'radial', flowSteps: 2, contextSize: 4, seed: 24 }), data: binary(24, 12) },
   { name: 'IAF-VAE', make: () => new IafVae({ inputShape: [12], hidden: [8], latentDim: 3, flowSteps: 1, contextSize: 4, seed: 3 }), data: binary(24, 12) },
   { name: 'MADE (3 masks)', make: () => new MADE({ inputSize: 8, hidden: [10], masks: 3, seed: 4 }), data: binary(24, 8) },
   { name: 'RealNVP (batch norm)', make: () => new RealNVP({ dim: 2, couplings: 2, hidden: [6], batchNorm: true, seed: 5 }), data: () => tf.randomNormal([24, 2], 0, 1, 'float32', 14) },

@@ -10,11 +10,29 @@
  * the identity; the ordering is reversed between steps. The posterior knows log q only of its own samples, so it is
  * a `SampleWithLogProb` and @gm/metrics' `elbo` (Monte Carlo KL) and `importanceSampledLogLikelihood` use it as is.
  * The decoder, prior, likelihoods and config style are the VAE's: the IAF-VAE holds a VAE and adds the flow.
+ *
+ * `flow: 'planar' | 'radial'` replaces the IAF steps by K = `flowSteps` planar or radial steps (Rezende & Mohamed,
+ * 2015) with amortized parameters: each step's parameters are a linear function of the context h (one dense layer
+ * per step), so every example has its own flow, as in the paper's variational setting. The constraints that keep
+ * the steps invertible (planar wᵀû ≥ −1, radial β̂ ≥ −α) are @gm/layers' `AmortizedPlanarFlow` /
+ * `AmortizedRadialFlow`; log q(z_K|x) = log N(z₀; μ, σ²) − Σ_k log|det ∂z_k/∂z_{k−1}|.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerVariable, SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { Chain, GatedIafStep, MaskedDense, TransformedDistribution, madeDegrees, outputDegrees, registerGmLayers } from '@gm/layers';
+import {
+  AmortizedPlanarFlow,
+  AmortizedRadialFlow,
+  Chain,
+  GatedIafStep,
+  MaskedDense,
+  TransformedDistribution,
+  madeDegrees,
+  outputDegrees,
+  planarParameterSize,
+  radialParameterSize,
+  registerGmLayers,
+} from '@gm/layers';
 import {
   Normal,
   elbo,
@@ -33,6 +51,7 @@ import type { TrainerDefaults } from '../train/trainer';
 import {
   checkPositiveInt,
   deriveSeed,
+  mulberry32,
   formatShape as fmt,
   GmError,
   type CheckpointStore,
@@ -50,26 +69,41 @@ import { latentModelMetrics } from '../latent-metrics';
 /** Checkpoint kind written by {@link IafVae.save}. */
 export const IAF_VAE_CHECKPOINT_KIND = 'iaf-vae';
 
+/** The flows the posterior can use: inverse autoregressive (Kingma et al., 2016), planar or radial (Rezende & Mohamed, 2015). */
+export type PosteriorFlow = 'iaf' | 'planar' | 'radial';
+
+/** Every {@link PosteriorFlow}, in the order the CLI lists them. */
+export const POSTERIOR_FLOWS: readonly PosteriorFlow[] = ['iaf', 'planar', 'radial'];
+
 /** An IAF-VAE: a {@link VaeConfig} (encoder, decoder, likelihood) plus the flow. */
 export interface IafVaeConfig extends VaeConfig {
-  /** Number T of IAF steps (default 2; 0 gives exactly the VAE's posterior). */
+  /**
+   * The posterior's flow (default `'iaf'`): gated IAF steps, or amortized planar / radial steps whose parameters
+   * are computed from the context h of each example. A config without the field is an IAF.
+   */
+  flow?: PosteriorFlow;
+  /** Number T of flow steps (default 2; 0 gives exactly the VAE's posterior). */
   flowSteps?: number;
-  /** Hidden layer sizes of each step's MADE over z (default `[2 · latentDim]`). */
+  /** IAF only: hidden layer sizes of each step's MADE over z (default `[2 · latentDim]`). */
   flowHidden?: number[];
   /** Width of the context h (default 50): a dense ELU layer on the encoder's last hidden features. */
   contextSize?: number;
-  /** Initial value of s's bias (default 2, σ = sigmoid(2) ≈ 0.88): steps start close to the identity. */
+  /** IAF only: initial value of s's bias (default 2, σ = sigmoid(2) ≈ 0.88): steps start close to the identity. */
   gateBias?: number;
 }
 
-/** A config with every default filled in. */
+/** A config with every default filled in (`flowHidden` is `[]` and `gateBias` 0 for planar and radial flows). */
 export interface ResolvedIafVaeConfig {
   vae: VaeConfig;
+  flow: PosteriorFlow;
   flowSteps: number;
   flowHidden: number[];
   contextSize: number;
   gateBias: number;
 }
+
+/** A flow step of the posterior: a gated IAF step, or an amortized planar or radial step. */
+export type PosteriorFlowStep = GatedIafStep | AmortizedPlanarFlow | AmortizedRadialFlow;
 
 function fail(field: string, expected: string, got: unknown): never {
   throw new Error(`IAF-VAE config: "${field}" must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`);
@@ -80,15 +114,38 @@ const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.is
 /** Validates an IAF-VAE config (the VAE part by the VAE's own rules) and fills in the defaults. */
 export function resolveIafVaeConfig(config: IafVaeConfig): ResolvedIafVaeConfig {
   if (config === null || typeof config !== 'object') fail('config', 'an object', config);
-  const { flowSteps = 2, flowHidden, contextSize = 50, gateBias = 2, ...vaePart } = config;
+  const { flow = 'iaf', flowSteps = 2, flowHidden, contextSize = 50, gateBias, ...vaePart } = config;
+  if (!POSTERIOR_FLOWS.includes(flow)) fail('flow', `one of ${POSTERIOR_FLOWS.map((f) => `'${f}'`).join(', ')}`, flow);
   const resolved = resolveVaeConfig(vaePart);
   if (!Number.isInteger(flowSteps) || flowSteps < 0) fail('flowSteps', 'a non-negative integer', flowSteps);
+  if (!isPosInt(contextSize)) fail('contextSize', 'a positive integer', contextSize);
+  if (flow !== 'iaf') {
+    if (flowHidden !== undefined) fail('flowHidden', `used only with flow 'iaf' (a ${flow} step has no MADE; leave it out)`, flowHidden);
+    if (gateBias !== undefined) fail('gateBias', `used only with flow 'iaf' (leave it out)`, gateBias);
+    return { vae: { ...vaePart }, flow, flowSteps, flowHidden: [], contextSize, gateBias: 0 };
+  }
   const hidden = flowHidden ?? [2 * resolved.latentDim];
   if (!Array.isArray(hidden) || hidden.length === 0 || !hidden.every(isPosInt)) fail('flowHidden', 'a non-empty array of positive integers', hidden);
-  if (!isPosInt(contextSize)) fail('contextSize', 'a positive integer', contextSize);
-  if (typeof gateBias !== 'number' || !Number.isFinite(gateBias)) fail('gateBias', 'a finite number', gateBias);
+  const bias = gateBias ?? 2;
+  if (typeof bias !== 'number' || !Number.isFinite(bias)) fail('gateBias', 'a finite number', bias);
   if (flowSteps > 0 && resolved.latentDim < 2) fail('latentDim', 'at least 2 when flowSteps > 0 (a MADE needs 2 inputs)', resolved.latentDim);
-  return { vae: { ...vaePart }, flowSteps, flowHidden: [...hidden], contextSize, gateBias };
+  return { vae: { ...vaePart }, flow, flowSteps, flowHidden: [...hidden], contextSize, gateBias: bias };
+}
+
+/**
+ * The config as a user writes it (and a checkpoint stores it): an IAF's has no `flow` field — exactly the config
+ * IAF-VAE checkpoints had before planar and radial flows — and planar / radial ones no IAF-only fields.
+ */
+function configOf(c: ResolvedIafVaeConfig): IafVaeConfig {
+  const common = { ...c.vae, flowSteps: c.flowSteps };
+  return c.flow === 'iaf'
+    ? { ...common, flowHidden: [...c.flowHidden], contextSize: c.contextSize, gateBias: c.gateBias }
+    : { ...common, flow: c.flow, contextSize: c.contextSize };
+}
+
+/** Width of step t's output in the flow model: `[m ‖ s]` of an IAF step, or the raw planar / radial parameters. */
+function stepWidth(flow: PosteriorFlow, latentDim: number): number {
+  return flow === 'iaf' ? 2 * latentDim : flow === 'planar' ? planarParameterSize(latentDim) : radialParameterSize(latentDim);
 }
 
 
@@ -108,10 +165,46 @@ function stepDegrees(c: ResolvedIafVaeConfig, latentDim: number, t: number): num
   return madeDegrees({ inputSize: latentDim, hiddenSizes: c.flowHidden, ordering: t % 2 === 0 ? 'natural' : 'reversed' });
 }
 
-/** The context layer and the T steps' MaskedDense stacks, collected in one LayersModel (what the checkpoint saves). */
+/**
+ * Planar / radial: the context layer and one dense layer per step (context → raw parameters), in one LayersModel.
+ * Kernels start at a tenth of Glorot's; biases so the steps start near the identity yet train at once: planar
+ * u = 0 with a seeded w of norm ≈ 1 (so û's gradient, tanh(wᵀz + b), is not small), radial α′ = β′ = 0 (β̂ = 0).
+ */
+function buildAmortizedFlow(c: ResolvedIafVaeConfig, latentDim: number, feat: SymbolicTensor, ctx: SymbolicTensor, seed: number): tfl.LayersModel {
+  const L = latentDim;
+  const width = stepWidth(c.flow, L);
+  const outputs: SymbolicTensor[] = [ctx];
+  for (let t = 0; t < c.flowSteps; t++) {
+    const layer = tfl.layers.dense({
+      units: width,
+      name: `${c.flow}_step${t}`,
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: deriveSeed(seed, 33, t) % 2 ** 30 }),
+    });
+    outputs.push(layer.apply(ctx) as SymbolicTensor);
+    const [kernel] = layer.getWeights();
+    const w = seededNormal(L, deriveSeed(seed, 34, t), 1 / Math.sqrt(L));
+    const biasValue = c.flow === 'planar' ? [...new Array<number>(L).fill(0), ...w, 0] : new Array<number>(width).fill(0);
+    const next = [tf.tidy(() => tf.mul(kernel as tf.Tensor, 0.1)), tf.tensor1d(biasValue)];
+    layer.setWeights(next);
+    tf.dispose(next);
+  }
+  return tfl.model({ inputs: feat, outputs, name: 'iaf_flow' });
+}
+
+/** n seeded N(0, std²) draws (Box–Muller on @gm/core's PRNG). */
+function seededNormal(n: number, seed: number, std: number): number[] {
+  const rand = mulberry32(seed);
+  return Array.from({ length: n }, () => std * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
+}
+
+/**
+ * The context layer and the T steps (an IAF step's MaskedDense stack, or a planar / radial step's parameter layer),
+ * collected in one LayersModel (what the checkpoint saves).
+ */
 function buildFlow(c: ResolvedIafVaeConfig, latentDim: number, featureWidth: number): tfl.LayersModel {
   const seed = resolveVaeConfig(c.vae).seed;
-  const z = tfl.input({ shape: [latentDim], name: 'iaf_z' });
+  // (Created in this order, as before planar and radial flows existed: an IAF's topology is unchanged.)
+  const z = c.flow === 'iaf' ? tfl.input({ shape: [latentDim], name: 'iaf_z' }) : undefined;
   const feat = tfl.input({ shape: [featureWidth], name: 'iaf_features' });
   const ctx = tfl.layers
     .dense({
@@ -121,6 +214,7 @@ function buildFlow(c: ResolvedIafVaeConfig, latentDim: number, featureWidth: num
       kernelInitializer: tfl.initializers.glorotUniform({ seed: deriveSeed(seed, 30) % 2 ** 30 }),
     })
     .apply(feat) as SymbolicTensor;
+  if (z === undefined) return buildAmortizedFlow(c, latentDim, feat, ctx, seed);
   const outputs: SymbolicTensor[] = [ctx];
   for (let t = 0; t < c.flowSteps; t++) {
     const deg = stepDegrees(c, latentDim, t);
@@ -188,8 +282,11 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   readonly flow: tfl.LayersModel;
   private readonly view: tfl.LayersModel;
   private readonly contextLayer: tfl.layers.Layer;
-  /** The T gated IAF steps, in sampling order (z₀ → z_T); each a conditional bijector (@gm/layers' `GatedIafStep`). */
-  readonly flowSteps: readonly GatedIafStep[];
+  /**
+   * The T flow steps, in sampling order (z₀ → z_T); each a conditional bijector reading the context: @gm/layers'
+   * `GatedIafStep`, or `AmortizedPlanarFlow` / `AmortizedRadialFlow` for `flow: 'planar' | 'radial'`.
+   */
+  readonly flowSteps: readonly PosteriorFlowStep[];
   /**
    * The posterior's flow as one bijector in gm's normalizing direction (z_T → z₀; its `inverse` samples), or null
    * when T = 0.
@@ -213,7 +310,10 @@ export class IafVae extends ModelBase implements LatentVariableModel {
     };
     this.contextLayer = byName('iaf_context');
     const L = this.vae.latentDim;
-    this.flowSteps = Array.from({ length: this.config.flowSteps }, (_, t) => {
+    const flow = this.config.flow;
+    this.flowSteps = Array.from({ length: this.config.flowSteps }, (_, t): PosteriorFlowStep => {
+      if (flow === 'planar') return new AmortizedPlanarFlow({ dim: L, parameters: byName(`planar_step${t}`) });
+      if (flow === 'radial') return new AmortizedRadialFlow({ dim: L, parameters: byName(`radial_step${t}`) });
       const hidden = this.config.flowHidden.map((_, l) => byName(`iaf_step${t}_hidden${l}`) as MaskedDense);
       return new GatedIafStep({ hidden, out: byName(`iaf_step${t}_out`) as MaskedDense, latentDim: L, inputDegrees: stepDegrees(this.config, L, t)[0] as number[] });
     });
@@ -241,7 +341,8 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   describe(): string {
     const c = this.vae.config;
     const f = this.config;
-    return `IAF-VAE, MLP ${[this.vae.dataSize, ...c.hidden, c.latentDim].join('-')}, ${c.likelihood} likelihood, ${f.flowSteps} IAF steps (MADE ${f.flowHidden.join('-')}, context ${f.contextSize})`;
+    const steps = f.flow === 'iaf' ? `${f.flowSteps} IAF steps (MADE ${f.flowHidden.join('-')}, context ${f.contextSize})` : `${f.flowSteps} ${f.flow} steps (amortized from a context of ${f.contextSize})`;
+    return `IAF-VAE, MLP ${[this.vae.dataSize, ...c.hidden, c.latentDim].join('-')}, ${c.likelihood} likelihood, ${steps}`;
   }
 
   /** p(z) = N(0, I) (the VAE's). */
@@ -377,8 +478,7 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   }
 
   protected checkpointContent(): CheckpointContent {
-    const { vae, ...flow } = this.config;
-    return { config: { ...vae, ...flow }, parts: { encoder: this.vae.encoder, decoder: this.vae.decoder, flow: this.flow } };
+    return { config: configOf(this.config), parts: { encoder: this.vae.encoder, decoder: this.vae.decoder, flow: this.flow } };
   }
 
   /** Loads an IAF-VAE saved by {@link IafVae.save} (registers gm's layers first). */
@@ -388,11 +488,12 @@ export class IafVae extends ModelBase implements LatentVariableModel {
     const where = store.label;
     const config: ResolvedIafVaeConfig = resolvedConfigOf(reader, resolveIafVaeConfig);
     const L = resolveVaeConfig(config.vae).latentDim;
-    const full: IafVaeConfig = { ...config.vae, flowSteps: config.flowSteps, flowHidden: config.flowHidden, contextSize: config.contextSize, gateBias: config.gateBias };
+    const full = configOf(config);
+    const width = stepWidth(config.flow, L);
     return buildFromParts(reader, ['encoder', 'decoder', 'flow'], ({ encoder, decoder, flow }) => {
       const flowOuts = flow.outputs.map((o) => o.shape[1]);
-      if (flowOuts.length !== config.flowSteps + 1 || flowOuts.slice(1).some((w) => w !== 2 * L) || flowOuts[0] !== config.contextSize) {
-        throw new GmError('CORRUPT', where, `the flow part has outputs of widths [${flowOuts.join(', ')}] but the config implies a context of ${config.contextSize} and ${config.flowSteps} steps of ${2 * L}`);
+      if (flowOuts.length !== config.flowSteps + 1 || flowOuts.slice(1).some((w) => w !== width) || flowOuts[0] !== config.contextSize) {
+        throw new GmError('CORRUPT', where, `the flow part has outputs of widths [${flowOuts.join(', ')}] but the config implies a context of ${config.contextSize} and ${config.flowSteps} ${config.flow} steps of ${width}`);
       }
       IafVae.checkStoredParts(where, full, { encoder, decoder, flow });
       return new IafVae(full, { vae: new VAE(config.vae, { encoder, decoder }), flow });

@@ -2,7 +2,10 @@
 export {
   IafVae,
   IAF_VAE_CHECKPOINT_KIND,
+  POSTERIOR_FLOWS,
   resolveIafVaeConfig,
   type IafVaeConfig,
+  type PosteriorFlow,
+  type PosteriorFlowStep,
   type ResolvedIafVaeConfig,
 } from './iaf-vae';
