@@ -10,8 +10,10 @@ export const MODEL_SUMMARIES = [
   { name: 'sparse-ae', summary: 'sparse autoencoder (sigmoid codings, KL penalty toward a target activation)' },
   { name: 'linear-ae', summary: 'linear autoencoder with mean squared error (spans the PCA subspace)' },
   { name: 'made', summary: 'MADE: masked autoencoder for distribution estimation (exact likelihood of binary pixels)' },
-  { name: 'iaf-vae', summary: 'VAE whose posterior is sharpened by inverse autoregressive flow steps (--flow-steps)' },
+  { name: 'iaf-vae', summary: 'VAE whose posterior is sharpened by flow steps: IAF (default), planar or radial (--posterior-flow, --flow-steps)' },
   { name: 'realnvp', summary: 'multi-scale Real NVP flow on 8-bit images (exact dequantized likelihood; --filters 32)' },
+  { name: 'maf', summary: 'masked autoregressive flow on the flattened 8-bit pixels (--flow-steps 5, --hidden 1024; --transform spline: autoregressive NSF)' },
+  { name: 'nsf', summary: 'neural spline flow (rational-quadratic couplings) on the flattened 8-bit pixels (--flow-steps 4, --hidden 512)' },
   { name: 'glow', summary: 'Glow flow on 8-bit images: ActNorm, 1×1 convolutions, learned priors (--condition label for one per class)' },
 ] as const;
 

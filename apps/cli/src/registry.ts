@@ -9,14 +9,17 @@ import {
   IafVae,
   LinearAutoencoder,
   MADE,
+  MAF,
   RealNVPImage,
   SparseAutoencoder,
+  SplineFlow,
   StackedAutoencoder,
   TiedAutoencoder,
   VAE,
   VAE_LIKELIHOODS,
   type AutoencoderConfig,
   type GenerativeModel,
+  type PosteriorFlow,
   type VaeLikelihood,
 } from '@gm/models';
 import { CliError } from './errors';
@@ -36,10 +39,14 @@ export interface ModelFlags {
   sparsityTarget?: number;
   sparsityWeight?: number;
   flowSteps?: number;
+  /** iaf-vae: the posterior's flow (`--posterior-flow`; default iaf). */
+  posteriorFlow?: PosteriorFlow;
   /** realnvp, glow: scales of the multi-scale flow. */
   scales?: number;
   /** glow: flow steps per scale. */
   stepsPerScale?: number;
+  /** maf: the element-wise transform. */
+  transform?: 'affine' | 'spline';
   /** Class-conditional models: the number of classes (from the data's labels, with `--condition label`). */
   classes?: number;
   seed: number;
@@ -127,6 +134,7 @@ const IAF_ENTRY: ModelEntry = {
       likelihood: flags.likelihood ?? (shape[2] === 1 ? 'bernoulli' : 'discretized-logistic'),
       seed: flags.seed,
       ...(flags.flowSteps === undefined ? {} : { flowSteps: flags.flowSteps }),
+      ...(flags.posteriorFlow === undefined ? {} : { flow: flags.posteriorFlow }),
     });
   },
 };
@@ -143,6 +151,33 @@ const REALNVP_ENTRY: ModelEntry = {
       ...(flags.filters === undefined ? {} : { filters: flags.filters[0] as number }),
       ...(flags.scales === undefined ? {} : { scales: flags.scales }),
     }),
+};
+
+const MAF_ENTRY: ModelEntry = {
+  name: 'maf',
+  summary: summaryOf('maf'),
+  kinds: ['maf'],
+  temperature: true,
+  create: (flags, shape) =>
+    new MAF({
+      dim: prod(shape),
+      levels: 256,
+      hidden: flags.hidden ?? [1024],
+      steps: flags.flowSteps ?? 5,
+      ...(flags.transform === undefined ? {} : { transform: flags.transform }),
+      seed: flags.seed,
+    }),
+};
+
+const NSF_ENTRY: ModelEntry = {
+  name: 'nsf',
+  summary: summaryOf('nsf'),
+  kinds: ['nsf'],
+  temperature: true,
+  create(flags, shape) {
+    if (flags.transform !== undefined) throw new CliError('--transform: only maf chooses its transform (nsf is always rational-quadratic splines); drop --transform');
+    return new SplineFlow({ dim: prod(shape), levels: 256, hidden: flags.hidden ?? [512], couplings: flags.flowSteps ?? 4, seed: flags.seed });
+  },
 };
 
 const GLOW_ENTRY: ModelEntry = {
@@ -163,7 +198,7 @@ const GLOW_ENTRY: ModelEntry = {
 };
 
 /** Every model `gm train` knows, in the order `gm train --help` lists them. */
-export const MODELS: readonly ModelEntry[] = [VAE_ENTRY, ...AE_ENTRIES, MADE_ENTRY, IAF_ENTRY, REALNVP_ENTRY, GLOW_ENTRY];
+export const MODELS: readonly ModelEntry[] = [VAE_ENTRY, ...AE_ENTRIES, MADE_ENTRY, IAF_ENTRY, REALNVP_ENTRY, MAF_ENTRY, NSF_ENTRY, GLOW_ENTRY];
 if (MODELS.map((m) => m.name).join() !== MODEL_SUMMARIES.map((m) => m.name).join()) {
   throw new Error(`model-names.ts lists ${MODEL_SUMMARIES.map((m) => m.name).join(', ')} but the registry has ${MODELS.map((m) => m.name).join(', ')}`);
 }
