@@ -13,6 +13,29 @@ beforeAll(async () => {
 
 const randomize = (maf: MaskedAutoregressiveFlow, seed: number) => maf.layers.forEach((l, i) => randomizeWeights({ trainableWeights: l.trainableWeights }, seed + i, 0.5));
 
+/** 2-D steps under N(0, I): 40 Adam steps on a curved point cloud lower the NLL, leak no tensor, and the density
+ * integrates to 1 ± 0.02 on a grid. */
+function trainsAsANormalisedDensity(steps: MaskedAutoregressiveFlow[]): void {
+  const flow = new TransformedDistribution(standardNormal(2), new Chain(steps), { eventShape: [2] });
+  const x = tf.tidy(() => {
+    const a = tf.randomNormal([128, 1], 0, 1, 'float32', 8);
+    return tf.concat([a, tf.add(tf.mul(tf.square(a), 0.5), tf.randomNormal([128, 1], 0, 0.2, 'float32', 9))], 1);
+  });
+  const opt = tf.train.adam(0.02);
+  const nll = () => tf.neg(tf.mean(flow.logProb(x))) as tf.Scalar;
+  const first = tf.tidy(() => nll().dataSync()[0] as number);
+  tf.dispose(opt.minimize(nll, true) as tf.Scalar);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 40; i++) tf.dispose(opt.minimize(nll, true) as tf.Scalar);
+  expect(tf.memory().numTensors).toBe(before);
+  expect(tf.tidy(() => nll().dataSync()[0] as number)).toBeLessThan(first - 0.3);
+  const mass = gridMass((v) => flow.logProb(v), 0.08);
+  expect(mass).toBeGreaterThan(0.98);
+  expect(mass).toBeLessThan(1.02);
+  x.dispose();
+  opt.dispose();
+}
+
 describe('MaskedAutoregressiveFlow (MAF) and inverseAutoregressiveFlow (IAF)', () => {
   it('is autoregressive in its ordering: ∂u_d/∂x_j = 0 unless j comes before d (or is d), for natural and random orders', () => {
     for (const ordering of ['natural', 'random'] as const) {
@@ -80,24 +103,7 @@ describe('MaskedAutoregressiveFlow (MAF) and inverseAutoregressiveFlow (IAF)', (
 
   it('a stack of MAF steps with alternating orders is a normalised density that trains, leaking no tensor', () => {
     const steps = [0, 1, 2].map((i) => new MaskedAutoregressiveFlow({ dim: 2, hidden: [16], ordering: i % 2 === 0 ? 'natural' : 'reversed', seed: 50 + i }));
-    const flow = new TransformedDistribution(standardNormal(2), new Chain(steps), { eventShape: [2] });
-    const x = tf.tidy(() => {
-      const a = tf.randomNormal([128, 1], 0, 1, 'float32', 8);
-      return tf.concat([a, tf.add(tf.mul(tf.square(a), 0.5), tf.randomNormal([128, 1], 0, 0.2, 'float32', 9))], 1);
-    });
-    const opt = tf.train.adam(0.02);
-    const nll = () => tf.neg(tf.mean(flow.logProb(x))) as tf.Scalar;
-    const first = tf.tidy(() => nll().dataSync()[0] as number);
-    tf.dispose(opt.minimize(nll, true) as tf.Scalar);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 40; i++) tf.dispose(opt.minimize(nll, true) as tf.Scalar);
-    expect(tf.memory().numTensors).toBe(before);
-    expect(tf.tidy(() => nll().dataSync()[0] as number)).toBeLessThan(first - 0.3);
-    const mass = gridMass((v) => flow.logProb(v), 0.08);
-    expect(mass).toBeGreaterThan(0.98);
-    expect(mass).toBeLessThan(1.02);
-    x.dispose();
-    opt.dispose();
+    trainsAsANormalisedDensity(steps);
   });
 
   it('the autoregressive spline transform (NSF-AR): autoregressive, a fresh step is the identity, inverts in and beyond the bins with the autodiff log-det, and is a normalised density that trains', () => {
@@ -125,26 +131,9 @@ describe('MaskedAutoregressiveFlow (MAF) and inverseAutoregressiveFlow (IAF)', (
     maf.dispose();
 
     const steps = [0, 1].map((i) => new MaskedAutoregressiveFlow({ dim: 2, hidden: [16], transform: 'spline', bins: 8, bound: 3, ordering: i % 2 === 0 ? 'natural' : 'reversed', seed: 80 + i }));
-    const flow = new TransformedDistribution(standardNormal(2), new Chain(steps), { eventShape: [2] });
-    const data = tf.tidy(() => {
-      const a = tf.randomNormal([128, 1], 0, 1, 'float32', 8);
-      return tf.concat([a, tf.add(tf.mul(tf.square(a), 0.5), tf.randomNormal([128, 1], 0, 0.2, 'float32', 9))], 1);
-    });
-    const opt = tf.train.adam(0.02);
-    const nll = () => tf.neg(tf.mean(flow.logProb(data))) as tf.Scalar;
-    const first = tf.tidy(() => nll().dataSync()[0] as number);
-    tf.dispose(opt.minimize(nll, true) as tf.Scalar);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 40; i++) tf.dispose(opt.minimize(nll, true) as tf.Scalar);
-    expect(tf.memory().numTensors).toBe(before);
-    expect(tf.tidy(() => nll().dataSync()[0] as number)).toBeLessThan(first - 0.3);
-    const mass = gridMass((v) => flow.logProb(v), 0.08);
-    expect(mass).toBeGreaterThan(0.98);
-    expect(mass).toBeLessThan(1.02);
+    trainsAsANormalisedDensity(steps);
     expect(() => new MaskedAutoregressiveFlow({ dim: 2, hidden: [4], transform: 'spline', bins: 1 })).toThrow(/bins.*at least 2/);
     expect(() => new MaskedAutoregressiveFlow({ dim: 2, hidden: [4], transform: 'cubic' as never })).toThrow(/transform/);
-    data.dispose();
-    opt.dispose();
     steps.forEach((s) => s.dispose());
   });
 });
