@@ -29,6 +29,7 @@ export { AffineCoupling, couplingMask, type AffineCouplingArgs, type CouplingMas
 export { conv2dSame, conv2dSameIm2col } from './conv-same';
 export { SplineCoupling, type SplineCouplingArgs } from './spline-coupling';
 export { ActNorm, type ActNormArgs } from './act-norm';
+export { RandomPermutation, type RandomPermutationArgs } from './random-permutation';
 export {
   AmortizedPlanarFlow,
   AmortizedRadialFlow,

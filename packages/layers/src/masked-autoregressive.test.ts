@@ -11,7 +11,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const randomize = (maf: MaskedAutoregressiveFlow, seed: number) => maf.layers.forEach((l, i) => randomizeWeights({ trainableWeights: l.trainableWeights }, seed + i, 0.5));
+const randomize = (maf: MaskedAutoregressiveFlow, seed: number, std = 0.5) => maf.layers.forEach((l, i) => randomizeWeights({ trainableWeights: l.trainableWeights }, seed + i, std));
 
 /** 2-D steps under N(0, I): 40 Adam steps on a curved point cloud lower the NLL, leak no tensor, and the density
  * integrates to 1 ± 0.02 on a grid. */
@@ -70,6 +70,23 @@ describe('MaskedAutoregressiveFlow (MAF) and inverseAutoregressiveFlow (IAF)', (
     const x = tf.tensor2d([[0.2, -0.3, 0.4, 1.1]]);
     expect(maxAbsDiff(iaf.inverse(x).x.dataSync(), (iaf.inner as MaskedAutoregressiveFlow).forward(x).y.dataSync())).toBe(0);
     x.dispose();
+  });
+
+  it('logScaleBound keeps every log-scale within ±B (log-det bounded, still the autodiff one, still inverting)', () => {
+    const B = 0.5;
+    const maf = new MaskedAutoregressiveFlow({ dim: 4, hidden: [10], seed: 5, logScaleBound: B });
+    randomize(maf, 20, 3); // large weights: unbounded log-scales would be far beyond ±B
+    const r = checkBijector(maf, [4], [2.5, -3.7, 4.3, 0.05]);
+    expect(r.roundTrip).toBeLessThan(1e-3); // inputs up to 4.3: 1e-4 relative
+    expect(r.logDetError).toBeLessThan(1e-3); // float32 with weights 6× the other tests'
+    const x = tf.randomNormal([64, 4], 0, 5, 'float32', 3);
+    const { y, logDet } = maf.forward(x);
+    const ld = Array.from(logDet.dataSync());
+    expect(Math.max(...ld.map(Math.abs))).toBeLessThanOrEqual(4 * B);
+    expect(Math.max(...ld.map(Math.abs))).toBeGreaterThan(B); // the bound is reached towards, not a zero map
+    tf.dispose([x, y, logDet]);
+    expect(() => new MaskedAutoregressiveFlow({ dim: 4, hidden: [4], logScaleBound: -1 })).toThrow(/logScaleBound.*non-negative/);
+    maf.dispose();
   });
 
   it('a fresh step is near the identity; a conditional step depends on its context; bad input is named', () => {

@@ -36,6 +36,10 @@ export interface MaskedAutoregressiveArgs extends ConditionerArgs {
   bins?: number;
   /** Half-width B of the interval the splines bend, identity outside (default 3; `transform: 'spline'` only). */
   bound?: number;
+  /** Affine transform: bounds the log-scale softly to (−B, B), `α = B·tanh(α_raw / B)`, so that no step can stretch a
+   * dimension by more than e^B — what keeps a deep MAF finite on inputs unlike its training data (pixels a digit
+   * never inked); 0 (default): unbounded. */
+  logScaleBound?: number;
   /** The MADE of a saved step (hidden layers, then the output layer), as a model that stored them loads them: the
    * step is rebuilt around them (`hidden`, `ordering` and `seed` are then theirs). */
   layers?: readonly MaskedDense[];
@@ -52,6 +56,8 @@ export class MaskedAutoregressiveFlow implements Bijector {
   readonly inputDegrees: readonly number[];
   /** The element-wise transform: affine (μ, α) or a rational-quadratic spline. */
   readonly transform: 'affine' | 'spline';
+  /** Affine transform: the soft bound B of the log-scale (0: none). */
+  readonly logScaleBound: number;
   /** Spline bins and bound (spline transform). */
   readonly bins: number;
   readonly bound: number;
@@ -74,6 +80,9 @@ export class MaskedAutoregressiveFlow implements Bijector {
     if (bins < 2) throw new GmError('BAD_ARGUMENT', `${where}: bins`, 'at least 2', bins);
     const bound = args.bound ?? 3;
     if (!(typeof bound === 'number' && bound > 0 && Number.isFinite(bound))) throw new GmError('BAD_ARGUMENT', `${where}: bound`, 'a positive number', bound);
+    const logScaleBound = args.logScaleBound ?? 0;
+    if (!(typeof logScaleBound === 'number' && logScaleBound >= 0 && Number.isFinite(logScaleBound))) throw new GmError('BAD_ARGUMENT', `${where}: logScaleBound`, 'a non-negative number (0: unbounded)', logScaleBound);
+    this.logScaleBound = logScaleBound;
     const perDim = transform === 'affine' ? 2 : rqParamsPerElement(bins);
     const made = args.layers === undefined ? MaskedAutoregressiveFlow.freshMade(D, perDim, transform, { hidden, activation, seed, contextSize, ordering: args.ordering ?? 'natural', name: args.name }) : [...args.layers];
     const last = made[made.length - 1];
@@ -151,8 +160,9 @@ export class MaskedAutoregressiveFlow implements Bijector {
 
   /** μ and α of the affine transform. */
   private affine(h: Tensor): { mu: Tensor; alpha: Tensor } {
-    const [mu, alpha] = tf.split(h, 2, 1) as [Tensor, Tensor];
-    return { mu, alpha };
+    const [mu, raw] = tf.split(h, 2, 1) as [Tensor, Tensor];
+    const B = this.logScaleBound;
+    return { mu, alpha: B === 0 ? raw : tf.mul(tf.tanh(tf.div(raw, B)), B) };
   }
 
   /** The spline parameters `[batch, D, 3K − 1]` (the MADE's outputs are parameter-major blocks of D). */

@@ -34,6 +34,7 @@ describe('registerGmLayers', () => {
       'GmContextAffine',
       'GmSqueeze',
       'GmFlowBatchNorm',
+      'GmRandomPermutation',
     ]);
     for (const cls of GM_LAYER_CLASSES) {
       expect(tf.serialization.getRegisteredName(cls as never)).toBe(`gm>${cls.className}`);

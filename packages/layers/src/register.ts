@@ -10,12 +10,13 @@ import { SplineCoupling } from './spline-coupling';
 import { ActNorm } from './act-norm';
 import { Invertible1x1 } from './invertible-1x1';
 import { ContextAffine } from './context-affine';
+import { RandomPermutation } from './random-permutation';
 
 /** Package name gm's classes are registered under (core's custom-object key becomes `gm>ClassName`). */
 export const GM_PACKAGE = 'gm';
 
 /** Every custom layer class of @gm/layers. */
-export const GM_LAYER_CLASSES = [DenseTranspose, Sampling, MaskedDense, AffineCoupling, ResidualCoupling, SplineCoupling, ActNorm, Invertible1x1, ContextAffine, Squeeze, FlowBatchNorm] as const;
+export const GM_LAYER_CLASSES = [DenseTranspose, Sampling, MaskedDense, AffineCoupling, ResidualCoupling, SplineCoupling, ActNorm, Invertible1x1, ContextAffine, Squeeze, FlowBatchNorm, RandomPermutation] as const;
 
 /**
  * Registers gm's layers with TensorFlow.js serialization so that saved models containing them load again. Call it

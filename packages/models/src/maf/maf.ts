@@ -30,6 +30,10 @@ export interface MafConfig {
   /** Spline bins (default 8) and half-width of the interval they bend (default 4); `transform: 'spline'` only. */
   bins?: number;
   bound?: number;
+  /** Affine steps: the soft bound B of every log-scale, `α = B·tanh(α_raw/B)`; 0: unbounded. Default 0 on real
+   * vectors, 3 on pixels (a test digit with ink where no training digit had any otherwise meets scales that compound
+   * over the steps to astronomical −log p). See @gm/layers' `MaskedAutoregressiveFlow`. */
+  logScaleBound?: number;
   /** Activation of the MADEs' hidden layers (default 'relu'). */
   activation?: Activation;
   /** Pixel levels of flattened 8-bit images (dequantized and logit-transformed inside the model; bits/dim in pixel
@@ -40,6 +44,9 @@ export interface MafConfig {
   /** Seed of the weights, random orders, batch order and sampling (default 0). */
   seed?: number;
 }
+
+/** The default log-scale bound on pixels. */
+const PIXEL_LOG_SCALE_BOUND = 3;
 
 /** {@link MafConfig} with the defaults filled in. */
 export type ResolvedMafConfig = Required<MafConfig>;
@@ -64,12 +71,14 @@ export function resolveMafConfig(config: MafConfig): ResolvedMafConfig {
   if (bins < 2) throw new GmError('BAD_ARGUMENT', `${where}: "bins"`, 'at least 2', bins);
   const bound = config.bound ?? 4;
   if (typeof bound !== 'number' || !(bound > 0) || !Number.isFinite(bound)) throw new GmError('BAD_ARGUMENT', `${where}: "bound"`, 'a positive number', bound);
+  const { levels, alpha } = resolveVectorPixelFields(where, config);
+  const logScaleBound = config.logScaleBound ?? (levels > 0 ? PIXEL_LOG_SCALE_BOUND : 0);
+  if (typeof logScaleBound !== 'number' || !(logScaleBound >= 0) || !Number.isFinite(logScaleBound)) throw new GmError('BAD_ARGUMENT', `${where}: "logScaleBound"`, 'a non-negative number (0: unbounded)', logScaleBound);
   const activation = config.activation ?? 'relu';
   if (!ACTIVATIONS.includes(activation)) throw new GmError('BAD_ARGUMENT', `${where}: "activation"`, `one of ${ACTIVATIONS.join(', ')}`, activation);
   const seed = config.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new GmError('BAD_ARGUMENT', `${where}: "seed"`, 'a non-negative integer', seed);
-  const { levels, alpha } = resolveVectorPixelFields(where, config);
-  return { dim: config.dim, steps, hidden: [...hidden], ordering, transform, bins, bound, activation, levels, alpha, seed };
+  return { dim: config.dim, steps, hidden: [...hidden], ordering, transform, bins, bound, logScaleBound, activation, levels, alpha, seed };
 }
 
 function stepArgs(c: ResolvedMafConfig, t: number) {
@@ -80,6 +89,7 @@ function stepArgs(c: ResolvedMafConfig, t: number) {
     transform: c.transform,
     bins: c.bins,
     bound: c.bound,
+    logScaleBound: c.logScaleBound,
     ordering: c.ordering === 'random' ? ('random' as const) : t % 2 === 0 ? ('natural' as const) : ('reversed' as const),
     seed: deriveSeed(c.seed, 400, t) % 2 ** 30,
     name: `maf_step${t}`,
@@ -147,7 +157,7 @@ export class MAF extends VectorFlow<ResolvedMafConfig> {
   describe(): string {
     const c = this.config;
     const what = c.transform === 'spline' ? `autoregressive rational-quadratic spline steps (${c.bins} bins on [−${c.bound}, ${c.bound}])` : 'MAF steps';
-    return `${c.transform === 'spline' ? 'autoregressive neural spline flow' : 'masked autoregressive flow'}, ${c.dim}-D${c.levels > 0 ? ` ${c.levels}-level pixels (dequantized, logit)` : ''}, ${c.steps} ${what} (MADE ${c.hidden.join('-')}, ${c.ordering} orders), N(0, I) base`;
+    return `${c.transform === 'spline' ? 'autoregressive neural spline flow' : 'masked autoregressive flow'}, ${c.dim}-D${c.levels > 0 ? ` ${c.levels}-level pixels (dequantized, logit)` : ''}, ${c.steps} ${what} (MADE ${c.hidden.join('-')}, ${c.ordering} orders${c.transform === 'affine' && c.logScaleBound > 0 ? `, log-scales within ±${c.logScaleBound}` : ''}), N(0, I) base`;
   }
 
   /** Loads a flow saved by {@link MAF.save}; another kind, or weights that disagree with the config, is an error. */

@@ -1,1 +1,1 @@
-export { SplineFlow, SPLINE_FLOW_CHECKPOINT_KIND, resolveSplineFlowConfig, type SplineFlowConfig, type ResolvedSplineFlowConfig } from './spline-flow';
+export { SplineFlow, SPLINE_FLOW_CHECKPOINT_KIND, resolveSplineFlowConfig, type SplineFlowConfig, type ResolvedSplineFlowConfig, type SplineFlowMixing } from './spline-flow';

@@ -1,10 +1,10 @@
 /**
  * Neural spline flows on vectors (Durkan et al., 2019): rational-quadratic spline couplings, each preceded (by
- * default) by Glow's ActNorm and invertible 1×1 mixing, over a standard-Normal base. On the 2-D toys it beats Real
+ * default) by Glow's ActNorm and invertible 1×1 mixing (or a fixed random permutation for long vectors), over a standard-Normal base. On the 2-D toys it beats Real
  * NVP at the same budget with fewer parameters (packages/models/scripts/flows-toy.mjs).
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { ACTIVATIONS, ActNorm, Invertible1x1, registerGmLayers, SplineCoupling, type Activation } from '@gm/layers';
+import { ACTIVATIONS, ActNorm, Invertible1x1, RandomPermutation, registerGmLayers, SplineCoupling, type Activation } from '@gm/layers';
 import { checkPositiveInt, deriveSeed, GmError, type CheckpointStore } from '@gm/core';
 import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts } from '../model-base';
@@ -26,8 +26,13 @@ export interface SplineFlowConfig {
   bins?: number;
   /** Half-width B of the interval the splines bend; identity outside (default 4). */
   bound?: number;
-  /** ActNorm and an invertible 1×1 (LU) mixing before every coupling (default true). */
-  mixing?: boolean;
+  /**
+   * What precedes every coupling (default 'lu' on real vectors, 'permutation' on pixels): 'lu' Glow's ActNorm and a learned invertible 1×1 (LU) mixing of all the
+   * dimensions; 'permutation' a fixed seeded shuffle (for long vectors such as flattened images: a D×D LU is slow and
+   * unstable there, and ActNorm's first-batch scaling blows up pixels that batch happened to leave blank); 'none'
+   * nothing (the couplings alternate halves). `true`/`false` mean 'lu'/'none'.
+   */
+  mixing?: SplineFlowMixing | boolean;
   /** Activation of the coupling networks (default 'relu'). */
   activation?: Activation;
   /** Pixel levels of flattened 8-bit images (dequantized and logit-transformed inside the model; bits/dim in pixel
@@ -39,8 +44,12 @@ export interface SplineFlowConfig {
   seed?: number;
 }
 
+/** The mixing between a {@link SplineFlow}'s couplings. */
+export type SplineFlowMixing = 'lu' | 'permutation' | 'none';
+const MIXINGS: readonly SplineFlowMixing[] = ['lu', 'permutation', 'none'];
+
 /** {@link SplineFlowConfig} with the defaults filled in. */
-export type ResolvedSplineFlowConfig = Required<SplineFlowConfig>;
+export type ResolvedSplineFlowConfig = Required<Omit<SplineFlowConfig, 'mixing'>> & { mixing: SplineFlowMixing };
 
 /** Validates a config and fills in its defaults (errors name the field and what was expected). */
 export function resolveSplineFlowConfig(config: SplineFlowConfig): ResolvedSplineFlowConfig {
@@ -58,22 +67,26 @@ export function resolveSplineFlowConfig(config: SplineFlowConfig): ResolvedSplin
   if (bins < 2) throw new GmError('BAD_ARGUMENT', `${where}: "bins"`, 'at least 2', bins);
   const bound = config.bound ?? 4;
   if (typeof bound !== 'number' || !(bound > 0) || !Number.isFinite(bound)) throw new GmError('BAD_ARGUMENT', `${where}: "bound"`, 'a positive number', bound);
-  const mixing = config.mixing ?? true;
-  if (typeof mixing !== 'boolean') throw new GmError('BAD_ARGUMENT', `${where}: "mixing"`, 'a boolean', mixing);
+  const { levels, alpha } = resolveVectorPixelFields(where, config);
+  const mixing = config.mixing === undefined ? (levels > 0 ? 'permutation' : 'lu') : config.mixing === true ? 'lu' : config.mixing === false ? 'none' : config.mixing;
+  if (!MIXINGS.includes(mixing)) throw new GmError('BAD_ARGUMENT', `${where}: "mixing"`, `one of ${MIXINGS.map((m) => `'${m}'`).join(', ')} (or a boolean)`, mixing);
   const activation = config.activation ?? 'relu';
   if (!ACTIVATIONS.includes(activation)) throw new GmError('BAD_ARGUMENT', `${where}: "activation"`, `one of ${ACTIVATIONS.join(', ')}`, activation);
   const seed = config.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0) throw new GmError('BAD_ARGUMENT', `${where}: "seed"`, 'a non-negative integer', seed);
-  const { levels, alpha } = resolveVectorPixelFields(where, config);
   return { dim: config.dim, couplings, hidden: [...hidden], bins, bound, mixing, activation, levels, alpha, seed };
 }
 
-const layersPerCoupling = (c: ResolvedSplineFlowConfig): number => (c.mixing ? 3 : 1);
+const MIXING_WORDS: Record<SplineFlowMixing, string> = { lu: ' with ActNorm and 1×1 mixing', permutation: ' with random permutations', none: '' };
+
+const layersPerCoupling = (c: ResolvedSplineFlowConfig): number => ({ lu: 3, permutation: 2, none: 1 })[c.mixing];
 
 function buildFlowLayers(c: ResolvedSplineFlowConfig): tfl.layers.Layer[] {
   const layers: tfl.layers.Layer[] = [];
   for (let i = 0; i < c.couplings; i++) {
-    if (c.mixing) layers.push(new ActNorm({}), new Invertible1x1({ seed: deriveSeed(c.seed, 200, i) % 2 ** 30 }));
+    const mixingSeed = deriveSeed(c.seed, 200, i) % 2 ** 30;
+    if (c.mixing === 'lu') layers.push(new ActNorm({}), new Invertible1x1({ seed: mixingSeed }));
+    if (c.mixing === 'permutation') layers.push(new RandomPermutation({ seed: mixingSeed }));
     layers.push(new SplineCoupling({ bins: c.bins, bound: c.bound, invertMask: i % 2 === 1, hidden: c.hidden, activation: c.activation, seed: deriveSeed(c.seed, 100, i) % 2 ** 30 }));
   }
   return layers;
@@ -103,7 +116,7 @@ export class SplineFlow extends VectorFlow<ResolvedSplineFlowConfig> {
 
   describe(): string {
     const c = this.config;
-    return `neural spline flow, ${c.dim}-D${c.levels > 0 ? ` ${c.levels}-level pixels (dequantized, logit)` : ''}, ${c.couplings} rational-quadratic couplings (${c.bins} bins on [−${c.bound}, ${c.bound}], MLP ${c.hidden.join('-')})${c.mixing ? ' with ActNorm and 1×1 mixing' : ''}, N(0, I) base`;
+    return `neural spline flow, ${c.dim}-D${c.levels > 0 ? ` ${c.levels}-level pixels (dequantized, logit)` : ''}, ${c.couplings} rational-quadratic couplings (${c.bins} bins on [−${c.bound}, ${c.bound}], MLP ${c.hidden.join('-')})${MIXING_WORDS[c.mixing]}, N(0, I) base`;
   }
 
   /** Loads a flow saved by {@link SplineFlow.save}; another kind, or weights that disagree with the config, is an error. */

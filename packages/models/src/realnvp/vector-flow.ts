@@ -177,7 +177,8 @@ export abstract class VectorFlow<C extends VectorFlowConfig> extends ModelBase i
   }
 
   protected fitDefaults(): TrainerDefaults {
-    return { where: `${this.label}.fit`, batchSize: 128, seed: this.config.seed, learningRate: 1e-3 };
+    // Pixels: a batch holding a stroke where earlier batches had none can give one huge gradient; clip it (bits/dim).
+    return { where: `${this.label}.fit`, batchSize: 128, seed: this.config.seed, learningRate: 1e-3, ...(this.pixels === undefined ? {} : { clipNorm: PIXEL_CLIP_NORM }) };
   }
 
   protected override beforeFit(data: TrainingData): void {
@@ -204,6 +205,9 @@ export abstract class VectorFlow<C extends VectorFlowConfig> extends ModelBase i
     this.model.dispose();
   }
 }
+
+/** Default gradient-norm clip of a flow on pixels (its loss is in bits/dim). */
+const PIXEL_CLIP_NORM = 10;
 
 /** The load-time check every vector flow makes of its stored part: the layer count and the input width. */
 export function checkStoredChain(where: string, flow: tfl.LayersModel, expectedLayers: number, dim: number): void {

@@ -54,6 +54,8 @@ export interface TrainerDefaults {
   batchSize: number;
   seed: number;
   learningRate: number;
+  /** The model's gradient-norm clip when the caller sets none (default: no clipping). */
+  clipNorm?: number;
 }
 
 /**
@@ -185,6 +187,7 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
   const batchSize = options.batchSize ?? defaults.batchSize ?? 100;
   checkPositiveInt(`${where}: batchSize`, batchSize);
   const schedule = asSchedule(options.learningRate ?? defaults.learningRate ?? 1e-3, where);
+  const clipNorm = options.clipNorm ?? defaults.clipNorm;
   if (options.clipNorm !== undefined) checkPositiveNumber(`${where}: clipNorm`, options.clipNorm);
   const seed = options.seed ?? defaults.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new GmError('BAD_ARGUMENT', `${where}: seed`, 'a finite number', seed);
@@ -282,10 +285,10 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
             loss = reported === undefined ? objective : (reported.dataSync()[0] as number);
             tf.tidy(() => {
               let applied: tf.NamedTensorMap = grads;
-              if (options.clipNorm !== undefined) {
+              if (clipNorm !== undefined) {
                 const names = Object.keys(grads);
                 const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n] as tf.Tensor)))));
-                const factor = tf.div(options.clipNorm as number, tf.maximum(norm, options.clipNorm as number));
+                const factor = tf.div(clipNorm, tf.maximum(norm, clipNorm));
                 applied = Object.fromEntries(names.map((n) => [n, tf.mul(grads[n] as tf.Tensor, factor)]));
               }
               opt.applyGradients(applied);
