@@ -35,8 +35,9 @@ export function coderPixels(coding: CodingModel, images: Uint8Array): { pixels: 
 }
 
 /** The name of a model's code in reports. */
-export function codeName(kind: CodingModel['kind']): string {
-  return kind === 'gaussian-latent' ? 'bits-back (BB-ANS, .gmz file)' : 'autoregressive (.gmz file)';
+export function codeName(kind: CodingModel['kind'], particles = 1): string {
+  if (kind !== 'gaussian-latent') return 'autoregressive (.gmz file)';
+  return particles > 1 ? `importance-sampled bits-back (BB-CIS, ${particles} particles, .gmz file)` : 'bits-back (BB-ANS, .gmz file)';
 }
 
 /**
@@ -49,7 +50,7 @@ export async function compressPixels(
   count: number,
   shape: number[],
   reporter: Reporter,
-  options: { chunkSize?: number; fallback?: boolean } = {},
+  options: { chunkSize?: number; fallback?: boolean; particles?: number } = {},
 ): Promise<{ bytes: Uint8Array; chunks: GmzChunkSummary[] }> {
   const chunkSize = options.chunkSize ?? 500;
   const fallback = options.fallback ?? true;
@@ -57,7 +58,7 @@ export async function compressPixels(
   const pieces = Array.from({ length: Math.ceil(count / chunkSize) }, (_, i) => pixels.subarray(i * chunkSize * D, Math.min(count, (i + 1) * chunkSize) * D));
   const parts: Uint8Array[] = [];
   await reporter.task('compressing', count, async (tick) => {
-    for await (const part of compressStream(pieces, coding, { shape, chunkSize, fallback }, count)) {
+    for await (const part of compressStream(pieces, coding, { shape, chunkSize, fallback, ...(options.particles === undefined ? {} : { particles: options.particles }) }, count)) {
       parts.push(part);
       tick(Math.min(count, Math.max(0, parts.length - 1) * chunkSize));
     }
@@ -161,13 +162,14 @@ export function rateTable(
   count: number,
   shape: readonly [number, number, number],
   bounds: { negElboBitsPerDim?: number; isBitsPerDim?: number; k?: number },
+  particles = 1,
 ): RateRow[] {
   const dims = pixels.length;
   const bpd = (bytes: number) => (8 * bytes) / dims;
   const base = baselineSizes(pixels, kind === 'binary');
   const visible = kind === 'binary' ? pixels.map((v) => (v === 0 ? 0 : 255)) : pixels;
   const png = pngSizes(visible, count, shape);
-  const rows: RateRow[] = [{ method: codeName(code), bytes: gmzBytes, bitsPerDim: bpd(gmzBytes) }];
+  const rows: RateRow[] = [{ method: codeName(code, particles), bytes: gmzBytes, bitsPerDim: bpd(gmzBytes) }];
   if (bounds.negElboBitsPerDim !== undefined) rows.push({ method: 'model −ELBO (the rate bits-back targets)', bytes: null, bitsPerDim: bounds.negElboBitsPerDim });
   if (bounds.isBitsPerDim !== undefined) rows.push({ method: `model −log p(x), IS k=${bounds.k}`, bytes: null, bitsPerDim: bounds.isBitsPerDim });
   rows.push(

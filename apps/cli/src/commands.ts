@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '@gm/backend';
+import { MAX_PARTICLES } from '@gm/bitsback';
 import { VAE, type EpochLogs, type FitResult, type SaveOptions } from '@gm/models';
 import { fileStore } from '@gm/models/node';
 import { gmAdam } from '@gm/backend';
@@ -295,8 +296,12 @@ export async function latentMap(o: PictureOptions & { n: number }, reporter: Rep
 }
 
 // ------------------------------------------------------------------------------------------------ compress
-export async function compress(input: string, output: string, o: CommonOptions & { model: string; limit?: number; chunk: number }, reporter: Reporter) {
+export async function compress(input: string, output: string, o: CommonOptions & { model: string; limit?: number; chunk: number; method?: 'bbans' | 'bbis'; particles?: number }, reporter: Reporter) {
   await backendLine(o, reporter);
+  const method = o.method ?? 'bbans';
+  if (o.particles !== undefined && method !== 'bbis') throw new CliError('--particles: only --method bbis samples particles; add --method bbis');
+  const particles = method === 'bbis' ? (o.particles ?? DEFAULT_PARTICLES) : 1;
+  if (method === 'bbis' && (particles < 2 || particles > MAX_PARTICLES)) throw new CliError(`--particles: expected 2..${MAX_PARTICLES}, got ${particles}`);
   const { model, imageShape } = await loadCheckpoint(o.model, '--model');
   try {
     const src = await loadImagesInput(input);
@@ -306,16 +311,17 @@ export async function compress(input: string, output: string, o: CommonOptions &
     const size = src.images.images.length / src.images.count;
     const bytes = src.images.images.subarray(0, count * size);
     const coding = codingModelOf(model);
+    if (method === 'bbis' && coding.kind !== 'gaussian-latent') throw new CliError(`--method bbis: a "${model.kind}" has no latent variable to importance-sample; drop --method (it is coded autoregressively)`);
     const { pixels, kind, binarized } = coderPixels(coding, bytes);
     reporter.line(`input: ${src.description}${count < src.images.count ? `, first ${count}` : ''}${binarized ? '; binarized (pixel > 127) for the binary model' : ''}`);
     const t0 = performance.now();
     const shape = imageShape[2] === 1 ? [imageShape[0], imageShape[1]] : [...imageShape];
-    const { bytes: gmz, chunks } = await compressPixels(coding, pixels, count, shape, reporter, { chunkSize: o.chunk });
+    const { bytes: gmz, chunks } = await compressPixels(coding, pixels, count, shape, reporter, { chunkSize: o.chunk, particles });
     const seconds = (performance.now() - t0) / 1000;
     mkdirSync(dirname(resolve(output)), { recursive: true });
     await atomicWriteFile(output, gmz);
-    const table = rateTable(gmz.length, coding.kind, pixels, kind, count, imageShape, {});
-    reporter.line(`wrote ${output}: ${count} images, ${gmz.length.toLocaleString('en-US')} bytes, ${((8 * gmz.length) / pixels.length).toFixed(4)} bits/dim (${seconds.toFixed(1)} s); ${describeChunks(chunks)}`);
+    const table = rateTable(gmz.length, coding.kind, pixels, kind, count, imageShape, {}, particles);
+    reporter.line(`wrote ${output}: ${count} images, ${gmz.length.toLocaleString('en-US')} bytes, ${((8 * gmz.length) / pixels.length).toFixed(4)} bits/dim (${seconds.toFixed(1)} s, ${(count / seconds).toFixed(0)} images/s); ${describeChunks(chunks)}`);
     reporter.line(formatRateTable(table));
     return {
       input,
@@ -327,6 +333,8 @@ export async function compress(input: string, output: string, o: CommonOptions &
       bytes: gmz.length,
       bitsPerDim: (8 * gmz.length) / pixels.length,
       seconds,
+      method: coding.kind === 'gaussian-latent' ? method : 'autoregressive',
+      particles,
       chunks,
       table: table as RateRow[],
     };
@@ -334,6 +342,9 @@ export async function compress(input: string, output: string, o: CommonOptions &
     model.dispose();
   }
 }
+
+/** Particles of `gm compress --method bbis` when --particles is not given. */
+const DEFAULT_PARTICLES = 20;
 
 /** Where `gm decompress` writes: an IDX file for names ending in .gz, -ubyte or .idx, else a folder of PNGs. */
 function isIdxName(path: string): boolean {

@@ -170,10 +170,12 @@ common(
     .command('compress')
     .argument('<in>', 'images: mnist-bundled[:test|train|all], mnist:<dir>[:test|train], cifar:<dir>[:test|train], an IDX image file (.gz too) or a folder of PNGs')
     .argument('<out.gmz>', '.gmz file to write')
-    .description('Losslessly compress images with bits-back coding (BB-ANS) under a trained VAE. A Bernoulli VAE codes binary pixels: other input is binarized (pixel > 127) first, and that is what decompresses.')
+    .description('Losslessly compress images under a trained model: bits-back coding with a VAE (BB-ANS, or importance-sampled BB-CIS with --method bbis), autoregressive coding with a MADE. A Bernoulli model codes binary pixels: other input is binarized (pixel > 127) first, and that is what decompresses.')
     .addOption(modelOption())
     .option('--limit <n>', 'compress only the first n images', positiveInt)
-    .option('--chunk <n>', 'images per independently decodable chunk', positiveInt, 500),
+    .option('--chunk <n>', 'images per independently decodable chunk', positiveInt, 500)
+    .addOption(new Option('--method <name>', 'VAE coding: bbans codes at the −ELBO; bbis (coupled importance-sampled bits-back) at the lower --particles-sample bound, slower').choices(['bbans', 'bbis']).default('bbans'))
+    .option('--particles <k>', 'bbis: importance-sampling particles per image, 2..1024 (default 20; recorded in the file)', positiveInt),
 ).action(act(async (o: Parameters<typeof compress>[2] & { json: boolean }, reporter, input, output) => (await commands()).compress(input as string, output as string, o, reporter)));
 
 common(

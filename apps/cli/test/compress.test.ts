@@ -115,6 +115,30 @@ describe('gm compress / gm decompress', () => {
     expect([...readFileSync(back).subarray(16)]).toEqual([...binarizeStatic(readAllPixels(pics))].map((v) => v * 255));
   });
 
+  it('--method bbis: importance-sampled bits-back, k in the file, decoded by gm decompress and the library alike', async () => {
+    const out = join(dir, 'bbis.gmz');
+    const r = await runJson<CompressReport & { method: string; particles: number }>(['compress', 'mnist-bundled:test', out, '--model', vae, '--limit', '60', '--chunk', '60', '--method', 'bbis', '--particles', '6']);
+    expect(r).toMatchObject({ images: 60, method: 'bbis', particles: 6 });
+    expect(r.table[0]?.method).toMatch(/BB-CIS, 6 particles/);
+    const bytes = new Uint8Array(readFileSync(out));
+    expect(bytes[4]).toBe(4); // container version 4: the particle count is in the header
+    const idx = join(dir, 'bbis-idx3-ubyte');
+    await runJson(['decompress', out, idx, '--model', vae]);
+    const { test } = await loadBundledMnist();
+    const pixels = binarizeStatic(test.images.subarray(0, 60 * 784));
+    expect([...readFileSync(idx).subarray(16)]).toEqual([...pixels].map((v) => v * 255));
+    await initBackend({ backend: 'cpu' });
+    const coding = (await VAE.load(fileStore(vae))).codingModel();
+    expect((await decompress(bytes, coding)).images).toEqual(pixels);
+    const bad = await Promise.all([
+      run(['compress', 'mnist-bundled:test', join(dir, 'p.gmz'), '--model', vae, '--particles', '5']),
+      run(['compress', 'mnist-bundled:test', join(dir, 'p.gmz'), '--model', vae, '--method', 'bbis', '--particles', '1']),
+    ]);
+    expect(bad.map((b) => b.status)).toEqual([1, 1]);
+    expect(bad[0]!.stderr).toMatch(/--particles: only --method bbis samples particles/);
+    expect(bad[1]!.stderr).toMatch(/--particles: expected 2\.\.1024, got 1/);
+  });
+
   it('refuses a file compressed with another model', async () => {
     const r = await run(['decompress', first, join(dir, 'x-idx3-ubyte'), '--model', other]);
     expect(r.status).toBe(1);

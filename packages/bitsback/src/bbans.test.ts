@@ -140,7 +140,7 @@ describe('BB-ANS chunks with a Gaussian-latent coding model', () => {
     const count = 640;
     const images = model.sample(count, 1);
     const chunk = encodeLatentChunk(counting, images, count, s);
-    const steps = expandSchedule(chunk.warmup, count, 32).length;
+    const steps = expandSchedule(chunk.warmup, count, s).length;
     expect(steps).toBeLessThan(count / 32 + 12);
     // One per step: the warm-up steps measure what they take back on the posterior codec they then code with.
     expect(calls).toBe(steps);

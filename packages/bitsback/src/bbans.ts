@@ -10,6 +10,7 @@
  */
 import type { Codec as CoreCodec, Message as CoreMessage } from '@gm/core';
 import { bucketCentres, diagGaussianBuckets, stdNormalPrior, type Codec } from './codecs';
+import { latentBbCis, MAX_PARTICLES } from './bbis';
 import type { LatentCoder } from './coding/latent';
 import { cleanUnit, closeLane, CorruptMessageError, createMessage, flatten, messageBits, openLane, stackUnits, unflatten, type Message } from './rans';
 
@@ -63,6 +64,12 @@ export interface BitsBackSettings {
   growth: number;
   /** Seed of the clean bits (default 0). */
   seed: number;
+  /**
+   * Importance-sampling particles k (default 1: BB-ANS, coding at the negative ELBO). With k > 1 each image is coded
+   * with coupled importance-sampled bits-back (BB-CIS, ./bbis.ts) at the negative k-particle bound, once the message
+   * holds the bits its particles pop; the first images of a chunk use BB-ANS until then.
+   */
+  particles: number;
 }
 
 /** Default settings. */
@@ -73,6 +80,7 @@ export const DEFAULT_SETTINGS: BitsBackSettings = {
   lanes: 32,
   growth: 2,
   seed: 0,
+  particles: 1,
 };
 
 /** Checks settings and fills defaults; throws a RangeError naming the bad field. */
@@ -88,6 +96,8 @@ export function resolveSettings(s: Partial<BitsBackSettings>, pixels: 'binary' |
   int('likelihoodPrecision', pixels === 'binary' ? 1 : 10, pixels === 'binary' ? 31 : 32);
   int('lanes', 1, 1 << 16);
   int('seed', -(2 ** 31), 2 ** 32 - 1);
+  int('particles', 1, MAX_PARTICLES);
+  if (r.particles > 1 && r.posteriorPrecision > 30) throw new RangeError(`particles > 1 needs posteriorPrecision ≤ 30, got ${r.posteriorPrecision}`);
   if (!(r.growth >= 1 && r.growth <= 1024) || Math.round(r.growth * 1000) / 1000 !== r.growth) {
     throw new RangeError(`growth must be in [1, 1024] with at most 3 decimals, got ${r.growth}`);
   }
@@ -119,21 +129,30 @@ export function latentPosterior(coder: LatentCoder, images: ArrayLike<number>, b
   return diagGaussianBuckets(q.mean, q.std, batch, coder.latentDim, settings.bucketBits, settings.posteriorPrecision);
 }
 
+/** One coding step of a chunk: `images` images on lanes 0..images−1, each with `particles` particles (1: BB-ANS). */
+export interface ChunkStep {
+  images: number;
+  particles: number;
+}
+
 /**
  * The full step list of a chunk from its stored warm-up prefix: after the prefix every step codes
- * min(lanes, images left) images. Throws {@link CorruptMessageError} on an impossible prefix.
+ * min(lanes, images left) images with the file's particles. Throws {@link CorruptMessageError} on an impossible prefix.
  */
-export function expandSchedule(warmup: readonly number[], count: number, lanes: number): number[] {
-  const steps: number[] = [];
+export function expandSchedule(warmup: readonly ChunkStep[], count: number, settings: Pick<BitsBackSettings, 'lanes' | 'particles'>): ChunkStep[] {
+  const { lanes, particles } = settings;
+  const steps: ChunkStep[] = [];
   let left = count;
-  for (const b of warmup) {
+  for (const step of warmup) {
+    const b = step.images;
     if (!Number.isInteger(b) || b < 1 || b > lanes || b > left) throw new CorruptMessageError(`step of ${b} images is impossible here`);
-    steps.push(b);
+    if (step.particles !== 1 && step.particles !== particles) throw new CorruptMessageError(`step with ${step.particles} particles in a file of ${particles}`);
+    steps.push(step);
     left -= b;
   }
   while (left > 0) {
     const b = Math.min(lanes, left);
-    steps.push(b);
+    steps.push({ images: b, particles });
     left -= b;
   }
   return steps;
@@ -145,8 +164,13 @@ export interface LatentChunk {
   message: Uint8Array;
   /** Clean units (16 bits each) drawn while encoding; the decoder regenerates and checks them. */
   cleanUnits: number;
-  /** Warm-up step sizes (the steps before the first full one); see {@link expandSchedule}. */
-  warmup: number[];
+  /** The steps before the first full one (all lanes, the file's particles); see {@link expandSchedule}. */
+  warmup: ChunkStep[];
+}
+
+/** The codec of one step's images. */
+function stepCodec(coder: LatentCoder, step: ChunkStep, settings: BitsBackSettings, known?: { images: ArrayLike<number>; posterior: Codec<ArrayLike<number>> }): Codec<ArrayLike<number>> {
+  return step.particles === 1 ? latentBbAns(coder, step.images, settings, known) : (latentBbCis(coder, step.images, settings, step.particles) as Codec<ArrayLike<number>>);
 }
 
 /** Thrown when decoding finds the data inconsistent with the model (wrong model or corrupt data). */
@@ -165,30 +189,47 @@ export function encodeLatentChunk(coder: LatentCoder, images: Uint8Array, count:
   const D = coder.pixelsPerImage;
   if (images.length !== count * D) throw new RangeError(`expected ${count} × ${D} = ${count * D} pixels, got ${images.length}`);
   let m: Message = createMessage(settings.lanes, { closed: true, seed: settings.seed, onEmpty: 'clean', capacity: count * 16 + 64 });
-  const warmup: number[] = [];
+  const K = settings.particles;
+  // What a BB-CIS step pops per image before it pushes anything: a slot per latent and the particle index.
+  const cisPopBits = settings.posteriorPrecision * coder.latentDim + 32;
+  const warmup: ChunkStep[] = [];
   let open = 0;
   let off = 0;
   let b = 1;
+  let warm = true;
   while (off < count) {
     const take = Math.min(b, count - off);
-    if (b < settings.lanes) warmup.push(take);
     while (open < take) m = openLane(m, open++);
     const pixels = images.subarray(off * D, (off + take) * D);
-    const posterior = latentPosterior(coder, pixels, take, settings);
-    let qBits = 0;
-    if (b < settings.lanes) {
+    // Particles once the stack holds what they pop (so only the first image of a chunk draws clean bits).
+    const particles = K > 1 && (!warm || 16 * m.size >= take * cisPopBits) ? K : 1;
+    const step = { images: take, particles };
+    if (warm) warmup.push(step);
+    // With particles, lanes grow only as fast as the stack can pay for particle steps on all of them (else the
+    // first hundreds of images would be coded at the ELBO on many lanes while the stack fills).
+    let popBits = cisPopBits;
+    let known: { images: ArrayLike<number>; posterior: Codec<ArrayLike<number>> } | undefined;
+    if (particles === 1) {
       // Messages are values: pop the posterior on the side to learn what this step takes back.
-      const [after] = posterior.pop(m);
-      qBits = (messageBits(m) - 16 * m.cleanUnits - (messageBits(after) - 16 * after.cleanUnits)) / take;
+      const posterior = latentPosterior(coder, pixels, take, settings);
+      known = { images: pixels, posterior };
+      if (b < settings.lanes && K === 1) {
+        const [after] = posterior.pop(m);
+        popBits = (messageBits(m) - 16 * m.cleanUnits - (messageBits(after) - 16 * after.cleanUnits)) / take;
+      }
     }
-    m = latentBbAns(coder, take, settings, { images: pixels, posterior }).push(m, pixels);
+    m = stepCodec(coder, step, settings, known).push(m, pixels);
     off += take;
     if (b < settings.lanes) {
-      // Next step with b' lanes pops about b'·qBits and opens b' − b heads of 32 bits: grow while the stack pays.
-      const afford = Math.floor((16 * m.size + 32 * b) / (Math.max(qBits, 0) + 32));
+      // Next step with b' lanes pops about b'·popBits and opens b' − b heads of 32 bits: grow while the stack pays.
+      const afford = Math.floor((16 * m.size + 32 * b) / (Math.max(popBits, 0) + 32));
       b = Math.min(settings.lanes, Math.max(b, Math.min(afford, Math.ceil(b * settings.growth))));
     }
+    if (warm && b === settings.lanes && particles === K) warm = false;
   }
+  // The prefix ends at the last step that is not a full one (stored steps must be exactly what the expansion can't
+  // infer).
+  while (warmup.length > 0 && warmup[warmup.length - 1]!.images === settings.lanes && warmup[warmup.length - 1]!.particles === K) warmup.pop();
   return { message: flatten(m), cleanUnits: m.cleanUnits, warmup };
 }
 
@@ -201,11 +242,11 @@ export function decodeLatentChunk(coder: LatentCoder, chunk: LatentChunk, count:
   const D = coder.pixelsPerImage;
   let m: Message = unflatten(chunk.message, { seed: settings.seed, onEmpty: 'throw' });
   if (m.lanes !== settings.lanes) throw new CorruptMessageError(`message has ${m.lanes} lanes, settings say ${settings.lanes}`);
-  const steps = expandSchedule(chunk.warmup, count, settings.lanes);
+  const steps = expandSchedule(chunk.warmup, count, settings);
   // Lanes opened by each step, to close them again when that step is undone.
   const openedBefore: number[] = [];
   let open = 0;
-  for (const b of steps) {
+  for (const { images: b } of steps) {
     openedBefore.push(open);
     open = Math.max(open, b);
   }
@@ -215,9 +256,10 @@ export function decodeLatentChunk(coder: LatentCoder, chunk: LatentChunk, count:
   const out = new Uint8Array(count * D);
   let end = count;
   for (let t = steps.length - 1; t >= 0; t--) {
-    const b = steps[t]!;
+    const step = steps[t]!;
+    const b = step.images;
     const off = end - b;
-    const [next, pixels] = latentBbAns(coder, b, settings).pop(m);
+    const [next, pixels] = stepCodec(coder, step, settings).pop(m);
     m = next;
     out.set(pixels, off * D);
     for (let l = Math.max(b, openedBefore[t]!) - 1; l >= openedBefore[t]!; l--) m = closeLane(m, l);

@@ -25,6 +25,32 @@ import {
 /** A codec over this package's rANS messages (@gm/core's `Codec` with the message type narrowed). */
 export type Codec<S> = CoreCodec<S, Message>;
 
+/** A batched codec that also scores symbols: `logProb(symbols)` is, per lane, the natural log of the quantised
+ * probability the codec gives them (what pushing them costs, in nats), computed deterministically. */
+export type ScoredCodec<S> = Codec<S> & { logProb(symbols: S): Float64Array };
+
+/** Deterministic Σ log(f_i / 2^P) over many factors: products of at most 30 (each ≥ 2^−32, so no underflow), one
+ * exactLog per product. */
+export class LogProbSum {
+  private product = 1;
+  private factors = 0;
+  private total = 0;
+  /** Adds log(p) for a probability p ≥ 2^−32 (e.g. a frequency times 2^−precision). */
+  add(p: number): void {
+    this.product *= p;
+    if (++this.factors === 30) this.flush();
+  }
+  value(): number {
+    this.flush();
+    return this.total;
+  }
+  private flush(): void {
+    if (this.factors > 0) this.total += exactLog(this.product);
+    this.product = 1;
+    this.factors = 0;
+  }
+}
+
 /** A message of @gm/core's contract as this coder's (a codec only accepts messages this package made). */
 export function ransMessage(m: CoreMessage): Message {
   const r = m as Partial<Message>;
@@ -102,7 +128,7 @@ export function mapped<A, B, M extends CoreMessage>(codec: CoreCodec<A, M>, to: 
 // Element models: how a batched codec quantises element i
 
 /** Quantised distribution of each element of a batch (one element per lane per position). */
-interface ElementModel {
+export interface ElementModel {
   readonly precision: number;
   /** Number of symbols each element can take. */
   readonly alphabet: number;
@@ -170,11 +196,26 @@ type SymbolArray = Uint8Array | Int32Array;
  * The batched codec of an element model: `lanes × perLane` elements, element `lane · perLane + d` coded on lane
  * `laneOffset + lane`, positions in order (d outer, lanes inner) so a step is vectorised over lanes.
  */
-function elementCodec(model: ElementModel, lanes: number, perLane: number, out: 'u8' | 'i32', laneOffset = 0): Codec<ArrayLike<number>> {
+export function elementCodec(model: ElementModel, lanes: number, perLane: number, out: 'u8' | 'i32', laneOffset = 0): ScoredCodec<ArrayLike<number>> {
   const count = lanes * perLane;
   const P = model.precision;
   const find = model.find !== undefined ? model.find.bind(model) : (i: number, slot: number) => searchCdf(model, i, slot);
   return {
+    logProb(symbols) {
+      if (symbols.length !== count) throw new RangeError(`expected ${count} symbols (${lanes} lanes × ${perLane}), got ${symbols.length}`);
+      const res = new Float64Array(lanes);
+      const invM = 1 / POW(P);
+      for (let l = 0; l < lanes; l++) {
+        const sum = new LogProbSum();
+        for (let d = 0; d < perLane; d++) {
+          const i = l * perLane + d;
+          const s = symbols[i]!;
+          sum.add((model.cdf(i, s + 1) - model.cdf(i, s)) * invM);
+        }
+        res[l] = sum.value();
+      }
+      return res;
+    },
     push(m, symbols) {
       if (symbols.length !== count) throw new RangeError(`expected ${count} symbols (${lanes} lanes × ${perLane}), got ${symbols.length}`);
       for (let i = 0; i < count; i++) {
@@ -275,7 +316,7 @@ export function bernoulliBatch(
   perLane: number,
   precision = 16,
   laneOffset = 0,
-): Codec<ArrayLike<number>> {
+): ScoredCodec<ArrayLike<number>> {
   checkPrec('bernoulli precision', precision, 1, 31);
   if (probs.length !== lanes * perLane) throw new RangeError(`expected ${lanes * perLane} probabilities, got ${probs.length}`);
   const M = POW(precision);
@@ -290,6 +331,17 @@ export function bernoulliBatch(
   const count = lanes * perLane;
   // The element codec's layout and arithmetic, in flat loops (rans.ts): the same bits, several times faster.
   return {
+    logProb(symbols) {
+      if (symbols.length !== count) throw new RangeError(`expected ${count} symbols (${lanes} lanes × ${perLane}), got ${symbols.length}`);
+      const res = new Float64Array(lanes);
+      const invM = 1 / M;
+      for (let l = 0; l < lanes; l++) {
+        const sum = new LogProbSum();
+        for (let i = l * perLane; i < (l + 1) * perLane; i++) sum.add((symbols[i] === 1 ? M - split[i]! : split[i]!) * invM);
+        res[l] = sum.value();
+      }
+      return res;
+    },
     push(m, symbols) {
       if (symbols.length !== count) throw new RangeError(`expected ${count} symbols (${lanes} lanes × ${perLane}), got ${symbols.length}`);
       const st = openState(ransMessage(m));
@@ -428,6 +480,13 @@ export function diagGaussianBuckets(
   if (mean.length !== count || std.length !== count) {
     throw new RangeError(`expected ${count} means and stds (${lanes} lanes × ${perLane}), got ${mean.length} and ${std.length}`);
   }
+  return elementCodec(diagGaussianBucketModel(mean, std, bucketBits, precision), lanes, perLane, 'i32', laneOffset);
+}
+
+/** The quantised distribution {@link diagGaussianBuckets} codes with, element i = N(mean[i], std[i]²) over the prior's
+ * buckets: its cdf and the bucket holding a slot (what importance-sampled bits-back draws particles with). */
+export function diagGaussianBucketModel(mean: ArrayLike<number>, std: ArrayLike<number>, bucketBits: number, precision: number): ElementModel & { find(i: number, slot: number): number } {
+  if (mean.length !== std.length) throw new RangeError(`expected as many means as stds, got ${mean.length} and ${std.length}`);
   checkPrec('posterior precision', precision, bucketBits + 2, 32);
   const { edges } = stdNormalBuckets(bucketBits);
   const K = POW(bucketBits);
@@ -435,8 +494,8 @@ export function diagGaussianBuckets(
   const scale = M - 2 * K;
   const mu = Float64Array.from(mean);
   const sd = Float64Array.from(std, cleanStd);
-  for (let i = 0; i < count; i++) if (!Number.isFinite(mu[i]!)) throw new RangeError(`posterior mean ${i} is not finite`);
-  const model: ElementModel = {
+  for (let i = 0; i < mu.length; i++) if (!Number.isFinite(mu[i]!)) throw new RangeError(`posterior mean ${i} is not finite`);
+  const model: ElementModel & { find(i: number, slot: number): number } = {
     precision,
     alphabet: K,
     cdf(i, b) {
@@ -450,13 +509,7 @@ export function diagGaussianBuckets(
       return searchCdfFrom(model, i, slot, exactNormalCdf(mu[i]! + sd[i]! * exactNormalPpf(slot / M)) * K);
     },
   };
-  return elementCodec(
-    model,
-    lanes,
-    perLane,
-    'i32',
-    laneOffset,
-  );
+  return model;
 }
 
 /** A single diagonal-Gaussian latent over prior buckets on one lane. */
@@ -495,7 +548,7 @@ export function discretizedLogisticBatch(
   perLane: number,
   precision = 20,
   laneOffset = 0,
-): Codec<ArrayLike<number>> {
+): ScoredCodec<ArrayLike<number>> {
   checkPrec('logistic precision', precision, 10, 32);
   const C = params.components ?? 1;
   const count = lanes * perLane;

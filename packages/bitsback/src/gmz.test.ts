@@ -83,14 +83,7 @@ describe('.gmz container', () => {
 
   it('rejects every truncation and random bit flips with a GmzError, quickly', async () => {
     const bytes = await compress(images.subarray(0, 60 * 36), model.coding, { ...options, chunkSize: 30 });
-    for (let cut = 0; cut < bytes.length; cut++) await expectGmzError(decompress(bytes.subarray(0, cut), model.coding));
-    const rnd = mulberry32(5);
-    for (let k = 0; k < 200; k++) {
-      const bad = bytes.slice();
-      const bit = Math.floor(rnd() * bad.length * 8);
-      bad[bit >>> 3]! ^= 1 << (bit & 7);
-      await expectGmzError(decompress(bad, model.coding));
-    }
+    await expectTruncationsAndFlipsRefused(bytes, 5);
     await expectGmzError(decompress(Uint8Array.from([...bytes, 0]), model.coding));
     await expectGmzError(decompress(new TextEncoder().encode('hello world, not gmz'), model.coding), 'not-gmz');
   });
@@ -107,7 +100,7 @@ describe('.gmz container', () => {
     expect((await expectGmzError(decompress(v2, model.coding), 'version')).message).toMatch(/version-2 \.gmz file: its chunks are not numbered/);
     const v9 = bytes.slice();
     v9[4] = 9;
-    expect((await expectGmzError(decompress(v9, model.coding), 'version')).message).toMatch(/version-9 \.gmz file; this @gm\/bitsback reads version 3 — update/);
+    expect((await expectGmzError(decompress(v9, model.coding), 'version')).message).toMatch(/version-9 \.gmz file; this @gm\/bitsback reads versions 3 and 4 — update/);
     const path = bytes.slice();
     path[5] = CODING_PATH + 1;
     const e2 = await expectGmzError(decompress(path, model.coding), 'version');
@@ -235,6 +228,18 @@ describe('.gmz container', () => {
   });
 });
 
+/** Every truncation of `bytes`, and 200 seeded single-bit flips, decode to a GmzError. */
+async function expectTruncationsAndFlipsRefused(bytes: Uint8Array, seed: number): Promise<void> {
+  for (let cut = 0; cut < bytes.length; cut++) await expectGmzError(decompress(bytes.subarray(0, cut), model.coding));
+  const rnd = mulberry32(seed);
+  for (let k = 0; k < 200; k++) {
+    const bad = bytes.slice();
+    const bit = Math.floor(rnd() * bad.length * 8);
+    bad[bit >>> 3]! ^= 1 << (bit & 7);
+    await expectGmzError(decompress(bad, model.coding));
+  }
+}
+
 /** Every way of reading a whole file: decompress, the stream (in 17-byte pieces), and split + decodeChunk per chunk. */
 async function readAll(bytes: Uint8Array, coding: typeof model.coding): Promise<Array<Uint8Array | unknown>> {
   const results: Array<Uint8Array | unknown> = [];
@@ -268,6 +273,38 @@ async function expectRefused(bytes: Uint8Array, coding: typeof model.coding, cod
     expect({ path, code: r.code, message: r.message }).toEqual({ path, code, message: expect.stringMatching(message) });
   }
 }
+
+describe('.gmz with importance-sampling particles (BB-CIS, container version 4)', () => {
+  const cis: CompressOptions = { ...options, chunkSize: 60, particles: 6 };
+
+  it('records k in a version-4 header and decodes exactly on both dense engines (same bytes, pinned)', async () => {
+    const part = images.subarray(0, 120 * 36);
+    const js = await compress(part, model.coding, { ...cis, engine: 'js' });
+    const wasm = await compress(part, model.coding, { ...cis, engine: 'wasm-simd128' });
+    expect(wasm).toEqual(js);
+    expect(js[4]).toBe(4);
+    expect(splitGmz(js).header.settings.particles).toBe(6);
+    expect((await decompress(js, model.coding, { engine: 'wasm-simd128' })).images).toEqual(part);
+    expect((await decompress(js, model.coding, { engine: 'js' })).images).toEqual(part);
+    const bbans = await compress(part, model.coding, { ...cis, particles: 1 });
+    expect(bbans[4]).toBe(GMZ_VERSION); // one particle: the version-3 file of before (rates: bbis.test.ts)
+    expect(sha256Hex(js)).toBe(GOLDEN_CIS_SHA256);
+  });
+
+  it('rejects every truncation and random bit flips with a GmzError; a version-4 header claiming one particle is corrupt', async () => {
+    const bytes = await compress(images.subarray(0, 40 * 36), model.coding, { ...cis, chunkSize: 20 });
+    await expectTruncationsAndFlipsRefused(bytes, 6);
+    const layout = readGmzLayout(bytes);
+    layout.header.particles = 1;
+    expect((await expectGmzError(decompress(writeGmzLayout(layout), model.coding), 'corrupt')).message).toMatch(/version-4 file with 1 particles/);
+  });
+
+  it('refuses particles for a model without latents, naming the setting', async () => {
+    const made = randomMadeModel({ pixelsPerImage: 36, hidden: [16], seed: 2 });
+    await expect(compress(made.sample(5, 1), made.coding, { shape: [36], particles: 4 })).rejects.toThrow(/particles.*1 for an autoregressive model/);
+    await expect(compress(images.subarray(0, 36), model.coding, { ...options, particles: 2000 })).rejects.toThrow(/particles/);
+  });
+});
 
 describe('.gmz chunks: numbered and bound to their header', () => {
   const imgs = images.subarray(0, 90 * 36);
@@ -478,7 +515,7 @@ describe('.gmz bounds: extreme fields are GmzErrors naming the field, decided be
       [{ growth: 2 ** 48 }, 'corrupt', /growth/],
       [{ seed: 2 ** 32 - 1 }, 'mismatch', /./],
       [{ codingPath: 0 }, 'version', /coding path 0/],
-      [{ version: GMZ_VERSION + 1 }, 'version', new RegExp(`version-${GMZ_VERSION + 1}`)],
+      [{ version: GMZ_VERSION + 2 }, 'version', new RegExp(`version-${GMZ_VERSION + 2}`)],
     ];
     expect(h.latentDim).toBe(3);
     for (const [edit, code, message] of cases) {
@@ -569,6 +606,8 @@ describe('.gmz bounds: extreme fields are GmzErrors naming the field, decided be
  * SHA-256 of the three golden files above, written with coding path 1 in container version 3 (numbered chunks): it
  * changes with the container layout too (the chunk payloads did not change when chunks were numbered).
  */
+// A BB-CIS file pinned like the others: its bits change only with CODING_PATH (or a new container version).
+const GOLDEN_CIS_SHA256 = 'd43818cb06a234b4a5636f750e6a746ded676b56e3159d733fd94e15a347be68';
 const GOLDEN_FILES_SHA256 = 'ca92778cc3652705efb6ce2145ab2fa9994a906b61eede77448923a2fa1b2a70';
 /** SHA-256 of the chunk payloads of the golden files, in order: the coding path's bits alone (bump CODING_PATH if it changes). */
 const GOLDEN_PAYLOADS_SHA256 = '2995d6f4a2a132e89ff9b7949654b5b8f67a825280550e52bca99aec7ccb741d';

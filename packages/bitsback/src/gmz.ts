@@ -4,11 +4,11 @@
  * trailer with the image count and a SHA-256 of everything before it.
  *
  * ```
- * file    = magic "\x89GMZ" · version u8 (= 2) · coding path u8 · header · header-crc32 u32 · chunk* · end · trailer
+ * file    = magic "\x89GMZ" · version u8 (3, or 4 with particles) · coding path u8 · header · header-crc32 u32 · chunk* · end · trailer
  * header  = fingerprint [32] · model kind u8 (0 Gaussian latent, 1 autoregressive) · pixels u8 (0 binary, 1 8-bit)
  *           · rank u8 · dims varint* · count+1 varint (0 = unknown, streamed) · chunkSize varint · latentDim varint
  *           · bucketBits u8 · posteriorPrecision u8 · likelihoodPrecision u8 · lanes varint · growth·1000 varint
- *           · seed u32
+ *           · particles varint (version 4 only; version 3 means 1) · seed u32
  * chunk   = body-length varint (> 0) · body · crc32(header digest · body) u32
  * body    = method u8 (0 model, 1 deflate) · index varint · first image varint · images varint
  *           · crc32(first image u64 · image bytes) u32 · payload (≥ 1 byte)
@@ -44,8 +44,11 @@ import { pushVarint, readVarint } from './rans';
 
 /** Magic bytes at the start of every .gmz file. */
 export const GMZ_MAGIC = Uint8Array.of(0x89, 0x47, 0x4d, 0x5a);
-/** Container version written by this library (3: chunks numbered and bound to their header). */
+/** Container version written by this library for BB-ANS files (3: chunks numbered and bound to their header). */
 export const GMZ_VERSION = 3;
+/** Container version of files coded with importance-sampling particles (4: version 3 plus the header's particle
+ * count); a file with one particle is written as version 3, byte for byte what earlier releases wrote. */
+export const GMZ_VERSION_PARTICLES = 4;
 /**
  * Version of the coding path (the deterministic arithmetic feeding the coder). Bump it whenever a change to
  * exact/, coding/ or the codecs' quantisation would change a single coded bit; the golden-file test pins it.
@@ -137,7 +140,8 @@ function readField(bytes: Uint8Array, pos: number, what: string): [value: number
 }
 
 function writeHeader(h: GmzHeader): Uint8Array {
-  const out: number[] = [...GMZ_MAGIC, GMZ_VERSION, CODING_PATH];
+  const withParticles = h.settings.particles > 1;
+  const out: number[] = [...GMZ_MAGIC, withParticles ? GMZ_VERSION_PARTICLES : GMZ_VERSION, CODING_PATH];
   const start = out.length;
   out.push(...h.fingerprint, KINDS.indexOf(h.modelKind), h.pixels === 'binary' ? 0 : 1, h.shape.length);
   for (const d of h.shape) pushVarint(out, d);
@@ -148,6 +152,7 @@ function writeHeader(h: GmzHeader): Uint8Array {
   out.push(s.bucketBits, s.posteriorPrecision, s.likelihoodPrecision);
   pushVarint(out, s.lanes);
   pushVarint(out, Math.round(s.growth * 1000));
+  if (withParticles) pushVarint(out, s.particles);
   u32(out, s.seed >>> 0);
   u32(out, crc32(Uint8Array.from(out.slice(start))));
   return Uint8Array.from(out);
@@ -183,7 +188,9 @@ function checkVersions(bytes: Uint8Array): void {
   if (version === 2) {
     throw new GmzError('version', 'a version-2 .gmz file: its chunks are not numbered, so this @gm/bitsback refuses it — decompress it with the @gm/bitsback that wrote it, then compress again');
   }
-  if (version !== GMZ_VERSION) throw new GmzError('version', `a version-${version} .gmz file; this @gm/bitsback reads version ${GMZ_VERSION} — update @gm/bitsback`);
+  if (version !== GMZ_VERSION && version !== GMZ_VERSION_PARTICLES) {
+    throw new GmzError('version', `a version-${version} .gmz file; this @gm/bitsback reads versions ${GMZ_VERSION} and ${GMZ_VERSION_PARTICLES} — update @gm/bitsback`);
+  }
   if (bytes[5] !== CODING_PATH) {
     throw new GmzError('version', `written with coding path ${bytes[5]}; this @gm/bitsback reproduces coding path ${CODING_PATH} only — use the @gm/bitsback that wrote it`);
   }
@@ -224,12 +231,17 @@ function readHeader(bytes: Uint8Array): { header: GmzHeader; pos: number; digest
     const [lanes, posL] = readField(bytes, pos, 'lanes');
     const [growth, posG] = readField(bytes, posL, 'growth');
     pos = posG;
+    let particles = 1;
+    if (bytes[4] === GMZ_VERSION_PARTICLES) {
+      [particles, pos] = readField(bytes, pos, 'particles');
+      if (particles < 2) throw new GmzError('corrupt', `a version-${GMZ_VERSION_PARTICLES} file with ${particles} particles (one particle is written as version ${GMZ_VERSION})`);
+    }
     const seed = readU32(bytes, pos, 'the header') | 0;
     pos += 4;
     const crc = readU32(bytes, pos, 'the header checksum');
     if (crc !== crc32(bytes.subarray(6, pos))) throw new GmzError('checksum', 'header checksum mismatch: the file is corrupt');
     pos += 4;
-    const settings = resolveSettings({ bucketBits, posteriorPrecision, likelihoodPrecision, lanes, growth: growth / 1000, seed }, pixels);
+    const settings = resolveSettings({ bucketBits, posteriorPrecision, likelihoodPrecision, lanes, growth: growth / 1000, seed, particles }, pixels);
     const count = c === 0 ? null : c - 1;
     if (count !== null && count * D > GMZ_LIMITS.filePixels) {
       throw new GmzError('corrupt', `image count ${count} of ${D} pixels is more than a .gmz file may hold (${GMZ_LIMITS.filePixels} pixels)`);

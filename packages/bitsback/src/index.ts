@@ -54,12 +54,18 @@ export {
   stdNormalPrior,
   diagGaussianBuckets,
   diagGaussianBucket,
+  diagGaussianBucketModel,
+  elementCodec,
+  LogProbSum,
   discretizedLogisticBatch,
   discretizedLogistic,
   type BucketTables,
   type Codec,
+  type ElementModel,
   type LogisticParams,
+  type ScoredCodec,
 } from './codecs';
+export { bbCis, latentBbCis, particleShifts, MAX_PARTICLES, PARTICLE_INDEX_PRECISION, type CoupledProposal, type ImportanceParts } from './bbis';
 export {
   bbAns,
   latentBbAns,
@@ -72,6 +78,7 @@ export {
   DecodeMismatchError,
   type BitsBackParts,
   type BitsBackSettings,
+  type ChunkStep,
   type LatentChunk,
 } from './bbans';
 export { autoregressiveCoder, type AutoregressiveCoder } from './coding/autoregressive';

@@ -4,7 +4,7 @@
  * (the bytes after the chunk's method, count and image checksum) the decoder reads back with the same model.
  */
 import { GmError, type CodingModel } from '@gm/core';
-import { decodeLatentChunk, encodeLatentChunk, type BitsBackSettings } from './bbans';
+import { decodeLatentChunk, encodeLatentChunk, type BitsBackSettings, type ChunkStep } from './bbans';
 import { autoregressiveCoder } from './coding/autoregressive';
 import { latentCoder } from './coding/latent';
 import { createDenseEngine, type DenseBackend, type DenseEngine } from './exact/dense';
@@ -29,6 +29,7 @@ export function modelCoder(model: CodingModel, settings: BitsBackSettings, engin
     throw new GmError('BAD_ARGUMENT', 'coding model', "a CodingModel of kind 'gaussian-latent' or 'autoregressive-bernoulli' (a model's codingModel())", (model as { kind?: unknown } | null)?.kind);
   }
   if (model.kind === 'autoregressive-bernoulli') {
+    if (settings.particles !== 1) throw new GmError('BAD_ARGUMENT', 'coding settings: particles', '1 for an autoregressive model (it has no latent to importance-sample)', settings.particles);
     const coder = autoregressiveCoder(model);
     const D = model.pixelsPerImage;
     return {
@@ -60,7 +61,10 @@ export function modelCoder(model: CodingModel, settings: BitsBackSettings, engin
       const pre: number[] = [];
       pushVarint(pre, chunk.cleanUnits);
       pushVarint(pre, chunk.warmup.length);
-      for (const b of chunk.warmup) pushVarint(pre, b);
+      for (const step of chunk.warmup) {
+        pushVarint(pre, step.images);
+        if (settings.particles > 1) pushVarint(pre, step.particles); // files with particles store each step's
+      }
       const out = new Uint8Array(pre.length + chunk.message.length);
       out.set(pre);
       out.set(chunk.message, pre.length);
@@ -71,12 +75,14 @@ export function modelCoder(model: CodingModel, settings: BitsBackSettings, engin
       const [steps, p2] = readVarint(payload, p1, 'warm-up length');
       if (cleanUnits > payload.length) throw new CorruptMessageError(`chunk claims ${cleanUnits} clean units`);
       if (steps > count) throw new CorruptMessageError(`chunk claims ${steps} warm-up steps for ${count} images`);
-      const warmup: number[] = [];
+      const warmup: ChunkStep[] = [];
       let pos = p2;
       for (let i = 0; i < steps; i++) {
-        const [b, next] = readVarint(payload, pos, 'warm-up step');
-        warmup.push(b);
+        const [images, next] = readVarint(payload, pos, 'warm-up step');
         pos = next;
+        let particles = 1;
+        if (settings.particles > 1) [particles, pos] = readVarint(payload, pos, 'warm-up step particles');
+        warmup.push({ images, particles });
       }
       return decodeLatentChunk(coder, { cleanUnits, warmup, message: payload.subarray(pos) }, count, settings);
     },

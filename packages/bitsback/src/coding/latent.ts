@@ -6,7 +6,7 @@
 import { GmError, type GaussianLatentCoding } from '@gm/core';
 import type { DenseEngine } from '../exact/dense';
 import { exactExp, exactSigmoid } from '../exact/math';
-import { bernoulliBatch, discretizedLogisticBatch, type Codec } from '../codecs';
+import { bernoulliBatch, discretizedLogisticBatch, type ScoredCodec } from '../codecs';
 import { NetworkEvaluator } from './network';
 
 /** Precisions of the quantised distributions (file settings). */
@@ -21,8 +21,9 @@ export interface LatentCoder {
   readonly pixels: 'binary' | 'u8';
   /** q(z|x) of `batch` images (pixel values, `batch × D`): mean and σ per latent, `batch × latentDim` each. */
   posterior(pixels: ArrayLike<number>, batch: number): { mean: Float64Array; std: Float64Array };
-  /** The codec of `batch` images' pixels given their latents (bucket centres, `batch × latentDim`), image b on lane b. */
-  observation(z: Float32Array, batch: number): Codec<ArrayLike<number>>;
+  /** The codec of `batch` images' pixels given their latents (bucket centres, `batch × latentDim`), image b on lane b;
+   * its `logProb` scores images under it. */
+  observation(z: Float32Array, batch: number): ScoredCodec<ArrayLike<number>>;
 }
 
 /** The coder's view of a Gaussian-latent model; `engine` evaluates its networks. */

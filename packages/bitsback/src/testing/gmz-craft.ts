@@ -113,7 +113,9 @@ export function headerFieldBytes(h: GmzLayoutHeader): Uint8Array {
   for (const d of h.shape) out.push(...leb128(d));
   out.push(...leb128(h.countPlusOne), ...leb128(h.chunkSize), ...leb128(h.latentDim));
   out.push(h.bucketBits, h.posteriorPrecision, h.likelihoodPrecision);
-  out.push(...leb128(h.lanes), ...leb128(h.growth), ...be32(h.seed >>> 0));
+  out.push(...leb128(h.lanes), ...leb128(h.growth));
+  if (h.version === 4) out.push(...leb128(h.particles));
+  out.push(...be32(h.seed >>> 0));
   return Uint8Array.from(out);
 }
 
@@ -148,6 +150,7 @@ export function readGmzLayout(bytes: Uint8Array): GmzLayout {
     likelihoodPrecision: r.u8(),
     lanes: r.varint(),
     growth: r.varint(),
+    particles: version === 4 ? r.varint() : 1,
     seed: r.u32(),
   };
   r.u32(); // header CRC
