@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@gm/core';
 import { decodeLatentChunk, encodeLatentChunk, resolveSettings, type BitsBackSettings } from './bbans';
@@ -88,6 +89,31 @@ describe('BB-CIS (coupled importance-sampled bits-back)', () => {
       const count = 60;
       chunkBits(model, model.sample(count, k + 1), count, settings);
     }
+  });
+
+  it('round-trips exactly for random models, data, particle counts, lanes and precisions (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          binary: fc.boolean(),
+          latentDim: fc.integer({ min: 1, max: 4 }),
+          pixels: fc.integer({ min: 2, max: 24 }),
+          seed: fc.integer({ min: 0, max: 1000 }),
+          k: fc.integer({ min: 2, max: 12 }),
+          lanes: fc.integer({ min: 1, max: 6 }),
+          count: fc.integer({ min: 1, max: 30 }),
+          bucketBits: fc.integer({ min: 4, max: 12 }),
+          extra: fc.integer({ min: 2, max: 14 }), // posterior precision above the bucket bits
+        }),
+        (c) => {
+          const make = c.binary ? linearBernoulliModel : linearLogisticModel;
+          const model = make({ latentDim: c.latentDim, pixelsPerImage: c.pixels, seed: c.seed });
+          const settings = resolveSettings({ lanes: c.lanes, particles: c.k, bucketBits: c.bucketBits, posteriorPrecision: Math.min(30, c.bucketBits + c.extra), seed: c.seed }, model.coding.pixels);
+          chunkBits(model, model.sample(c.count, c.seed + 1), c.count, settings);
+        },
+      ),
+      { numRuns: 40, seed: 21 },
+    );
   });
 
   it('codes below the ELBO, towards −log p(x): the rate falls with k and stays above the exact NLL', () => {
