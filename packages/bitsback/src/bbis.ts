@@ -168,7 +168,6 @@ export function latentBbCis(coder: LatentCoder, batch: number, settings: BitsBac
   checkParticles(k);
   if (settings.posteriorPrecision > 30) throw new RangeError(`importance-sampled coding needs posteriorPrecision ≤ 30 (slots are 31-bit integers), got ${settings.posteriorPrecision}`);
   const L = coder.latentDim;
-  const D = coder.pixelsPerImage;
   const P = settings.posteriorPrecision;
   const M = 2 ** P;
   const B = settings.bucketBits;
@@ -182,6 +181,9 @@ export function latentBbCis(coder: LatentCoder, batch: number, settings: BitsBac
     proposal(x) {
       const q = coder.posterior(x, batch);
       const model = diagGaussianBucketModel(q.mean, q.std, B, P);
+      // q's frequency of each particle's bucket, found with the bucket by particles() (for logWeights of those
+      // particles; other particles get theirs from the cdf).
+      let particleFreqs: { of: Int32Array[]; freqs: Float64Array } | undefined;
       const shifted = (u: Float64Array, j: ArrayLike<number>, sign: 1 | -1): Float64Array => {
         const out = new Float64Array(batch * L);
         for (let b = 0; b < batch; b++) {
@@ -203,13 +205,19 @@ export function latentBbCis(coder: LatentCoder, batch: number, settings: BitsBac
         particles(u) {
           const zs: Int32Array[] = [];
           const at = new Int32Array(batch);
+          const interval = new Float64Array(2);
+          const freqs = new Float64Array(k * batch * L);
           for (let i = 0; i < k; i++) {
             at.fill(i);
             const s = shifted(u, at, 1);
             const z = new Int32Array(batch * L);
-            for (let e = 0; e < batch * L; e++) z[e] = model.find(e, s[e]!);
+            for (let e = 0; e < batch * L; e++) {
+              z[e] = model.interval(e, s[e]!, interval);
+              freqs[i * batch * L + e] = interval[1]!;
+            }
             zs.push(z);
           }
+          particleFreqs = { of: zs, freqs };
           return zs;
         },
         baseGiven(zj, j) {
@@ -256,30 +264,25 @@ export function latentBbCis(coder: LatentCoder, batch: number, settings: BitsBac
           return z;
         },
         logWeights(zs) {
-          // log p(x|z_i) − log q(z_i|x) per lane and particle, from the quantised codecs (log p(z_i) is the same for
-          // every bucket). The decoder runs once on all lanes × k particles.
+          // log p(x|z_i) − log q(z_i|x) per lane and particle (log p(z_i) is the same for every bucket). The decoder
+          // runs once on all lanes × k particles. The weights only choose the particle index; any deterministic
+          // scores close to the true ones code at the bound, so log p(x|z_i) may be the fast interpolated one.
           const rows = batch * k;
           const z = new Int32Array(rows * L);
-          const pixels = new Uint8Array(rows * D);
-          for (let b = 0; b < batch; b++) {
-            const image = x.subarray(b * D, (b + 1) * D);
-            for (let i = 0; i < k; i++) {
-              const r = b * k + i;
-              z.set(zs[i]!.subarray(b * L, (b + 1) * L), r * L);
-              pixels.set(image, r * D);
-            }
-          }
-          const logLik = coder.observation(bucketCentres(z, B), rows).logProb(pixels);
+          for (let b = 0; b < batch; b++) for (let i = 0; i < k; i++) z.set(zs[i]!.subarray(b * L, (b + 1) * L), (b * k + i) * L);
+          const logLik = coder.logLikelihoods(bucketCentres(z, B), rows, x, k);
           const out = new Float64Array(rows);
           const invM = 1 / M;
+          const known = particleFreqs?.of === zs ? particleFreqs.freqs : undefined;
+          const freqOf = (i: number, e: number): number => {
+            if (known !== undefined) return known[i * batch * L + e]!;
+            const s = zs[i]![e]!;
+            return model.cdf(e, s + 1) - model.cdf(e, s);
+          };
           for (let b = 0; b < batch; b++) {
             for (let i = 0; i < k; i++) {
               const logQ = new LogProbSum();
-              for (let d = 0; d < L; d++) {
-                const e = b * L + d;
-                const s = zs[i]![e]!;
-                logQ.add((model.cdf(e, s + 1) - model.cdf(e, s)) * invM);
-              }
+              for (let d = 0; d < L; d++) logQ.add(freqOf(i, b * L + d) * invM);
               out[b * k + i] = logLik[b * k + i]! - logQ.value();
             }
           }

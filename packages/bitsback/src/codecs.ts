@@ -485,7 +485,12 @@ export function diagGaussianBuckets(
 
 /** The quantised distribution {@link diagGaussianBuckets} codes with, element i = N(mean[i], std[i]²) over the prior's
  * buckets: its cdf and the bucket holding a slot (what importance-sampled bits-back draws particles with). */
-export function diagGaussianBucketModel(mean: ArrayLike<number>, std: ArrayLike<number>, bucketBits: number, precision: number): ElementModel & { find(i: number, slot: number): number } {
+export function diagGaussianBucketModel(
+  mean: ArrayLike<number>,
+  std: ArrayLike<number>,
+  bucketBits: number,
+  precision: number,
+): ElementModel & { find(i: number, slot: number): number; interval(i: number, slot: number, out: Float64Array): number } {
   if (mean.length !== std.length) throw new RangeError(`expected as many means as stds, got ${mean.length} and ${std.length}`);
   checkPrec('posterior precision', precision, bucketBits + 2, 32);
   const { edges } = stdNormalBuckets(bucketBits);
@@ -495,7 +500,8 @@ export function diagGaussianBucketModel(mean: ArrayLike<number>, std: ArrayLike<
   const mu = Float64Array.from(mean);
   const sd = Float64Array.from(std, cleanStd);
   for (let i = 0; i < mu.length; i++) if (!Number.isFinite(mu[i]!)) throw new RangeError(`posterior mean ${i} is not finite`);
-  const model: ElementModel & { find(i: number, slot: number): number } = {
+  const guess = (i: number, slot: number): number => exactNormalCdf(mu[i]! + sd[i]! * exactNormalPpf(slot / M)) * K;
+  const model: ElementModel & { find(i: number, slot: number): number; interval(i: number, slot: number, out: Float64Array): number } = {
     precision,
     alphabet: K,
     cdf(i, b) {
@@ -506,7 +512,26 @@ export function diagGaussianBucketModel(mean: ArrayLike<number>, std: ArrayLike<
     // Popping: guess the bucket of the posterior quantile at slot / 2^P (the bucket of z under the prior is
     // ⌊Φ(z) · 2^B⌋), then search from there — same answer as the plain binary search, ~3× fewer cdf evaluations.
     find(i, slot) {
-      return searchCdfFrom(model, i, slot, exactNormalCdf(mu[i]! + sd[i]! * exactNormalPpf(slot / M)) * K);
+      return searchCdfFrom(model, i, slot, guess(i, slot));
+    },
+    // The bucket holding `slot` and its interval (out[0] = start, out[1] = frequency): when the guess is right (the
+    // usual case) the two cdf values that confirm it are the interval, so no cdf is evaluated twice.
+    interval(i, slot, out) {
+      const g0 = guess(i, slot);
+      const g = g0 >= 1 ? (g0 <= K - 1 ? Math.floor(g0) : K - 1) : 0;
+      const lo = model.cdf(i, g);
+      if (lo <= slot) {
+        const hi = model.cdf(i, g + 1);
+        if (slot < hi) {
+          out[0] = lo;
+          out[1] = hi - lo;
+          return g;
+        }
+      }
+      const b = searchCdfFrom(model, i, slot, g);
+      out[0] = model.cdf(i, b);
+      out[1] = model.cdf(i, b + 1) - out[0]!;
+      return b;
     },
   };
   return model;

@@ -12,6 +12,8 @@ import {
   exactLog,
   exactLog1p,
   exactLogSigmoid,
+  tableLogSigmoid,
+  tableLogSigmoidSum,
   exactMathDigest,
   exactNormalCdf,
   exactNormalPpf,
@@ -235,6 +237,23 @@ describe('sigmoid, softplus, log-sigmoid, tanh against the engine (4 ulp, relati
     expectWithin('softplus [-40, 40]', sweep(exactSoftplus, softplusRef, () => -40 + 80 * rnd(), 70_000), 4, 1e-15);
     const logSigmoidRef = (x: number): number => -softplusRef(-x);
     expectWithin('logSigmoid [-40, 40]', sweep(exactLogSigmoid, logSigmoidRef, () => -40 + 80 * rnd(), 70_000), 4, 1e-15);
+  });
+
+  it('tableLogSigmoid is within 1e-5 of log σ everywhere (table, both asymptotes); tableLogSigmoidSum sums it in order', () => {
+    const rnd = mulberry32(9);
+    let worst = 0;
+    for (let n = 0; n < 50_000; n++) {
+      const x = -60 + 120 * rnd();
+      worst = Math.max(worst, Math.abs(tableLogSigmoid(x) - exactLogSigmoid(x)));
+    }
+    for (const x of [-16, 16, -16.0001, 15.9999, 0, -1e-300]) worst = Math.max(worst, Math.abs(tableLogSigmoid(x) - exactLogSigmoid(x)));
+    expect(worst).toBeLessThan(1e-5);
+    expect(worst).toBeGreaterThan(0); // an interpolation, not the exact function
+    const logits = Float32Array.from({ length: 50 }, () => -20 + 40 * rnd());
+    const bits = Uint8Array.from({ length: 60 }, () => (rnd() < 0.5 ? 1 : 0));
+    let sum = 0;
+    for (let d = 0; d < 40; d++) sum += tableLogSigmoid(bits[10 + d] === 1 ? logits[5 + d]! : -logits[5 + d]!);
+    expect(tableLogSigmoidSum(logits, 5, bits, 10, 40)).toBe(sum);
   });
 });
 
