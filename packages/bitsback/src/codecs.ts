@@ -500,7 +500,8 @@ export function diagGaussianBucketModel(
   const mu = Float64Array.from(mean);
   const sd = Float64Array.from(std, cleanStd);
   for (let i = 0; i < mu.length; i++) if (!Number.isFinite(mu[i]!)) throw new RangeError(`posterior mean ${i} is not finite`);
-  const guess = (i: number, slot: number): number => exactNormalCdf(mu[i]! + sd[i]! * exactNormalPpf(slot / M)) * K;
+  // Only where the search starts: the search is exact whatever the guess, so the guess may use the engine's Math.
+  const guess = (i: number, slot: number): number => approxNormalCdf(mu[i]! + sd[i]! * approxNormalPpf(slot / M)) * K;
   const model: ElementModel & { find(i: number, slot: number): number; interval(i: number, slot: number, out: Float64Array): number } = {
     precision,
     alphabet: K,
@@ -535,6 +536,36 @@ export function diagGaussianBucketModel(
     },
   };
   return model;
+}
+
+/** Φ(x) to ~1e-7 (Abramowitz & Stegun 7.1.26 on erfc), for search starting points only (not deterministic across
+ * engines: it uses Math.exp). */
+function approxNormalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const erfc = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-z * z);
+  return x >= 0 ? 1 - 0.5 * erfc : 0.5 * erfc;
+}
+
+/** Φ⁻¹(p) to ~1e-9 relative (Acklam's rational approximation), for search starting points only (uses Math.log). */
+function approxNormalPpf(p: number): number {
+  if (!(p > 0)) return -40;
+  if (!(p < 1)) return 40;
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  if (p < 0.02425) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  }
+  if (p > 1 - 0.02425) {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    return -(((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  }
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
 }
 
 /** A single diagonal-Gaussian latent over prior buckets on one lane. */
