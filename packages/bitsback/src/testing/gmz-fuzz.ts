@@ -18,7 +18,7 @@ import { chunkBody, cloneGmzLayout, headerFieldBytes, leb128, readGmzLayout, wri
 import { linearBernoulliModel, linearLogisticModel, randomMadeModel } from './synthetic';
 
 /** The models a fuzz run codes with. */
-export type GmzFuzzFamily = 'latent-binary' | 'latent-u8' | 'autoregressive';
+export type GmzFuzzFamily = 'latent-binary' | 'latent-u8' | 'latent-binary-cis' | 'latent-u8-cis' | 'autoregressive';
 /** What a case does to a file. */
 export type GmzFuzzMutation = 'truncate' | 'flip' | 'flip-resealed' | 'header-field' | 'chunk-field' | 'payload' | 'sequence' | 'foreign-chunk';
 /** How a case decodes. */
@@ -103,11 +103,13 @@ const PIXELS = 36;
 function settingsFor(family: GmzFuzzFamily, rng: Rng): Partial<CompressOptions> {
   const int = (lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
   const bucketBits = int(6, 14);
+  const cis = family.endsWith('-cis');
   return {
     lanes: int(1, 6),
     bucketBits,
-    posteriorPrecision: int(bucketBits + 2, 32),
-    likelihoodPrecision: family === 'latent-u8' ? int(14, 28) : int(12, 28),
+    posteriorPrecision: int(bucketBits + 2, cis ? 30 : 32),
+    likelihoodPrecision: family.startsWith('latent-u8') ? int(14, 28) : int(12, 28),
+    ...(cis ? { particles: int(2, 8) } : {}),
     growth: int(1000, 3000) / 1000,
     seed: Math.floor(rng() * 2 ** 32),
   };
@@ -133,6 +135,9 @@ export async function gmzFuzzCorpus(seed: number): Promise<GmzFuzzCorpus> {
   families.push({ family: 'latent-binary', model: bin.coding, sample: (n, s) => bin.sample(n, s), noise: bits });
   const u8 = linearLogisticModel({ latentDim: 3, pixelsPerImage: PIXELS, seed: 2 });
   families.push({ family: 'latent-u8', model: u8.coding, sample: (n, s) => u8.sample(n, s), noise: (n) => Uint8Array.from({ length: n * PIXELS }, () => Math.floor(rng() * 256)) });
+  // The same models coded with importance-sampling particles (BB-CIS, version-4 files).
+  families.push({ family: 'latent-binary-cis', model: bin.coding, sample: (n, s) => bin.sample(n, s), noise: bits });
+  families.push({ family: 'latent-u8-cis', model: u8.coding, sample: (n, s) => u8.sample(n, s), noise: (n) => Uint8Array.from({ length: n * PIXELS }, () => Math.floor(rng() * 256)) });
   const made = randomMadeModel({ pixelsPerImage: PIXELS, hidden: [32], seed: 3, scale: 2 });
   families.push({ family: 'autoregressive', model: made.coding, sample: (n, s) => made.sample(n, s), noise: bits });
   const files: GmzFuzzFile[] = [];
