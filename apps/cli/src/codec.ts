@@ -170,8 +170,11 @@ export function rateTable(
   const visible = kind === 'binary' ? pixels.map((v) => (v === 0 ? 0 : 255)) : pixels;
   const png = pngSizes(visible, count, shape);
   const rows: RateRow[] = [{ method: codeName(code, particles), bytes: gmzBytes, bitsPerDim: bpd(gmzBytes) }];
-  if (bounds.negElboBitsPerDim !== undefined) rows.push({ method: 'model −ELBO (the rate bits-back targets)', bytes: null, bitsPerDim: bounds.negElboBitsPerDim });
-  if (bounds.isBitsPerDim !== undefined) rows.push({ method: `model −log p(x), IS k=${bounds.k}`, bytes: null, bitsPerDim: bounds.isBitsPerDim });
+  if (bounds.negElboBitsPerDim !== undefined) rows.push({ method: 'model −ELBO (the rate BB-ANS targets)', bytes: null, bitsPerDim: bounds.negElboBitsPerDim });
+  if (bounds.isBitsPerDim !== undefined) {
+    const method = particles > 1 ? `model's ${bounds.k}-sample IS bound (the rate BB-CIS targets)` : `model −log p(x), IS k=${bounds.k}`;
+    rows.push({ method, bytes: null, bitsPerDim: bounds.isBitsPerDim });
+  }
   rows.push(
     { method: kind === 'binary' ? 'raw, 1 bit per pixel' : 'raw, 8 bits per pixel', bytes: base.rawBytes, bitsPerDim: bpd(base.rawBytes) },
     { method: 'gzip -9', bytes: base.gzipBytes, bitsPerDim: bpd(base.gzipBytes) },
