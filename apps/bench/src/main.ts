@@ -3,7 +3,7 @@
  * reports/bench.json. Timings on shared 2-core machines are noisy, so each suite reports ratios measured in the
  * same run (e.g. gm vs its PyTorch twin) next to the absolute numbers.
  *
- * Usage: pnpm bench [--quick] [--suite vae-step|idx-parse|rans|bbans|parallel …] [--out reports/bench.json]
+ * Usage: pnpm bench [--quick] [--suite vae-step|model-steps|idx-parse|rans|bbans|parallel …] [--out reports/bench.json]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,10 +35,13 @@ function runNode(script: string, args: string[]): { ok: true; json: Record<strin
   return { ok: true, json: JSON.parse(line) as Record<string, unknown> };
 }
 
-/** Runs the PyTorch twin when /usr/bin/python3 can import torch; returns its ms/step or why it did not run. */
-function runTorchTwin(threads = 1): { msPerStep: number; line: string } | { skipped: string } {
+/**
+ * Runs a PyTorch twin of ../shared/peers (default: the reference VAE step; `model` picks one of
+ * torch_model_steps.py) when /usr/bin/python3 can import torch; returns its ms/step or why it did not run.
+ */
+function runTorchTwin(threads = 1, model?: string): { msPerStep: number; line: string } | { skipped: string } {
   const python = '/usr/bin/python3';
-  const script = resolve(repoRoot, '../shared/peers/torch_vae_step.py');
+  const script = resolve(repoRoot, '../shared/peers', model === undefined ? 'torch_vae_step.py' : 'torch_model_steps.py');
   if (!existsSync(python)) return { skipped: `${python} not found` };
   if (!existsSync(script)) return { skipped: `${script} not found` };
   try {
@@ -46,7 +49,8 @@ function runTorchTwin(threads = 1): { msPerStep: number; line: string } | { skip
   } catch {
     return { skipped: 'python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)' };
   }
-  const line = execFileSync(python, [script, String(threads)], { encoding: 'utf8' }).trim();
+  const args = model === undefined ? [script, String(threads)] : [script, model, String(threads)];
+  const line = execFileSync(python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } }).trim();
   const match = /ms\/step ([\d.]+)/.exec(line);
   if (match === null) return { skipped: `unexpected output from torch twin: ${line}` };
   return { msPerStep: Number(match[1]), line };
@@ -143,11 +147,12 @@ const suites: Record<string, (o: Options) => Promise<SuiteResult>> = {
   rans: async (o) => (await import('./bitsback/suites')).ransSuite(o),
   bbans: async (o) => (await import('./bitsback/suites')).bbansSuite(o),
   parallel: parallelSuite,
+  'model-steps': async (o) => ({ suite: 'model-steps', ...(await (await import('./model-steps')).modelStepsSuite(o.quick, (model) => runTorchTwin(1, model))) }),
   gemm: async (o) => ({ suite: 'gemm', ...(await (await import('./gemm')).runGemmBench(o.quick ? { rounds: 2, repeats: 2 } : {})) }),
 };
 
 /** Suites run when no --suite is given (the long both-cores study is opt-in). */
-const DEFAULT_SUITES = ['vae-step', 'gemm', 'idx-parse', 'rans', 'bbans'];
+const DEFAULT_SUITES = ['vae-step', 'model-steps', 'gemm', 'idx-parse', 'rans', 'bbans'];
 
 function printTable(result: SuiteResult): void {
   const columns = [...new Set(result.rows.flatMap((r) => Object.keys(r)))];

@@ -1,0 +1,111 @@
+/**
+ * Training-step speed of the model families beyond the reference VAE against their PyTorch twins
+ * (../shared/peers/torch_model_steps.py, one thread), measured in the same run — issue 16's table. gm's side is the
+ * model's own `fit` (the trainer, Adam 1e-3, on the default backend) over random data of the twin's shape: the median
+ * time between consecutive batches after warm-up batches, so it is the whole step as a user runs it. The twin runs
+ * before and after gm, and the ratio uses the mean of the two (a drift in machine load shows as a spread).
+ *
+ * Configurations are the twin's (its header), built from gm's public API. Where gm's model differs, the row says so.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import { initBackend } from '@gm/backend';
+import { IafVae, MADE, RealNVPImage, VAE, type GenerativeModel } from '@gm/models';
+
+/** One family: how to build gm's model, its data and batch, and the twin's name in torch_model_steps.py. */
+interface Family {
+  name: string;
+  twin: string;
+  batch: number;
+  note: string;
+  build(): GenerativeModel;
+  data(count: number): tf.Tensor;
+}
+
+const binary = (shape: number[]): tf.Tensor => tf.tidy(() => tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', 1), 0.8), 'float32'));
+
+export const FAMILIES: readonly Family[] = [
+  {
+    name: 'realnvp-mnist',
+    twin: 'realnvp-mnist',
+    batch: 64,
+    note: 'RealNVPImage defaults (2 scales, 3 couplings per stage, 32 filters), 8-bit pixels',
+    build: () => new RealNVPImage({ inputShape: [28, 28, 1], seed: 0 }),
+    data: (n) => tf.tidy(() => tf.floor(tf.randomUniform([n, 28, 28, 1], 0, 256, 'float32', 2))),
+  },
+  {
+    name: 'conv-vae',
+    twin: 'conv-vae',
+    batch: 128,
+    note: "VAE architecture 'conv', filters 32,64, kernel 3, dense 256, latent 16, Bernoulli",
+    build: () => new VAE({ inputShape: [28, 28, 1], latentDim: 16, architecture: 'conv', conv: { filters: [32, 64], kernelSize: 3, dense: 256 }, seed: 0 }),
+    data: (n) => binary([n, 28, 28, 1]),
+  },
+  {
+    name: 'made',
+    twin: 'made',
+    batch: 100,
+    note: 'MADE 784-500-500-784, direct connection, one mask',
+    build: () => new MADE({ inputSize: 784, hidden: [500, 500], directConnection: true, seed: 0 }),
+    data: (n) => binary([n, 784]),
+  },
+  {
+    name: 'iaf-vae',
+    twin: 'iaf-vae',
+    batch: 100,
+    note: "IafVae 784-100-40, 2 IAF steps (MADE 40-100-100), context 40 (gm's context is a dense ELU layer on the encoder's hidden features; the twin's is a third encoder output)",
+    build: () => new IafVae({ inputShape: [784], latentDim: 40, hidden: [100], flowSteps: 2, flowHidden: [100, 100], contextSize: 40, seed: 0 }),
+    data: (n) => binary([n, 784]),
+  },
+];
+
+/** gm's median ms per training step of a family: `warmup + steps` batches of `fit`, the first `warmup` dropped. */
+export async function gmStepMs(family: Family, warmup: number, steps: number): Promise<number> {
+  const model = family.build();
+  const x = family.data(family.batch * (warmup + steps + 1));
+  const stamps: number[] = [];
+  try {
+    await model.fit(x, { epochs: 1, batchSize: family.batch, shuffle: false, onBatchEnd: () => void stamps.push(performance.now()) });
+  } finally {
+    x.dispose();
+    model.dispose();
+  }
+  const gaps = stamps.slice(1).map((t, i) => t - (stamps[i] as number)).slice(warmup);
+  gaps.sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)] as number;
+}
+
+export interface ModelStepRow {
+  [key: string]: string | number | boolean | null;
+  model: string;
+  runner: string;
+  msPerStep: number | null;
+  imagesPerSecond: number | null;
+  vsPyTorch: number | null;
+  note: string;
+}
+
+/**
+ * The suite: per family, the twin (before), gm on the default backend, the twin (after); rows of ms/step, images/s and
+ * gm / PyTorch. `twin(model)` runs the PyTorch twin and returns its ms/step or why it did not run.
+ */
+export async function modelStepsSuite(quick: boolean, twin: (model: string) => { msPerStep: number } | { skipped: string }): Promise<{ rows: ModelStepRow[]; notes: string[] }> {
+  const backend = (await initBackend()).backend;
+  const rows: ModelStepRow[] = [];
+  const notes: string[] = [`gm backend: ${backend}; the median of ${quick ? 6 : 20} steps after 3 warm-up steps; PyTorch: the twin's median, 1 thread, mean of a run before and after gm`];
+  for (const family of FAMILIES) {
+    const before = twin(family.twin);
+    const gmMs = await gmStepMs(family, 3, quick ? 6 : 20);
+    const after = twin(family.twin);
+    const torchRuns = [before, after].flatMap((r) => ('msPerStep' in r ? [r.msPerStep] : []));
+    const torchMs = torchRuns.length === 0 ? null : torchRuns.reduce((a, b) => a + b, 0) / torchRuns.length;
+    const ips = (ms: number) => Math.round((family.batch / ms) * 1000);
+    rows.push({ model: family.name, runner: `gm (${backend}, 1 thread)`, msPerStep: Number(gmMs.toFixed(1)), imagesPerSecond: ips(gmMs), vsPyTorch: torchMs === null ? null : Number((gmMs / torchMs).toFixed(2)), note: family.note });
+    if (torchMs !== null) {
+      rows.push({ model: family.name, runner: 'pytorch (1 thread)', msPerStep: Number(torchMs.toFixed(1)), imagesPerSecond: ips(torchMs), vsPyTorch: 1, note: `${torchRuns.map((t) => t.toFixed(1)).join(' and ')} ms (before and after gm)` });
+    } else {
+      notes.push(`${family.name}: PyTorch twin not run: ${'skipped' in before ? before.skipped : ''}`);
+    }
+  }
+  return { rows, notes };
+}
