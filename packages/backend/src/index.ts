@@ -24,6 +24,7 @@ export {
   type GmSimdFlavour,
 } from './gm-kernels';
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
+export { installInPlaceWasmSlice, uninstallInPlaceWasmSlice } from './wasm-slice';
 export { installWasmConvKernels, uninstallWasmConvKernels } from './wasm-conv';
 export { installWasmSum, uninstallWasmSum } from './wasm-sum';
 export { installWasmSoftplus, uninstallWasmSoftplus } from './wasm-softplus';

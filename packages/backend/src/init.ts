@@ -5,6 +5,7 @@ import { registerGmAdamKernel } from './gm-adam';
 import { prepareGmKernels, type GmSimdFlavour } from './gm-kernels';
 import { installWasmConvKernels } from './wasm-conv';
 import { installSharingWasmIdentity } from './wasm-identity';
+import { installInPlaceWasmSlice } from './wasm-slice';
 import { installWasmSoftplus } from './wasm-softplus';
 import { installWasmSum } from './wasm-sum';
 import { installFastWasmMatMul } from './wasm-matmul';
@@ -205,6 +206,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   if (chosen === 'wasm' && options.fastMatMul !== false) {
     fastMatMul = installFastWasmMatMul().length === 2;
     installSharingWasmIdentity();
+    installInPlaceWasmSlice();
     // Without gm's kernels bound, the MatMul overrides fall back to explicit transposes + XNNPACK.
     const relaxedSimd = options.relaxedSimd ?? env.GM_RELAXED_SIMD !== '0';
     const status = await prepareGmKernels(tf.backend(), { relaxedSimd });
