@@ -23,7 +23,9 @@ import { dataParallelStep, type DataParallelStep } from './data-parallel-fit';
 import { coderPixels, codingModelOf, compressPixels, decompressBytes, describeChunks, formatRateTable, rateTable, type RateRow } from './codec';
 import { CliError } from './errors';
 import { writePng } from './png';
-import { inputOf, interpolationPicture, latentMapPicture, reconstructionPicture, samplesPicture } from './pictures';
+import { inputOf, interpolationPicture, latentMapPicture, reconstructionPicture, samplesPicture, type LatentMapMethod } from './pictures';
+import { anomalyReport, loadClasses, type AnomalyOptions } from './anomaly';
+import { interpolationGridPicture, noisyReconstructionPicture } from './lecture-pictures';
 import type { Reporter } from './progress';
 import { MODELS, entryForKind, modelEntry, type GenerativeModel, type Metric, type ModelFlags } from './registry';
 
@@ -51,6 +53,8 @@ export interface TrainOptions extends CommonOptions, Omit<ModelFlags, 'seed'> {
   resume?: string;
   trainLimit?: number;
   testLimit?: number;
+  /** Train (and validate) only on images of these labels (`--labels`). */
+  labels?: number[];
   validation: boolean;
   /** Threads that train data-parallel (1: this thread only). */
   workers?: number;
@@ -78,7 +82,8 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   if (o.resume !== undefined && archFlags.length > 0) {
     throw new CliError(`--resume continues the checkpoint's own architecture; drop ${archFlags.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
   }
-  const data = await loadData(o.data, { ...(o.trainLimit === undefined ? {} : { train: o.trainLimit }), ...(o.testLimit === undefined ? {} : { test: o.testLimit }) });
+  const limits = { ...(o.trainLimit === undefined ? {} : { train: o.trainLimit }), ...(o.testLimit === undefined ? {} : { test: o.testLimit }) };
+  const data = o.labels === undefined ? await loadData(o.data, limits) : await loadClasses(o.data, o.labels, limits);
   let history: TrainingRecord[] = [];
   const resumed = o.resume === undefined ? undefined : await loadCheckpoint(o.resume, '--resume', entry);
   if (resumed !== undefined) {
@@ -265,9 +270,15 @@ export async function sample(o: PictureOptions & { n: number; label?: number; te
   });
 }
 
-export async function reconstruct(o: PictureOptions & { n: number }, reporter: Reporter) {
+export async function reconstruct(o: PictureOptions & { n: number; noise?: number }, reporter: Reporter) {
   return withModel(o, reporter, true, ({ model, data, imageShape }) => {
     const test = data!.test;
+    if (o.noise !== undefined) {
+      const { png, meanSquaredError, noisyMeanSquaredError } = noisyReconstructionPicture(model, test, imageShape, o.n, o.noise, o.seed);
+      writePng(o.out, png);
+      reporter.line(`wrote ${o.out}: ${Math.min(o.n, test.count)} test images with Gaussian noise σ = ${o.noise}, rows of noisy inputs, their reconstructions and the originals (mean squared error to the originals: noisy ${noisyMeanSquaredError.toFixed(4)}, reconstructed ${meanSquaredError.toFixed(4)})`);
+      return { file: resolve(o.out), kind: model.kind, images: Math.min(o.n, test.count), noise: o.noise, meanSquaredError, noisyMeanSquaredError };
+    }
     const { png, meanSquaredError } = reconstructionPicture(model, test, imageShape, o.n);
     writePng(o.out, png);
     reporter.line(`wrote ${o.out}: ${Math.min(o.n, test.count)} test images, each row followed by its reconstructions (mean squared error ${meanSquaredError.toFixed(4)})`);
@@ -275,9 +286,16 @@ export async function reconstruct(o: PictureOptions & { n: number }, reporter: R
   });
 }
 
-export async function interpolate(o: PictureOptions & { rows: number; steps: number }, reporter: Reporter) {
+export async function interpolate(o: PictureOptions & { rows: number; steps: number; grid?: boolean; corners?: number[] }, reporter: Reporter) {
   if (o.steps < 2) throw new CliError(`--steps: expected at least 2 (both ends are included), got ${o.steps}`);
+  if (o.corners !== undefined && o.grid !== true) throw new CliError('--corners: the four corners are of a grid; add --grid');
   return withModel(o, reporter, true, ({ model, data, imageShape }) => {
+    if (o.grid === true) {
+      const { png, corners, labels } = interpolationGridPicture(model, data!.test, imageShape, o.steps, ...(o.corners === undefined ? [] : [o.corners]));
+      writePng(o.out, png);
+      reporter.line(`wrote ${o.out}: a ${o.steps} × ${o.steps} grid bilinear between the codings of test images ${corners.join(', ')} (labels ${labels.join(', ')}) at its corners`);
+      return { file: resolve(o.out), kind: model.kind, grid: true, steps: o.steps, corners, labels };
+    }
     const { png, pairs } = interpolationPicture(model, data!.test, imageShape, o.rows, o.steps);
     writePng(o.out, png);
     reporter.line(`wrote ${o.out}: ${pairs.length} rows × ${o.steps} steps between codings of test images of different labels`);
@@ -285,15 +303,23 @@ export async function interpolate(o: PictureOptions & { rows: number; steps: num
   });
 }
 
-export async function latentMap(o: PictureOptions & { n: number }, reporter: Reporter) {
+export async function latentMap(o: PictureOptions & { n: number; method?: LatentMapMethod; thumbnails?: boolean; perplexity?: number }, reporter: Reporter) {
   return withModel(o, reporter, true, ({ model, data, imageShape }) => {
-    const map = latentMapPicture(model, data!.test, imageShape, o.n, o.seed);
+    const map = latentMapPicture(model, data!.test, imageShape, o.n, o.seed, {
+      ...(o.method === undefined ? {} : { method: o.method }),
+      ...(o.thumbnails === undefined ? {} : { thumbnails: o.thumbnails }),
+      ...(o.perplexity === undefined ? {} : { perplexity: o.perplexity }),
+      ...(o.method === 'tsne' ? { onProgress: (done: number, total: number) => (done % 250 === 0 || done === total ? reporter.line(`t-SNE: ${done}/${total} iterations`) : undefined) } : {}),
+    });
     writePng(o.out, map.png);
-    reporter.line(
-      `wrote ${o.out}: ${map.method === 'direct' ? 'the 2-D codings' : `UMAP of the ${map.codingsSize}-D codings`} of ${map.points} test images, coloured by label`,
-    );
-    return { file: resolve(o.out), kind: model.kind, points: map.points, method: map.method, codingsSize: map.codingsSize };
+    const how = map.method === 'direct' ? 'the 2-D codings' : `${map.method === 'tsne' ? `t-SNE (perplexity ${map.perplexity?.toFixed(1)})` : 'UMAP'} of the ${map.codingsSize}-D codings`;
+    reporter.line(`wrote ${o.out}: ${how} of ${map.points} test images, coloured by label${map.thumbnails > 0 ? `, ${map.thumbnails} of them drawn as thumbnails` : ''}`);
+    return { file: resolve(o.out), kind: model.kind, points: map.points, method: map.method, codingsSize: map.codingsSize, thumbnails: map.thumbnails, perplexity: map.perplexity ?? null };
   });
+}
+
+export async function anomaly(o: Omit<PictureOptions, 'out'> & AnomalyOptions, reporter: Reporter) {
+  return withModel({ ...o, out: o.out ?? '' }, reporter, true, ({ model, data, imageShape }) => anomalyReport(model, data!.test, data!.name, imageShape, o, reporter));
 }
 
 // ------------------------------------------------------------------------------------------------ compress

@@ -4,9 +4,9 @@
  */
 import { createRequire } from 'node:module';
 import { Argument, Command, Option } from 'commander';
-import type { compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
+import type { anomaly, compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
 import { MODEL_SUMMARIES } from './model-names';
-import { BACKEND_CHOICES, intList, nonNegativeInt, positiveInt, positiveNumber, unitInterval } from './options';
+import { BACKEND_CHOICES, fourIndices, intList, labelList, nonNegativeInt, positiveInt, positiveNumber, unitInterval } from './options';
 import { outputMode, Reporter } from './progress';
 import { DATA_HELP, parseDataSpec } from './spec';
 
@@ -106,6 +106,7 @@ common(
     .addOption(new Option('--condition <what>', 'glow: a class-conditional model of the data\'s labels (then gm sample --label, gm eval per label)').choices(['label']))
     .option('--train-limit <n>', 'use only the first n training images', positiveInt)
     .option('--test-limit <n>', 'use only the first n test images (validation)', positiveInt)
+    .option('--labels <list>', 'train and validate only on images of these labels, comma-separated (e.g. 0,1,2,3,4: a model of normal digits for gm anomaly)', labelList)
     .option('--no-validation', 'skip the validation loss after each epoch')
     .option('--workers <n>', 'vae: train data-parallel on n threads (this one + n − 1 worker_threads; 2 uses both cores of a 2-core machine)', positiveInt, 1),
 ).action(act(async (o: Parameters<typeof train>[1] & { json: boolean }, reporter, model) => (await commands()).train(model as string, o, reporter)));
@@ -140,6 +141,7 @@ common(
     .addOption(modelOption())
     .addOption(dataOption())
     .option('--n <n>', 'number of test images', positiveInt, 50)
+    .option('--noise <sigma>', 'add Gaussian noise of this standard deviation to the inputs (intensities in [0, 1], clipped); rows: noisy inputs, reconstructions, originals', positiveNumber)
     .option('--out <file>', 'PNG file to write', 'reconstructions.png'),
 ).action(act(async (o: Parameters<typeof reconstruct>[0] & { json: boolean }, reporter) => (await commands()).reconstruct(o, reporter)));
 
@@ -150,19 +152,38 @@ common(
     .addOption(modelOption())
     .addOption(dataOption())
     .option('--rows <n>', 'pairs of test images', positiveInt, 8)
-    .option('--steps <n>', 'images per row, both ends included', positiveInt, 10)
+    .option('--steps <n>', 'images per row, both ends included (with --grid: per side)', positiveInt, 10)
+    .option('--grid', 'one steps × steps grid bilinear between the codings of four test images at its corners (instead of --rows pairs)')
+    .option('--corners <list>', '--grid: the four test images, top-left,top-right,bottom-left,bottom-right (default: the first of four different labels)', fourIndices)
     .option('--out <file>', 'PNG file to write', 'interpolations.png'),
 ).action(act(async (o: Parameters<typeof interpolate>[0] & { json: boolean }, reporter) => (await commands()).interpolate(o, reporter)));
 
 common(
   program
     .command('latent-map')
-    .description('Scatter the codings of test images coloured by label (PNG): the 2-D latent directly, higher dimensions through UMAP (umap-js).')
+    .description('Scatter the codings of test images coloured by label (PNG): the 2-D latent directly, higher dimensions through UMAP (umap-js) or t-SNE (DruidJS); --thumbnails draws the images at their points.')
     .addOption(modelOption())
     .addOption(dataOption())
     .option('--n <n>', 'number of test images', positiveInt, 2000)
+    .addOption(new Option('--method <name>', 'how codings become 2-D (default: direct for a 2-D latent, else umap); tsne is exact t-SNE, about 30 s for 2,000 points').choices(['direct', 'umap', 'tsne']))
+    .option('--perplexity <x>', 'tsne: effective number of neighbours (default 30)', positiveNumber)
+    .option('--thumbnails', 'draw the test images themselves at their points, over the dots (those that do not overlap)')
     .option('--out <file>', 'PNG file to write', 'latent-map.png'),
 ).action(act(async (o: Parameters<typeof latentMap>[0] & { json: boolean }, reporter) => (await commands()).latentMap(o, reporter)));
+
+common(
+  program
+    .command('anomaly')
+    .description('Anomaly detection by reconstruction error: score test images by their reconstruction loss under an autoencoder or VAE; with --normal, the ROC AUC of the scores for telling the other classes from the normal ones.')
+    .addOption(modelOption())
+    .addOption(dataOption())
+    .option('--n <n>', 'score only the first n test images (default: all)', positiveInt)
+    .option('--normal <labels>', 'the classes the model was trained on, comma-separated (e.g. 0,1,2,3,4); the others are the anomalies', labelList)
+    .addOption(new Option('--score <name>', "per-image reconstruction loss (default: the model's own, bce for [0, 1] inputs, mse for an MSE autoencoder, a Gaussian VAE or 8-bit pixels)").choices(['bce', 'mse']))
+    .option('--top <n>', 'most anomalous images to list and draw', positiveInt, 10)
+    .option('--out <file>', 'PNG file of the --top most anomalous images above their reconstructions')
+    .option('--scores <file>', 'CSV file of every score (index,label,score)'),
+).action(act(async (o: Parameters<typeof anomaly>[0] & { json: boolean }, reporter) => (await commands()).anomaly(o, reporter)));
 
 // ------------------------------------------------------------------------------------------------ compress
 common(

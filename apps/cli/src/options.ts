@@ -39,3 +39,24 @@ export function intList(value: string): number[] {
   }
   return ns;
 }
+
+/** Commander parser for a comma-separated list of class labels ("0,1,2,3,4"): non-negative integers, no repeats. */
+export function labelList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const ns = parts.map(Number);
+  if (parts.some((s) => s === '') || ns.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new InvalidArgumentError(`expected comma-separated class labels (non-negative integers) such as 0,1,2,3,4, got "${value}"`);
+  }
+  if (new Set(ns).size !== ns.length) throw new InvalidArgumentError(`expected each label once, got "${value}"`);
+  return ns;
+}
+
+/** Commander parser for four comma-separated image indices ("0,1,2,3"): the corners of an interpolation grid. */
+export function fourIndices(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const ns = parts.map(Number);
+  if (parts.length !== 4 || parts.some((s) => s === '') || ns.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new InvalidArgumentError(`expected four comma-separated test-image indices (top-left, top-right, bottom-left, bottom-right) such as 0,1,2,3, got "${value}"`);
+  }
+  return ns;
+}

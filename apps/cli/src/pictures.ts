@@ -1,6 +1,6 @@
 /**
  * The pictures the CLI draws from a model: sample grids, reconstructions next to their originals, interpolations
- * between codings, and the latent map (codings coloured by label; UMAP for more than two dimensions).
+ * between codings, and the latent map (codings coloured by label; UMAP or t-SNE for more than two dimensions).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UMAP } from 'umap-js';
@@ -8,7 +8,8 @@ import { mulberry32 } from '@gm/core';
 import type { ImageDataset } from '@gm/data';
 import type { PNG } from 'pngjs';
 import { toDisplay, toModelInput } from './data';
-import { gridPng, scatterPng } from './png';
+import { gridPng, scatterPicture } from './png';
+import { tsneEmbedding } from './tsne';
 import { CliError } from './errors';
 import type { GenerativeModel } from './registry';
 
@@ -114,36 +115,59 @@ export function codingsOf(model: GenerativeModel, ds: ImageDataset, n: number): 
   return out;
 }
 
+export type LatentMapMethod = 'direct' | 'umap' | 'tsne';
+
 export interface LatentMap {
   png: PNG;
   points: number;
-  method: 'direct' | 'umap';
+  method: LatentMapMethod;
   codingsSize: number;
+  /** Thumbnails drawn over the dots (0 without `thumbnails`). */
+  thumbnails: number;
+  /** t-SNE: the perplexity used. */
+  perplexity?: number;
+}
+
+export interface LatentMapOptions {
+  /** How the codings become 2-D (default: direct for a 2-D latent, else UMAP). */
+  method?: LatentMapMethod;
+  /** Draw the images at their embedded points, over the dots. */
+  thumbnails?: boolean;
+  /** t-SNE perplexity (default 30). */
+  perplexity?: number;
+  /** Progress of UMAP's epochs or t-SNE's iterations. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
  * The codings of the first `n` images of `ds`, as a scatter coloured by label: directly when the codings are 2-D,
- * else their 2-D UMAP embedding (umap-js, seeded: the same model, images and seed draw the same map).
+ * else their 2-D UMAP (umap-js) or t-SNE (DruidJS) embedding, both seeded: the same model, images and seed draw the
+ * same map. With `thumbnails`, the images themselves sit at their points (Géron's t-SNE picture).
  */
-export function latentMapPicture(model: GenerativeModel, ds: ImageDataset, shape: Shape, n: number, seed: number, onEpoch?: (epoch: number, total: number) => void): LatentMap {
+export function latentMapPicture(model: GenerativeModel, ds: ImageDataset, shape: Shape, n: number, seed: number, options: LatentMapOptions = {}): LatentMap {
   const count = Math.min(n, ds.count);
   const L = model.codingsSize;
+  const method = options.method ?? (L === 2 ? 'direct' : 'umap');
+  if (method === 'direct' && L !== 2) throw new CliError(`--method direct: the codings are ${L}-D and direct plots only a 2-D latent; use --method umap or --method tsne`);
+  if (options.perplexity !== undefined && method !== 'tsne') throw new CliError(`--perplexity: only t-SNE has a perplexity, this map is ${method}; add --method tsne`);
   const z = codingsOf(model, ds, count);
-  let points: number[];
-  let method: LatentMap['method'];
-  if (L === 2) {
-    points = Array.from(z);
-    method = 'direct';
+  let points: ArrayLike<number> & Iterable<number>;
+  let perplexity: number | undefined;
+  if (method === 'direct') {
+    points = z;
+  } else if (method === 'tsne') {
+    const t = tsneEmbedding(z, count, L, { seed, ...(options.perplexity === undefined ? {} : { perplexity: options.perplexity }), ...(options.onProgress === undefined ? {} : { onIteration: options.onProgress }) });
+    points = t.points;
+    perplexity = t.perplexity;
   } else {
     const rows: number[][] = Array.from({ length: count }, (_, i) => Array.from(z.subarray(i * L, (i + 1) * L)));
     const umap = new UMAP({ nComponents: 2, nNeighbors: 15, minDist: 0.1, random: mulberry32(seed) });
     const epochs = umap.initializeFit(rows);
     for (let e = 0; e < epochs; e++) {
       umap.step();
-      if (onEpoch !== undefined && (e % 10 === 0 || e === epochs - 1)) onEpoch(e + 1, epochs);
+      if (options.onProgress !== undefined && (e % 10 === 0 || e === epochs - 1)) options.onProgress(e + 1, epochs);
     }
     points = umap.getEmbedding().flat();
-    method = 'umap';
   }
   const labels = ds.labels.subarray(0, count);
   const legend = new Map<number, { pixels: Float32Array; h: number; w: number }>();
@@ -154,5 +178,8 @@ export function latentMapPicture(model: GenerativeModel, ds: ImageDataset, shape
       if (!legend.has(label)) legend.set(label, { pixels: Float32Array.from(ds.images.subarray(i * size, (i + 1) * size), (v) => v / 255), h: shape[0], w: shape[1] });
     }
   }
-  return { png: scatterPng(points, labels, { legendImages: legend }), points: count, method, codingsSize: L };
+  const size = shape[0] * shape[1] * shape[2];
+  const thumbnails = options.thumbnails === true ? { pixels: Float32Array.from(ds.images.subarray(0, count * size), (v) => v / 255), shape } : undefined;
+  const picture = scatterPicture(Array.from(points), labels, { legendImages: legend, ...(thumbnails === undefined ? {} : { size: 800, thumbnails }) });
+  return { png: picture.png, points: count, method, codingsSize: L, thumbnails: picture.thumbnails, ...(perplexity === undefined ? {} : { perplexity }) };
 }
