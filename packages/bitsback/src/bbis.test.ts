@@ -116,6 +116,25 @@ describe('BB-CIS (coupled importance-sampled bits-back)', () => {
     );
   });
 
+  it("scores images for the weights within 0.01 nats of the codec's own quantised log-probabilities (binary, 8-bit)", () => {
+    for (const model of [
+      linearBernoulliModel({ latentDim: 3, pixelsPerImage: 40, seed: 1 }),
+      linearLogisticModel({ latentDim: 3, pixelsPerImage: 40, seed: 2 }),
+    ]) {
+      const settings = resolveSettings({ likelihoodPrecision: 28 }, model.coding.pixels);
+      const coder = latentCoder(model.coding, engine, settings);
+      const images = model.sample(6, 3);
+      // Latents near each image's posterior mean (where importance weights are computed), two rows per image.
+      const q = coder.posterior(images, 6);
+      const z = Float32Array.from({ length: 12 * 3 }, (_, i) => q.mean[Math.floor(i / 6) * 3 + (i % 3)]! + 0.3 * Math.sin(i * 1.3));
+      const fast = coder.logLikelihoods(z, 12, images, 2); // rows 2b, 2b+1 score image b
+      const repeated = new Uint8Array(12 * 40);
+      for (let r = 0; r < 12; r++) repeated.set(images.subarray(Math.floor(r / 2) * 40, (Math.floor(r / 2) + 1) * 40), r * 40);
+      const exact = coder.observation(z, 12).logProb(repeated);
+      for (let r = 0; r < 12; r++) expect(Math.abs(fast[r]! - exact[r]!)).toBeLessThan(0.01);
+    }
+  });
+
   it('codes below the ELBO, towards −log p(x): the rate falls with k and stays above the exact NLL', () => {
     const model = linearBernoulliModel({ latentDim: 2, pixelsPerImage: 48, seed: 3, weightScale: 3 });
     const count = 200;

@@ -5,8 +5,8 @@
  */
 import { GmError, type GaussianLatentCoding } from '@gm/core';
 import type { DenseEngine } from '../exact/dense';
-import { exactExp, exactSigmoid, tableLogSigmoidSum } from '../exact/math';
-import { bernoulliBatch, discretizedLogisticBatch, type ScoredCodec } from '../codecs';
+import { exactExp, exactSigmoid, logisticMass, tableExp, tableLogSigmoidSum } from '../exact/math';
+import { bernoulliBatch, discretizedLogisticBatch, LogProbSum, type ScoredCodec } from '../codecs';
 import { NetworkEvaluator } from './network';
 
 /** Precisions of the quantised distributions (file settings). */
@@ -26,8 +26,8 @@ export interface LatentCoder {
   observation(z: Float32Array, batch: number): ScoredCodec<ArrayLike<number>>;
   /** log p(x|z) in nats for each of `rows` latent rows of `z`, row r scoring image ⌊r / rowsPerImage⌋ of `pixels`
    * (k particles of each image: rowsPerImage = k): deterministic scores for importance weights (Bernoulli:
-   * interpolated log σ, within 1e-5 per pixel of the exact value; 8-bit: the observation codec's quantised
-   * probabilities). */
+   * interpolated log σ, within 1e-5 per pixel of the exact value; 8-bit: the discretized logistic (mixture) with
+   * interpolated σ and exp, within ~1e-4 relative per pixel). */
   logLikelihoods(z: Float32Array, rows: number, pixels: Uint8Array, rowsPerImage: number): Float64Array;
 }
 
@@ -49,6 +49,43 @@ export function latentCoder(model: GaussianLatentCoding, engine: DenseEngine, pr
   const encoder = new NetworkEvaluator(model.encoder, engine, 'coding model: encoder');
   const decoder = new NetworkEvaluator(model.decoder, engine, 'coding model: decoder');
   const P = precisions.likelihoodPrecision;
+  // The decoder's outputs per pixel: [mean, log-scale] (one logistic) or [C logits, C means, C log-scales].
+  const C = obs.kind === 'discretized-logistic' ? 1 : obs.kind === 'discretized-logistic-mixture' ? obs.components : 0;
+  const minLogScale = obs.kind === 'bernoulli' ? 0 : obs.minLogScale;
+  const logisticLogLikelihoods = (out: Float32Array, rows: number, pixels: Uint8Array, rowsPerImage: number): Float64Array => {
+    const res = new Float64Array(rows);
+    const weights = new Float64Array(C);
+    const floor = 2 ** -32; // LogProbSum's smallest factor
+    const least = 2 / 2 ** P;
+    const spread = 1 - 512 / 2 ** P;
+    for (let r = 0; r < rows; r++) {
+      const x = Math.floor(r / rowsPerImage) * D;
+      const sum = new LogProbSum();
+      for (let d = 0; d < D; d++) {
+        const v = pixels[x + d]!;
+        const lo = (2 * v - 1) / 255 - 1; // bin edges on [−1, 1]; the end bins are open
+        const hi = (2 * v + 1) / 255 - 1;
+        const base = (r * D + d) * perPixel;
+        let total = 1;
+        if (C > 1) {
+          let max = -Infinity;
+          for (let c = 0; c < C; c++) max = Math.max(max, out[base + c]!);
+          total = 0;
+          for (let c = 0; c < C; c++) total += weights[c] = tableExp(out[base + c]! - max);
+        } else weights[0] = 1;
+        let p = 0;
+        for (let c = 0; c < C; c++) {
+          const mean = out[base + (C > 1 ? C + c : 0)]!;
+          const invS = tableExp(-Math.max(out[base + (C > 1 ? 2 * C + c : 1)]!, minLogScale));
+          p += weights[c]! * logisticMass(v === 0 ? -Infinity : (lo - mean) * invS, v === 255 ? Infinity : (hi - mean) * invS);
+        }
+        // As the codec quantises it: every value keeps 2 of the 2^P slots (codecs.ts), the rest scaled to fit.
+        sum.add(Math.max((p / total) * spread + least, floor));
+      }
+      res[r] = sum.value();
+    }
+    return res;
+  };
   const observation = (z: Float32Array, batch: number): ScoredCodec<ArrayLike<number>> => {
     const out = decoder.run(z, batch);
     if (obs.kind === 'bernoulli') {
@@ -92,11 +129,7 @@ export function latentCoder(model: GaussianLatentCoding, engine: DenseEngine, pr
       return { mean, std };
     },
     logLikelihoods(z, rows, pixels, rowsPerImage) {
-      if (obs.kind !== 'bernoulli') {
-        const repeated = new Uint8Array(rows * D);
-        for (let r = 0; r < rows; r++) repeated.set(pixels.subarray(Math.floor(r / rowsPerImage) * D, (Math.floor(r / rowsPerImage) + 1) * D), r * D);
-        return observation(z, rows).logProb(repeated);
-      }
+      if (obs.kind !== 'bernoulli') return logisticLogLikelihoods(decoder.run(z, rows), rows, pixels, rowsPerImage);
       const logits = decoder.run(z, rows);
       const out = new Float64Array(rows);
       for (let r = 0; r < rows; r++) {

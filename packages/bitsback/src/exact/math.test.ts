@@ -14,6 +14,8 @@ import {
   exactLogSigmoid,
   tableLogSigmoid,
   tableLogSigmoidSum,
+  logisticMass,
+  tableExp,
   exactMathDigest,
   exactNormalCdf,
   exactNormalPpf,
@@ -237,6 +239,30 @@ describe('sigmoid, softplus, log-sigmoid, tanh against the engine (4 ulp, relati
     expectWithin('softplus [-40, 40]', sweep(exactSoftplus, softplusRef, () => -40 + 80 * rnd(), 70_000), 4, 1e-15);
     const logSigmoidRef = (x: number): number => -softplusRef(-x);
     expectWithin('logSigmoid [-40, 40]', sweep(exactLogSigmoid, logSigmoidRef, () => -40 + 80 * rnd(), 70_000), 4, 1e-15);
+  });
+
+  it('logisticMass σ(b) − σ(a) is within 5e-4 relative of the exact mass, in both tails and at open ends; tableExp within 4e-5', () => {
+    const rnd = mulberry32(10);
+    const exact = (a: number, b: number): number => {
+      if (a > 0) return exact(-b, -a);
+      if (b === Infinity) return exactSigmoid(-a);
+      if (a === -Infinity) return exactSigmoid(b);
+      return (exactExp(a) * exactExpm1(b - a)) / ((1 + exactExp(a)) * (1 + exactExp(b)));
+    };
+    let worst = 0;
+    for (let n = 0; n < 40_000; n++) {
+      const a = n % 10 === 0 ? -Infinity : -30 + 60 * rnd();
+      const b = n % 10 === 1 ? Infinity : (a === -Infinity ? -30 + 60 * rnd() : a + 3 * rnd() ** 3 + 1e-6);
+      const ref = exact(a, b);
+      if (ref > 1e-12) worst = Math.max(worst, Math.abs(logisticMass(a, b) / ref - 1));
+    }
+    expect(worst).toBeLessThan(5e-4);
+    let expWorst = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const x = -31 + 62 * rnd();
+      expWorst = Math.max(expWorst, Math.abs(tableExp(x) / exactExp(x) - 1));
+    }
+    expect(expWorst).toBeLessThan(4e-5);
   });
 
   it('tableLogSigmoid is within 1e-5 of log σ everywhere (table, both asymptotes); tableLogSigmoidSum sums it in order', () => {

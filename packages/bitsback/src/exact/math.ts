@@ -279,6 +279,52 @@ function buildLogSigTable(): Float64Array {
   return t;
 }
 
+/** A table of exp on [−32, 32] at steps of 1/64 (exactExp, built on first use) for {@link tableExp}. */
+const FAST_LIMIT = 32;
+const FAST_STEPS = 64;
+let expTable: Float64Array | undefined;
+
+function buildTable(f: (x: number) => number): Float64Array {
+  const n = 2 * FAST_LIMIT * FAST_STEPS + 1;
+  const t = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) t[i] = f(-FAST_LIMIT + i / FAST_STEPS);
+  t[n] = t[n - 1]!;
+  return t;
+}
+
+function interpolate(t: Float64Array, x: number): number {
+  const u = (x + FAST_LIMIT) * FAST_STEPS;
+  const i = Math.floor(u);
+  return t[i]! + (u - i) * (t[i + 1]! - t[i]!);
+}
+
+/** e^x by linear interpolation (relative error below 4e-5; 0 below −32, e^32 above 32): deterministic, for
+ * importance weights. */
+export function tableExp(x: number): number {
+  if (!(x > -FAST_LIMIT)) return 0;
+  const t = (expTable ??= buildTable(exactExp));
+  if (x >= FAST_LIMIT) return t[2 * FAST_LIMIT * FAST_STEPS]!;
+  return interpolate(t, x);
+}
+
+/**
+ * σ(b) − σ(a) for a < b (the mass of a logistic between two standardised edges; a = −∞ or b = +∞ for open ends),
+ * to ~3e-4 relative even in the tails: from e^x of the edges on the tail side, (e^b − e^a)/((1 + e^a)(1 + e^b)) with
+ * e^b − e^a = e^a·expm1(b − a) (a series below 1/2), never the difference of two values near 1. Deterministic, for
+ * importance weights.
+ */
+export function logisticMass(a: number, b: number): number {
+  if (a > 0) return logisticMass(-b, -a); // the lower tail side: both edges ≤ 0, or straddling 0
+  if (b === Infinity) return 1 / (1 + tableExp(a)); // σ(∞) − σ(a) = σ(−a)
+  const ea = tableExp(a);
+  const eb = tableExp(b);
+  if (b > 0) return 1 / (1 + 1 / eb) - ea / (1 + ea); // straddling: neither term is near the other
+  if (ea === 0) return eb / (1 + eb); // a = −∞ (or below e^−32): σ(b)
+  const d = b - a;
+  const expm1 = d < 0.5 ? d * (1 + (d / 2) * (1 + (d / 3) * (1 + (d / 4) * (1 + (d / 5) * (1 + (d / 6) * (1 + (d / 7) * (1 + d / 8))))))) : tableExp(d) - 1;
+  return (ea * expm1) / ((1 + ea) * (1 + eb));
+}
+
 /**
  * Σ_d log σ(s_d · l_d) over `count` logits from `offset`, s_d = +1 where `bits[bitOffset + d]` is 1 and −1 where it
  * is 0: {@link tableLogSigmoid} summed in order, in one loop (the hot loop of importance weights).
