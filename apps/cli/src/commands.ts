@@ -76,7 +76,7 @@ function trainingInput(model: GenerativeModel, ds: Parameters<typeof inputOf>[1]
 export async function train(modelName: string, o: TrainOptions, reporter: Reporter) {
   const entry = modelEntry(modelName);
   const backend = await backendLine(o, reporter);
-  const archFlags = (['hidden', 'latent', 'likelihood', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'flowSteps', 'posteriorFlow', 'transform', 'scales', 'stepsPerScale', 'condition'] as const).filter(
+  const archFlags = (['hidden', 'latent', 'likelihood', 'observationStd', 'beta', 'objective', 'k', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'flowSteps', 'posteriorFlow', 'transform', 'scales', 'stepsPerScale', 'condition'] as const).filter(
     (f) => o[f] !== undefined,
   );
   if (o.resume !== undefined && archFlags.length > 0) {

@@ -3,7 +3,7 @@
  * argument errors). registry.ts builds one entry per name here and checks that the two lists agree.
  */
 export const MODEL_SUMMARIES = [
-  { name: 'vae', summary: 'variational autoencoder (MLP or conv; bernoulli, discretized-logistic or -mixture likelihood)' },
+  { name: 'vae', summary: 'variational autoencoder (MLP or conv; bernoulli, discretized-logistic (-mixture) or gaussian likelihood; ELBO, β-VAE or IWAE objective)' },
   { name: 'stacked-ae', summary: 'stacked autoencoder (SELU, sigmoid output, binary cross-entropy)' },
   { name: 'tied-ae', summary: 'autoencoder with decoder weights tied to the encoder (DenseTranspose)' },
   { name: 'denoising-ae', summary: 'denoising autoencoder (Gaussian noise and/or dropout on the inputs while training)' },

@@ -21,6 +21,7 @@ import {
   type GenerativeModel,
   type PosteriorFlow,
   type VaeLikelihood,
+  type VaeObjective,
 } from '@gm/models';
 import { CliError } from './errors';
 import { MODEL_SUMMARIES, summaryOf, type ModelName } from './model-names';
@@ -32,6 +33,14 @@ export interface ModelFlags {
   hidden?: number[];
   latent?: number;
   likelihood?: VaeLikelihood;
+  /** vae, iaf-vae with `--likelihood gaussian`: the fixed σ of p(x|z) (`--observation-std`). */
+  observationStd?: number;
+  /** vae: weight of the KL term in the training objective (`--beta`, the β-VAE). */
+  beta?: number;
+  /** vae: the training objective (`--objective`). */
+  objective?: VaeObjective;
+  /** vae with `--objective iwae`: importance samples per image in the training bound (`--k`). */
+  k?: number;
   architecture?: 'mlp' | 'conv';
   filters?: number[];
   noiseStd?: number;
@@ -68,6 +77,13 @@ export interface ModelEntry {
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
+/** `--observation-std` is the σ of the Gaussian likelihood only. */
+function checkObservationStd(flags: ModelFlags, likelihood: VaeLikelihood): void {
+  if (flags.observationStd !== undefined && likelihood !== 'gaussian') {
+    throw new CliError(`--observation-std: the fixed σ of --likelihood gaussian; add --likelihood gaussian (this model's likelihood is ${likelihood})`);
+  }
+}
+
 const VAE_ENTRY: ModelEntry = {
   name: 'vae',
   summary: summaryOf('vae'),
@@ -75,6 +91,14 @@ const VAE_ENTRY: ModelEntry = {
   create(flags, shape) {
     const likelihood = flags.likelihood ?? (shape[2] === 1 ? 'bernoulli' : 'discretized-logistic');
     if (!VAE_LIKELIHOODS.includes(likelihood)) throw new CliError(`--likelihood: expected one of ${VAE_LIKELIHOODS.join(', ')}, got "${likelihood}"`);
+    checkObservationStd(flags, likelihood);
+    const objective = flags.objective ?? 'elbo';
+    if (flags.k !== undefined && objective !== 'iwae') {
+      throw new CliError('--k: the importance samples per image of --objective iwae (its training bound); add --objective iwae. (gm eval --k sets the samples of the evaluation.)');
+    }
+    if (flags.beta !== undefined && objective === 'iwae') {
+      throw new CliError("--beta: β weights the ELBO's KL term, and --objective iwae has none; drop --beta or --objective iwae");
+    }
     const architecture = flags.architecture ?? 'mlp';
     return new VAE({
       inputShape: architecture === 'mlp' ? [prod(shape)] : [...shape],
@@ -82,10 +106,36 @@ const VAE_ENTRY: ModelEntry = {
       architecture,
       ...(architecture === 'mlp' ? { hidden: flags.hidden ?? [100] } : { conv: { filters: flags.filters ?? [32, 64], kernelSize: 3 } }),
       likelihood,
+      ...(flags.observationStd === undefined ? {} : { observationStd: flags.observationStd }),
+      ...(flags.beta === undefined ? {} : { beta: flags.beta }),
+      objective,
+      ...(flags.k === undefined ? {} : { k: flags.k }),
       seed: flags.seed,
     });
   },
 };
+
+/** The VAE's training-objective flags, which the other models refuse rather than ignore. */
+const VAE_OBJECTIVE_FLAGS = [
+  ['beta', '--beta'],
+  ['objective', '--objective'],
+  ['k', '--k'],
+] as const;
+
+/** `entry` with a check that no VAE objective flag was given (and, unless `gaussian`, no --observation-std). */
+function refusingVaeFlags(entry: ModelEntry, gaussian = false): ModelEntry {
+  return {
+    ...entry,
+    create(flags, shape) {
+      const used: string[] = VAE_OBJECTIVE_FLAGS.filter(([f]) => flags[f] !== undefined).map(([, name]) => name);
+      if (!gaussian && flags.observationStd !== undefined) used.push('--observation-std');
+      if (used.length > 0) {
+        throw new CliError(`${used.join(', ')}: ${used.length === 1 ? 'a flag' : 'flags'} of gm train vae only (${entry.name} trains on its own loss); drop ${used.length === 1 ? 'it' : 'them'}`);
+      }
+      return entry.create(flags, shape);
+    },
+  };
+}
 
 type AeClass = typeof StackedAutoencoder | typeof TiedAutoencoder | typeof DenoisingAutoencoder | typeof SparseAutoencoder | typeof LinearAutoencoder;
 
@@ -127,11 +177,14 @@ const IAF_ENTRY: ModelEntry = {
   kinds: ['iaf-vae'],
   create(flags, shape) {
     if (flags.architecture === 'conv') throw new CliError('--architecture conv: the iaf-vae here is an MLP VAE; leave --architecture out');
+    const likelihood = flags.likelihood ?? (shape[2] === 1 ? 'bernoulli' : 'discretized-logistic');
+    checkObservationStd(flags, likelihood);
     return new IafVae({
       inputShape: [prod(shape)],
       latentDim: flags.latent ?? 40,
       hidden: flags.hidden ?? [100],
-      likelihood: flags.likelihood ?? (shape[2] === 1 ? 'bernoulli' : 'discretized-logistic'),
+      likelihood,
+      ...(flags.observationStd === undefined ? {} : { observationStd: flags.observationStd }),
       seed: flags.seed,
       ...(flags.flowSteps === undefined ? {} : { flowSteps: flags.flowSteps }),
       ...(flags.posteriorFlow === undefined ? {} : { flow: flags.posteriorFlow }),
@@ -198,7 +251,12 @@ const GLOW_ENTRY: ModelEntry = {
 };
 
 /** Every model `gm train` knows, in the order `gm train --help` lists them. */
-export const MODELS: readonly ModelEntry[] = [VAE_ENTRY, ...AE_ENTRIES, MADE_ENTRY, IAF_ENTRY, REALNVP_ENTRY, MAF_ENTRY, NSF_ENTRY, GLOW_ENTRY];
+export const MODELS: readonly ModelEntry[] = [
+  VAE_ENTRY,
+  ...[...AE_ENTRIES, MADE_ENTRY].map((e) => refusingVaeFlags(e)),
+  refusingVaeFlags(IAF_ENTRY, true),
+  ...[REALNVP_ENTRY, MAF_ENTRY, NSF_ENTRY, GLOW_ENTRY].map((e) => refusingVaeFlags(e)),
+];
 if (MODELS.map((m) => m.name).join() !== MODEL_SUMMARIES.map((m) => m.name).join()) {
   throw new Error(`model-names.ts lists ${MODEL_SUMMARIES.map((m) => m.name).join(', ')} but the registry has ${MODELS.map((m) => m.name).join(', ')}`);
 }

@@ -57,7 +57,7 @@ describe.concurrent('bad input: a clear message on stderr and exit code 1', () =
     ['a bad --hidden', ['train', 'vae', '--hidden', '100,x'], /expected comma-separated positive integers such as 100 or 500,200, got "100,x"/],
     ['a bad learning rate', ['train', 'vae', '--lr', '-1'], /--lr <x>' argument '-1' is invalid\. expected a positive number/],
     ['a dropout out of range', ['train', 'denoising-ae', '--dropout', '1.5'], /expected a number between 0 and 1 \(exclusive\), got "1\.5"/],
-    ['a bad likelihood', ['train', 'vae', '--likelihood', 'gaussian'], /Allowed choices are bernoulli, discretized-logistic, discretized-logistic-mixture/],
+    ['a bad likelihood', ['train', 'vae', '--likelihood', 'poisson'], /Allowed choices are bernoulli, discretized-logistic, discretized-logistic-mixture, gaussian/],
     ['a missing --model', ['eval'], /required option '--model <dir>' not specified/],
     ['a missing checkpoint folder', ['eval', '--model', '/no/such/checkpoint'], /--model: checkpoint folder \/no\/such\/checkpoint not found/],
     ['a folder that is no checkpoint', ['sample', '--model', notCheckpoint], /--model: .*gm-checkpoint\.json: not found — .* is not a gm checkpoint folder/],
@@ -89,7 +89,7 @@ describe.concurrent('bad input: a clear message on stderr and exit code 1', () =
 describe.concurrent('--help', () => {
   it.each([
     ['demo', [/--epochs <n>/, /--k <n>/, /--out <dir>/, /--json/]],
-    ['train', [/--data <spec>/, /--resume <dir>/, /stacked-ae/, /linear-ae/, /--seed <n>/]],
+    ['train', [/--data <spec>/, /--resume <dir>/, /stacked-ae/, /linear-ae/, /--seed <n>/, /--beta <x>/, /--objective <name>/, /--k <n>/, /--observation-std <x>/]],
     ['eval', [/--model <dir>/, /--k <n>/]],
     ['sample', [/--n <n>/, /--out <file>/]],
     ['reconstruct', [/--n <n>/]],

@@ -12,12 +12,15 @@ export interface LatentBounds {
   logLikelihood(x: tf.Tensor, k: number, options: { seed: number }): tf.Tensor;
 }
 
-/** −ELBO (seed `seed`) and, with `k` > 1, the IS estimate (seed `seed + 1`), over `dataSize` values per example. */
-export function latentModelMetrics(model: LatentBounds, x: tf.Tensor, dataSize: number, seed: number, options: EvaluateOptions): Metric[] {
+/**
+ * −ELBO (seed `seed`) and, with `k` > 1, the IS estimate (seed `seed + 1`), over `dataSize` values per example.
+ * `bits` converts nats to bits/dim (@gm/metrics' `bitsPerDim` options: `{ levels: 255 }` for a density on v/255).
+ */
+export function latentModelMetrics(model: LatentBounds, x: tf.Tensor, dataSize: number, seed: number, options: EvaluateOptions, bits: { levels?: number } = {}): Metric[] {
   const negElbo = model.negativeElbo(x, { seed, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
   const out: Metric[] = [
     { name: 'negElbo', value: negElbo, unit: 'nats' },
-    { name: 'negElboBitsPerDim', value: bitsPerDim(negElbo, dataSize), unit: 'bits/dim' },
+    { name: 'negElboBitsPerDim', value: bitsPerDim(negElbo, dataSize, bits), unit: 'bits/dim' },
   ];
   const k = options.k ?? 1;
   if (k > 1) {
@@ -27,7 +30,7 @@ export function latentModelMetrics(model: LatentBounds, x: tf.Tensor, dataSize: 
     tf.dispose([ll, mean]);
     out.push(
       { name: 'isNll', value: nll, unit: 'nats' },
-      { name: 'isNllBitsPerDim', value: bitsPerDim(nll, dataSize), unit: 'bits/dim' },
+      { name: 'isNllBitsPerDim', value: bitsPerDim(nll, dataSize, bits), unit: 'bits/dim' },
       { name: 'isSamples', value: k, unit: 'k' },
     );
   }

@@ -206,5 +206,20 @@ describe('IAF-VAE', () => {
     expect(() => new IafVae({ ...TINY, flowHidden: [] })).toThrow(/"flowHidden"/);
     expect(() => new IafVae({ ...TINY, contextSize: 0 })).toThrow(/"contextSize"/);
     expect(() => new IafVae({ ...TINY, latentDim: 0 })).toThrow(/"latentDim"/);
+    expect(() => new IafVae({ ...TINY, beta: 4 })).toThrow(/"beta" must be 1 \(the IAF-VAE trains on the ELBO/);
+    expect(() => new IafVae({ ...TINY, objective: 'iwae' })).toThrow(/"objective" must be 'elbo' \(the IAF-VAE trains on the ELBO/);
+  });
+
+  it("takes the VAE's Gaussian likelihood: p(x|z) is the VAE's, inputs in [0, 1], bits/dim in pixel units", async () => {
+    const model = new IafVae({ ...TINY, likelihood: 'gaussian', observationStd: 0.2 });
+    expect(model.inputConvention).toBe('unit');
+    const x = tf.tidy(() => tf.div(tf.slice(xTest, 0, 20), 2)); // any intensities in [0, 1]
+    const z = tf.randomNormal([20, 6], 0, 1, 'float32', 1);
+    const [a, b] = tf.tidy(() => [model.likelihood(z).logProb(x).dataSync(), model.vae.likelihood(z).logProb(x).dataSync()]);
+    expect(Array.from(a as Float32Array)).toEqual(Array.from(b as Float32Array));
+    const m = Object.fromEntries(model.evaluate(x, { k: 1, seed: 1 }).map((v) => [v.name, v.value]));
+    expect(m.negElboBitsPerDim).toBeCloseTo(((m.negElbo as number) + 784 * Math.log(255)) / (784 * Math.LN2), 6);
+    tf.dispose([x, z]);
+    model.dispose();
   });
 });

@@ -117,6 +117,9 @@ export function resolveIafVaeConfig(config: IafVaeConfig): ResolvedIafVaeConfig 
   const { flow = 'iaf', flowSteps = 2, flowHidden, contextSize = 50, gateBias, ...vaePart } = config;
   if (!POSTERIOR_FLOWS.includes(flow)) fail('flow', `one of ${POSTERIOR_FLOWS.map((f) => `'${f}'`).join(', ')}`, flow);
   const resolved = resolveVaeConfig(vaePart);
+  // The IAF-VAE trains on its own −ELBO (Monte Carlo KL through the flow): the VAE's other objectives are not its.
+  if (resolved.beta !== 1) fail('beta', "1 (the IAF-VAE trains on the ELBO; the β-VAE is the VAE's option)", vaePart.beta);
+  if (resolved.objective !== 'elbo') fail('objective', "'elbo' (the IAF-VAE trains on the ELBO; the IWAE objective is the VAE's option)", vaePart.objective);
   if (!Number.isInteger(flowSteps) || flowSteps < 0) fail('flowSteps', 'a non-negative integer', flowSteps);
   if (!isPosInt(contextSize)) fail('contextSize', 'a positive integer', contextSize);
   if (flow !== 'iaf') {
@@ -342,7 +345,7 @@ export class IafVae extends ModelBase implements LatentVariableModel {
     const c = this.vae.config;
     const f = this.config;
     const steps = f.flow === 'iaf' ? `${f.flowSteps} IAF steps (MADE ${f.flowHidden.join('-')}, context ${f.contextSize})` : `${f.flowSteps} ${f.flow} steps (amortized from a context of ${f.contextSize})`;
-    return `IAF-VAE, MLP ${[this.vae.dataSize, ...c.hidden, c.latentDim].join('-')}, ${c.likelihood} likelihood, ${steps}`;
+    return `IAF-VAE, MLP ${[this.vae.dataSize, ...c.hidden, c.latentDim].join('-')}, ${c.likelihood} likelihood${c.likelihood === 'gaussian' ? ` (σ ${c.observationStd})` : ''}, ${steps}`;
   }
 
   /** p(z) = N(0, I) (the VAE's). */
@@ -449,7 +452,7 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   /** Test figures: −ELBO (Monte Carlo KL) and, with `k` > 1, the importance-sampled −log p(x). */
   evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
     this.checkX('evaluate', x);
-    return latentModelMetrics(this, x, this.vae.dataSize, options.seed ?? this.vae.config.seed, options);
+    return latentModelMetrics(this, x, this.vae.dataSize, options.seed ?? this.vae.config.seed, options, this.vae.config.likelihood === 'gaussian' ? { levels: 255 } : {});
   }
 
   /** Codings: the posterior mean pushed through the flow steps. */

@@ -10,6 +10,10 @@ export {
 export {
   resolveVaeConfig,
   VAE_LIKELIHOODS,
+  VAE_OBJECTIVES,
+  VAE_DEFAULT_OBSERVATION_STD,
+  VAE_DEFAULT_IWAE_SAMPLES,
+  type VaeObjective,
   type VaeConfig,
   type VaeConvSpec,
   type VaeLikelihood,

@@ -1,7 +1,10 @@
 /**
  * The VAE as a data-parallel replica (@gm/backend/data-parallel's `Replica`, satisfied by shape so that @gm/models
- * keeps importing no backend): the same −ELBO `fit` minimises (one posterior sample, analytic KL, β = 1), with the
- * posterior noise seeded by (seed, step, first row), so every replica draws its own reproducible noise.
+ * keeps importing no backend): the objective `fit` minimises — the −ELBO (one posterior sample, analytic KL) with the
+ * KL weighted by the config's β, or the negative k-sample IWAE bound — with the posterior noise seeded by (seed,
+ * step, first row), so every replica draws its own reproducible noise. (No KL warm-up: that is a `fit` option.)
+ * A replica returns one loss, the objective: with β ≠ 1 a data-parallel `fit` logs the β-weighted objective as its
+ * training loss, not the −ELBO (its validation loss stays the −ELBO).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // a worker is a fresh realm: the layers and the gradient functions
@@ -29,7 +32,13 @@ export function vaeReplica(vae: VAE, seed = vae.config.seed): VaeReplica {
     inputs: [{ name: 'x', exampleShape: [...vae.config.inputShape] }],
     loss(inputs, { step, rows }) {
       const x = inputs.x as tf.Tensor;
-      return tf.neg(tf.mean(vae.elbo(x, { seed: deriveSeed(seed, step, rows[0]) }).elbo)) as tf.Scalar;
+      const s = deriveSeed(seed, step, rows[0]);
+      const c = vae.config;
+      return tf.tidy(() => {
+        if (c.objective === 'iwae') return tf.neg(tf.mean(vae.logLikelihood(x, c.k, { seed: s, batchSize: x.shape[0] as number }))) as tf.Scalar;
+        const terms = vae.elbo(x, { seed: s });
+        return tf.neg(tf.mean(c.beta === 1 ? terms.elbo : tf.sub(terms.reconstruction, tf.mul(terms.kl, c.beta)))) as tf.Scalar;
+      });
     },
     dispose() {
       vae.dispose();

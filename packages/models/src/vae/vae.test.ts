@@ -437,7 +437,7 @@ describe('VAE config and checkpoint errors', () => {
     const bad: Array<[unknown, RegExp]> = [
       [{ ...TINY, latentDim: 0 }, /"latentDim" must be a positive integer, got 0/],
       [{ ...TINY, inputShape: [] }, /"inputShape" must be a non-empty array of positive integers/],
-      [{ ...TINY, likelihood: 'gaussian' }, /"likelihood" must be one of 'bernoulli', 'discretized-logistic', 'discretized-logistic-mixture', got "gaussian"/],
+      [{ ...TINY, likelihood: 'poisson' }, /"likelihood" must be one of 'bernoulli', 'discretized-logistic', 'discretized-logistic-mixture', 'gaussian', got "poisson"/],
       [{ ...TINY, hidden: [10, -1] }, /"hidden" must be an array of positive integers/],
       [{ ...TINY, mixtureComponents: 3 }, /"mixtureComponents" must be used only with likelihood 'discretized-logistic-mixture'/],
       [{ inputShape: [28, 28, 1], latentDim: 2, architecture: 'conv' }, /"conv" must be an object \{ filters, kernelSize\?, dense\? \}/],

@@ -1,8 +1,10 @@
 /**
  * Variational autoencoder (Kingma & Welling, 2014) with an MLP or convolutional encoder/decoder, a diagonal-Gaussian
- * posterior, an N(0, I) prior and a Bernoulli or discretized-logistic (mixture) observation model. The distributions,
- * the ELBO and the importance-sampled log-likelihood come from @gm/metrics; this class supplies the networks, the
- * loss the one trainer minimises (`fit`), inference helpers, checkpoints and its coding model for @gm/bitsback.
+ * posterior, an N(0, I) prior and a Bernoulli, discretized-logistic (mixture) or fixed-σ Gaussian observation model,
+ * trained on the ELBO, the β-weighted ELBO (β-VAE) or the k-sample importance-weighted bound (IWAE). The
+ * distributions, the ELBO and the importance-sampled log-likelihood come from @gm/metrics; this class supplies the
+ * networks, the loss the one trainer minimises (`fit`), inference helpers, checkpoints and its coding model for
+ * @gm/bitsback.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -56,19 +58,35 @@ export const VAE_CHECKPOINT_KIND = 'vae';
  */
 export const VAE_MIN_LOG_SCALE = -7;
 
-/** The decoder's output for a batch of codes: the parameters of p(x|z), each `[N, ...inputShape]` (mixture: `[..., K]`). */
+/**
+ * The decoder's output for a batch of codes: the parameters of p(x|z), each `[N, ...inputShape]` (mixture: `[..., K]`);
+ * the Gaussian's log σ is the config's fixed `log(observationStd)`, a number.
+ */
 export type VaeLikelihoodParams =
   | { kind: 'bernoulli'; logits: tf.Tensor }
+  | { kind: 'gaussian'; mean: tf.Tensor; logStd: number }
   | { kind: 'discretized-logistic'; loc: tf.Tensor; logScale: tf.Tensor }
   | { kind: 'discretized-logistic-mixture'; logits: tf.Tensor; locs: tf.Tensor; logScales: tf.Tensor };
 
 /** Options of {@link VAE.fit}: the trainer's, plus a KL warm-up. */
 export interface VaeFitOptions extends TrainerOptions {
   /**
-   * KL warm-up: the KL term is weighted by β rising linearly from 0 to 1 over this many epochs (per step), then 1.
-   * Default 0 (no warm-up). The reported losses are always the true −ELBO (β = 1).
+   * KL warm-up: the KL term is weighted by a factor rising linearly (per step) from 0 to the config's `beta`
+   * (default 1) over this many epochs, then `beta`. Default 0 (no warm-up). The reported losses are always the true
+   * −ELBO (weight 1). Objective `'elbo'` only.
    */
   klWarmupEpochs?: number;
+}
+
+/**
+ * The weight of the KL term at a training step: the config's β, ramped linearly from 0 over `warmupEpochs` epochs
+ * of `ctx.batches` steps each when a KL warm-up is on (the step's position counts from 1, so the first step's weight
+ * is already above 0 and the last warm-up step's is β).
+ */
+export function klWeightAt(beta: number, warmupEpochs: number, ctx: Pick<StepContext, 'epoch' | 'batch' | 'batches'>): number {
+  if (!(warmupEpochs > 0)) return beta;
+  const batches = Number.isFinite(ctx.batches) ? ctx.batches : 1;
+  return beta * Math.min(1, ((ctx.epoch - 1) * batches + ctx.batch + 1) / (warmupEpochs * batches));
 }
 
 /** Options of {@link VAE.negativeElbo}. */
@@ -95,9 +113,13 @@ export function storedConfig(c: ResolvedVaeConfig): VaeConfig {
     activation: c.activation,
     likelihood: c.likelihood,
     numBins: c.numBins,
+    beta: c.beta,
+    objective: c.objective,
     seed: c.seed,
   };
   if (c.likelihood === 'discretized-logistic-mixture') out.mixtureComponents = c.mixtureComponents;
+  if (c.likelihood === 'gaussian') out.observationStd = c.observationStd;
+  if (c.objective === 'iwae') out.k = c.k;
   if (c.architecture === 'mlp') out.hidden = [...c.hidden];
   else if (c.conv !== null) {
     out.conv = { filters: [...c.conv.filters], kernelSize: c.conv.kernelSize };
@@ -157,9 +179,10 @@ export class VAE extends ModelBase implements LatentVariableModel {
     return this.config.inputShape;
   }
 
-  /** 0/1 pixels for a Bernoulli decoder, bin centres for the discretized likelihoods. */
+  /** 0/1 pixels for a Bernoulli decoder, bin centres for the discretized likelihoods, [0, 1] intensities for a Gaussian. */
   get inputConvention(): InputConvention {
-    return this.config.likelihood === 'bernoulli' ? 'binary' : 'bin-centres';
+    const l = this.config.likelihood;
+    return l === 'bernoulli' ? 'binary' : l === 'gaussian' ? 'unit' : 'bin-centres';
   }
 
   /** Number of values per example (the product of `inputShape`). */
@@ -170,7 +193,9 @@ export class VAE extends ModelBase implements LatentVariableModel {
   describe(): string {
     const c = this.config;
     const net = c.architecture === 'mlp' ? `MLP ${[this.dataSize, ...c.hidden, c.latentDim].join('-')}` : `conv [${c.conv?.filters.join(', ')}] → ${c.latentDim}`;
-    return `VAE, ${net}, ${c.activation}, ${c.likelihood} likelihood${c.likelihood === 'discretized-logistic-mixture' ? ` (${c.mixtureComponents} components)` : ''}, N(0, I) prior`;
+    const likelihood = c.likelihood === 'discretized-logistic-mixture' ? ` (${c.mixtureComponents} components)` : c.likelihood === 'gaussian' ? ` (σ ${c.observationStd})` : '';
+    const objective = c.objective === 'iwae' ? `, trained on the IWAE bound (k = ${c.k})` : c.beta !== 1 ? `, trained as a β-VAE (β = ${c.beta})` : '';
+    return `VAE, ${net}, ${c.activation}, ${c.likelihood} likelihood${likelihood}, N(0, I) prior${objective}`;
   }
 
   private checkX(where: string, x: unknown): asserts x is tf.Tensor {
@@ -216,6 +241,8 @@ export class VAE extends ModelBase implements LatentVariableModel {
       switch (c.likelihood) {
         case 'bernoulli':
           return { kind: 'bernoulli', logits: tf.reshape(out, [N, ...c.inputShape]) };
+        case 'gaussian':
+          return { kind: 'gaussian', mean: tf.sigmoid(tf.reshape(out, [N, ...c.inputShape])), logStd: Math.log(c.observationStd) };
         case 'discretized-logistic': {
           const [loc, raw] = tf.split(out, 2, -1) as [tf.Tensor, tf.Tensor];
           return {
@@ -233,7 +260,10 @@ export class VAE extends ModelBase implements LatentVariableModel {
     }) as VaeLikelihoodParams;
   }
 
-  /** p(x|z) for codes `z` of shape `[N, latentDim]`: batch shape `[N]`, event shape `inputShape`. */
+  /**
+   * p(x|z) for codes `z` of shape `[N, latentDim]`: batch shape `[N]`, event shape `inputShape`. The Gaussian is
+   * @gm/metrics' `Normal` with the fixed log σ as a scalar tensor (the caller owns it, like the decoder outputs).
+   */
   likelihood(z: tf.Tensor): Distribution {
     const p = this.likelihoodParams(z);
     const eventRank = this.config.inputShape.length;
@@ -241,6 +271,8 @@ export class VAE extends ModelBase implements LatentVariableModel {
     switch (p.kind) {
       case 'bernoulli':
         return new Bernoulli(p.logits, { eventRank });
+      case 'gaussian':
+        return new Normal(p.mean, tf.scalar(p.logStd), { eventRank });
       case 'discretized-logistic':
         return new DiscretizedLogistic(p.loc, p.logScale, { eventRank, numBins });
       case 'discretized-logistic-mixture':
@@ -257,7 +289,7 @@ export class VAE extends ModelBase implements LatentVariableModel {
 
   /**
    * The mean of p(x|z) in data units, `[N, ...inputShape]`: pixel probabilities for a Bernoulli decoder, the
-   * (mixture-weighted) location clipped to [−1, 1] for a discretized logistic.
+   * (mixture-weighted) location clipped to [−1, 1] for a discretized logistic, the Gaussian's mean in [0, 1].
    */
   decode(z: tf.Tensor): tf.Tensor {
     // likelihoodParams inside the tidy: its decoder outputs are intermediates here and must not outlive the call.
@@ -266,6 +298,8 @@ export class VAE extends ModelBase implements LatentVariableModel {
       switch (p.kind) {
         case 'bernoulli':
           return tf.sigmoid(p.logits);
+        case 'gaussian':
+          return p.mean;
         case 'discretized-logistic':
           return tf.clipByValue(p.loc, -1, 1);
         case 'discretized-logistic-mixture':
@@ -366,11 +400,21 @@ export class VAE extends ModelBase implements LatentVariableModel {
   }
 
   /**
-   * The training loss on a batch: −ELBO with one reparameterised posterior sample (drawn by tfjs's seeded generator
-   * with the step's seed) and the analytic KL; during a KL warm-up the optimised objective weights the KL by β, while
-   * the reported loss stays the true −ELBO.
+   * The training loss on a batch, by the config's `objective`:
+   * - `'elbo'`: the objective −(E_q[log p(x|z)] − w·KL(q ‖ p)) with one reparameterised posterior sample (drawn by
+   *   tfjs's seeded generator with the step's seed) and the analytic KL, where w is the config's β (ramped up from 0
+   *   during a KL warm-up, see {@link klWeightAt}); the reported loss is the true −ELBO (w = 1).
+   * - `'iwae'`: −log (1/k) Σᵢ p(x, zᵢ) / q(zᵢ|x) with k reparameterised posterior samples zᵢ per example, seeded by
+   *   the step's seed — @gm/metrics' `importanceSampledLogLikelihood`, differentiated (Burda et al., 2016) — both
+   *   optimised and reported.
+   * Each is the mean over the batch, in nats.
    */
   loss(batch: TrainingBatch, ctx: StepContext): LossTerms {
+    if (this.config.objective === 'iwae') {
+      const bound = this.negativeIwaeBound(batch.x, ctx.seed);
+      return { objective: bound, reported: bound };
+    }
+    const weight = klWeightAt(this.config.beta, this.klWarmupEpochs, ctx);
     return tf.tidy(() => {
       const x = batch.x;
       const { mean, logStd } = this.posteriorParams(x);
@@ -378,16 +422,25 @@ export class VAE extends ModelBase implements LatentVariableModel {
       const z = tf.add(mean, tf.mul(tf.exp(logStd), eps));
       const rec = tf.mean(this.likelihood(z).logProb(x));
       const kl = tf.mean(klDivergence(new Normal(mean, logStd, { eventRank: 1 }), this.prior));
-      const warm = this.klWarmupEpochs;
-      const batches = Number.isFinite(ctx.batches) ? ctx.batches : 1;
-      const beta = warm > 0 ? Math.min(1, ((ctx.epoch - 1) * batches + ctx.batch + 1) / (warm * batches)) : 1;
       const reported = tf.sub(kl, rec) as tf.Scalar;
-      return { objective: beta === 1 ? reported : (tf.neg(tf.sub(rec, tf.mul(kl, beta))) as tf.Scalar), reported };
+      return { objective: weight === 1 ? reported : (tf.neg(tf.sub(rec, tf.mul(kl, weight))) as tf.Scalar), reported };
     });
   }
 
-  /** Validation: the mean −ELBO (one seeded posterior sample, analytic KL). */
+  /**
+   * The mean negative k-sample importance-weighted bound of the batch `x` (k: the config's), one batch of k
+   * samples seeded by `seed`: the IWAE objective and, for objective `'iwae'`, the validation loss.
+   */
+  private negativeIwaeBound(x: tf.Tensor, seed: number): tf.Scalar {
+    return tf.tidy(() => tf.neg(tf.mean(importanceSampledLogLikelihood(this, x, this.config.k, { seed, batchSize: x.shape[0] as number }))) as tf.Scalar);
+  }
+
+  /**
+   * Validation: the mean −ELBO (one seeded posterior sample, analytic KL); for objective `'iwae'` the mean negative
+   * k-sample bound the training reports (seeded).
+   */
   validationLoss(batch: TrainingBatch, ctx: { seed: number }): tf.Scalar {
+    if (this.config.objective === 'iwae') return this.negativeIwaeBound(batch.x, ctx.seed);
     return tf.tidy(() => tf.neg(tf.mean(elbo(this, batch.x, { seed: ctx.seed, kl: 'analytic' }).elbo)) as tf.Scalar);
   }
 
@@ -397,12 +450,15 @@ export class VAE extends ModelBase implements LatentVariableModel {
 
   /**
    * Trains on `data` (`[N, ...inputShape]` in the likelihood's convention, or an image dataset) with Adam on the
-   * negative ELBO through gm's trainer (see {@link VaeFitOptions}). Seeded: the same seed, data and backend give
-   * bit-identical weights.
+   * config's objective through gm's trainer (see {@link VAE.loss} and {@link VaeFitOptions}). Seeded: the same seed,
+   * data and backend give bit-identical weights.
    */
   override async fit(data: TrainingData, options: VaeFitOptions): Promise<FitResult> {
     const warmup = options?.klWarmupEpochs ?? 0;
     checkNonNegativeNumber('VAE.fit: klWarmupEpochs', warmup);
+    if (warmup > 0 && this.config.objective === 'iwae') {
+      throw new GmError('BAD_ARGUMENT', 'VAE.fit: klWarmupEpochs', "0 with objective 'iwae' (a warm-up weights the ELBO's KL term; the importance-weighted bound has none)", warmup);
+    }
     this.klWarmupEpochs = warmup;
     return super.fit(data, options);
   }
@@ -427,11 +483,13 @@ export class VAE extends ModelBase implements LatentVariableModel {
 
   /**
    * Test figures: the mean −ELBO (nats and bits/dim) and, with `k` > 1, the importance-sampled −log p(x) with `k`
-   * samples.
+   * samples. A Gaussian VAE's nats are of its density on [0, 1] intensities; its bits/dim are of the density in
+   * pixel units 0..255 (nats + D·ln 255, over D·ln 2): about the code length of the Gaussian discretised to the 256
+   * pixel levels, as σ·255 ≫ 1.
    */
   evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
     this.checkX('evaluate', x);
-    return latentModelMetrics(this, x, this.dataSize, options.seed ?? this.config.seed, options);
+    return latentModelMetrics(this, x, this.dataSize, options.seed ?? this.config.seed, options, this.config.likelihood === 'gaussian' ? { levels: 255 } : {});
   }
 
   protected checkpointContent(): CheckpointContent {
@@ -448,6 +506,9 @@ export class VAE extends ModelBase implements LatentVariableModel {
     this.live('codingModel');
     const c = this.config;
     if (c.architecture !== 'mlp') throw new GmError('UNSUPPORTED', 'VAE.codingModel', 'the convolutional VAE has no portable coding path yet (its networks are convolutions); train an MLP VAE to compress');
+    if (c.likelihood === 'gaussian') {
+      throw new GmError('UNSUPPORTED', 'VAE.codingModel', "a Gaussian VAE models continuous intensities, and lossless coding needs a probability for each pixel value: train one with likelihood 'bernoulli' or 'discretized-logistic' to compress");
+    }
     if (c.likelihood !== 'bernoulli' && c.numBins !== 256) throw new GmError('UNSUPPORTED', 'VAE.codingModel', `the logistic coder is for 8-bit pixels; this VAE has numBins ${c.numBins}`);
     const encoder = portableNetwork(this.encoder, 'VAE encoder');
     const decoder = portableNetwork(this.decoder, 'VAE decoder');

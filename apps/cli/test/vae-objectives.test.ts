@@ -1,0 +1,85 @@
+/**
+ * `gm train vae --likelihood gaussian --beta 4` and `gm train vae --objective iwae --k 5` (issue 19): the options
+ * reach the checkpoint's config, the checkpoints evaluate with `gm eval`, and misplaced flags are refused by name.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run, runJson, tempDir, TINY } from './helpers';
+
+interface TrainReport {
+  kind: string;
+  description: string;
+  epochsTrained: number;
+  epochs: { epoch: number; loss: number; valLoss?: number }[];
+}
+interface EvalReport {
+  kind: string;
+  metrics: Record<string, number>;
+}
+
+const dir = tempDir('vae-objectives');
+const configOf = (checkpoint: string): Record<string, unknown> => JSON.parse(readFileSync(join(checkpoint, 'gm-checkpoint.json'), 'utf8')).config;
+
+describe('gm train vae with the lecture\'s objectives', () => {
+  it('--likelihood gaussian --beta 4: a Gaussian β-VAE whose checkpoint says so, evaluates, samples, and is refused by the coder', async () => {
+    const out = join(dir, 'gaussian-beta');
+    const r = await runJson<TrainReport>(['train', 'vae', ...TINY, '--epochs', '2', '--hidden', '32', '--latent', '4', '--likelihood', 'gaussian', '--beta', '4', '--observation-std', '0.2', '--out', out]);
+    expect(r.kind).toBe('vae');
+    expect(r.description).toMatch(/gaussian likelihood \(σ 0\.2\), N\(0, I\) prior, trained as a β-VAE \(β = 4\)/);
+    expect(configOf(out)).toMatchObject({ likelihood: 'gaussian', observationStd: 0.2, beta: 4, objective: 'elbo' });
+    expect(configOf(out)).not.toHaveProperty('k');
+    const [a, b] = r.epochs as [TrainReport['epochs'][0], TrainReport['epochs'][0]];
+    expect(b.loss).toBeLessThan(a.loss);
+    const e = await runJson<EvalReport>(['eval', '--model', out, '--test-limit', '50', '--k', '5']);
+    const m = e.metrics;
+    expect(Object.values(m).every(Number.isFinite)).toBe(true);
+    expect(m.isSamples).toBe(5);
+    expect(m.isNll).toBeLessThan(m.negElbo as number);
+    // nats of the density on [0, 1] intensities; bits/dim of the density in pixel units 0..255.
+    expect(m.negElboBitsPerDim).toBeCloseTo(((m.negElbo as number) + 784 * Math.log(255)) / (784 * Math.LN2), 6);
+    const s = await runJson<{ images: number }>(['sample', '--model', out, '--n', '4', '--out', join(dir, 'gaussian-samples.png')]);
+    expect(s.images).toBe(4);
+    const c = await run(['compress', 'mnist-bundled:test', join(dir, 'gaussian.gmz'), '--model', out, '--limit', '5']);
+    expect(c.status).toBe(1);
+    expect(c.stderr).toMatch(/a "vae" cannot compress: .*a Gaussian VAE models continuous intensities/);
+  });
+
+  it('--objective iwae --k 5: the checkpoint records the objective and k, the logged loss is the −IWAE bound, gm eval works', async () => {
+    const out = join(dir, 'iwae');
+    const r = await runJson<TrainReport>(['train', 'vae', ...TINY, '--epochs', '2', '--hidden', '32', '--latent', '4', '--objective', 'iwae', '--k', '5', '--out', out]);
+    expect(r.description).toMatch(/bernoulli likelihood, N\(0, I\) prior, trained on the IWAE bound \(k = 5\)/);
+    expect(configOf(out)).toMatchObject({ likelihood: 'bernoulli', objective: 'iwae', k: 5, beta: 1 });
+    const [a, b] = r.epochs as [TrainReport['epochs'][0], TrainReport['epochs'][0]];
+    expect(b.loss).toBeLessThan(a.loss);
+    expect(b.valLoss).toBeTypeOf('number');
+    const e = await runJson<EvalReport>(['eval', '--model', out, '--test-limit', '50', '--k', '20']);
+    expect(e.kind).toBe('vae');
+    expect(e.metrics.isSamples).toBe(20);
+    expect(e.metrics.isNll).toBeLessThan(e.metrics.negElbo as number);
+    // Resuming continues the checkpoint's own objective; objective flags on a resume are refused like the architecture's.
+    const resumed = await runJson<TrainReport>(['train', 'vae', '--resume', out, '--out', join(dir, 'iwae-resumed'), ...TINY]);
+    expect(resumed.epochsTrained).toBe(3);
+    expect(configOf(join(dir, 'iwae-resumed'))).toMatchObject({ objective: 'iwae', k: 5 });
+    const refused = await run(['train', 'vae', '--resume', out, '--k', '10', ...TINY]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/--resume continues the checkpoint's own architecture; drop --k/);
+  });
+
+  it('refuses misplaced objective flags, naming the flag and what to do', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['vae', '--k', '5'], /--k: the importance samples per image of --objective iwae .*add --objective iwae/],
+      [['vae', '--objective', 'iwae', '--beta', '2'], /--beta: β weights the ELBO's KL term, and --objective iwae has none/],
+      [['vae', '--observation-std', '0.2'], /--observation-std: the fixed σ of --likelihood gaussian; add --likelihood gaussian \(this model's likelihood is bernoulli\)/],
+      [['made', '--beta', '4', '--objective', 'iwae'], /--beta, --objective: flags of gm train vae only \(made trains on its own loss\); drop them/],
+      [['iaf-vae', '--k', '5'], /--k: a flag of gm train vae only/],
+      [['vae', '--objective', 'vimco'], /argument 'vimco' is invalid\. Allowed choices are elbo, iwae/],
+      [['vae', '--beta', '-1'], /--beta <x>' argument '-1' is invalid\. expected a positive number/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(['train', ...args, ...TINY, '--out', join(dir, 'refused')]);
+      expect(r.status, args.join(' ')).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+});
