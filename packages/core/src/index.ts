@@ -30,6 +30,7 @@ export type { Codec, Message } from './contracts/codec.js';
 export type { ImageDataset, ImageLayout, InputConvention } from './contracts/dataset.js';
 export type {
   PortableActivation,
+  PortableCombination,
   PortableOp,
   PortableNetwork,
   ObservationSpec,

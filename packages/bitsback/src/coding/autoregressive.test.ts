@@ -23,6 +23,16 @@ describe('autoregressive coder', () => {
     }
   });
 
+  it('refuses networks with register ops: it evaluates a plain chain', () => {
+    const made = randomMadeModel({ pixelsPerImage: 6, seed: 2 }).coding;
+    const ops = made.network.ops;
+    expect(() => autoregressiveCoder({ ...made, network: { ...made.network, ops: [{ op: 'store', slot: 'x' }, ...ops] } })).toThrow(/op 0: .*dense, activation and scale-shift ops; got a "store" op/);
+    const dense = ops.find((o) => o.op === 'dense')!;
+    const slotted = ops.map((o) => (o === dense ? { ...o, inputKernel: new Float32Array(6 * (o as { units: number }).units), inputSlot: 'x' } : o));
+    expect(() => autoregressiveCoder({ ...made, network: { ...made.network, ops: [{ op: 'store', slot: 'x' }, ...slotted] } })).toThrow(/op 0: /);
+    expect(() => autoregressiveCoder({ ...made, network: { ...made.network, ops: slotted } })).toThrow(/read the network input, not a register/);
+  });
+
   it('round-trips a batch and codes at the model\'s exact negative log-likelihood', () => {
     const model = randomMadeModel({ pixelsPerImage: 24, hidden: [40, 40], seed: 7, scale: 2 });
     const count = 300;

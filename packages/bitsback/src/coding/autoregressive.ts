@@ -72,6 +72,7 @@ function stagesOf(net: PortableNetwork, where: string): Stage[] {
       if (o.inputKernel !== undefined && o.inputKernel.length !== net.inputSize * o.units) {
         throw new GmError('CORRUPT', at, `an input kernel of ${net.inputSize}×${o.units}`);
       }
+      if (o.inputSlot !== undefined) throw new GmError('UNSUPPORTED', at, "the autoregressive coder's dense layers read the network input, not a register");
       if (o.bias !== null && !o.bias.every(Number.isFinite)) throw new GmError('CORRUPT', at, 'a finite bias');
       stages.push({
         kind: 'dense',
@@ -82,9 +83,11 @@ function stagesOf(net: PortableNetwork, where: string): Stage[] {
       });
     } else if (o.op === 'activation') {
       stages.push({ kind: 'map', width, fn: activationOf(o.fn) });
-    } else {
+    } else if (o.op === 'scale-shift') {
       const { scale, shift } = o;
       stages.push({ kind: 'map', width, fn: (x) => Math.fround(x * scale + shift) });
+    } else {
+      throw new GmError('UNSUPPORTED', at, `the autoregressive coder evaluates a chain of dense, activation and scale-shift ops; got a "${String(o.op)}" op`);
     }
   });
   if (stages[stages.length - 1]!.width !== net.outputSize) {

@@ -32,6 +32,28 @@ describe('coding model fingerprint', () => {
     );
   });
 
+  it('covers register ops: their kinds, names and functions, and which register a dense layer reads', () => {
+    const dense = base.encoder.ops[0]!;
+    if (dense.op !== 'dense') throw new Error('expected dense');
+    const L = base.latentDim;
+    const D = base.pixelsPerImage;
+    const withSlot = (ops: GaussianLatentCoding['encoder']['ops']): string => codingModelFingerprint({ ...base, encoder: { ...base.encoder, ops } });
+    const second = (slot: string | undefined) => ({ ...dense, inputKernel: new Float32Array(D * 2 * L), ...(slot === undefined ? {} : { inputSlot: slot }) });
+    const prints = [
+      withSlot([{ op: 'store', slot: 'x' }, second(undefined)]),
+      withSlot([{ op: 'store', slot: 'x' }, second('x')]),
+      withSlot([{ op: 'store', slot: 'y' }, second('y')]),
+      withSlot([{ op: 'store', slot: 'x' }, dense]),
+      withSlot([{ op: 'load', slot: 'x' }, dense]),
+      withSlot([dense, { op: 'store', slot: 'a' }, { op: 'combine', fn: 'add', slot: 'a' }]),
+      withSlot([dense, { op: 'store', slot: 'a' }, { op: 'combine', fn: 'mul', slot: 'a' }]),
+      withSlot([dense, { op: 'store', slot: 'a' }, { op: 'concat', slot: 'a' }]),
+      withSlot([dense]),
+    ];
+    expect(new Set(prints).size).toBe(prints.length);
+    expect(prints[prints.length - 1]).toBe(codingModelFingerprint(base));
+  });
+
   it("covers an autoregressive model's order", () => {
     const made = randomMadeModel({ pixelsPerImage: 6, seed: 2 }).coding;
     const swapped = made.order.slice();

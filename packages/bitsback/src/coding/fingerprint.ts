@@ -1,10 +1,11 @@
 /**
  * The one model fingerprint of gm's coder: SHA-256 over everything a coding model feeds the entropy coder — its
- * kind, sizes, order and observation, and every operation with every weight's bits. A .gmz header records it and a
- * decoder refuses a model with another, so the library, the CLI and a page agree on "the same model" by
- * construction (they all hand over `model.codingModel()`), whatever tfjs backend or checkpoint format it came from.
+ * kind, sizes, order and observation, and every operation (register names included) with every weight's bits. A
+ * .gmz header records it and a decoder refuses a model with another, so the library, the CLI and a page agree on
+ * "the same model" by construction (they all hand over `model.codingModel()`), whatever tfjs backend or checkpoint
+ * format it came from.
  */
-import { sha256Hasher, toHex, type CodingModel, type PortableNetwork } from '@gm/core';
+import { GmError, sha256Hasher, toHex, type CodingModel, type PortableNetwork, type PortableOp } from '@gm/core';
 
 /** Float32 values as little-endian bytes (a Float32Array's own bytes follow the machine's byte order). */
 function littleEndian(values: Float32Array | Int32Array): Uint8Array {
@@ -15,22 +16,35 @@ function littleEndian(values: Float32Array | Int32Array): Uint8Array {
   return out;
 }
 
+/** One op's structure. A dense layer's second-input register is listed only when it has one, so the networks
+ * written before registers existed keep their fingerprints. */
+function opShape(o: PortableOp): unknown[] {
+  switch (o.op) {
+    case 'dense': {
+      const shape: unknown[] = ['dense', o.inputSize, o.units, o.bias !== null, o.inputKernel !== undefined];
+      return o.inputSlot === undefined ? shape : [...shape, o.inputSlot];
+    }
+    case 'activation':
+      return ['activation', o.fn];
+    case 'scale-shift':
+      return ['scale-shift', o.scale, o.shift];
+    case 'store':
+    case 'load':
+    case 'concat':
+      return [o.op, o.slot];
+    case 'combine':
+      return [o.op, o.fn, o.slot];
+    default:
+      throw new GmError('CORRUPT', 'coding model', `a known network op, got ${JSON.stringify((o as { op?: unknown }).op)}`);
+  }
+}
+
 /**
  * The structure of a network without its weights (their sizes follow from it), as a fixed list of values: key
  * order in the caller's objects must not change the fingerprint.
  */
 function networkShape(net: PortableNetwork): unknown[] {
-  return [
-    net.inputSize,
-    net.outputSize,
-    net.ops.map((o) =>
-      o.op === 'dense'
-        ? ['dense', o.inputSize, o.units, o.bias !== null, o.inputKernel !== undefined]
-        : o.op === 'activation'
-          ? ['activation', o.fn]
-          : ['scale-shift', o.scale, o.shift],
-    ),
-  ];
+  return [net.inputSize, net.outputSize, net.ops.map(opShape)];
 }
 
 function observationShape(model: CodingModel): unknown[] {

@@ -9,11 +9,23 @@
 /** Element-wise activations a portable network may use. */
 export type PortableActivation = 'linear' | 'relu' | 'elu' | 'selu' | 'tanh' | 'sigmoid' | 'softplus';
 
-/** One operation of a {@link PortableNetwork}, applied to each example's vector in turn. */
+/** Element-wise operations between the current vector and a register of the same width. */
+export type PortableCombination = 'add' | 'mul';
+
+/**
+ * One operation of a {@link PortableNetwork}, applied to each example's vector (the current vector) in turn.
+ *
+ * Besides the chain of layers, a network may keep vectors in named registers: `store` saves the current vector,
+ * `load` makes a register current again, `combine` and `concat` read a register, and a dense layer's second kernel
+ * may read one (`inputSlot`). A register must be stored before it is read; storing again replaces it. This is
+ * enough for networks that are not a plain chain, e.g. an IAF posterior (@gm/models' `IafVae.codingModel()`).
+ */
 export type PortableOp =
   /**
-   * `y = x·kernel + bias` with `kernel` row-major `[inputSize, units]`; with `inputKernel` (`[networkInput, units]`,
-   * MADE's direct connection) the network's own input is multiplied in too: `y = x·kernel + input·inputKernel + bias`.
+   * `y = x·kernel + bias` with `kernel` row-major `[inputSize, units]`; with `inputKernel` a second input is
+   * multiplied in too: `y = x·kernel + u·inputKernel + bias`, where `u` is the network's own input (MADE's direct
+   * connection; `inputKernel` is `[networkInput, units]`) or, with `inputSlot`, register `inputSlot`'s vector
+   * (`inputKernel` is `[its width, units]`; e.g. the context of a conditional MADE layer).
    */
   | {
       op: 'dense';
@@ -22,11 +34,20 @@ export type PortableOp =
       kernel: Float32Array;
       bias: Float32Array | null;
       inputKernel?: Float32Array;
+      inputSlot?: string;
     }
   /** An element-wise activation. */
   | { op: 'activation'; fn: PortableActivation }
   /** `y = x·scale + shift` element-wise (e.g. 8-bit pixels to bin centres). */
-  | { op: 'scale-shift'; scale: number; shift: number };
+  | { op: 'scale-shift'; scale: number; shift: number }
+  /** Saves the current vector in register `slot` (the current vector is unchanged). */
+  | { op: 'store'; slot: string }
+  /** Makes register `slot`'s vector the current one. */
+  | { op: 'load'; slot: string }
+  /** `y = x + r` or `y = x ⊙ r` element-wise, `r` the vector of register `slot` (of the current width). */
+  | { op: 'combine'; fn: PortableCombination; slot: string }
+  /** `y = [x ‖ r]`, `r` the vector of register `slot`. */
+  | { op: 'concat'; slot: string };
 
 /** A feed-forward network over flat vectors: `inputSize` floats in, `outputSize` floats out per example. */
 export interface PortableNetwork {
