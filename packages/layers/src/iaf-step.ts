@@ -7,8 +7,19 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
-import { GmError, type Bijector, type BijectorOptions } from '@gm/core';
+import { GmError, type Bijector, type BijectorOptions, type PortableOp } from '@gm/core';
 import type { MaskedDense } from './masked-dense';
+import { portableDenseColumns } from './portable';
+
+/** The registers a portable IAF step reads and updates (see {@link GatedIafStep.portableOps}). */
+export interface IafStepSlots {
+  /** z: read as the step's input, replaced by its output. */
+  z: string;
+  /** The context h the MADE layers read. */
+  context: string;
+  /** A running sum the step adds its log σ (the log-diagonal of its Jacobian) to. */
+  logScale: string;
+}
 
 export interface GatedIafStepArgs {
   /** The MADE's hidden layers (each reading `[h, context]` when the step is conditional). */
@@ -84,6 +95,49 @@ export class GatedIafStep implements Bijector {
       const { s } = this.made(y, options?.context);
       return { y, logDet: tf.neg(GatedIafStep.logGate(s)) };
     });
+  }
+
+  /**
+   * The fast direction (z₀ → z) as portable operations over registers: the MADE's layers (masks applied to the
+   * kernels, the context read from `slots.context`) from register `slots.z`, then `z ← m + σ ⊙ (z − m)` (the same
+   * map as `σ ⊙ z + (1 − σ) ⊙ m`) into `slots.z`, and `log σ = −softplus(−s)` — the diagonal of the step's triangular
+   * Jacobian, exactly — added to `slots.logScale`. Registers `${slots.z}:h`, `${slots.z}:m`, `${slots.z}:s` and
+   * `${slots.z}:gate` are scratch. The current vector is left undefined.
+   */
+  portableOps(slots: IafStepSlots): PortableOp[] {
+    const L = this.latentDim;
+    const where = 'GatedIafStep.portableOps';
+    const out = this.out.portableOps({ contextSlot: slots.context });
+    const head = out[0];
+    if (out.length !== 1 || head?.op !== 'dense' || head.units !== 2 * L) throw new GmError('UNSUPPORTED', where, `a linear output layer of [m ‖ s] (${2 * L} units)`);
+    const [h, m, s, gate] = ['h', 'm', 's', 'gate'].map((name) => `${slots.z}:${name}`) as [string, string, string, string];
+    const negate: PortableOp = { op: 'scale-shift', scale: -1, shift: 0 };
+    return [
+      { op: 'load', slot: slots.z },
+      ...this.hidden.flatMap((layer) => layer.portableOps({ contextSlot: slots.context })),
+      { op: 'store', slot: h },
+      portableDenseColumns(head, 0, L),
+      { op: 'store', slot: m },
+      { op: 'load', slot: h },
+      portableDenseColumns(head, L, 2 * L),
+      { op: 'store', slot: s },
+      { op: 'activation', fn: 'sigmoid' },
+      { op: 'store', slot: gate },
+      // z ← m + σ ⊙ (z − m)
+      { op: 'load', slot: m },
+      negate,
+      { op: 'combine', fn: 'add', slot: slots.z },
+      { op: 'combine', fn: 'mul', slot: gate },
+      { op: 'combine', fn: 'add', slot: m },
+      { op: 'store', slot: slots.z },
+      // logScale ← logScale + log sigmoid(s), with log sigmoid(s) = −softplus(−s)
+      { op: 'load', slot: s },
+      negate,
+      { op: 'activation', fn: 'softplus' },
+      negate,
+      { op: 'combine', fn: 'add', slot: slots.logScale },
+      { op: 'store', slot: slots.logScale },
+    ];
   }
 
   trainableVariables(): Variable[] {

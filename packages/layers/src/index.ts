@@ -3,7 +3,7 @@ export { TransformedDistribution, type TransformedDistributionOptions } from './
 export { Logit, type LogitArgs } from './logit';
 export { UniformDequantization, type UniformDequantizationArgs } from './dequantize';
 export { MultiScale } from './multi-scale';
-export { GatedIafStep, type GatedIafStepArgs } from './iaf-step';
+export { GatedIafStep, type GatedIafStepArgs, type IafStepSlots } from './iaf-step';
 export { ResidualCoupling, type ResidualCouplingArgs } from './residual-coupling';
 export { DenseTranspose, tieDenseTransposeLayers, type DenseTransposeArgs } from './dense-transpose';
 export { Sampling, type SamplingArgs } from './sampling';
@@ -58,4 +58,4 @@ export { Squeeze, type SqueezeArgs } from './squeeze';
 export { FlowBatchNorm, type FlowBatchNormArgs } from './flow-batch-norm';
 export { registerGmLayers, GM_LAYER_CLASSES, GM_PACKAGE } from './register';
 export { ACTIVATIONS, type Activation, type Kwargs, type Shape } from './util';
-export { portableNetwork } from './portable';
+export { portableDenseColumns, portableNetwork } from './portable';

@@ -243,21 +243,32 @@ export class MaskedDense extends layers.Layer {
 
   /**
    * This layer as portable operations: the masked kernel (masked weights exactly zero), the masked direct kernel as
-   * the network-input kernel, and the activation. A context input has no portable form (a conditional MADE).
+   * the network-input kernel, and the activation. A context input (a conditional MADE, as in an IAF step) is read
+   * from register `contextSlot` of the portable network, with the context kernel as the dense op's second kernel;
+   * without `contextSlot` such a layer has no portable form, nor has one with both a direct and a context input (a
+   * dense op has one second input).
    */
-  portableOps(): PortableOp[] {
-    if (this.contextKernel !== undefined) throw new GmError('UNSUPPORTED', `MaskedDense "${this.name}"`, 'a layer with a context input has no portable form');
+  portableOps(options: { contextSlot?: string } = {}): PortableOp[] {
+    const where = `MaskedDense "${this.name}"`;
+    if (this.contextKernel !== undefined && options.contextSlot === undefined) throw new GmError('UNSUPPORTED', where, 'a layer with a context input has a portable form only with the register holding the context (contextSlot)');
+    if (this.contextKernel !== undefined && this.directKernel !== undefined) throw new GmError('UNSUPPORTED', where, 'a layer with both a direct and a context input has no portable form');
     const masked = (k: LayerVariable, mask: LayerVariable) => tf.tidy(() => Float32Array.from(tf.mul(k.read(), mask.read()).dataSync() as Float32Array));
     const kernel = masked(this.kernel as LayerVariable, this.mask as LayerVariable);
+    const second =
+      this.contextKernel !== undefined
+        ? { inputKernel: Float32Array.from(this.contextKernel.read().dataSync() as Float32Array), inputSlot: options.contextSlot as string }
+        : this.directKernel !== undefined && this.directMask !== undefined
+          ? { inputKernel: masked(this.directKernel, this.directMask) }
+          : {};
     const op: PortableOp = {
       op: 'dense',
       inputSize: this.inDegrees.length,
       units: this.units,
       kernel,
       bias: this.bias === undefined ? null : Float32Array.from(this.bias.read().dataSync() as Float32Array),
-      ...(this.directKernel === undefined || this.directMask === undefined ? {} : { inputKernel: masked(this.directKernel, this.directMask) }),
+      ...second,
     };
-    return [op, ...(this.activation === 'linear' ? [] : [{ op: 'activation' as const, fn: portableActivation(this.activation, `MaskedDense "${this.name}"`) }])];
+    return [op, ...(this.activation === 'linear' ? [] : [{ op: 'activation' as const, fn: portableActivation(this.activation, where) }])];
   }
 
   override getConfig(): serialization.ConfigDict {

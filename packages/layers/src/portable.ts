@@ -63,3 +63,28 @@ export function portableNetwork(model: LayersModel | readonly Layer[], where = '
   }
   return { inputSize, outputSize: width, ops };
 }
+
+/**
+ * Columns `[from, to)` of a portable dense op (its units' kernel, second-kernel and bias columns): the same units'
+ * outputs, bit for bit, as the whole op gives them (every unit is its own sum), e.g. one head of a layer whose
+ * output is `[mean ‖ log σ]`.
+ */
+export function portableDenseColumns(op: Extract<PortableOp, { op: 'dense' }>, from: number, to: number): Extract<PortableOp, { op: 'dense' }> {
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > op.units || from >= to) {
+    throw new GmError('BAD_ARGUMENT', 'portableDenseColumns', `columns [from, to) within the ${op.units} units`, `[${from}, ${to})`);
+  }
+  const units = to - from;
+  const columns = (kernel: Float32Array): Float32Array => {
+    const rows = kernel.length / op.units;
+    const out = new Float32Array(rows * units);
+    for (let k = 0; k < rows; k++) out.set(kernel.subarray(k * op.units + from, k * op.units + to), k * units);
+    return out;
+  };
+  return {
+    ...op,
+    units,
+    kernel: columns(op.kernel),
+    bias: op.bias === null ? null : op.bias.slice(from, to),
+    ...(op.inputKernel === undefined ? {} : { inputKernel: columns(op.inputKernel) }),
+  };
+}
