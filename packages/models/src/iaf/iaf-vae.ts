@@ -30,6 +30,8 @@ import {
   madeDegrees,
   outputDegrees,
   planarParameterSize,
+  portableDenseColumns,
+  portableNetwork,
   radialParameterSize,
   registerGmLayers,
 } from '@gm/layers';
@@ -44,7 +46,7 @@ import {
   type SampleWithLogProb,
   type StandardNormal,
 } from '@gm/metrics';
-import type { LatentVariableModel } from '@gm/core';
+import type { GaussianLatentCoding, LatentVariableModel, PortableOp } from '@gm/core';
 import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults } from '../train/trainer';
@@ -478,6 +480,59 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   sample(n: number, options: { seed?: number; fromLikelihood?: boolean } = {}): tf.Tensor {
     this.live('sample');
     return this.vae.sample(n, options);
+  }
+
+  /**
+   * The IAF-VAE as the lossless coder sees it (@gm/core's `GaussianLatentCoding`). Its generative model is the
+   * VAE's (prior N(0, I), the VAE's decoder and likelihood); bits-back coding needs from the posterior only a
+   * proposal r(z|x) that the encoder and the decoder compute identically from x — any proposal codes losslessly, a
+   * better one codes shorter. The flow posterior knows its density only along its own samples, so the coder gets a
+   * diagonal Gaussian derived from it, as a portable network:
+   *
+   * - mean: the flow applied to the base mean (ε = 0, z₀ = μ₀(x)), i.e. {@link IafVae.encode};
+   * - log σ: log σ₀(x) plus, for every IAF step, the log of its Jacobian's diagonal at that point — exact per step
+   *   (a step's Jacobian is triangular with diagonal σ_t = sigmoid(s_t)), but the diagonal of the whole flow's
+   *   Jacobian is not the product of the steps' diagonals once the orderings alternate, and a Gaussian's marginal
+   *   scale would be a row norm of that Jacobian, not its diagonal: the sum of the per-step log-diagonals is an
+   *   approximation of the marginal scale, fine for a proposal.
+   *
+   * BB-ANS then codes at the −ELBO of that proposal (not the flow's −ELBO); BB-CIS with k particles codes at the
+   * k-sample importance-sampled bound with it, which corrects the approximation as k grows. The network (registers:
+   * the encoder's features, z, the log-scale, the context) reuses the VAE's portable encoder, the context layer and
+   * each step's {@link GatedIafStep.portableOps} (MADE masks applied to the exported kernels). With no flow steps
+   * it is exactly the VAE's description. Planar and radial posteriors have no portable proposal (their steps need
+   * norms and divisions a portable network does not compute, and their Jacobians are not triangular): GmError
+   * UNSUPPORTED, as for the VAE's own unsupported cases (convolutional, Gaussian likelihood).
+   */
+  codingModel(): GaussianLatentCoding {
+    this.live('codingModel');
+    const base = this.vae.codingModel();
+    if (this.flowSteps.length === 0) return base;
+    const where = 'IafVae.codingModel';
+    if (this.config.flow !== 'iaf') {
+      throw new GmError('UNSUPPORTED', where, `a ${this.config.flow} posterior has no portable proposal for the coder (its steps need norms and divisions, and their Jacobians are not triangular); train an IAF posterior (flow 'iaf', gm train iaf-vae --posterior-flow iaf) to compress`);
+    }
+    const L = this.latentDim;
+    const ops = base.encoder.ops;
+    const last = ops[ops.length - 1];
+    if (last?.op !== 'dense' || last.units !== 2 * L || last.inputKernel !== undefined) throw new GmError('UNSUPPORTED', where, `the VAE encoder to end in a dense layer of [μ ‖ log σ] (${2 * L} units)`);
+    const slots = { z: 'z', context: 'context', logScale: 'log-scale' };
+    const encoder: PortableOp[] = [
+      ...ops.slice(0, -1),
+      { op: 'store', slot: 'features' },
+      portableDenseColumns(last, 0, L),
+      { op: 'store', slot: slots.z },
+      { op: 'load', slot: 'features' },
+      portableDenseColumns(last, L, 2 * L),
+      { op: 'store', slot: slots.logScale },
+      { op: 'load', slot: 'features' },
+      ...portableNetwork([this.contextLayer], 'IAF-VAE context').ops,
+      { op: 'store', slot: slots.context },
+      ...this.flowSteps.flatMap((step) => (step as GatedIafStep).portableOps(slots)),
+      { op: 'load', slot: slots.z },
+      { op: 'concat', slot: slots.logScale },
+    ];
+    return { ...base, encoder: { inputSize: base.encoder.inputSize, outputSize: 2 * L, ops: encoder } };
   }
 
   protected checkpointContent(): CheckpointContent {
