@@ -6,6 +6,7 @@ import { prepareGmKernels, type GmSimdFlavour } from './gm-kernels';
 import { installWasmConvKernels } from './wasm-conv';
 import { installSharingWasmIdentity } from './wasm-identity';
 import { installInPlaceWasmSlice } from './wasm-slice';
+import { installWasmMaxPoolGrad } from './wasm-maxpool-grad';
 import { installWasmSoftplus } from './wasm-softplus';
 import { installWasmSum } from './wasm-sum';
 import { installFastWasmMatMul } from './wasm-matmul';
@@ -151,7 +152,8 @@ async function tryBackend(name: BackendName, options: InitBackendOptions): Promi
  *
  * Order in Node: `node` (when `@tensorflow/tfjs-node` loads) → `wasm` → `cpu`; in browsers: `webgl` (when the app
  * has imported `@tensorflow/tfjs-backend-webgl`) → `wasm` → `cpu`. `options.backend` or `GM_BACKEND=node|wasm|cpu`
- * force one backend and fail loudly if it cannot start. On wasm the fast MatMul kernels are installed.
+ * force one backend and fail loudly if it cannot start. On wasm the fast MatMul kernels are installed, and a correct
+ * MaxPoolGrad (tfjs-wasm 4.22's misroutes the gradient of windows whose values are all ≤ 0).
  *
  * @example
  * ```ts
@@ -199,6 +201,9 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     }
   }
 
+  // A correctness fix, not a speed-up, so also without the fast kernels: tfjs-wasm 4.22's MaxPoolGrad sends the
+  // gradient of a window whose values are all ≤ 0 to the wrong pixel.
+  if (chosen === 'wasm') installWasmMaxPoolGrad();
   let fastMatMul = false;
   let gmKernels = false;
   let gmKernelsReason: string | undefined;
