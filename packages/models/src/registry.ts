@@ -4,6 +4,7 @@
  */
 import { GmError, type CheckpointStore, type GenerativeModel } from '@gm/core';
 import { AUTOENCODER_CLASSES, loadAutoencoder } from './autoencoders/autoencoder';
+import { CONV_AUTOENCODER_KIND, ConvAutoencoder } from './autoencoders/conv-autoencoder';
 import { IAF_VAE_CHECKPOINT_KIND, IafVae } from './iaf/iaf-vae';
 import { readCheckpoint } from './io/checkpoint';
 import { MADE, MADE_CHECKPOINT_KIND } from './made/made';
@@ -24,6 +25,7 @@ export const MODEL_LOADERS: Readonly<Record<string, (store: CheckpointStore) => 
   [SPLINE_FLOW_CHECKPOINT_KIND]: (s) => SplineFlow.load(s),
   [GLOW_CHECKPOINT_KIND]: (s) => Glow.load(s),
   [MAF_CHECKPOINT_KIND]: (s) => MAF.load(s),
+  [CONV_AUTOENCODER_KIND]: (s) => ConvAutoencoder.load(s),
   ...Object.fromEntries(AUTOENCODER_CLASSES.map((c) => [c.variant.kind, (s: CheckpointStore) => loadAutoencoder(s)])),
 };
 

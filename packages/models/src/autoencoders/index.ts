@@ -19,6 +19,13 @@ export {
   type ForwardOptions,
 } from './autoencoder';
 export {
+  ConvAutoencoder,
+  CONV_AUTOENCODER_KIND,
+  resolveConvAutoencoderConfig,
+  type ConvAutoencoderConfig,
+  type ResolvedConvAutoencoderConfig,
+} from './conv-autoencoder';
+export {
   resolveAutoencoderConfig,
   type AutoencoderConfig,
   type NoiseConfig,
