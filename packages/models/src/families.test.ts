@@ -20,6 +20,7 @@ import { SplineFlow } from './nsf/spline-flow';
 import { Glow } from './glow/glow';
 import { MAF } from './maf/maf';
 import { DenoisingAutoencoder, SparseAutoencoder, StackedAutoencoder, TiedAutoencoder } from './autoencoders/autoencoder';
+import { ConvAutoencoder } from './autoencoders/conv-autoencoder';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -63,6 +64,7 @@ const FAMILIES: Family[] = [
   { name: 'TiedAutoencoder', make: () => new TiedAutoencoder({ inputDim: 10, hidden: [6, 3], seed: 8 }), data: unit(24, 10) },
   { name: 'DenoisingAutoencoder', make: () => new DenoisingAutoencoder({ inputDim: 10, hidden: [6], noise: { gaussianStddev: 0.2, dropoutRate: 0.1 }, seed: 9 }), data: unit(24, 10) },
   { name: 'SparseAutoencoder', make: () => new SparseAutoencoder({ inputDim: 10, hidden: [12], sparsity: { target: 0.1, weight: 0.1 }, seed: 10 }), data: unit(24, 10) },
+  { name: 'ConvAutoencoder', make: () => new ConvAutoencoder({ inputShape: [4, 4, 1], filters: [3, 4], seed: 25 }), data: () => tf.randomUniform([24, 4, 4, 1], 0, 1, 'float32', 26) },
 ];
 
 const bits = (m: ModelBase): number[][] => [...m.trainableVariables(), ...(m.stateVariables?.() ?? [])].map((v) => Array.from(new Uint32Array(new Float32Array(v.dataSync()).buffer)));
