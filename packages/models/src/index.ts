@@ -17,11 +17,14 @@ export {
   type FileDigest,
 } from './io/checkpoint';
 export { memoryStore, urlStore, filesStore, zipStore, zipCheckpoint, downloadStore, indexedDbStore, readAll } from './io/stores';
-export { fit, TrainingDivergedError, optimizerSlotOf, type TrainerHost, type TrainerDefaults, type TrainerOptions, type CustomStep } from './train/trainer';
+export { fit, l2Penalty, TrainingDivergedError, optimizerSlotOf, type TrainerHost, type TrainerDefaults, type TrainerOptions, type CustomStep } from './train/trainer';
 export { constantRate, linearWarmup, exponentialDecay, cosineDecay } from './train/schedules';
 export {
   OptimizerSlot,
   OPTIMIZERS,
+  DEFAULT_LEARNING_RATES,
+  SGD_MOMENTUM,
+  disposeOptimizer,
   tfjsAdam,
   optimizerFactory,
   optimizerStateFiles,

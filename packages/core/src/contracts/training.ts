@@ -65,8 +65,11 @@ export type LearningRateSchedule = (step: number, epoch: number) => number;
 /** Builds an optimizer for a learning rate (e.g. `gmAdam` of @gm/backend, or `lr => tf.train.sgd(lr)`). */
 export type OptimizerFactory = (learningRate: number) => Optimizer;
 
-/** Optimizers by name. */
-export type OptimizerName = 'adam' | 'sgd' | 'rmsprop' | 'adadelta';
+/**
+ * Optimizers by name: `sgd` plain, `momentum` and `nesterov` SGD with momentum 0.9 (Nesterov's look-ahead form for
+ * the latter), and `adam`, `rmsprop`, `adadelta` with the usual constants (Keras's).
+ */
+export type OptimizerName = 'adam' | 'sgd' | 'momentum' | 'nesterov' | 'rmsprop' | 'adadelta';
 
 export interface EarlyStopping {
   /** Epochs without a validation improvement of at least `minDelta` before stopping. */
@@ -129,6 +132,12 @@ export interface FitOptions extends FitCallbacks {
   optimizer?: OptimizerName | OptimizerFactory;
   /** Rescale gradients so that their global L2 norm is at most this. */
   clipNorm?: number;
+  /**
+   * L2 weight regularisation: `l2 · Σ‖W‖²` over the weights of rank ≥ 2 (kernels, filters; not biases) is added to
+   * the objective the optimizer minimises (Keras's `kernel_regularizer=l2(l2)` on every layer). The reported loss
+   * stays the model's own. Default 0.
+   */
+  l2?: number;
   /** Seed of the batch order and every step's noise (default: the model's seed). */
   seed?: number;
   /** Shuffle the examples every epoch (default true; iterables are taken as they come). */

@@ -7,13 +7,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { GmError, type CheckpointStore, type EvaluateOptions, type FitResult, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
+import { GmError, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { DenseTranspose, registerGmLayers, type Activation } from '@gm/layers';
 import { readCheckpoint, type CheckpointReader } from '../io/checkpoint';
 import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
 import { resolveAutoencoderConfig, type AutoencoderConfig, type ResolvedAutoencoderConfig } from './config';
-import { reconstructionLoss, roundedAccuracy, sparsityPenalty } from './losses';
+import { contractivePenalty, type DenseStep } from './contractive';
+import { activityL1Penalty, reconstructionLoss, roundedAccuracy, sparsityPenalty } from './losses';
 import { batchedMean } from './minibatch';
 
 type Layer = tfl.layers.Layer;
@@ -22,8 +23,8 @@ type Layer = tfl.layers.Layer;
 export const AUTOENCODER_PART = 'autoencoder';
 
 /**
- * Options of {@link Autoencoder.fit}: the trainer's. Defaults: batch size 32, Adam, learning rate 1e-3 (1e-2 with
- * `optimizer: 'sgd'`); the validation loss is on clean inputs, penalty included.
+ * Options of {@link Autoencoder.fit}: the trainer's. Defaults: batch size 32, Adam, learning rate 1e-3 (a named
+ * optimizer's own default otherwise, e.g. 1e-2 for `'sgd'`); the validation loss is on clean inputs, penalty included.
  */
 export type AutoencoderFitOptions = TrainerOptions;
 
@@ -37,10 +38,10 @@ export interface ForwardOptions {
 
 /** Figures of {@link Autoencoder.evaluate}, each a mean over the examples. */
 export interface AutoencoderEvaluation {
-  /** Training objective on clean inputs: reconstruction loss plus the sparsity penalty (if any). */
+  /** Training objective on clean inputs: reconstruction loss plus the penalties (if any). */
   loss: number;
   reconstructionLoss: number;
-  /** Sparsity penalty (0 without sparsity), averaged over batches of `batchSize`. */
+  /** Sparsity, L1-activity and contractive penalties (0 without), averaged over batches of `batchSize`. */
   penalty: number;
   /** Fraction of features where round(reconstruction) = round(input). */
   roundedAccuracy: number;
@@ -211,6 +212,8 @@ export class Autoencoder extends ModelBase {
       c.tied ? 'tied weights' : '',
       c.noise === null ? '' : `input noise (Gaussian σ ${c.noise.gaussianStddev}, dropout ${c.noise.dropoutRate})`,
       c.sparsity === null ? '' : `sparsity target ${c.sparsity.target}, weight ${c.sparsity.weight}`,
+      c.activityL1 > 0 ? `L1 activity ${c.activityL1}` : '',
+      c.contractive > 0 ? `contractive ${c.contractive}` : '',
     ].filter((e) => e !== '');
     return `${this.kind}, ${[c.inputDim, ...c.hidden].join('-')}, ${c.activation}/${c.codingActivation}/${c.outputActivation}, ${c.loss}${extras.length > 0 ? `, ${extras.join(', ')}` : ''}`;
   }
@@ -246,14 +249,20 @@ export class Autoencoder extends ModelBase {
     return h;
   }
 
+  /** The encoder's input (corrupted in training mode), the codings and the reconstruction; unchecked, untidied. */
+  private pass(x: tf.Tensor, options: ForwardOptions): { input: tf.Tensor; codings: tf.Tensor; reconstruction: tf.Tensor } {
+    const training = options.training ?? false;
+    const input = training && this.config.noise !== null ? this.corrupt(x, options.seed) : x;
+    const codings = this.run(this.encoderLayers, input, training);
+    return { input, codings, reconstruction: this.run(this.decoderLayers, codings, training) };
+  }
+
   /** Codings and reconstruction of `x`; in training mode the inputs are corrupted first (denoising). */
   forward(x: tf.Tensor, options: ForwardOptions = {}): { codings: tf.Tensor; reconstruction: tf.Tensor } {
     checkBatch(x, this.config.inputDim, `${this.name}.forward: x`);
     const training = options.training ?? false;
     return tf.tidy(() => {
-      const input = training && this.config.noise !== null ? this.corrupt(x, options.seed) : x;
-      const codings = this.run(this.encoderLayers, input, training);
-      const reconstruction = this.run(this.decoderLayers, codings, training);
+      const { codings, reconstruction } = this.pass(x, options);
       return { codings, reconstruction };
     });
   }
@@ -275,14 +284,34 @@ export class Autoencoder extends ModelBase {
     return tf.tidy(() => this.forward(x).reconstruction) as tf.Tensor2D;
   }
 
-  /** The training objective of a batch: reconstruction loss of the clean `x` plus the sparsity penalty. */
+  /**
+   * The training objective of a batch: reconstruction loss of the clean `x` plus the penalties on the codings (KL
+   * sparsity, L1 activity) and on the encoder (contractive, at the encoder's input — the corrupted one in training).
+   */
   lossTerms(x: tf.Tensor, options: ForwardOptions = {}): { loss: tf.Scalar; reconstruction: tf.Scalar; penalty: tf.Scalar } {
     return tf.tidy(() => {
-      const { codings, reconstruction } = this.forward(x, options);
-      const rec = reconstructionLoss(this.config.loss, x, reconstruction);
-      const sp = this.config.sparsity;
-      const penalty = sp === null ? tf.scalar(0) : sparsityPenalty(codings, sp.target, sp.weight);
+      const c = this.config;
+      const { input, codings, reconstruction } = this.pass(x, options);
+      const rec = reconstructionLoss(c.loss, x, reconstruction);
+      const penalties: tf.Scalar[] = [];
+      if (c.sparsity !== null) penalties.push(sparsityPenalty(codings, c.sparsity.target, c.sparsity.weight));
+      if (c.activityL1 > 0) penalties.push(activityL1Penalty(codings, c.activityL1));
+      if (c.contractive > 0) penalties.push(contractivePenalty(input as tf.Tensor2D, this.encoderSteps(), c.contractive));
+      const penalty = penalties.length === 0 ? tf.scalar(0) : (tf.addN(penalties) as tf.Scalar);
       return { loss: tf.add(rec, penalty) as tf.Scalar, reconstruction: rec, penalty };
+    });
+  }
+
+  /** The encoder's dense layers as the contractive penalty reads them (kernels and biases are the live variables). */
+  encoderSteps(): DenseStep[] {
+    const c = this.config;
+    return this.encoderLayers.map((layer, i) => {
+      const [kernel, bias] = layer.trainableWeights.map((w) => w.read());
+      return {
+        kernel: kernel as tf.Tensor2D,
+        bias: (bias ?? null) as tf.Tensor1D | null,
+        activation: i === c.hidden.length - 1 ? c.codingActivation : c.activation,
+      };
     });
   }
 
@@ -304,14 +333,6 @@ export class Autoencoder extends ModelBase {
     if (data instanceof tf.Tensor) checkBatch(data, this.config.inputDim, `${this.name}.fit: x`);
   }
 
-  /**
-   * Trains on inputs `x` `[n, inputDim]` (targets are the clean inputs) through gm's trainer. Seeded runs (model seed
-   * or `options.seed`) are reproducible.
-   */
-  override async fit(data: TrainingData, options: AutoencoderFitOptions): Promise<FitResult> {
-    const sgd = options?.optimizer === 'sgd' && options.learningRate === undefined;
-    return super.fit(data, sgd ? { ...options, learningRate: 1e-2 } : options);
-  }
 
   /** Test figures: loss, reconstruction loss, sparsity penalty and rounded accuracy (inference mode). */
   evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
@@ -320,7 +341,7 @@ export class Autoencoder extends ModelBase {
     return [
       { name: 'loss', value: e.loss, unit },
       { name: 'reconstructionLoss', value: e.reconstructionLoss, unit },
-      { name: 'penalty', value: e.penalty, unit: 'sparsity penalty' },
+      { name: 'penalty', value: e.penalty, unit: 'penalty (sparsity, L1 activity, contractive)' },
       { name: 'roundedAccuracy', value: e.roundedAccuracy, unit: 'fraction' },
     ];
   }
@@ -402,9 +423,14 @@ export async function restoreAutoencoder<T extends Autoencoder>(cls: Autoencoder
   });
 }
 
-function reject(config: AutoencoderConfig, where: string, fields: Array<'noise' | 'sparsity'>, use: string): void {
+/** The penalties and corruptions a variant may not set (absent, null or — for the weights — 0 pass). */
+type Extra = 'noise' | 'sparsity' | 'activityL1' | 'contractive';
+const EXTRAS: readonly Extra[] = ['noise', 'sparsity', 'activityL1', 'contractive'];
+
+function reject(config: AutoencoderConfig, where: string, fields: readonly Extra[], use: string): void {
   for (const f of fields) {
-    if (config[f] !== undefined && config[f] !== null) throw new Error(`${where}.${f} is not used by this model (${use})`);
+    const v = config[f];
+    if (v !== undefined && v !== null && v !== 0) throw new Error(`${where}.${f} is not used by this model (${use})`);
   }
 }
 
@@ -423,7 +449,7 @@ export class StackedAutoencoder extends Autoencoder {
     prepare(config, where) {
       asObject(config, where);
       if (config.tied === true) throw new Error(`${where}.tied must be false (use TiedAutoencoder for tied weights)`);
-      reject(config, where, ['noise', 'sparsity'], COMBINE);
+      reject(config, where, EXTRAS, COMBINE);
       return config;
     },
   };
@@ -440,7 +466,7 @@ export class TiedAutoencoder extends Autoencoder {
     prepare(config, where) {
       asObject(config, where);
       if (config.tied === false) throw new Error(`${where}.tied must be true or absent for a TiedAutoencoder`);
-      reject(config, where, ['noise', 'sparsity'], COMBINE);
+      reject(config, where, EXTRAS, COMBINE);
       return { ...config, tied: true };
     },
   };
@@ -463,7 +489,7 @@ export class DenoisingAutoencoder extends Autoencoder {
       if (!((noise.gaussianStddev ?? 0) > 0) && !((noise.dropoutRate ?? 0) > 0)) {
         throw new Error(`${where}.noise must set gaussianStddev > 0 or dropoutRate > 0; got ${JSON.stringify(noise)}`);
       }
-      reject(config, where, ['sparsity'], COMBINE);
+      reject(config, where, ['sparsity', 'activityL1', 'contractive'], COMBINE);
       return config;
     },
   };
@@ -471,7 +497,8 @@ export class DenoisingAutoencoder extends Autoencoder {
 
 /**
  * A sparse autoencoder: sigmoid codings and the penalty `weight · Σ_j KL(target ‖ q̂_j)` on the batch-mean
- * activation q̂_j of each coding unit, pushing most codings toward inactivity.
+ * activation q̂_j of each coding unit, pushing most codings toward inactivity — or, with `activityL1` instead of
+ * `sparsity`, an L1 penalty on the codings themselves (Géron's first sparse autoencoder).
  */
 export class SparseAutoencoder extends Autoencoder {
   static override readonly variant: AutoencoderVariant = {
@@ -479,11 +506,40 @@ export class SparseAutoencoder extends Autoencoder {
     name: 'SparseAutoencoder',
     prepare(config, where) {
       asObject(config, where);
-      if (config.sparsity === undefined || config.sparsity === null) {
-        throw new Error(`${where}.sparsity must be an object { target, weight } for a SparseAutoencoder`);
+      const l1 = (config.activityL1 ?? 0) > 0;
+      if ((config.sparsity === undefined || config.sparsity === null) && !l1) {
+        throw new Error(`${where}.sparsity must be an object { target, weight } (the KL penalty), or activityL1 > 0 (the L1 penalty), for a SparseAutoencoder`);
       }
-      reject(config, where, ['noise'], COMBINE);
+      reject(config, where, ['noise', 'contractive'], COMBINE);
       return { ...config, codingActivation: config.codingActivation ?? 'sigmoid' };
+    },
+  };
+}
+
+/**
+ * A contractive autoencoder (Rifai et al. 2011): the reconstruction loss plus `λ · ‖∂h/∂x‖²_F`, the squared
+ * Frobenius norm of the encoder's Jacobian, so the codings change little when the input moves slightly (they
+ * follow the data's manifold, not every direction). `contractive` (λ) defaults to 1e-3.
+ *
+ * @example
+ * ```ts
+ * const cae = new ContractiveAutoencoder({ inputDim: 784, hidden: [100, 30], contractive: 1e-3, seed: 1 });
+ * await cae.fit(xTrain, { epochs: 5 });
+ * ```
+ */
+export class ContractiveAutoencoder extends Autoencoder {
+  static override readonly variant: AutoencoderVariant = {
+    kind: 'contractive-autoencoder',
+    name: 'ContractiveAutoencoder',
+    prepare(config, where) {
+      asObject(config, where);
+      if (config.tied === true) throw new Error(`${where}.tied must be false for a ContractiveAutoencoder (${COMBINE})`);
+      reject(config, where, ['noise', 'sparsity', 'activityL1'], COMBINE);
+      const contractive = config.contractive ?? 1e-3;
+      if (!(typeof contractive === 'number' && contractive > 0)) {
+        throw new Error(`${where}.contractive must be a positive number (the penalty's weight λ) for a ContractiveAutoencoder; got ${JSON.stringify(config.contractive)}`);
+      }
+      return { ...config, contractive };
     },
   };
 }
@@ -498,7 +554,7 @@ export class LinearAutoencoder extends Autoencoder {
     name: 'LinearAutoencoder',
     prepare(config, where) {
       asObject(config, where);
-      reject(config, where, ['noise', 'sparsity'], COMBINE);
+      reject(config, where, EXTRAS, COMBINE);
       const out: AutoencoderConfig = {
         ...config,
         activation: config.activation ?? 'linear',
@@ -522,6 +578,7 @@ export const AUTOENCODER_CLASSES: readonly AutoencoderClass<Autoencoder>[] = [
   DenoisingAutoencoder,
   SparseAutoencoder,
   LinearAutoencoder,
+  ContractiveAutoencoder,
 ];
 
 /** Loads any autoencoder checkpoint as an instance of the class that saved it (by the manifest's kind). */

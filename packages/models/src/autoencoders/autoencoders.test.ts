@@ -5,6 +5,7 @@ import { DenseTranspose } from '@gm/layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Autoencoder,
+  ContractiveAutoencoder,
   DenoisingAutoencoder,
   LinearAutoencoder,
   SparseAutoencoder,
@@ -14,7 +15,7 @@ import {
   type AutoencoderClass,
 } from './autoencoder';
 import type { AutoencoderConfig } from './config';
-import { sparsityPenalty } from './losses';
+import { activityL1Penalty, sparsityPenalty } from './losses';
 import { maxAbsDiff, syntheticData, tempDir, values } from './test-helpers';
 import { fileStore } from '../io/file-store';
 
@@ -41,6 +42,8 @@ const CASES: Array<[string, AutoencoderClass<Autoencoder>, AutoencoderConfig]> =
   ['DenoisingAutoencoder', DenoisingAutoencoder, { inputDim: DIM, hidden: [8, 3], noise: { gaussianStddev: 0.2, dropoutRate: 0.3 }, seed: 3 }],
   ['SparseAutoencoder', SparseAutoencoder, { inputDim: DIM, hidden: [10], sparsity: { target: 0.1, weight: 0.5 }, seed: 4 }],
   ['LinearAutoencoder', LinearAutoencoder, { inputDim: DIM, hidden: [3], seed: 5 }],
+  ['ContractiveAutoencoder', ContractiveAutoencoder, { inputDim: DIM, hidden: [8, 3], contractive: 0.01, seed: 7 }],
+  ['SparseAutoencoder (L1 activity)', SparseAutoencoder, { inputDim: DIM, hidden: [10], codingActivation: 'sigmoid', activityL1: 0.01, seed: 8 }],
   [
     'Autoencoder (tied + noise + sparsity)',
     Autoencoder,
@@ -62,7 +65,13 @@ describe('config checks', () => {
     expect(() => new DenoisingAutoencoder({ inputDim: 4, hidden: [2] })).toThrow(/config\.noise must be an object/);
     expect(() => new DenoisingAutoencoder({ inputDim: 4, hidden: [2], noise: {} })).toThrow(/must set gaussianStddev > 0 or dropoutRate > 0/);
     expect(() => new DenoisingAutoencoder({ inputDim: 4, hidden: [2], noise: { dropoutRate: 1 } })).toThrow(/config\.noise\.dropoutRate must be a number in \[0, 1\)/);
-    expect(() => new SparseAutoencoder({ inputDim: 4, hidden: [2] })).toThrow(/config\.sparsity must be an object \{ target, weight \}/);
+    expect(() => new SparseAutoencoder({ inputDim: 4, hidden: [2] })).toThrow(/config\.sparsity must be an object \{ target, weight \} \(the KL penalty\), or activityL1 > 0/);
+    expect(() => new Autoencoder({ inputDim: 4, hidden: [2], activityL1: -1 })).toThrow(/config\.activityL1 must be a number in \[0, Infinity\)/);
+    expect(() => new StackedAutoencoder({ inputDim: 4, hidden: [2], contractive: 0.1 })).toThrow(/StackedAutoencoder: config\.contractive is not used by this model/);
+    expect(() => new ContractiveAutoencoder({ inputDim: 4, hidden: [2], contractive: 0 })).toThrow(/ContractiveAutoencoder: config\.contractive must be a positive number/);
+    expect(() => new ContractiveAutoencoder({ inputDim: 4, hidden: [2], noise: { dropoutRate: 0.1 } })).toThrow(/config\.noise is not used by this model/);
+    expect(() => new Autoencoder({ inputDim: 4, hidden: [2], codingActivation: 'softmax', contractive: 0.1 })).toThrow(/config\.codingActivation must be element-wise with a contractive penalty/);
+    expect(new ContractiveAutoencoder({ inputDim: 4, hidden: [2] }).config.contractive).toBe(1e-3);
     expect(() => new SparseAutoencoder({ inputDim: 4, hidden: [2], sparsity: { target: 0, weight: 1 } })).toThrow(/config\.sparsity\.target must be a number in \(0, 1\)/);
     expect(() => new SparseAutoencoder({ inputDim: 4, hidden: [2], codingActivation: 'selu', sparsity: { target: 0.1, weight: 1 } })).toThrow(
       /config\.codingActivation must be 'sigmoid' with a sparsity penalty/,
@@ -78,7 +87,7 @@ describe('config checks', () => {
     expect(() => ae.decode(tf.zeros([2, 4]))).toThrow(/decode: codings: expected shape \[batch, 3\]/);
     await expect(ae.fit(x, { epochs: 1, batchSize: 0 })).rejects.toThrow(/StackedAutoencoder\.fit: batchSize must be a positive integer, got 0/);
     await expect(ae.fit(x, { epochs: -1 })).rejects.toThrow(/fit: epochs must be a non-negative integer/);
-    await expect(ae.fit(x, { epochs: 1, optimizer: 'lbfgs' as never })).rejects.toThrow(/fit: optimizer must be one of adam, sgd, rmsprop/);
+    await expect(ae.fit(x, { epochs: 1, optimizer: 'lbfgs' as never })).rejects.toThrow(/fit: optimizer must be one of adam, sgd, momentum, nesterov, rmsprop/);
     await expect(ae.fit(x, { epochs: 1, validationData: bad })).rejects.toThrow(/validationData/);
     bad.dispose();
     ae.dispose();
@@ -297,6 +306,33 @@ describe('sparse autoencoder', () => {
     const means = ae.meanCodingActivations(x);
     q.forEach((v, j) => expect(means[j]).toBeCloseTo(v, 5));
     ae.dispose();
+  });
+
+  it('L1 activity penalty = weight · mean over the batch of Σ_j |h_j|, and the model adds exactly that', () => {
+    const acts = [
+      [0.5, -0.25, 1],
+      [0, 2, -0.75],
+    ];
+    expect(values(activityL1Penalty(tf.tensor2d(acts), 0.1))[0]).toBeCloseTo((0.1 * (1.75 + 2.75)) / 2, 6);
+    const ae = new SparseAutoencoder({ inputDim: DIM, hidden: [3], codingActivation: 'sigmoid', activityL1: 0.5, seed: 1 });
+    const q = [0.05, 0.5, 0.8];
+    ae.encoderLayers[0]!.setWeights([tf.zeros([DIM, 3]), tf.tensor1d(q.map((v) => Math.log(v / (1 - v))))]);
+    const terms = ae.lossTerms(x);
+    expect(values(terms.penalty)[0]).toBeCloseTo(0.5 * (0.05 + 0.5 + 0.8), 5);
+    tf.dispose([terms.loss, terms.reconstruction]);
+    ae.dispose();
+  });
+
+  it('training with the L1 activity penalty drives the mean coding activation down', async () => {
+    const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+    const run = async (activityL1: number) => {
+      const ae = new Autoencoder({ inputDim: DIM, hidden: [10], codingActivation: 'sigmoid', activityL1, seed: 3 });
+      await ae.fit(x, { epochs: 10, batchSize: 32, learningRate: 0.02 });
+      const m = mean(ae.meanCodingActivations(x));
+      ae.dispose();
+      return m;
+    };
+    expect(await run(0.05)).toBeLessThan((await run(0)) / 2);
   });
 
   it('training pulls the mean coding activation toward the target', async () => {

@@ -232,11 +232,10 @@ export class EncoderClassifier implements Trainable {
         vy = labelTensor(vl, vx.shape[0] as number, this.config.numClasses, `${where}: options.validationData[1]`);
         validation = { x: vx, labels: vy.t };
       }
-      const sgd = options.optimizer === 'sgd' && options.learningRate === undefined;
       return await train(
         this,
         { x, labels: y.t },
-        { ...options, ...(sgd ? { learningRate: 1e-2 } : {}), validationData: validation },
+        { ...options, validationData: validation },
         { where, batchSize: 32, seed: this.config.seed ?? 0, learningRate: 1e-3 },
       );
     } finally {

@@ -43,6 +43,16 @@ export interface AutoencoderConfig {
   noise?: NoiseConfig | null;
   /** KL sparsity penalty on the codings (needs sigmoid codings). */
   sparsity?: SparsityConfig | null;
+  /**
+   * Weight of an L1 activity penalty on the codings, `activityL1 · mean over the batch of Σ_j |h_j|` (Keras's
+   * `ActivityRegularization(l1=…)`, Géron's other road to sparsity; 0 or absent: none).
+   */
+  activityL1?: number | null;
+  /**
+   * Weight λ of the contractive penalty `λ · mean over the batch of ‖∂h/∂x‖²_F`, the squared Frobenius norm of the
+   * encoder's Jacobian (Rifai et al. 2011; 0 or absent: none).
+   */
+  contractive?: number | null;
   /** Seed of the weight initialisation and the default seed of training (unseeded when absent). */
   seed?: number | null;
 }
@@ -58,6 +68,9 @@ export interface ResolvedAutoencoderConfig {
   tied: boolean;
   noise: { gaussianStddev: number; dropoutRate: number } | null;
   sparsity: SparsityConfig | null;
+  /** 0 when absent (older checkpoints have neither field). */
+  activityL1: number;
+  contractive: number;
   seed: number | null;
 }
 
@@ -140,6 +153,13 @@ export function resolveAutoencoderConfig(config: AutoencoderConfig, where: strin
     }
     sparsity = { target, weight };
   }
+  const activityL1 = checkRange(config.activityL1 ?? 0, `${where}.activityL1`, 0, Infinity, true);
+  const contractive = checkRange(config.contractive ?? 0, `${where}.contractive`, 0, Infinity, true);
+  if (contractive > 0) {
+    for (const [field, value] of [['activation', activation], ['codingActivation', codingActivation]] as const) {
+      if (value === 'softmax') throw new Error(`${where}.${field} must be element-wise with a contractive penalty (the Jacobian is taken through it); got 'softmax'`);
+    }
+  }
   const seed = checkSeed(config.seed, `${where}.seed`);
-  return { inputDim, hidden, activation, codingActivation, outputActivation, loss, tied, noise, sparsity, seed };
+  return { inputDim, hidden, activation, codingActivation, outputActivation, loss, tied, noise, sparsity, activityL1, contractive, seed };
 }

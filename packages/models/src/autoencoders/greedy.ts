@@ -3,15 +3,19 @@
  * train the next shallow autoencoder on its codings, and so on; then stack the encoders (in order) and the decoders
  * (in reverse order) into one deep autoencoder and fine-tune it end to end.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { FitResult } from '@gm/core';
 import { StackedAutoencoder, TiedAutoencoder, checkBatch } from './autoencoder';
 import type { AutoencoderFitOptions } from './autoencoder';
 import { resolveAutoencoderConfig, type AutoencoderConfig } from './config';
 
 export interface GreedyLayerwiseOptions {
-  /** Training of each shallow autoencoder (validation data, if given, is used for the first one only). */
-  layerFit: AutoencoderFitOptions;
+  /**
+   * Training of the shallow autoencoders: one set of options for all, or one per layer (phases may differ in
+   * optimizer, rate and epochs — Géron's recipe trains the first with SGD 1.5, the second with SGD 0.05). Validation
+   * data given as a tensor is encoded by the layers below for each deeper one (other forms: first layer only).
+   */
+  layerFit: AutoencoderFitOptions | readonly AutoencoderFitOptions[];
   /** Fine-tuning of the stacked autoencoder (omit or `epochs: 0` to skip). */
   fineTune?: AutoencoderFitOptions;
   /** Called before shallow autoencoder `index` (0-based) starts training. */
@@ -69,14 +73,25 @@ export async function trainGreedyLayerwise(
   const deep = new Cls(config);
   checkBatch(x, deep.config.inputDim, 'trainGreedyLayerwise: x');
   const depth = deep.config.hidden.length;
+  const phases = Array.isArray(options.layerFit) ? (options.layerFit as readonly AutoencoderFitOptions[]) : Array.from({ length: depth }, () => options.layerFit as AutoencoderFitOptions);
+  if (phases.length !== depth) {
+    deep.dispose();
+    throw new Error(`trainGreedyLayerwise: options.layerFit has ${phases.length} entries; the autoencoder has ${depth} layers (give one per layer, or one object for all)`);
+  }
   const layerHistories: FitResult[] = [];
   let inputs: tf.Tensor = x;
+  let valid: tf.Tensor | undefined;
   try {
     for (let i = 0; i < depth; i++) {
       const shallow = new Cls(shallowAutoencoderConfig(config, i));
       try {
         options.onLayerStart?.(i, shallow);
-        const fitOptions = i === 0 ? options.layerFit : { ...options.layerFit, validationData: undefined };
+        const phase = phases[i] as AutoencoderFitOptions;
+        // The first layer validates on what it was given; a deeper one on a tensor encoded by the layers below.
+        const validationData = i === 0 ? phase.validationData : valid;
+        const fitOptions: AutoencoderFitOptions = { ...phase };
+        if (validationData === undefined) delete fitOptions.validationData;
+        else fitOptions.validationData = validationData;
         const history = await shallow.fit(inputs, fitOptions);
         layerHistories.push(history);
         options.onLayerEnd?.(i, shallow, history);
@@ -87,6 +102,10 @@ export async function trainGreedyLayerwise(
           const next = shallow.encode(inputs);
           if (inputs !== x) inputs.dispose();
           inputs = next;
+          const source = i === 0 ? phase.validationData : valid;
+          const nextValid = source instanceof tf.Tensor ? shallow.encode(source) : undefined;
+          valid?.dispose();
+          valid = nextValid;
         }
       } finally {
         shallow.dispose();
@@ -97,6 +116,7 @@ export async function trainGreedyLayerwise(
     throw error;
   } finally {
     if (inputs !== x) inputs.dispose();
+    valid?.dispose();
   }
   const fineTune = options.fineTune !== undefined && options.fineTune.epochs > 0 ? await deep.fit(x, options.fineTune) : undefined;
   return { autoencoder: deep, layerHistories, fineTune };

@@ -1,9 +1,11 @@
 /**
- * The autoencoder family (issue 4): stacked, tied (DenseTranspose), denoising, sparse and linear autoencoders,
+ * The autoencoder family (issue 4): stacked, tied (DenseTranspose), denoising, sparse (KL or L1 activity),
+ * contractive and linear autoencoders,
  * greedy layer-wise pretraining, and a classifier over a pretrained encoder.
  */
 export {
   Autoencoder,
+  ContractiveAutoencoder,
   StackedAutoencoder,
   TiedAutoencoder,
   DenoisingAutoencoder,
@@ -32,8 +34,10 @@ export {
   type ResolvedAutoencoderConfig,
   type SparsityConfig,
 } from './config';
+export { activationDerivative, contractivePenalty, encoderJacobian, type DenseStep } from './contractive';
 export {
   BCE_EPSILON,
+  activityL1Penalty,
   RECONSTRUCTION_LOSSES,
   bernoulliKl,
   binaryCrossentropy,

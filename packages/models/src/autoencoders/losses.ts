@@ -58,6 +58,15 @@ export function sparsityPenalty(codings: tf.Tensor, target: number, weight: numb
 }
 
 /**
+ * L1 activity penalty on the codings: `weight · mean over the batch of Σ_j |h_j|` — Keras's
+ * `ActivityRegularization(l1=weight)` (its regularisation losses are divided by the batch size).
+ */
+export function activityL1Penalty(codings: tf.Tensor, weight: number): tf.Scalar {
+  if (codings.rank !== 2) throw new Error(`activityL1Penalty: codings must be [batch, units]; got shape [${codings.shape}]`);
+  return tf.tidy(() => tf.mul(weight, tf.div(tf.sum(tf.abs(codings)), codings.shape[0] as number)) as tf.Scalar);
+}
+
+/**
  * Rounded accuracy of a reconstruction: the fraction of features where round(reconstruction) = round(input) —
  * for images in [0, 1], the share of pixels whose on/off state the autoencoder got right.
  */

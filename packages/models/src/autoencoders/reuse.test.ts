@@ -137,6 +137,35 @@ describe('greedy layer-wise training', () => {
     [autoencoder, ...copies].forEach((m) => m.dispose());
   });
 
+  it('per-layer phases: each shallow autoencoder trains with its own optimizer, rate and epochs; deeper ones validate on encoded data', async () => {
+    const before = tf.memory().numTensors;
+    const rates: number[][] = [[], []];
+    let layer = 0;
+    const valid = tf.slice(x, [0], [40]);
+    const { autoencoder, layerHistories } = await trainGreedyLayerwise({ inputDim: DIM, hidden: [8, 3], seed: 2 }, x, {
+      layerFit: [
+        { epochs: 2, optimizer: 'sgd', learningRate: 1.5, validationData: valid, onBatchEnd: (l) => void rates[layer]!.push(l.learningRate) },
+        { epochs: 1, optimizer: 'momentum', learningRate: 0.05, onBatchEnd: (l) => void rates[layer]!.push(l.learningRate) },
+      ],
+      onLayerStart: (i, shallow) => {
+        layer = i;
+        expect(shallow.config.inputDim).toBe(i === 0 ? DIM : 8);
+      },
+    });
+    expect(layerHistories.map((h) => h.history.length)).toEqual([2, 1]);
+    expect(new Set(rates[0])).toEqual(new Set([1.5]));
+    expect(new Set(rates[1])).toEqual(new Set([0.05]));
+    // The second layer's validation loss is of the 8-wide codings of the validation digits (not of the raw inputs).
+    expect(layerHistories[1]!.history[0]!.valLoss).toEqual(expect.any(Number));
+    autoencoder.dispose();
+    valid.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(trainGreedyLayerwise({ inputDim: DIM, hidden: [8, 3] }, x, { layerFit: [{ epochs: 1 }] })).rejects.toThrow(
+      /options\.layerFit has 1 entries; the autoencoder has 2 layers/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('leaks nothing', async () => {
     const before = tf.memory().numTensors;
     const { autoencoder, fineTune } = await trainGreedyLayerwise({ inputDim: DIM, hidden: [6, 3, 2], seed: 1 }, x, {

@@ -10,12 +10,33 @@ export type { OptimizerFactory, OptimizerName };
 /** `tf.train.adam` with tfjs's defaults. */
 export const tfjsAdam: OptimizerFactory = (learningRate) => tf.train.adam(learningRate);
 
-/** Optimizers by name (tfjs's defaults otherwise). */
+/** Momentum of the `momentum` and `nesterov` optimizers (Keras's usual choice, and the lecture's). */
+export const SGD_MOMENTUM = 0.9;
+
+/**
+ * Optimizers by name. RMSprop's decay 0.9 and Adadelta's ρ 0.95 are Keras's (and tfjs's Adadelta default); tfjs's
+ * RMSprop defaults to no momentum and ε 1e-10, Keras's ε is 1e-7 — the difference shows only near zero gradients.
+ */
 export const OPTIMIZERS: Readonly<Record<OptimizerName, OptimizerFactory>> = {
   adam: tfjsAdam,
   sgd: (lr) => tf.train.sgd(lr),
-  rmsprop: (lr) => tf.train.rmsprop(lr),
-  adadelta: (lr) => tf.train.adadelta(lr),
+  momentum: (lr) => tf.train.momentum(lr, SGD_MOMENTUM),
+  nesterov: (lr) => tf.train.momentum(lr, SGD_MOMENTUM, true),
+  rmsprop: (lr) => tf.train.rmsprop(lr, 0.9),
+  adadelta: (lr) => tf.train.adadelta(lr, 0.95, 1e-7),
+};
+
+/**
+ * The learning rate a named optimizer starts from when the caller sets none (Adam's is the model's own default):
+ * 1e-2 for the SGD family, 1e-3 for RMSprop, and 1 for Adadelta — Zeiler's method has no rate (it is 1 in the
+ * paper and in Keras before 2.3); a rate of 1e-3 leaves it barely moving.
+ */
+export const DEFAULT_LEARNING_RATES: Readonly<Partial<Record<OptimizerName, number>>> = {
+  sgd: 1e-2,
+  momentum: 1e-2,
+  nesterov: 1e-2,
+  rmsprop: 1e-3,
+  adadelta: 1,
 };
 
 /** The factory for a name or a factory; errors name the option. */
@@ -39,6 +60,15 @@ export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): 
 }
 
 /**
+ * Frees an optimizer. tfjs 4.22's MomentumOptimizer.dispose frees its momentum and accumulators but not the
+ * learning-rate scalar `c` its SGD base keeps, so one tensor leaked per momentum optimizer; it is freed here.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  if (optimizer.getClassName() === 'Momentum') (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
+  optimizer.dispose();
+}
+
+/**
  * The optimizer a model holds across `fit` calls: the same one while the factory and the trained variables are the
  * same (its state carries over; a learning-rate change only changes the rate), a new one (the old freed) when either
  * changes (e.g. after freezing part of a model: tfjs keeps optimizer state by position in the variable list).
@@ -54,7 +84,7 @@ export class OptimizerSlot {
   get(factory: OptimizerFactory, learningRate: number, variables: readonly tf.Variable[]): tf.Optimizer {
     const ids = variables.map((v) => v.id).join(',');
     if (this.optimizer === undefined || this.factory !== factory || this.variables !== ids) {
-      this.optimizer?.dispose();
+      if (this.optimizer !== undefined) disposeOptimizer(this.optimizer);
       this.optimizer = factory(learningRate);
       this.factory = factory;
       this.variables = ids;
@@ -81,7 +111,7 @@ export class OptimizerSlot {
   }
 
   dispose(): void {
-    this.optimizer?.dispose();
+    if (this.optimizer !== undefined) disposeOptimizer(this.optimizer);
     this.optimizer = undefined;
     this.pending = undefined;
   }

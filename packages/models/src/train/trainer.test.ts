@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { StepContext, Trainable, TrainingBatch } from '@gm/core';
 import { fit, optimizerSlotOf, TrainingDivergedError } from './trainer';
 import { constantRate, cosineDecay, exponentialDecay, linearWarmup } from './schedules';
-import { OptimizerSlot, optimizerStateFiles, restoreOptimizerState, tfjsAdam } from './optimizer';
+import { OPTIMIZERS, OptimizerSlot, optimizerStateFiles, restoreOptimizerState, tfjsAdam } from './optimizer';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -91,6 +91,56 @@ describe('gm trainer with a user model', () => {
     await fit(small, x, { epochs: 1, optimizer: 'sgd', learningRate: 1, clipNorm: 1 }); // norm 0.14 < 1: unclipped
     expect(Array.from(v.dataSync())).toEqual([expect.closeTo(2.3, 5), expect.closeTo(3.1, 5)]);
     tf.dispose([v, x]);
+  });
+
+  it('momentum and Nesterov SGD take the closed-form steps on a linear loss (gradient −1, momentum 0.9)', async () => {
+    // Heavy ball: v ← 0.9v + g, w ← w − ηv: steps η, 1.9η, 2.71η. Nesterov: w ← w − η(g + 0.9v): 1.9η, 2.71η, 3.439η.
+    const run = async (optimizer: 'momentum' | 'nesterov') => {
+      const w = tf.variable(tf.scalar(0));
+      const model: Trainable = { trainableVariables: () => [w], loss: () => tf.neg(w) as tf.Scalar };
+      const x = tf.zeros([3, 1]);
+      await fit(model, x, { epochs: 1, batchSize: 1, optimizer, learningRate: 0.1, shuffle: false });
+      const value = w.dataSync()[0] as number;
+      optimizerSlotOf(model).dispose();
+      tf.dispose([w, x]);
+      return value;
+    };
+    expect(await run('momentum')).toBeCloseTo(0.1 * (1 + 1.9 + 2.71), 5);
+    expect(await run('nesterov')).toBeCloseTo(0.1 * (1.9 + 2.71 + 3.439), 5);
+  });
+
+  it('a named optimizer without a rate starts from its own default (Adadelta 1, SGD 1e-2, RMSprop 1e-3), Adam from the model\'s', async () => {
+    const rates = async (optimizer: 'adadelta' | 'sgd' | 'momentum' | 'rmsprop' | 'adam') => {
+      const m = new MeanModel();
+      const seen: number[] = [];
+      const x = data();
+      await fit(m, x, { epochs: 1, batchSize: 4, optimizer, onBatchEnd: (l) => void seen.push(l.learningRate) }, { learningRate: 3e-4 });
+      optimizerSlotOf(m).dispose();
+      tf.dispose([x, m.w]);
+      return seen[0];
+    };
+    expect(await rates('adadelta')).toBe(1);
+    expect(await rates('sgd')).toBe(1e-2);
+    expect(await rates('momentum')).toBe(1e-2);
+    expect(await rates('rmsprop')).toBe(1e-3);
+    expect(await rates('adam')).toBe(3e-4);
+  });
+
+  it('l2 adds l2·Σ‖W‖² over kernels (rank ≥ 2) to the objective, not to biases or the reported loss', async () => {
+    // Loss Σb does not touch W: SGD with rate η shrinks W by (1 − 2ηλ) per step and moves b by −η.
+    const W = tf.variable(tf.tensor2d([1, -2, 3, 0.5], [2, 2]));
+    const b = tf.variable(tf.tensor1d([0.25, -1]));
+    const model: Trainable = { trainableVariables: () => [W, b], loss: () => tf.sum(b) as tf.Scalar };
+    const x = tf.zeros([2, 1]);
+    const losses: number[] = [];
+    await fit(model, x, { epochs: 1, batchSize: 1, optimizer: 'sgd', learningRate: 0.1, l2: 0.5, shuffle: false, onBatchEnd: (l) => void losses.push(l.loss) });
+    const shrink = (1 - 2 * 0.1 * 0.5) ** 2;
+    expect(Array.from(W.dataSync())).toEqual([1, -2, 3, 0.5].map((v) => expect.closeTo(v * shrink, 6)));
+    expect(Array.from(b.dataSync())).toEqual([expect.closeTo(0.05, 6), expect.closeTo(-1.2, 6)]);
+    expect(losses).toEqual([expect.closeTo(-0.75, 6), expect.closeTo(-0.95, 6)]); // Σb before each step, no penalty
+    await expect(fit(model, x, { epochs: 1, l2: -1 })).rejects.toThrow(/fit: l2 must be a finite number ≥ 0, got -1/);
+    optimizerSlotOf(model).dispose();
+    tf.dispose([W, b, x]);
   });
 
   it('a NaN loss, a NaN validation loss or a non-finite weight after the last step: diverged, back to the last good epoch', async () => {
@@ -181,7 +231,7 @@ describe('gm trainer with a user model', () => {
     const m = new MeanModel();
     const x = data();
     await expect(fit(m, x, { epochs: -1 })).rejects.toThrow(/fit: epochs must be a non-negative integer, got -1/);
-    await expect(fit(m, x, { epochs: 1, optimizer: 'adagrad' as 'adam' })).rejects.toThrow(/fit: optimizer must be one of adam, sgd, rmsprop, adadelta/);
+    await expect(fit(m, x, { epochs: 1, optimizer: 'adagrad' as 'adam' })).rejects.toThrow(/fit: optimizer must be one of adam, sgd, momentum, nesterov, rmsprop, adadelta/);
     await expect(fit(m, x, { epochs: 1, clipNorm: 0 })).rejects.toThrow(/fit: clipNorm must be a positive number, got 0/);
     await expect(fit(m, x, { epochs: 1, checkpoint: { store: { label: 'x', read: async () => new Uint8Array() } } })).rejects.toThrow(/checkpoint: .*save/);
     tf.dispose([x, m.w]);
@@ -221,6 +271,26 @@ describe('optimizer state', () => {
     await expect(restoreOptimizerState(tf.train.adam(0.1), [c], files, 'ckpt')).rejects.toThrow(/ckpt\/optimizer\.json: holds state for 1 variables of sizes \[3\], this model has \[4\]/);
     await expect(restoreOptimizerState(tf.train.sgd(0.1), [b], files, 'ckpt')).rejects.toThrow(/holds the state of a Adam, but training uses a SGD/);
     tf.dispose([a, b, c, target]);
+    optA.dispose();
+    optB.dispose();
+  });
+
+  it.each(['momentum', 'nesterov', 'rmsprop', 'adadelta'] as const)('%s state restored into a new optimizer continues bit for bit', async (name) => {
+    const target = tf.tensor1d([0.3, -1.2, 2.5]);
+    const step = (opt: tf.Optimizer, v: tf.Variable) => opt.minimize(() => tf.sum(tf.square(tf.sub(v, target))) as tf.Scalar, false, [v]);
+    const a = tf.variable(tf.zeros([3]));
+    const optA = OPTIMIZERS[name](0.05);
+    for (let i = 0; i < 7; i++) step(optA, a);
+    const files = await optimizerStateFiles(optA, [a]);
+    const b = tf.variable(a.clone());
+    const optB = OPTIMIZERS[name](0.05);
+    await restoreOptimizerState(optB, [b], files, 'test');
+    for (let i = 0; i < 5; i++) {
+      step(optA, a);
+      step(optB, b);
+    }
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([a, b, target]);
     optA.dispose();
     optB.dispose();
   });

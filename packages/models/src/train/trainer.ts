@@ -33,7 +33,7 @@ import {
   type TrainingData,
 } from '@gm/core';
 import { batchSource, wholeData } from './data-source';
-import { OptimizerSlot, optimizerFactory, optimizerStateFiles, restoreOptimizerState, setLearningRate, type OptimizerStateFiles } from './optimizer';
+import { DEFAULT_LEARNING_RATES, OptimizerSlot, optimizerFactory, optimizerStateFiles, restoreOptimizerState, setLearningRate, type OptimizerStateFiles } from './optimizer';
 
 /** What the trainer uses besides `Trainable`, where the model has it. */
 export interface TrainerHost extends Trainable {
@@ -101,6 +101,17 @@ export function optimizerSlotOf(model: TrainerHost): OptimizerSlot {
     slots.set(model, slot);
   }
   return slot;
+}
+
+/**
+ * Σ‖W‖² over the weights of rank ≥ 2 (dense kernels, convolution filters; not biases or per-unit scales): the L2
+ * regulariser of `FitOptions.l2`, Keras's `kernel_regularizer=l2(λ)` summed over the layers.
+ */
+export function l2Penalty(variables: readonly tf.Variable[]): tf.Scalar {
+  return tf.tidy(() => {
+    const kernels = variables.filter((v) => v.rank >= 2);
+    return kernels.length === 0 ? tf.scalar(0) : (tf.addN(kernels.map((v) => tf.sum(tf.square(v)))) as tf.Scalar);
+  });
 }
 
 function asSchedule(lr: number | LearningRateSchedule, where: string): LearningRateSchedule {
@@ -186,9 +197,12 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
   checkNonNegativeInt(`${where}: epochs`, epochs);
   const batchSize = options.batchSize ?? defaults.batchSize ?? 100;
   checkPositiveInt(`${where}: batchSize`, batchSize);
-  const schedule = asSchedule(options.learningRate ?? defaults.learningRate ?? 1e-3, where);
+  const namedRate = typeof options.optimizer === 'string' ? DEFAULT_LEARNING_RATES[options.optimizer] : undefined;
+  const schedule = asSchedule(options.learningRate ?? namedRate ?? defaults.learningRate ?? 1e-3, where);
   const clipNorm = options.clipNorm ?? defaults.clipNorm;
   if (options.clipNorm !== undefined) checkPositiveNumber(`${where}: clipNorm`, options.clipNorm);
+  const l2 = options.l2 ?? 0;
+  if (options.l2 !== undefined && !(typeof l2 === 'number' && Number.isFinite(l2) && l2 >= 0)) throw new GmError('BAD_ARGUMENT', `${where}: l2`, 'a finite number ≥ 0', options.l2);
   const seed = options.seed ?? defaults.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new GmError('BAD_ARGUMENT', `${where}: seed`, 'a finite number', seed);
   if (options.earlyStopping !== undefined && options.validationData === undefined) {
@@ -201,6 +215,7 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
     if (checkpoint.everyEpochs !== undefined) checkPositiveInt(`${where}: checkpoint.everyEpochs`, checkpoint.everyEpochs);
   }
   const customStep = options.customStep;
+  if (customStep !== undefined && l2 > 0) throw new GmError('UNSUPPORTED', `${where}: l2`, 'the built-in gradient step (a customStep computes its own loss)', l2);
   const factory = customStep === undefined ? optimizerFactory(options.optimizer, where) : undefined;
 
   const validation = options.validationData === undefined ? undefined : wholeData(options.validationData, model, `${where}: validationData`);
@@ -278,6 +293,11 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
             let reported: tf.Scalar | undefined;
             const { value, grads } = tf.variableGrads(() => {
               const terms = lossTerms(model.loss(batch, ctx));
+              if (l2 > 0) {
+                // The penalty is part of what is minimised, not of the loss reported (Keras reports both; gm the model's).
+                reported = tf.keep(terms.reported);
+                return tf.add(terms.objective, tf.mul(l2, l2Penalty(trainable))) as tf.Scalar;
+              }
               if (terms.reported !== terms.objective) reported = tf.keep(terms.reported);
               return terms.objective;
             }, trainable);

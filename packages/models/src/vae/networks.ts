@@ -7,9 +7,14 @@ import { paramsPerPixel, type ResolvedVaeConfig } from './config';
 const ENCODER = 1;
 const DECODER = 2;
 
-/** Seeded Glorot-uniform kernels, a distinct stream per (part, layer) so every layer starts differently. */
+/**
+ * Seeded kernels, a distinct stream per (part, layer) so every layer starts differently: LeCun normal for SELU
+ * networks (what keeps them self-normalising; Géron's VAE), Glorot uniform otherwise.
+ */
 function init(c: ResolvedVaeConfig, part: number, layer: number) {
-  return { kernelInitializer: tfl.initializers.glorotUniform({ seed: deriveSeed(c.seed, part, layer) }), biasInitializer: 'zeros' as const };
+  const seed = deriveSeed(c.seed, part, layer);
+  const kernelInitializer = c.activation === 'selu' ? tfl.initializers.leCunNormal({ seed }) : tfl.initializers.glorotUniform({ seed });
+  return { kernelInitializer, biasInitializer: 'zeros' as const };
 }
 
 const sym = (t: unknown): SymbolicTensor => t as SymbolicTensor;

@@ -48,6 +48,7 @@ import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
 import { paramsPerPixel, resolveVaeConfig, type ResolvedVaeConfig, type VaeConfig } from './config';
 import { buildDecoder, buildEncoder } from './networks';
 import { latentModelMetrics } from '../latent-metrics';
+import { roundedAccuracy } from '../autoencoders/losses';
 
 /** Checkpoint kind written by {@link VAE.save}. */
 export const VAE_CHECKPOINT_KIND = 'vae';
@@ -485,11 +486,27 @@ export class VAE extends ModelBase implements LatentVariableModel {
    * Test figures: the mean −ELBO (nats and bits/dim) and, with `k` > 1, the importance-sampled −log p(x) with `k`
    * samples. A Gaussian VAE's nats are of its density on [0, 1] intensities; its bits/dim are of the density in
    * pixel units 0..255 (nats + D·ln 255, over D·ln 2): about the code length of the Gaussian discretised to the 256
-   * pixel levels, as σ·255 ≫ 1.
+   * pixel levels, as σ·255 ≫ 1. Bernoulli and Gaussian VAEs add the rounded accuracy of their reconstructions
+   * (decoder mean at the posterior mean), the autoencoders' figure.
    */
   evaluate(x: tf.Tensor, options: EvaluateOptions = {}): Metric[] {
     this.checkX('evaluate', x);
-    return latentModelMetrics(this, x, this.dataSize, options.seed ?? this.config.seed, options, this.config.likelihood === 'gaussian' ? { levels: 255 } : {});
+    const metrics = latentModelMetrics(this, x, this.dataSize, options.seed ?? this.config.seed, options, this.config.likelihood === 'gaussian' ? { levels: 255 } : {});
+    if (this.config.likelihood !== 'bernoulli' && this.config.likelihood !== 'gaussian') return metrics;
+    // Intensities in [0, 1]: the autoencoders' figure too, so a VAE compares with them (Géron's table).
+    const batch = options.batchSize ?? 256;
+    const n = x.shape[0] as number;
+    let sum = 0;
+    for (let start = 0; start < n; start += batch) {
+      const size = Math.min(batch, n - start);
+      const acc = tf.tidy(() => {
+        const xb = tf.slice(x, [start], [size]);
+        return roundedAccuracy(xb, this.reconstruct(xb));
+      });
+      sum += (acc.dataSync()[0] as number) * size;
+      acc.dispose();
+    }
+    return [...metrics, { name: 'roundedAccuracy', value: sum / n, unit: 'fraction' }];
   }
 
   protected checkpointContent(): CheckpointContent {
