@@ -16,7 +16,7 @@ import type { Reporter } from './progress';
 export function codingModelOf(model: GenerativeModel): CodingModel {
   if (typeof model.codingModel !== 'function') {
     throw new CliError(
-      `a "${model.kind}" cannot compress: gm's bits-back coder needs a VAE (diagonal-Gaussian posterior, pixel likelihood), or a MADE for autoregressive coding; train one with "gm train vae"`,
+      `a "${model.kind}" cannot compress: gm's bits-back coder needs a VAE or an IAF-VAE (a latent posterior, pixel likelihood), or a MADE for autoregressive coding; train one with "gm train vae"`,
     );
   }
   try {
@@ -152,7 +152,8 @@ export interface RateRow {
 
 /**
  * The comparison table: the .gmz file, the model's own bounds (−ELBO, IS), and gzip -9 / brotli of the pixels
- * packed as one blob (bit-packed when binary) and PNG files of the pixels (0/255 when binary).
+ * packed as one blob (bit-packed when binary) and PNG files of the pixels (0/255 when binary). `bounds.flow`: the
+ * bounds are of a flow posterior (an IAF-VAE), which the coder replaces by a Gaussian proposal derived from it.
  */
 export function rateTable(
   gmzBytes: number,
@@ -161,7 +162,7 @@ export function rateTable(
   kind: 'binary' | 'u8',
   count: number,
   shape: readonly [number, number, number],
-  bounds: { negElboBitsPerDim?: number; isBitsPerDim?: number; k?: number },
+  bounds: { negElboBitsPerDim?: number; isBitsPerDim?: number; k?: number; flow?: boolean },
   particles = 1,
 ): RateRow[] {
   const dims = pixels.length;
@@ -170,9 +171,16 @@ export function rateTable(
   const visible = kind === 'binary' ? pixels.map((v) => (v === 0 ? 0 : 255)) : pixels;
   const png = pngSizes(visible, count, shape);
   const rows: RateRow[] = [{ method: codeName(code, particles), bytes: gmzBytes, bitsPerDim: bpd(gmzBytes) }];
-  if (bounds.negElboBitsPerDim !== undefined) rows.push({ method: 'model −ELBO (the rate BB-ANS targets)', bytes: null, bitsPerDim: bounds.negElboBitsPerDim });
+  const flow = bounds.flow === true;
+  if (bounds.negElboBitsPerDim !== undefined) {
+    const method = flow ? 'model −ELBO (flow posterior; BB-ANS codes with a Gaussian proposal from it)' : 'model −ELBO (the rate BB-ANS targets)';
+    rows.push({ method, bytes: null, bitsPerDim: bounds.negElboBitsPerDim });
+  }
   if (bounds.isBitsPerDim !== undefined) {
-    const method = particles > 1 ? `model's ${bounds.k}-sample IS bound (the rate BB-CIS targets)` : `model −log p(x), IS k=${bounds.k}`;
+    const method =
+      particles > 1
+        ? `model's ${bounds.k}-sample IS bound (${flow ? 'flow posterior; BB-CIS samples the Gaussian proposal' : 'the rate BB-CIS targets'})`
+        : `model −log p(x), IS k=${bounds.k}`;
     rows.push({ method, bytes: null, bitsPerDim: bounds.isBitsPerDim });
   }
   rows.push(

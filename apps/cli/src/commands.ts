@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '@gm/backend';
 import { MAX_PARTICLES } from '@gm/bitsback';
-import { VAE, type EpochLogs, type FitResult, type SaveOptions } from '@gm/models';
+import { IafVae, VAE, type EpochLogs, type FitResult, type SaveOptions } from '@gm/models';
 import { fileStore } from '@gm/models/node';
 import { gmAdam } from '@gm/backend';
 import { gzipIfNamed, writeIdx } from '@gm/data';
@@ -347,7 +347,7 @@ export async function compress(input: string, output: string, o: CommonOptions &
     const seconds = (performance.now() - t0) / 1000;
     mkdirSync(dirname(resolve(output)), { recursive: true });
     await atomicWriteFile(output, gmz);
-    const bounds = model instanceof VAE ? vaeBounds(model, pixels, count, particles) : {};
+    const bounds = model instanceof VAE || model instanceof IafVae ? latentBounds(model, pixels, count, particles) : {};
     const table = rateTable(gmz.length, coding.kind, pixels, kind, count, imageShape, bounds, particles);
     reporter.line(`wrote ${output}: ${count} images, ${gmz.length.toLocaleString('en-US')} bytes, ${((8 * gmz.length) / pixels.length).toFixed(4)} bits/dim (${seconds.toFixed(1)} s, ${(count / seconds).toFixed(0)} images/s); ${describeChunks(chunks)}`);
     reporter.line(formatRateTable(table));
@@ -372,10 +372,12 @@ export async function compress(input: string, output: string, o: CommonOptions &
 }
 
 /**
- * The rates a VAE's file is measured against: its mean −ELBO and, with particles, its importance-sampled bound at the
- * file's k (what BB-CIS codes at), in bits/dim of the coder's pixels (seeded, so the report repeats).
+ * The rates a VAE's or an IAF-VAE's file is measured against: its mean −ELBO and, with particles, its
+ * importance-sampled bound at the file's k (what BB-CIS codes at), in bits/dim of the coder's pixels (seeded, so the
+ * report repeats). An IAF-VAE's are of its flow posterior (`flow`), which the coder replaces by a Gaussian proposal.
  */
-function vaeBounds(vae: VAE, pixels: Uint8Array, count: number, particles: number): { negElboBitsPerDim: number; isBitsPerDim?: number; k?: number } {
+function latentBounds(vae: VAE | IafVae, pixels: Uint8Array, count: number, particles: number): { negElboBitsPerDim: number; isBitsPerDim?: number; k?: number; flow?: boolean } {
+  const flow = vae instanceof IafVae && vae.flowSteps.length > 0 ? { flow: true } : {};
   const dims = pixels.length;
   const x = tf.tidy(() => {
     const raw = tf.tensor(Float32Array.from(pixels), [count, ...vae.inputShape]);
@@ -383,11 +385,11 @@ function vaeBounds(vae: VAE, pixels: Uint8Array, count: number, particles: numbe
   });
   try {
     const negElboBitsPerDim = (vae.negativeElbo(x, { samples: 1, seed: 12345 }) * count) / (dims * Math.LN2);
-    if (particles === 1) return { negElboBitsPerDim };
+    if (particles === 1) return { negElboBitsPerDim, ...flow };
     const ll = vae.logLikelihood(x, particles, { seed: 12345 });
     const isBitsPerDim = -(tf.tidy(() => tf.sum(ll).dataSync()[0] as number) / (dims * Math.LN2));
     ll.dispose();
-    return { negElboBitsPerDim, isBitsPerDim, k: particles };
+    return { negElboBitsPerDim, isBitsPerDim, k: particles, ...flow };
   } finally {
     x.dispose();
   }
