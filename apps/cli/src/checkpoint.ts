@@ -7,6 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import { loadModel, readCheckpoint, type CheckpointStore, type GenerativeModel, type SaveOptions } from '@gm/models';
 import { fileStore } from '@gm/models/node';
 import { CliError } from './errors';
+import { OPTIMIZER_CHOICES } from './options';
+import type { OptimizerRecord } from './optimizers';
 import { entryForKind, type ModelEntry } from './registry';
 
 export const CLI_SIDECAR = 'gm-cli.json';
@@ -27,6 +29,8 @@ export interface Sidecar {
   data: string;
   epochsTrained: number;
   history: TrainingRecord[];
+  /** The optimizer `gm train` used (absent in checkpoints written before it was a choice: Adam). */
+  training?: OptimizerRecord;
 }
 
 export interface LoadedCheckpoint {
@@ -61,6 +65,13 @@ async function readSidecar(store: CheckpointStore, dir: string, flag: string): P
       throw new Error(`"imageShape" must be [height, width, channels] of positive integers, got ${JSON.stringify(shape)}`);
     }
     if (!Array.isArray(s.history)) throw new Error('"history" must be an array');
+    const t = s.training as unknown;
+    if (t !== undefined) {
+      const r = t as OptimizerRecord;
+      if (t === null || typeof t !== 'object' || !(OPTIMIZER_CHOICES as readonly string[]).includes(r.optimizer) || (r.momentum !== undefined && typeof r.momentum !== 'number')) {
+        throw new Error(`"training" must be { "optimizer": one of ${OPTIMIZER_CHOICES.join(', ')}, "momentum"?: number }, got ${JSON.stringify(t)}`);
+      }
+    }
     return s;
   } catch (error) {
     throw new CliError(`${dir}/${CLI_SIDECAR}: not a valid gm-cli.json (${(error as Error).message}); delete it or the whole checkpoint`);

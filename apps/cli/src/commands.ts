@@ -11,7 +11,9 @@ import { initBackend, type BackendName } from '@gm/backend';
 import { MAX_PARTICLES } from '@gm/bitsback';
 import { IafVae, VAE, type EpochLogs, type FitResult, type SaveOptions } from '@gm/models';
 import { fileStore } from '@gm/models/node';
-import { gmAdam } from '@gm/backend';
+import { chooseOptimizer, learningRateOf, optimizerOf } from './optimizers';
+import { pretrainGreedily } from './greedy';
+import type { OptimizerChoice } from './options';
 import { gzipIfNamed, writeIdx } from '@gm/data';
 import { toBinCenters } from '@gm/metrics';
 import { atomicWriteFile, readRegularFile } from '@gm/data/node';
@@ -25,6 +27,7 @@ import { CliError } from './errors';
 import { writePng } from './png';
 import { inputOf, interpolationPicture, latentMapPicture, reconstructionPicture, samplesPicture, type LatentMapMethod } from './pictures';
 import { anomalyReport, loadClasses, type AnomalyOptions } from './anomaly';
+import { activationHistograms, codingsPicture, histogramLines, histogramsPng } from './codings';
 import { interpolationGridPicture, noisyReconstructionPicture } from './lecture-pictures';
 import type { Reporter } from './progress';
 import { MODELS, entryForKind, modelEntry, type GenerativeModel, type Metric, type ModelFlags } from './registry';
@@ -48,7 +51,16 @@ export interface TrainOptions extends CommonOptions, Omit<ModelFlags, 'seed'> {
   data: DataSpec;
   epochs: number;
   batch: number;
-  lr: number;
+  /** Learning rate (default: the optimizer's). */
+  lr?: number;
+  optimizer?: OptimizerChoice;
+  momentum?: number;
+  /** L2 weight regularisation of the kernels. */
+  l2?: number;
+  /** stacked-ae, tied-ae: greedy layer-wise pretraining before the --epochs of fine-tuning. */
+  greedy?: boolean;
+  layerEpochs?: number;
+  layerLr?: number[];
   out?: string;
   resume?: string;
   trainLimit?: number;
@@ -76,7 +88,7 @@ function trainingInput(model: GenerativeModel, ds: Parameters<typeof inputOf>[1]
 export async function train(modelName: string, o: TrainOptions, reporter: Reporter) {
   const entry = modelEntry(modelName);
   const backend = await backendLine(o, reporter);
-  const archFlags = (['hidden', 'latent', 'likelihood', 'observationStd', 'beta', 'objective', 'k', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'flowSteps', 'posteriorFlow', 'transform', 'scales', 'stepsPerScale', 'condition'] as const).filter(
+  const archFlags = (['hidden', 'latent', 'likelihood', 'observationStd', 'beta', 'objective', 'k', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'activityL1', 'contractive', 'activation', 'flowSteps', 'posteriorFlow', 'transform', 'scales', 'stepsPerScale', 'condition', 'greedy'] as const).filter(
     (f) => o[f] !== undefined,
   );
   if (o.resume !== undefined && archFlags.length > 0) {
@@ -97,12 +109,19 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
     classes = data.train.labels.reduce((a, b) => Math.max(a, b), 0) + 1;
     if (classes < 2) throw new CliError(`--condition label: the training images of ${data.name} all have label 0; a class-conditional model needs at least two classes`);
   }
+  const optimizerRecord = chooseOptimizer(o, resumed?.sidecar?.training ?? (resumed === undefined ? undefined : { optimizer: 'adam' }));
+  const optimizer = optimizerOf(optimizerRecord);
+  const learningRate = learningRateOf(optimizerRecord.optimizer, o.lr);
+  if (o.greedy !== true && (o.layerEpochs !== undefined || o.layerLr !== undefined)) throw new CliError('--layer-epochs, --layer-lr: settings of --greedy pretraining; add --greedy');
   let model: GenerativeModel;
   try {
     model = resumed?.model ?? entry.create({ ...o, seed: o.seed, ...(classes === undefined ? {} : { classes }) }, data.shape);
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new CliError(`gm train ${modelName}: ${(error as Error).message}`);
+  }
+  if (o.greedy === true) {
+    model = await pretrainGreedily(model, entry.name, data.train, { ...o, optimizer: optimizerRecord, learningRate }, reporter);
   }
   const out = resolve(o.out ?? o.resume ?? join('checkpoints', modelName));
   reporter.line(`data: ${data.name}, ${data.train.count} train / ${data.test.count} test images of ${data.shape.join('×')}`);
@@ -127,12 +146,14 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   const store = fileStore(out);
-  const sidecar = (): NonNullable<SaveOptions['files']> => sidecarFiles(model, entry.name, { imageShape: data.shape, data: describeSpec(o.data), history: [...history, ...fresh] });
+  const sidecar = (): NonNullable<SaveOptions['files']> =>
+    sidecarFiles(model, entry.name, { imageShape: data.shape, data: describeSpec(o.data), history: [...history, ...fresh], training: optimizerRecord });
   let result: FitResult;
   try {
     if (workers > 1) {
       if (!(model instanceof VAE)) throw new CliError(`--workers: ${entry.name} does not train data-parallel yet (vae does); drop --workers`);
-      parallel = await dataParallelStep(model, { batchSize: o.batch, learningRate: o.lr, seed: o.seed, examples: data.train.count }, workers);
+      if (optimizerRecord.optimizer !== 'adam' || o.l2 !== undefined) throw new CliError('--workers: data-parallel training uses Adam without L2; drop --workers, or --optimizer/--l2');
+      parallel = await dataParallelStep(model, { batchSize: o.batch, learningRate, seed: o.seed, examples: data.train.count }, workers);
     }
     result = await model.fit(x, {
       epochs: o.epochs,
@@ -140,8 +161,9 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
       // A checkpoint (weights, optimizer state and this CLI's history, in one atomic write) after every epoch.
       checkpoint: { store, everyEpochs: 1, files: sidecar },
       batchSize: o.batch,
-      learningRate: o.lr,
-      optimizer: gmAdam,
+      learningRate,
+      optimizer,
+      ...(o.l2 === undefined ? {} : { l2: o.l2 }),
       seed: o.seed,
       ...(validation === undefined ? {} : { validationData: validation }),
       ...(parallel === undefined ? {} : { customStep: parallel.step, dropRemainder: true }),
@@ -315,6 +337,33 @@ export async function latentMap(o: PictureOptions & { n: number; method?: Latent
     const how = map.method === 'direct' ? 'the 2-D codings' : `${map.method === 'tsne' ? `t-SNE (perplexity ${map.perplexity?.toFixed(1)})` : 'UMAP'} of the ${map.codingsSize}-D codings`;
     reporter.line(`wrote ${o.out}: ${how} of ${map.points} test images, coloured by label${map.thumbnails > 0 ? `, ${map.thumbnails} of them drawn as thumbnails` : ''}`);
     return { file: resolve(o.out), kind: model.kind, points: map.points, method: map.method, codingsSize: map.codingsSize, thumbnails: map.thumbnails, perplexity: map.perplexity ?? null };
+  });
+}
+
+export async function codings(o: PictureOptions & { n: number; histogram?: string; stats?: number }, reporter: Reporter) {
+  return withModel(o, reporter, true, ({ model, data, imageShape }) => {
+    const picture = codingsPicture(model, data!.test, imageShape, o.n);
+    writePng(o.out, picture.png);
+    reporter.line(`wrote ${o.out}: ${Math.min(o.n, data!.test.count)} test images, each beside its ${model.codingsSize} codings (black ${picture.range[0].toFixed(3)} … white ${picture.range[1].toFixed(3)})`);
+    const h = activationHistograms(model, data!.test, o.stats ?? data!.test.count);
+    reporter.line(`coding activations over ${h.images} test images (mean ${h.meanActivation.toFixed(4)}):`);
+    for (const line of histogramLines(h.all)) reporter.line(line);
+    reporter.line(`mean activation of each of the ${model.codingsSize} units:`);
+    for (const line of histogramLines(h.means)) reporter.line(line);
+    if (o.histogram !== undefined) {
+      writePng(o.histogram, histogramsPng(h.all, h.means));
+      reporter.line(`wrote ${o.histogram}: left, every coding activation; right, each unit's mean activation`);
+    }
+    return {
+      file: resolve(o.out),
+      histogramFile: o.histogram === undefined ? null : resolve(o.histogram),
+      kind: model.kind,
+      codingsSize: model.codingsSize,
+      images: h.images,
+      meanActivation: h.meanActivation,
+      activations: h.all,
+      unitMeans: h.means,
+    };
   });
 }
 

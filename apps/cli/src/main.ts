@@ -4,9 +4,9 @@
  */
 import { createRequire } from 'node:module';
 import { Argument, Command, Option } from 'commander';
-import type { anomaly, compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
+import type { anomaly, codings, compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
 import { MODEL_SUMMARIES } from './model-names';
-import { BACKEND_CHOICES, fourIndices, intList, labelList, nonNegativeInt, positiveInt, positiveNumber, unitInterval } from './options';
+import { BACKEND_CHOICES, fourIndices, HIDDEN_ACTIVATIONS, intList, labelList, nonNegativeInt, numberList, OPTIMIZER_CHOICES, positiveInt, positiveNumber, unitInterval, widthList } from './options';
 import { outputMode, Reporter } from './progress';
 import { DATA_HELP, parseDataSpec } from './spec';
 
@@ -82,14 +82,21 @@ common(
     .command('train')
     .addArgument(new Argument('<model>', 'the model to train (see Models below)').choices(MODEL_SUMMARIES.map((m) => m.name)))
     .description('Train a model on a dataset and save a checkpoint folder (resumable with --resume).')
-    .addHelpText('after', `\nModels:\n${modelList}\n\nExamples:\n  gm train vae --epochs 30 --out checkpoints/vae\n  gm train vae --resume checkpoints/vae --epochs 10\n  gm train vae --likelihood gaussian --beta 4\n  gm train vae --objective iwae --k 5\n  gm train denoising-ae --dropout 0.5 --hidden 100 --latent 30\n  gm train glow --condition label --epochs 5 --out checkpoints/glow\n  gm train vae --data cifar:/data/cifar-10-batches-bin --likelihood discretized-logistic --hidden 500 --latent 64`)
+    .addHelpText('after', `\nModels:\n${modelList}\n\nExamples:\n  gm train vae --epochs 30 --out checkpoints/vae\n  gm train vae --resume checkpoints/vae --epochs 10\n  gm train vae --likelihood gaussian --beta 4\n  gm train vae --objective iwae --k 5\n  gm train denoising-ae --dropout 0.5 --hidden 100 --latent 30\n  gm train stacked-ae --optimizer sgd --lr 1.5 --epochs 20\n  gm train stacked-ae --greedy --optimizer sgd --layer-epochs 10 --layer-lr 1.5,0.05 --lr 0.1 --epochs 10\n  gm train contractive-ae --contractive 1e-3\n  gm train glow --condition label --epochs 5 --out checkpoints/glow\n  gm train vae --data cifar:/data/cifar-10-batches-bin --likelihood discretized-logistic --hidden 500 --latent 64`)
     .addOption(dataOption())
     .option('--epochs <n>', 'epochs to train (more epochs when resuming)', positiveInt, 10)
     .option('--batch <n>', 'batch size', positiveInt, 100)
-    .option('--lr <x>', 'Adam learning rate', positiveNumber, 1e-3)
+    .addOption(new Option('--optimizer <name>', "what trains the weights (default adam: gm's fused Adam; momentum, nesterov: SGD with momentum 0.9; rmsprop; adadelta); --resume keeps the checkpoint's").choices(OPTIMIZER_CHOICES))
+    .option('--lr <x>', 'learning rate (default: adam 1e-3, sgd/momentum/nesterov 1e-2, rmsprop 1e-3, adadelta 1)', positiveNumber)
+    .option('--momentum <x>', '--optimizer momentum or nesterov: the momentum (default 0.9)', unitInterval)
+    .option('--l2 <x>', 'L2 weight regularisation: adds x·Σ‖W‖² over the kernels to the objective (Keras kernel_regularizer l2)', positiveNumber)
+    .addOption(new Option('--activation <name>', 'hidden-layer activation of the autoencoders (default selu, LeCun-normal init) and the vae (default relu)').choices(HIDDEN_ACTIVATIONS))
+    .option('--greedy', 'stacked-ae, tied-ae: greedy layer-wise pretraining — one shallow autoencoder per layer (--layer-epochs, --layer-lr), stacked, then --epochs of fine-tuning at --lr')
+    .option('--layer-epochs <n>', '--greedy: epochs of each shallow autoencoder (default --epochs)', positiveInt)
+    .option('--layer-lr <list>', '--greedy: learning rate of each shallow autoencoder, comma-separated, one per layer or one for all (default --lr)', numberList)
     .option('--out <dir>', 'checkpoint folder to write (default: checkpoints/<model>, or the --resume folder)')
     .option('--resume <dir>', 'continue training the checkpoint in this folder')
-    .option('--hidden <list>', 'hidden layer widths, comma-separated (e.g. 100 or 500,200; made default 500, maf 1024, nsf 512)', intList)
+    .option('--hidden <list>', 'hidden layer widths, comma-separated (e.g. 100 or 500,200; none: no hidden layer; made default 500, maf 1024, nsf 512)', widthList)
     .option('--latent <n>', 'latent / codings size (vae and iaf-vae default 40; autoencoders 30, sparse-ae 300)', positiveInt)
     .addOption(new Option('--likelihood <name>', 'vae observation model (default: bernoulli for 1 channel, discretized-logistic for 3; gaussian: intensities in [0, 1] around a sigmoid mean with a fixed σ)').choices(['bernoulli', 'discretized-logistic', 'discretized-logistic-mixture', 'gaussian']))
     .option('--observation-std <x>', 'vae, iaf-vae with --likelihood gaussian: the fixed σ of p(x|z) (default 0.1); the loss is then squared error / (2σ²) + β·KL + const, i.e. "squared error + λ·KL" with λ = 2βσ²', positiveNumber)
@@ -97,11 +104,13 @@ common(
     .addOption(new Option('--objective <name>', 'vae: the training objective (default elbo; iwae: the importance-weighted bound of Burda et al. with --k samples, logged as its negative)').choices(['elbo', 'iwae']))
     .option('--k <n>', 'vae --objective iwae: importance samples per image in the training bound (default 5; gm eval --k is the samples of the evaluation)', positiveInt)
     .addOption(new Option('--architecture <name>', "vae networks (default mlp; conv trains on every backend, on wasm with gm's conv kernels)").choices(['mlp', 'conv']))
-    .option('--filters <list>', 'conv vae: filters of each stride-2 convolution (default 32,64); realnvp, glow: feature maps of the coupling networks (default 32)', intList)
+    .option('--filters <list>', 'conv vae: filters of each stride-2 convolution (default 32,64); conv-ae: of each convolution before a pooling (16,32,64); realnvp, glow: feature maps of the coupling networks (default 32)', intList)
     .option('--noise-std <x>', 'denoising-ae: Gaussian input noise σ (default 0.2 when no --dropout)', positiveNumber)
     .option('--dropout <x>', 'denoising-ae: input dropout rate in (0, 1)', unitInterval)
     .option('--sparsity-target <x>', 'sparse-ae: target mean coding activation in (0, 1) (default 0.1)', unitInterval)
     .option('--sparsity-weight <x>', 'sparse-ae: weight of the sparsity penalty (default 0.05)', positiveNumber)
+    .option('--activity-l1 <x>', 'sparse-ae: an L1 penalty x·Σ|coding| per image instead of the KL penalty (Géron: 1e-3)', positiveNumber)
+    .option('--contractive <x>', 'contractive-ae: weight λ of the penalty λ‖∂codings/∂x‖²_F (default 1e-3)', positiveNumber)
     .option('--flow-steps <n>', 'iaf-vae: IAF steps on the posterior (default 2); maf: MAF steps (5); nsf: spline couplings (4)', positiveInt)
     .addOption(new Option('--posterior-flow <name>', 'iaf-vae: the flow of the posterior, --flow-steps steps of it (default iaf; planar, radial: Rezende & Mohamed\'s steps, parameters amortized from the encoder)').choices(['iaf', 'planar', 'radial']))
     .addOption(new Option('--transform <name>', 'maf: the element-wise transform of each step (spline: the autoregressive neural spline flow)').choices(['affine', 'spline']))
@@ -174,6 +183,18 @@ common(
     .option('--thumbnails', 'draw the test images themselves at their points, over the dots (those that do not overlap)')
     .option('--out <file>', 'PNG file to write', 'latent-map.png'),
 ).action(act(async (o: Parameters<typeof latentMap>[0] & { json: boolean }, reporter) => (await commands()).latentMap(o, reporter)));
+
+common(
+  program
+    .command('codings')
+    .description("Draw test images beside their codings (one grey cell per coding unit) and histogram the coding activations — every value, and each unit's mean (the sparse autoencoder's picture: most activations near 0, unit means near the target).")
+    .addOption(modelOption())
+    .addOption(dataOption())
+    .option('--n <n>', 'test images to draw', positiveInt, 20)
+    .option('--stats <n>', 'test images the histograms count (default: all)', positiveInt)
+    .option('--histogram <file>', 'also write the two histograms as a PNG')
+    .option('--out <file>', 'PNG file to write', 'codings.png'),
+).action(act(async (o: Parameters<typeof codings>[0] & { json: boolean }, reporter) => (await commands()).codings(o, reporter)));
 
 common(
   program

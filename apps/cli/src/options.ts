@@ -1,4 +1,6 @@
+/** Commander parsers and flag choices, without loading TensorFlow.js (main.ts answers --help and flag errors at once). */
 import { InvalidArgumentError } from 'commander';
+import type { OptimizerName } from '@gm/models';
 
 /** Commander parser for a positive integer flag, with an error that names the flag's value and what was expected. */
 export function positiveInt(value: string): number {
@@ -15,6 +17,14 @@ export function nonNegativeInt(value: string): number {
 }
 
 export const BACKEND_CHOICES = ['node', 'wasm', 'cpu'] as const;
+
+/** `gm train --optimizer` choices (@gm/models' optimizer names; adam is gm's fused Adam). */
+export const OPTIMIZER_CHOICES = ['adam', 'sgd', 'momentum', 'nesterov', 'rmsprop', 'adadelta'] as const satisfies readonly OptimizerName[];
+export type OptimizerChoice = (typeof OPTIMIZER_CHOICES)[number];
+
+/** `gm train --activation` choices: the hidden activations every dense model family here accepts. */
+export const HIDDEN_ACTIVATIONS = ['selu', 'relu', 'elu', 'tanh', 'softplus'] as const;
+export type HiddenActivation = (typeof HIDDEN_ACTIVATIONS)[number];
 
 /** Commander parser for a positive finite number (learning rates, noise levels). */
 export function positiveNumber(value: string): number {
@@ -36,6 +46,21 @@ export function intList(value: string): number[] {
   const ns = parts.map(Number);
   if (parts.some((s) => s === '') || ns.some((n) => !Number.isInteger(n) || n <= 0)) {
     throw new InvalidArgumentError(`expected comma-separated positive integers such as 100 or 500,200, got "${value}"`);
+  }
+  return ns;
+}
+
+/** `--hidden`: widths as {@link intList}, or `none` for no hidden layer (e.g. Chollet's 784-32 autoencoder). */
+export function widthList(value: string): number[] {
+  return value.trim() === 'none' ? [] : intList(value);
+}
+
+/** Commander parser for a comma-separated list of positive numbers ("1.5,0.05"). */
+export function numberList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const ns = parts.map(Number);
+  if (parts.some((s) => s === '') || ns.some((n) => !Number.isFinite(n) || n <= 0)) {
+    throw new InvalidArgumentError(`expected comma-separated positive numbers such as 1.5 or 1.5,0.05, got "${value}"`);
   }
   return ns;
 }

@@ -4,6 +4,9 @@
  * `loadModel`, so a model family is one entry here and nothing else in the CLI.
  */
 import {
+  ContractiveAutoencoder,
+  CONV_AUTOENCODER_KIND,
+  ConvAutoencoder,
   DenoisingAutoencoder,
   Glow,
   IafVae,
@@ -24,6 +27,7 @@ import {
   type VaeObjective,
 } from '@gm/models';
 import { CliError } from './errors';
+import type { HiddenActivation } from './options';
 import { MODEL_SUMMARIES, summaryOf, type ModelName } from './model-names';
 
 export type { GenerativeModel, Metric } from '@gm/models';
@@ -47,6 +51,12 @@ export interface ModelFlags {
   dropout?: number;
   sparsityTarget?: number;
   sparsityWeight?: number;
+  /** sparse-ae: weight of the L1 activity penalty (`--activity-l1`), instead of the KL penalty. */
+  activityL1?: number;
+  /** contractive-ae: weight λ of the contractive penalty (`--contractive`). */
+  contractive?: number;
+  /** Hidden-layer activation of the autoencoders (default selu) and the VAE (default relu). */
+  activation?: HiddenActivation;
   flowSteps?: number;
   /** iaf-vae: the posterior's flow (`--posterior-flow`; default iaf). */
   posteriorFlow?: PosteriorFlow;
@@ -76,6 +86,7 @@ export interface ModelEntry {
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
 
 /** `--observation-std` is the σ of the Gaussian likelihood only. */
 function checkObservationStd(flags: ModelFlags, likelihood: VaeLikelihood): void {
@@ -110,34 +121,46 @@ const VAE_ENTRY: ModelEntry = {
       ...(flags.beta === undefined ? {} : { beta: flags.beta }),
       objective,
       ...(flags.k === undefined ? {} : { k: flags.k }),
+      ...(flags.activation === undefined ? {} : { activation: flags.activation }),
       seed: flags.seed,
     });
   },
 };
 
-/** The VAE's training-objective flags, which the other models refuse rather than ignore. */
-const VAE_OBJECTIVE_FLAGS = [
-  ['beta', '--beta'],
-  ['objective', '--objective'],
-  ['k', '--k'],
-] as const;
+/** Flags that only some models read, with the models that do: the others refuse them rather than ignore them. */
+const NARROW_FLAGS: ReadonlyArray<{ key: keyof ModelFlags; flag: string; models: readonly ModelName[] }> = [
+  { key: 'beta', flag: '--beta', models: ['vae'] },
+  { key: 'objective', flag: '--objective', models: ['vae'] },
+  { key: 'k', flag: '--k', models: ['vae'] },
+  { key: 'observationStd', flag: '--observation-std', models: ['vae', 'iaf-vae'] },
+  { key: 'contractive', flag: '--contractive', models: ['contractive-ae'] },
+  { key: 'activityL1', flag: '--activity-l1', models: ['sparse-ae'] },
+  { key: 'activation', flag: '--activation', models: ['vae', 'stacked-ae', 'tied-ae', 'denoising-ae', 'sparse-ae', 'contractive-ae', 'conv-ae'] },
+];
 
-/** `entry` with a check that no VAE objective flag was given (and, unless `gaussian`, no --observation-std). */
-function refusingVaeFlags(entry: ModelEntry, gaussian = false): ModelEntry {
+/** `entry` with a check that no flag of other models was given. */
+function refusingForeignFlags(entry: ModelEntry): ModelEntry {
   return {
     ...entry,
     create(flags, shape) {
-      const used: string[] = VAE_OBJECTIVE_FLAGS.filter(([f]) => flags[f] !== undefined).map(([, name]) => name);
-      if (!gaussian && flags.observationStd !== undefined) used.push('--observation-std');
-      if (used.length > 0) {
-        throw new CliError(`${used.join(', ')}: ${used.length === 1 ? 'a flag' : 'flags'} of gm train vae only (${entry.name} trains on its own loss); drop ${used.length === 1 ? 'it' : 'them'}`);
+      const foreign = NARROW_FLAGS.filter((f) => flags[f.key] !== undefined && !f.models.includes(entry.name));
+      if (foreign.length > 0) {
+        const names = foreign.map((f) => f.flag);
+        const owners = [...new Set(foreign.flatMap((f) => f.models))].map((m) => `gm train ${m}`).join(', ');
+        throw new CliError(`${names.join(', ')}: ${names.length === 1 ? 'a flag' : 'flags'} of ${owners} only (${entry.name} does not use ${names.length === 1 ? 'it' : 'them'}); drop ${names.length === 1 ? 'it' : 'them'}`);
       }
       return entry.create(flags, shape);
     },
   };
 }
 
-type AeClass = typeof StackedAutoencoder | typeof TiedAutoencoder | typeof DenoisingAutoencoder | typeof SparseAutoencoder | typeof LinearAutoencoder;
+type AeClass =
+  | typeof StackedAutoencoder
+  | typeof TiedAutoencoder
+  | typeof DenoisingAutoencoder
+  | typeof SparseAutoencoder
+  | typeof LinearAutoencoder
+  | typeof ContractiveAutoencoder;
 
 function aeEntry(name: ModelName, cls: AeClass, defaults: { hidden: number[]; latent: number }, extra: (flags: ModelFlags) => Partial<AutoencoderConfig>): ModelEntry {
   return {
@@ -145,7 +168,13 @@ function aeEntry(name: ModelName, cls: AeClass, defaults: { hidden: number[]; la
     summary: summaryOf(name),
     kinds: [cls.variant.kind],
     create: (flags, shape) =>
-      new cls({ inputDim: prod(shape), hidden: [...(flags.hidden ?? defaults.hidden), flags.latent ?? defaults.latent], seed: flags.seed, ...extra(flags) }),
+      new cls({
+        inputDim: prod(shape),
+        hidden: [...(flags.hidden ?? defaults.hidden), flags.latent ?? defaults.latent],
+        ...(flags.activation === undefined ? {} : { activation: flags.activation }),
+        seed: flags.seed,
+        ...extra(flags),
+      }),
   };
 }
 
@@ -155,11 +184,29 @@ const AE_ENTRIES: ModelEntry[] = [
   aeEntry('denoising-ae', DenoisingAutoencoder, { hidden: [100], latent: 30 }, (f) => ({
     noise: { gaussianStddev: f.noiseStd ?? (f.dropout === undefined ? 0.2 : 0), dropoutRate: f.dropout ?? 0 },
   })),
-  aeEntry('sparse-ae', SparseAutoencoder, { hidden: [100], latent: 300 }, (f) => ({
-    sparsity: { target: f.sparsityTarget ?? 0.1, weight: f.sparsityWeight ?? 0.05 },
-  })),
+  aeEntry('sparse-ae', SparseAutoencoder, { hidden: [100], latent: 300 }, (f) => {
+    if (f.activityL1 === undefined) return { sparsity: { target: f.sparsityTarget ?? 0.1, weight: f.sparsityWeight ?? 0.05 } };
+    if (f.sparsityTarget !== undefined || f.sparsityWeight !== undefined) {
+      throw new CliError('--activity-l1 replaces the KL penalty of --sparsity-target/--sparsity-weight; give one or the other');
+    }
+    return { activityL1: f.activityL1, codingActivation: 'sigmoid' };
+  }),
   aeEntry('linear-ae', LinearAutoencoder, { hidden: [], latent: 30 }, () => ({})),
+  aeEntry('contractive-ae', ContractiveAutoencoder, { hidden: [100], latent: 30 }, (f) => (f.contractive === undefined ? {} : { contractive: f.contractive })),
 ];
+
+const CONV_AE_ENTRY: ModelEntry = {
+  name: 'conv-ae',
+  summary: summaryOf('conv-ae'),
+  kinds: [CONV_AUTOENCODER_KIND],
+  create: (flags, shape) =>
+    new ConvAutoencoder({
+      inputShape: [...shape],
+      ...(flags.filters === undefined ? {} : { filters: flags.filters }),
+      ...(flags.activation === undefined ? {} : { activation: flags.activation }),
+      seed: flags.seed,
+    }),
+};
 
 const MADE_ENTRY: ModelEntry = {
   name: 'made',
@@ -251,12 +298,7 @@ const GLOW_ENTRY: ModelEntry = {
 };
 
 /** Every model `gm train` knows, in the order `gm train --help` lists them. */
-export const MODELS: readonly ModelEntry[] = [
-  VAE_ENTRY,
-  ...[...AE_ENTRIES, MADE_ENTRY].map((e) => refusingVaeFlags(e)),
-  refusingVaeFlags(IAF_ENTRY, true),
-  ...[REALNVP_ENTRY, MAF_ENTRY, NSF_ENTRY, GLOW_ENTRY].map((e) => refusingVaeFlags(e)),
-];
+export const MODELS: readonly ModelEntry[] = [VAE_ENTRY, ...AE_ENTRIES, CONV_AE_ENTRY, MADE_ENTRY, IAF_ENTRY, REALNVP_ENTRY, MAF_ENTRY, NSF_ENTRY, GLOW_ENTRY].map(refusingForeignFlags);
 if (MODELS.map((m) => m.name).join() !== MODEL_SUMMARIES.map((m) => m.name).join()) {
   throw new Error(`model-names.ts lists ${MODEL_SUMMARIES.map((m) => m.name).join(', ')} but the registry has ${MODELS.map((m) => m.name).join(', ')}`);
 }

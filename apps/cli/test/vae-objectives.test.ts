@@ -71,7 +71,7 @@ describe('gm train vae with the lecture\'s objectives', () => {
       [['vae', '--k', '5'], /--k: the importance samples per image of --objective iwae .*add --objective iwae/],
       [['vae', '--objective', 'iwae', '--beta', '2'], /--beta: β weights the ELBO's KL term, and --objective iwae has none/],
       [['vae', '--observation-std', '0.2'], /--observation-std: the fixed σ of --likelihood gaussian; add --likelihood gaussian \(this model's likelihood is bernoulli\)/],
-      [['made', '--beta', '4', '--objective', 'iwae'], /--beta, --objective: flags of gm train vae only \(made trains on its own loss\); drop them/],
+      [['made', '--beta', '4', '--objective', 'iwae'], /--beta, --objective: flags of gm train vae only \(made does not use them\); drop them/],
       [['iaf-vae', '--k', '5'], /--k: a flag of gm train vae only/],
       [['vae', '--objective', 'vimco'], /argument 'vimco' is invalid\. Allowed choices are elbo, iwae/],
       [['vae', '--beta', '-1'], /--beta <x>' argument '-1' is invalid\. expected a positive number/],
