@@ -19,6 +19,7 @@ import {
   openLane,
   peek,
   popCommit,
+  popCommitState,
   popSymbols,
   popUniform,
   push,
@@ -390,6 +391,58 @@ describe('rANS message', () => {
     expect(st.size).toBe(14);
     expect(st.stack).toBe(first);
     expect(stackUnits(closeState(st)).length).toBe(14);
+  });
+
+  it('pops below a shared stack then pushes, in one operation: one copy, earlier messages intact (the BB-CIS slot exchange)', () => {
+    // A message with a long stack, and a sibling that shares its storage.
+    let base = createMessage(2, { onEmpty: 'throw', capacity: 16 });
+    const values: number[] = [];
+    for (let i = 0; i < 400; i++) {
+      values.push(Math.imul(i + 1, 0x9e3779b1) >>> 0);
+      base = pushUniform(base, i % 2, values[i]!, 32);
+    }
+    const sibling = pushUniform(base, 0, 0xabcdef01, 32);
+    const baseSnap = snapshot(base);
+    const siblingSnap = snapshot(sibling);
+    // Each round pops 32 bits and pushes two 16-bit halves of another value: the stack dips below the shared top
+    // every time, as baseGiven's push-slot / pop-bucket pairs do.
+    const st = openState(base);
+    const stacks = new Set<Uint16Array>();
+    const popped: number[] = [];
+    for (let r = 0; r < 60; r++) {
+      const lane = r % 2;
+      const v = peek(st, lane, 16);
+      popCommitState(st, lane, v, 1, 16);
+      pushState(st, lane, (r * 37) & 0xffff, 1, 16);
+      pushState(st, lane, (r * 91) & 0xffff, 1, 16);
+      popped.push(v);
+      stacks.add(st.stack);
+    }
+    expect(stacks.size).toBe(1); // copied once, then rewritten in place
+    const after = closeState(st);
+    expect(snapshot(base)).toEqual(baseSnap);
+    expect(snapshot(sibling)).toEqual(siblingSnap);
+    // The new message decodes what the operation pushed, latest first.
+    let m = after;
+    for (let r = 59; r >= 0; r--) {
+      const lane = r % 2;
+      const [m1, b] = popUniform(m, lane, 16);
+      expect(b).toBe((r * 91) & 0xffff);
+      const [m2, a] = popUniform(m1, lane, 16);
+      expect(a).toBe((r * 37) & 0xffff);
+      m = pushUniform(m2, lane, popped[r]!, 16); // undo the round's pop
+    }
+    expect(snapshot(m)).toEqual(baseSnap); // back to exactly the message the operation started from
+    // The old messages still decode everything they held, and a push onto `after` does not disturb them.
+    const later = pushUniform(after, 1, 7, 32);
+    let b2 = base;
+    for (let i = 399; i >= 0; i--) {
+      const [next, v] = popUniform(b2, i % 2, 32);
+      expect(v).toBe(values[i]);
+      b2 = next;
+    }
+    expect(popUniform(sibling, 0, 32)[1]).toBe(0xabcdef01);
+    expect(popUniform(later, 1, 32)[1]).toBe(7);
   });
 
   it('rejects bad input with clear errors', () => {

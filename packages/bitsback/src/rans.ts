@@ -73,7 +73,8 @@ export type OnEmpty = 'clean' | 'throw';
 
 /**
  * Stack storage shared by the messages of one lineage: units `[0, top)` are written and never change again, so a
- * message that ends at `top` may append in place and any other copies first.
+ * message that ends at `top` may append in place and any other copies first (once per operation: the copy is the
+ * operation's own until it closes).
  */
 export interface StackBuffer {
   data: Uint16Array;
@@ -111,6 +112,11 @@ export interface RansState {
   buffer: StackBuffer;
   /** Whether this operation appended to `buffer` (it then owns the units it wrote). */
   appended: boolean;
+  /**
+   * Whether `buffer` was allocated by this operation: no other message can see it yet, so every unit may be
+   * rewritten in place (a pop below the copy point followed by a push does not copy again).
+   */
+  private: boolean;
 }
 
 /** A message as a working state (its heads copied; the stack shared until the first write). */
@@ -125,12 +131,16 @@ export function openState(m: Message): RansState {
     onEmpty: m.onEmpty,
     buffer: m.buffer,
     appended: false,
+    private: false,
   };
 }
 
 /** The message a working state ends as (the state must not be used afterwards). */
 export function closeState(s: RansState): Message {
-  if (s.appended) s.buffer.top = Math.max(s.buffer.top, s.size);
+  // A private buffer holds only this state's units: those above its size are dead. A shared one keeps what others
+  // wrote above this state's top.
+  if (s.private) s.buffer.top = s.size;
+  else if (s.appended) s.buffer.top = Math.max(s.buffer.top, s.size);
   return { lanes: s.lanes, heads: s.heads, size: s.size, seed: s.seed, cleanUnits: s.cleanUnits, onEmpty: s.onEmpty, buffer: s.buffer };
 }
 
@@ -211,7 +221,7 @@ export function cleanUnit(seed: number, k: number): number {
  */
 export function reserve(m: RansState, extra: number): void {
   const need = m.size + extra;
-  const owned = m.size === m.buffer.top || (m.appended && m.size > m.buffer.top);
+  const owned = m.private || m.size === m.buffer.top || (m.appended && m.size > m.buffer.top);
   if (owned && need <= m.stack.length) {
     m.appended = true;
     return;
@@ -223,6 +233,7 @@ export function reserve(m: RansState, extra: number): void {
   m.buffer = { data: next, top: m.size };
   m.stack = next;
   m.appended = true;
+  m.private = true;
 }
 
 /** Pulls one unit from the stack, drawing a clean unit (or throwing) when it is empty. */
