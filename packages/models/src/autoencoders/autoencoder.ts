@@ -260,7 +260,6 @@ export class Autoencoder extends ModelBase {
   /** Codings and reconstruction of `x`; in training mode the inputs are corrupted first (denoising). */
   forward(x: tf.Tensor, options: ForwardOptions = {}): { codings: tf.Tensor; reconstruction: tf.Tensor } {
     checkBatch(x, this.config.inputDim, `${this.name}.forward: x`);
-    const training = options.training ?? false;
     return tf.tidy(() => {
       const { codings, reconstruction } = this.pass(x, options);
       return { codings, reconstruction };
