@@ -91,6 +91,15 @@ describe('bbAns (the codec combinator)', () => {
   });
 });
 
+describe('settings', () => {
+  it('default to 32 lanes, 16 with particles (their networks run on lanes × k rows); an explicit lane count stands', () => {
+    expect(resolveSettings({}, 'binary').lanes).toBe(32);
+    expect(resolveSettings({ particles: 50 }, 'binary').lanes).toBe(16);
+    expect(resolveSettings({ particles: 5, lanes: 40 }, 'u8').lanes).toBe(40);
+    expect(() => resolveSettings({ lanes: 0 }, 'binary')).toThrow(/lanes must be an integer in \[1, 65536\], got 0/);
+  });
+});
+
 describe('BB-ANS chunks with a Gaussian-latent coding model', () => {
   it('round-trip random binary images exactly, whatever the lane count', () => {
     const model = linearBernoulliModel({ latentDim: 3, pixelsPerImage: D, seed: 5 });

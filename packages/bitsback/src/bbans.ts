@@ -52,7 +52,10 @@ export interface BitsBackSettings {
   posteriorPrecision: number;
   /** Precision in bits of the pixel codec (default 24; at least 10 for 8-bit pixels). */
   likelihoodPrecision: number;
-  /** Lanes per chunk: the network batch once warmed up (default 32). */
+  /**
+   * Lanes per chunk: the network batch once warmed up (default 32; 16 with particles, whose networks already run on
+   * lanes × k rows — half the lanes halves the heads a chunk stores, 64 bytes, for the same speed).
+   */
   lanes: number;
   /**
    * Largest warm-up growth factor per step (default 2). Step t codes b_t images on lanes 0..b_t−1, starting from
@@ -83,10 +86,14 @@ export const DEFAULT_SETTINGS: BitsBackSettings = {
   particles: 1,
 };
 
+/** Default lanes of importance-sampled coding (particles > 1). */
+export const DEFAULT_LANES_WITH_PARTICLES = 16;
+
 /** Checks settings and fills defaults; throws a RangeError naming the bad field. */
 export function resolveSettings(s: Partial<BitsBackSettings>, pixels: 'binary' | 'u8'): BitsBackSettings {
   const r: BitsBackSettings = { ...DEFAULT_SETTINGS };
   for (const key of Object.keys(DEFAULT_SETTINGS) as Array<keyof BitsBackSettings>) if (s[key] !== undefined) r[key] = s[key];
+  if (s.lanes === undefined && r.particles > 1) r.lanes = DEFAULT_LANES_WITH_PARTICLES;
   const int = (name: keyof BitsBackSettings, lo: number, hi: number): void => {
     const v = r[name];
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`${name} must be an integer in [${lo}, ${hi}], got ${v}`);
