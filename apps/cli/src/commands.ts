@@ -89,7 +89,8 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   const entry = modelEntry(modelName);
   const backend = await backendLine(o, reporter);
   const archFlags = (['hidden', 'latent', 'likelihood', 'observationStd', 'beta', 'objective', 'k', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'activityL1', 'contractive', 'activation', 'flowSteps', 'posteriorFlow', 'transform', 'scales', 'stepsPerScale', 'condition', 'greedy'] as const).filter(
-    (f) => o[f] !== undefined,
+    // A vae's training objective is no part of its architecture: --resume with --objective/--k/--beta fine-tunes on another one.
+    (f) => o[f] !== undefined && !(entry.name === 'vae' && (f === 'objective' || f === 'k' || f === 'beta')),
   );
   if (o.resume !== undefined && archFlags.length > 0) {
     throw new CliError(`--resume continues the checkpoint's own architecture; drop ${archFlags.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
@@ -119,6 +120,14 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new CliError(`gm train ${modelName}: ${(error as Error).message}`);
+  }
+  if (resumed !== undefined && model instanceof VAE && (o.objective !== undefined || o.k !== undefined || o.beta !== undefined)) {
+    const objective = o.objective ?? model.config.objective;
+    if (o.k !== undefined && objective !== 'iwae') throw new CliError(`--k: the importance samples per image of --objective iwae; ${o.resume} trains on the ${objective === 'elbo' ? 'ELBO' : objective}, so add --objective iwae to fine-tune on the IWAE bound`);
+    if (o.beta !== undefined && objective === 'iwae') throw new CliError("--beta: β weights the ELBO's KL term, and --objective iwae has none; drop --beta or add --objective elbo");
+    const before = model.describe();
+    model.setObjective({ objective, ...(o.k === undefined ? {} : { k: o.k }), ...(o.beta === undefined ? {} : { beta: o.beta }) });
+    reporter.line(`objective: from now on ${objective === 'iwae' ? `the IWAE bound (k = ${model.config.k})` : model.config.beta === 1 ? 'the ELBO' : `the β-VAE objective (β = ${model.config.beta})`} (was: ${before})`);
   }
   if (o.greedy === true) {
     model = await pretrainGreedily(model, entry.name, data.train, { ...o, optimizer: optimizerRecord, learningRate }, reporter);

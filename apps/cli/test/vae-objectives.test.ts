@@ -57,13 +57,40 @@ describe('gm train vae with the lecture\'s objectives', () => {
     expect(e.kind).toBe('vae');
     expect(e.metrics.isSamples).toBe(20);
     expect(e.metrics.isNll).toBeLessThan(e.metrics.negElbo as number);
-    // Resuming continues the checkpoint's own objective; objective flags on a resume are refused like the architecture's.
+    // Resuming continues the checkpoint's own objective unless --objective/--k/--beta say otherwise; the architecture stays.
     const resumed = await runJson<TrainReport>(['train', 'vae', '--resume', out, '--out', join(dir, 'iwae-resumed'), ...TINY]);
     expect(resumed.epochsTrained).toBe(3);
     expect(configOf(join(dir, 'iwae-resumed'))).toMatchObject({ objective: 'iwae', k: 5 });
-    const refused = await run(['train', 'vae', '--resume', out, '--k', '10', ...TINY]);
+    const moreSamples = await runJson<TrainReport>(['train', 'vae', '--resume', out, '--k', '10', '--out', join(dir, 'iwae-k10'), ...TINY]);
+    expect(moreSamples.description).toMatch(/trained on the IWAE bound \(k = 10\)/);
+    expect(configOf(join(dir, 'iwae-k10'))).toMatchObject({ objective: 'iwae', k: 10, hidden: [32], latentDim: 4 });
+    const refused = await run(['train', 'vae', '--resume', out, '--hidden', '64', ...TINY]);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/--resume continues the checkpoint's own architecture; drop --k/);
+    expect(refused.stderr).toMatch(/--resume continues the checkpoint's own architecture; drop --hidden/);
+    const noBeta = await run(['train', 'vae', '--resume', out, '--beta', '2', ...TINY]);
+    expect(noBeta.status).toBe(1);
+    expect(noBeta.stderr).toMatch(/--beta: β weights the ELBO's KL term, and --objective iwae has none/);
+  });
+
+  it('--resume with --objective iwae fine-tunes an ELBO checkpoint on the IWAE bound: same networks, epochs and optimizer carry on', async () => {
+    const elbo = join(dir, 'elbo');
+    const first = await runJson<TrainReport>(['train', 'vae', ...TINY, '--epochs', '2', '--hidden', '32', '--latent', '4', '--out', elbo]);
+    expect(configOf(elbo)).toMatchObject({ objective: 'elbo', beta: 1 });
+    const tuned = join(dir, 'elbo-iwae');
+    const r = await runJson<TrainReport>(['train', 'vae', '--resume', elbo, ...TINY, '--objective', 'iwae', '--k', '3', '--epochs', '2', '--out', tuned]);
+    expect(r.epochsTrained).toBe(4);
+    expect(r.description).toMatch(/MLP 784-32-4, .*trained on the IWAE bound \(k = 3\)/);
+    expect(r.epochs.map((e) => e.epoch)).toEqual([3, 4]);
+    // The IWAE-trained epochs log the −IWAE bound, which lies below the −ELBO the ELBO epochs logged.
+    expect(r.epochs[1]?.valLoss as number).toBeLessThan(first.epochs[1]?.valLoss as number);
+    expect(configOf(tuned)).toMatchObject({ objective: 'iwae', k: 3, hidden: [32], latentDim: 4 });
+    const back = await runJson<TrainReport>(['train', 'vae', '--resume', tuned, ...TINY, '--objective', 'elbo', '--out', join(dir, 'iwae-elbo')]);
+    expect(back.epochsTrained).toBe(5);
+    expect(configOf(join(dir, 'iwae-elbo'))).toMatchObject({ objective: 'elbo' });
+    expect(configOf(join(dir, 'iwae-elbo'))).not.toHaveProperty('k');
+    const refused = await run(['train', 'vae', '--resume', elbo, '--k', '5', ...TINY]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/--k: the importance samples per image of --objective iwae; .* trains on the ELBO, so add --objective iwae/);
   });
 
   it('refuses misplaced objective flags, naming the flag and what to do', async () => {

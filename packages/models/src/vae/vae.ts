@@ -45,7 +45,7 @@ import { portableNetwork } from '@gm/layers';
 import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
-import { paramsPerPixel, resolveVaeConfig, type ResolvedVaeConfig, type VaeConfig } from './config';
+import { paramsPerPixel, resolveVaeConfig, type ResolvedVaeConfig, type VaeConfig, type VaeObjective } from './config';
 import { buildDecoder, buildEncoder } from './networks';
 import { latentModelMetrics } from '../latent-metrics';
 import { roundedAccuracy } from '../autoencoders/losses';
@@ -165,6 +165,18 @@ export class VAE extends ModelBase implements LatentVariableModel {
     this.encoder = parts?.encoder ?? buildEncoder(this.config);
     this.decoder = parts?.decoder ?? buildDecoder(this.config);
     this.prior = new StandardNormal([this.config.latentDim]);
+  }
+
+  /**
+   * Switches the training objective of this VAE — `'elbo'` (with `beta`) or `'iwae'` (with `k`) — keeping its networks,
+   * epochs trained and optimizer state: to fine-tune a checkpoint trained on the ELBO with the importance-weighted bound
+   * (the bound that BB-CIS codes at), say. Checkpoints saved afterwards store the new objective.
+   */
+  setObjective(o: { objective: VaeObjective; k?: number; beta?: number }): void {
+    this.live('setObjective');
+    const { k: _k, beta: _beta, ...rest } = storedConfig(this.config);
+    const config = resolveVaeConfig({ ...rest, objective: o.objective, ...(o.k === undefined ? {} : { k: o.k }), ...(o.beta === undefined ? {} : { beta: o.beta }) });
+    (this as { config: ResolvedVaeConfig }).config = config;
   }
 
   /** Dimension of z. */
