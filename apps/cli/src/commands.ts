@@ -88,7 +88,7 @@ function trainingInput(model: GenerativeModel, ds: Parameters<typeof inputOf>[1]
 export async function train(modelName: string, o: TrainOptions, reporter: Reporter) {
   const entry = modelEntry(modelName);
   const backend = await backendLine(o, reporter);
-  const archFlags = (['hidden', 'latent', 'likelihood', 'observationStd', 'beta', 'objective', 'k', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'activityL1', 'contractive', 'activation', 'flowSteps', 'posteriorFlow', 'transform', 'scales', 'stepsPerScale', 'condition', 'greedy'] as const).filter(
+  const archFlags = (['hidden', 'latent', 'likelihood', 'observationStd', 'mixtureComponents', 'beta', 'objective', 'k', 'architecture', 'filters', 'noiseStd', 'dropout', 'sparsityTarget', 'sparsityWeight', 'activityL1', 'contractive', 'activation', 'flowSteps', 'posteriorFlow', 'transform', 'scales', 'stepsPerScale', 'condition', 'greedy'] as const).filter(
     // A vae's training objective is no part of its architecture: --resume with --objective/--k/--beta fine-tunes on another one.
     (f) => o[f] !== undefined && !(entry.name === 'vae' && (f === 'objective' || f === 'k' || f === 'beta')),
   );

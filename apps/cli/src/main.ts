@@ -100,6 +100,7 @@ common(
     .option('--latent <n>', 'latent / codings size (vae and iaf-vae default 40; autoencoders 30, sparse-ae 300)', positiveInt)
     .addOption(new Option('--likelihood <name>', 'vae observation model (default: bernoulli for 1 channel, discretized-logistic for 3; gaussian: intensities in [0, 1] around a sigmoid mean with a fixed σ)').choices(['bernoulli', 'discretized-logistic', 'discretized-logistic-mixture', 'gaussian']))
     .option('--observation-std <x>', 'vae, iaf-vae with --likelihood gaussian: the fixed σ of p(x|z) (default 0.1); the loss is then squared error / (2σ²) + β·KL + const, i.e. "squared error + λ·KL" with λ = 2βσ²', positiveNumber)
+    .option('--mixture-components <n>', 'vae, iaf-vae with --likelihood discretized-logistic-mixture: logistic components per pixel (default 5)', positiveInt)
     .option('--beta <x>', 'vae: weight β of the KL term in the training objective (the β-VAE; default 1, the ELBO); the logged loss stays the −ELBO', positiveNumber)
     .addOption(new Option('--objective <name>', 'vae: the training objective (default elbo; iwae: the importance-weighted bound of Burda et al. with --k samples, logged as its negative; with --resume: fine-tune a vae checkpoint on this objective from then on)').choices(['elbo', 'iwae']))
     .option('--k <n>', 'vae --objective iwae: importance samples per image in the training bound (default 5; gm eval --k is the samples of the evaluation)', positiveInt)

@@ -39,6 +39,8 @@ export interface ModelFlags {
   likelihood?: VaeLikelihood;
   /** vae, iaf-vae with `--likelihood gaussian`: the fixed σ of p(x|z) (`--observation-std`). */
   observationStd?: number;
+  /** vae, iaf-vae with `--likelihood discretized-logistic-mixture`: logistic components per pixel (`--mixture-components`, default 5). */
+  mixtureComponents?: number;
   /** vae: weight of the KL term in the training objective (`--beta`, the β-VAE). */
   beta?: number;
   /** vae: the training objective (`--objective`). */
@@ -88,6 +90,13 @@ export interface ModelEntry {
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 
+/** `--mixture-components` counts the logistics of the discretized-logistic-mixture likelihood only. */
+function checkMixtureComponents(flags: ModelFlags, likelihood: VaeLikelihood): void {
+  if (flags.mixtureComponents !== undefined && likelihood !== 'discretized-logistic-mixture') {
+    throw new CliError(`--mixture-components: the logistics per pixel of --likelihood discretized-logistic-mixture; add --likelihood discretized-logistic-mixture (this model's likelihood is ${likelihood})`);
+  }
+}
+
 /** `--observation-std` is the σ of the Gaussian likelihood only. */
 function checkObservationStd(flags: ModelFlags, likelihood: VaeLikelihood): void {
   if (flags.observationStd !== undefined && likelihood !== 'gaussian') {
@@ -103,6 +112,7 @@ const VAE_ENTRY: ModelEntry = {
     const likelihood = flags.likelihood ?? (shape[2] === 1 ? 'bernoulli' : 'discretized-logistic');
     if (!VAE_LIKELIHOODS.includes(likelihood)) throw new CliError(`--likelihood: expected one of ${VAE_LIKELIHOODS.join(', ')}, got "${likelihood}"`);
     checkObservationStd(flags, likelihood);
+    checkMixtureComponents(flags, likelihood);
     const objective = flags.objective ?? 'elbo';
     if (flags.k !== undefined && objective !== 'iwae') {
       throw new CliError('--k: the importance samples per image of --objective iwae (its training bound); add --objective iwae. (gm eval --k sets the samples of the evaluation.)');
@@ -118,6 +128,7 @@ const VAE_ENTRY: ModelEntry = {
       ...(architecture === 'mlp' ? { hidden: flags.hidden ?? [100] } : { conv: { filters: flags.filters ?? [32, 64], kernelSize: 3 } }),
       likelihood,
       ...(flags.observationStd === undefined ? {} : { observationStd: flags.observationStd }),
+      ...(flags.mixtureComponents === undefined ? {} : { mixtureComponents: flags.mixtureComponents }),
       ...(flags.beta === undefined ? {} : { beta: flags.beta }),
       objective,
       ...(flags.k === undefined ? {} : { k: flags.k }),
@@ -133,6 +144,7 @@ const NARROW_FLAGS: ReadonlyArray<{ key: keyof ModelFlags; flag: string; models:
   { key: 'objective', flag: '--objective', models: ['vae'] },
   { key: 'k', flag: '--k', models: ['vae'] },
   { key: 'observationStd', flag: '--observation-std', models: ['vae', 'iaf-vae'] },
+  { key: 'mixtureComponents', flag: '--mixture-components', models: ['vae', 'iaf-vae'] },
   { key: 'contractive', flag: '--contractive', models: ['contractive-ae'] },
   { key: 'activityL1', flag: '--activity-l1', models: ['sparse-ae'] },
   { key: 'activation', flag: '--activation', models: ['vae', 'stacked-ae', 'tied-ae', 'denoising-ae', 'sparse-ae', 'contractive-ae', 'conv-ae'] },
@@ -226,12 +238,14 @@ const IAF_ENTRY: ModelEntry = {
     if (flags.architecture === 'conv') throw new CliError('--architecture conv: the iaf-vae here is an MLP VAE; leave --architecture out');
     const likelihood = flags.likelihood ?? (shape[2] === 1 ? 'bernoulli' : 'discretized-logistic');
     checkObservationStd(flags, likelihood);
+    checkMixtureComponents(flags, likelihood);
     return new IafVae({
       inputShape: [prod(shape)],
       latentDim: flags.latent ?? 40,
       hidden: flags.hidden ?? [100],
       likelihood,
       ...(flags.observationStd === undefined ? {} : { observationStd: flags.observationStd }),
+      ...(flags.mixtureComponents === undefined ? {} : { mixtureComponents: flags.mixtureComponents }),
       seed: flags.seed,
       ...(flags.flowSteps === undefined ? {} : { flowSteps: flags.flowSteps }),
       ...(flags.posteriorFlow === undefined ? {} : { flow: flags.posteriorFlow }),

@@ -93,6 +93,18 @@ describe('gm train vae with the lecture\'s objectives', () => {
     expect(refused.stderr).toMatch(/--k: the importance samples per image of --objective iwae; .* trains on the ELBO, so add --objective iwae/);
   });
 
+  it('--mixture-components 3: a discretized-logistic-mixture VAE with 3 logistics per pixel, recorded in its checkpoint', async () => {
+    const out = join(dir, 'mixture3');
+    const r = await runJson<TrainReport>(['train', 'vae', ...TINY, '--hidden', '32', '--latent', '4', '--likelihood', 'discretized-logistic-mixture', '--mixture-components', '3', '--out', out]);
+    expect(r.description).toMatch(/discretized-logistic-mixture likelihood \(3 components\)/);
+    expect(configOf(out)).toMatchObject({ likelihood: 'discretized-logistic-mixture', mixtureComponents: 3 });
+    const e = await runJson<EvalReport>(['eval', '--model', out, '--test-limit', '20', '--k', '2']);
+    expect(Number.isFinite(e.metrics.isNll)).toBe(true);
+    const refused = await run(['train', 'vae', '--resume', out, '--mixture-components', '5', ...TINY]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/--resume continues the checkpoint's own architecture; drop --mixture-components/);
+  });
+
   it('refuses misplaced objective flags, naming the flag and what to do', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['vae', '--k', '5'], /--k: the importance samples per image of --objective iwae .*add --objective iwae/],
@@ -100,6 +112,8 @@ describe('gm train vae with the lecture\'s objectives', () => {
       [['vae', '--observation-std', '0.2'], /--observation-std: the fixed σ of --likelihood gaussian; add --likelihood gaussian \(this model's likelihood is bernoulli\)/],
       [['made', '--beta', '4', '--objective', 'iwae'], /--beta, --objective: flags of gm train vae only \(made does not use them\); drop them/],
       [['iaf-vae', '--k', '5'], /--k: a flag of gm train vae only/],
+      [['vae', '--mixture-components', '3'], /--mixture-components: the logistics per pixel of --likelihood discretized-logistic-mixture; add --likelihood discretized-logistic-mixture \(this model's likelihood is bernoulli\)/],
+      [['made', '--mixture-components', '3'], /--mixture-components: a flag of gm train vae, gm train iaf-vae only/],
       [['vae', '--objective', 'vimco'], /argument 'vimco' is invalid\. Allowed choices are elbo, iwae/],
       [['vae', '--beta', '-1'], /--beta <x>' argument '-1' is invalid\. expected a positive number/],
     ];
