@@ -239,35 +239,82 @@ void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int O
 
 EXPORT(gm_conv2d_input_grad_scratch_floats)
 int gm_conv2d_input_grad_scratch_floats(int FH, int FW, int C, int CO) {
-  int k = FH * FW * CO;
-  return packed_floats(k, C) + chunk_rows(k) * k + 32;
+  int k = FH * FW * CO, rows = chunk_rows(k);
+  return packed_floats(k, C) + rows * k + rows * C + 32;
 }
 
+/*
+ * With strides, input pixel (iy, ix) is read only by the taps fy ≡ iy + padT (mod sh), fx ≡ ix + padL (mod sw): a
+ * quarter of them at stride 2. Pixels are therefore coded by class (ry, rx) = ((iy + padT) mod sh, (ix + padL) mod sw),
+ * each class a GEMM over its own taps only (K = taps of the class · CO), its rows gathered and its results scattered
+ * back; stride 1 is the single class of all taps with rows in place. Dropping taps that are always zero removes only
+ * exact zero products from each sum.
+ */
 EXPORT(gm_conv2d_input_grad)
 void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW, int CO, const float* dy, int FH,
                           int FW, int sh, int sw, int padT, int padL, const float* w, float* scratch) {
-  const int taps = FH * FW, k = taps * CO, rows_max = chunk_rows(k);
+  const int k_all = FH * FW * CO, rows_max = chunk_rows(k_all);
   float* packed = scratch;
-  float* cols = packed + packed_floats(k, C);
-  float* tile = cols + (size_t)rows_max * k;
-  /* Row (t, o) of the K×C operand holds w[t][c][o] over c: tap t's C×CO block read transposed. */
-  for (int t = 0; t < taps; t++) pack_b_rows(w + (size_t)t * C * CO, CO, C, 1, CO, packed, k, t * CO);
-  const int pixels = B * H * W;
-  for (int q0 = 0; q0 < pixels; q0 += rows_max) {
-    int rows = pixels - q0 < rows_max ? pixels - q0 : rows_max;
-    for (int r = 0; r < rows; r++) {
-      int q = q0 + r, ix = q % W, iy = (q / W) % H, b = q / (W * H);
-      for (int t = 0; t < taps; t++) {
-        /* The output (oy, ox) whose tap t reads (iy, ix), if any: oy·sh = iy + padT − fy. */
-        int ny = iy + padT - t / FW, nx = ix + padL - t % FW;
-        const float* src = 0;
-        if (ny >= 0 && nx >= 0 && ny % sh == 0 && nx % sw == 0 && ny / sh < OH && nx / sw < OW) {
-          src = dy + (((size_t)b * OH + ny / sh) * OW + nx / sw) * CO;
+  float* cols = packed + packed_floats(k_all, C);
+  float* out = cols + (size_t)rows_max * k_all;
+  float* tile = out + (size_t)rows_max * C;
+  const int in_place = sh == 1 && sw == 1;
+  for (int ry = 0; ry < sh; ry++) {
+    for (int rx = 0; rx < sw; rx++) {
+      /* The class's pixels: iy = iy0, iy0 + sh, … and ix = ix0, ix0 + sw, … */
+      const int iy0 = ((ry - padT) % sh + sh) % sh, ix0 = ((rx - padL) % sw + sw) % sw;
+      const int ny_count = iy0 < H ? (H - iy0 + sh - 1) / sh : 0, nx_count = ix0 < W ? (W - ix0 + sw - 1) / sw : 0;
+      const int pixels = B * ny_count * nx_count;
+      if (pixels == 0) continue;
+      const int taps = (ry < FH ? (FH - ry + sh - 1) / sh : 0) * (rx < FW ? (FW - rx + sw - 1) / sw : 0);
+      const int k = taps * CO;
+      if (taps == 0) { /* no tap ever reads these pixels (stride > filter) */
+        for (int q = 0; q < pixels; q++) {
+          int jx = q % nx_count, jy = (q / nx_count) % ny_count, b = q / (nx_count * ny_count);
+          float* d = dx + (((size_t)b * H + iy0 + jy * sh) * W + ix0 + jx * sw) * C;
+          for (int c = 0; c < C; c++) d[c] = 0.f;
         }
-        copy_or_zero(cols + (size_t)r * k + t * CO, src, CO);
+        continue;
+      }
+      /* Row (j, o) of the K×C operand holds w[t_j][c][o] over c, t_j the class's j-th tap. */
+      int j = 0;
+      for (int fy = ry; fy < FH; fy += sh) {
+        for (int fx = rx; fx < FW; fx += sw) {
+          pack_b_rows(w + (size_t)(fy * FW + fx) * C * CO, CO, C, 1, CO, packed, k, j * CO);
+          j++;
+        }
+      }
+      for (int q0 = 0; q0 < pixels; q0 += rows_max) {
+        int rows = pixels - q0 < rows_max ? pixels - q0 : rows_max;
+        for (int r = 0; r < rows; r++) {
+          int q = q0 + r, jx = q % nx_count, jy = (q / nx_count) % ny_count, b = q / (nx_count * ny_count);
+          int iy = iy0 + jy * sh, ix = ix0 + jx * sw, j = 0;
+          for (int fy = ry; fy < FH; fy += sh) {
+            for (int fx = rx; fx < FW; fx += sw) {
+              /* The output (oy, ox) whose tap (fy, fx) reads (iy, ix), if any: oy·sh = iy + padT − fy. */
+              int ny = iy + padT - fy, nx = ix + padL - fx;
+              const float* src = 0;
+              if (ny >= 0 && nx >= 0 && ny / sh < OH && nx / sw < OW) {
+                src = dy + (((size_t)b * OH + ny / sh) * OW + nx / sw) * CO;
+              }
+              copy_or_zero(cols + (size_t)r * k + j * CO, src, CO);
+              j++;
+            }
+          }
+        }
+        if (in_place) {
+          gemm_packed(rows, C, k, cols, k, 0, packed, dx + (size_t)q0 * C, 0, 0, 0, tile);
+        } else {
+          gemm_packed(rows, C, k, cols, k, 0, packed, out, 0, 0, 0, tile);
+          for (int r = 0; r < rows; r++) {
+            int q = q0 + r, jx = q % nx_count, jy = (q / nx_count) % ny_count, b = q / (nx_count * ny_count);
+            float* d = dx + (((size_t)b * H + iy0 + jy * sh) * W + ix0 + jx * sw) * C;
+            const float* o = out + (size_t)r * C;
+            for (int c = 0; c < C; c++) d[c] = o[c];
+          }
+        }
       }
     }
-    gemm_packed(rows, C, k, cols, k, 0, packed, dx + (size_t)q0 * C, 0, 0, 0, tile);
   }
 }
 

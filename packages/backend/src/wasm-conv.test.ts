@@ -20,6 +20,11 @@ const cases: ConvCase[] = [
   { x: [3, 5, 5, 6], filter: [1, 1, 6, 7], strides: 1, pad: 'valid' },
   { x: [1, 6, 6, 3], filter: [3, 3, 3, 2], strides: 1, pad: 2 }, // explicit padding
   { x: [2, 24, 20, 8], filter: [3, 3, 8, 16], strides: 1, pad: 'same' }, // 960 positions: several chunks of 512
+  // Strided input gradients code each class of pixels (by position mod stride) with its own taps only:
+  { x: [3, 15, 13, 5], filter: [3, 3, 5, 6], strides: 2, pad: 'same' }, // odd sizes, every class, several chunks
+  { x: [2, 11, 10, 3], filter: [4, 2, 3, 5], strides: [3, 2], pad: 'valid' }, // unequal strides, even filter
+  { x: [1, 9, 9, 2], filter: [2, 2, 2, 3], strides: 3, pad: 'valid' }, // stride > filter: pixels no tap reads
+  { x: [2, 8, 7, 4], filter: [3, 3, 4, 3], strides: 2, pad: 1 }, // explicit padding with a stride
 ];
 
 /** conv2d(x, w), and the gradients of sum(conv2d(x, w) · r) w.r.t. x and w, for fixed random x, w, r. */
