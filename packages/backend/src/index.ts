@@ -25,6 +25,7 @@ export {
 } from './gm-kernels';
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
 export { installInPlaceWasmSlice, uninstallInPlaceWasmSlice } from './wasm-slice';
+export { installWasmConcat, uninstallWasmConcat } from './wasm-concat';
 export { installWasmMaxPoolGrad, uninstallWasmMaxPoolGrad, maxPoolGradInto } from './wasm-maxpool-grad';
 export { installWasmConvKernels, uninstallWasmConvKernels } from './wasm-conv';
 export { installWasmSum, uninstallWasmSum } from './wasm-sum';

@@ -6,6 +6,7 @@ import { prepareGmKernels, type GmSimdFlavour } from './gm-kernels';
 import { installWasmConvKernels } from './wasm-conv';
 import { installSharingWasmIdentity } from './wasm-identity';
 import { installInPlaceWasmSlice } from './wasm-slice';
+import { installWasmConcat } from './wasm-concat';
 import { installWasmMaxPoolGrad } from './wasm-maxpool-grad';
 import { installWasmSoftplus } from './wasm-softplus';
 import { installWasmSum } from './wasm-sum';
@@ -212,6 +213,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     fastMatMul = installFastWasmMatMul().length === 2;
     installSharingWasmIdentity();
     installInPlaceWasmSlice();
+    installWasmConcat();
     // Without gm's kernels bound, the MatMul overrides fall back to explicit transposes + XNNPACK.
     const relaxedSimd = options.relaxedSimd ?? env.GM_RELAXED_SIMD !== '0';
     const status = await prepareGmKernels(tf.backend(), { relaxedSimd });

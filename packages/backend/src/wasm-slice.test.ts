@@ -45,6 +45,28 @@ describe('in-place wasm Slice', () => {
     }
   });
 
+  it('splits like the stock SplitV on random shapes, axes and split sizes (float32, int32, bool)', () => {
+    const rnd = mulberry32(5);
+    const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+    for (let trial = 0; trial < 200; trial++) {
+      const rank = int(1, 4);
+      const shape = Array.from({ length: rank }, (_, a) => (trial % 10 === 0 && a === rank - 1 ? int(30, 40) : int(1, 6)));
+      const axis = int(0, rank - 1);
+      const cuts = [0, ...Array.from({ length: int(0, 3) }, () => int(0, shape[axis]!)).sort((a, b) => a - b), shape[axis]!];
+      const sizes = cuts.slice(1).map((c, i) => c - cuts[i]!);
+      const dtype = (['float32', 'int32', 'bool'] as const)[trial % 3]!;
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = tf.tensor(Array.from({ length: n }, (_, i) => (dtype === 'bool' ? Number(i % 3 === 0) : i - 5)), shape, dtype);
+      const parts = tf.split(x, sizes, axis);
+      uninstallInPlaceWasmSlice();
+      const ref = tf.split(x, sizes, axis);
+      installInPlaceWasmSlice();
+      const view = (ts: tf.Tensor[]) => ts.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }));
+      expect({ trial, parts: view(parts) }).toEqual({ trial, parts: view(ref) });
+      tf.dispose([x, ...parts, ...ref]);
+    }
+  });
+
   it('slices batches of a large tensor without copying it: a batch costs the batch, not the dataset', () => {
     const data = tf.randomUniform([4000, 784], 0, 1, 'float32', 5);
     const time = (installed: boolean) => {
