@@ -406,7 +406,7 @@ export async function compress(input: string, output: string, o: CommonOptions &
     mkdirSync(dirname(resolve(output)), { recursive: true });
     await atomicWriteFile(output, gmz);
     const bounds = model instanceof VAE || model instanceof IafVae ? latentBounds(model, pixels, count, particles) : {};
-    const table = rateTable(gmz.length, coding.kind, pixels, kind, count, imageShape, bounds, particles);
+    const table = rateTable({ bytes: gmz.length, chunks }, coding.kind, pixels, kind, count, imageShape, bounds, particles);
     reporter.line(`wrote ${output}: ${count} images, ${gmz.length.toLocaleString('en-US')} bytes, ${((8 * gmz.length) / pixels.length).toFixed(4)} bits/dim (${seconds.toFixed(1)} s, ${(count / seconds).toFixed(0)} images/s); ${describeChunks(chunks)}`);
     reporter.line(formatRateTable(table));
     return {

@@ -171,7 +171,7 @@ export async function runDemo(options: DemoOptions, reporter: Reporter): Promise
       `decompressed in ${decompressSeconds.toFixed(1)} s; round trip ${roundTrip ? 'exact, byte for byte' : 'FAILED'}; ${describeChunks(chunks)}`,
   );
   if (!roundTrip) throw new Error('bits-back round trip failed: the decompressed digits differ from the originals');
-  const table = rateTable(gmz.length, coding.kind, pixels, 'binary', test.count, shape, {
+  const table = rateTable({ bytes: gmz.length, chunks }, coding.kind, pixels, 'binary', test.count, shape, {
     negElboBitsPerDim: evaluation.negElboBitsPerDim,
     isBitsPerDim: evaluation.isNllBitsPerDim,
     k: options.k,

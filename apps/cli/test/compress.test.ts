@@ -20,6 +20,7 @@ interface CompressReport {
   bytes: number;
   bitsPerDim: number;
   table: { method: string; bytes: number | null; bitsPerDim: number }[];
+  chunks: { method: string; images: number; bytes: number; cleanBits: number }[];
 }
 
 const dir = tempDir('compress');
@@ -73,6 +74,15 @@ describe('gm compress / gm decompress', () => {
     const gzip = r.table.find((row) => row.method === 'gzip -9');
     expect(gzip?.bytes).toBeGreaterThan(0);
     expect(r.table[0]?.method).toMatch(/bits-back/);
+    // The file's parts: header and framing, the three chunks' clean bits, the images' code — adding up to the file.
+    const part = (re: RegExp) => r.table.find((row) => re.test(row.method))?.bytes as number;
+    const framing = part(/header and chunk framing/);
+    const clean = part(/initial bits/);
+    const net = part(/net coded rate/);
+    expect(framing + clean + net).toBe(r.bytes);
+    expect(framing).toBe(r.bytes - r.chunks.reduce((a, c) => a + c.bytes, 0));
+    expect(clean).toBe(r.chunks.reduce((a, c) => a + c.cleanBits, 0) / 8);
+    if (r.chunks.some((c) => c.method === 'model')) expect(clean).toBeGreaterThan(0);
   });
 
   it('reads files the library writes, and writes files the library reads — byte for byte the same file', async () => {

@@ -50,6 +50,10 @@ describe('gm demo (reduced settings)', () => {
     const raw = report.compression.table.find((row) => row.method.startsWith('raw'));
     expect(raw?.bytes).toBe((200 * 784) / 8);
     expect(raw?.bitsPerDim).toBe(1);
+    // The demo codes every chunk with the model: the file is header and framing + clean bits (> 0) + the images' code.
+    const part = (re: RegExp) => report.compression.table.find((row) => re.test(row.method))?.bytes as number;
+    expect(part(/initial bits/)).toBeGreaterThan(0);
+    expect(part(/header and chunk framing/) + part(/initial bits/) + part(/net coded rate/)).toBe(report.compression.bytes);
     // Pictures: the right sizes, not blank.
     const samples = readPng(report.pictures.samples);
     expect([samples.width, samples.height]).toEqual([8 * 28 + 9 * 2, 8 * 28 + 9 * 2]);

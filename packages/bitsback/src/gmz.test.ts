@@ -17,6 +17,9 @@ import {
   splitGmz,
   type CompressOptions,
 } from './gmz';
+import { encodeLatentChunk } from './bbans';
+import { latentCoder } from './coding/latent';
+import { createDenseEngine } from './exact/dense';
 import { deflatePixels, packBits } from './fallback';
 import { cloneGmzLayout, headerFieldBytes, readGmzLayout, writeGmzLayout, type GmzLayout, type GmzLayoutChunk } from './testing/gmz-craft';
 import { linearBernoulliModel, linearLogisticModel, randomMadeModel } from './testing/synthetic';
@@ -54,6 +57,18 @@ describe('.gmz container', () => {
     // image CRC, CRC: ~15 B), trailer with SHA-256.
     const payload = file.chunks.reduce((a, c) => a + c.payload.length, 0);
     expect(bytes.length - payload).toBeLessThan(100 + 3 * 15);
+  });
+
+  it("reports each chunk's clean bits (its initial-bits cost) as the encoder drew them; none for an autoregressive model", async () => {
+    const file = splitGmz(await compress(images, model.coding, options));
+    const settings = file.header.settings;
+    const coder = latentCoder(model.coding, createDenseEngine(), settings);
+    const drawn = file.chunks.map((c) => 16 * encodeLatentChunk(coder, images.subarray(c.firstImage * 36, (c.firstImage + c.count) * 36), c.count, settings).cleanUnits);
+    expect(drawn.every((bits) => bits > 0)).toBe(true);
+    expect(chunkSummary(file).map((c) => c.cleanBits)).toEqual(drawn);
+    const made = randomMadeModel({ pixelsPerImage: 16, hidden: [12], seed: 4 });
+    const madeFile = splitGmz(await compress(made.sample(40, 2), made.coding, { shape: [4, 4], chunkSize: 20 }));
+    expect(chunkSummary(madeFile).map((c) => c.cleanBits)).toEqual([0, 0]);
   });
 
   it('joins chunks encoded separately (other workers or machines) into the same file compress writes', async () => {

@@ -39,7 +39,7 @@ import { resolveSettings, type BitsBackSettings } from './bbans';
 import { codingModelDigest } from './coding/fingerprint';
 import type { DenseBackend, DenseEngine } from './exact/dense';
 import { deflatePixels, inflatePixels } from './fallback';
-import { modelCoder, type ModelCoder } from './model-coder';
+import { modelCoder, payloadCleanBits, type ModelCoder } from './model-coder';
 import { pushVarint, readVarint } from './rans';
 
 /** Magic bytes at the start of every .gmz file. */
@@ -832,9 +832,16 @@ export interface GmzChunkSummary {
   images: number;
   /** Payload bytes. */
   bytes: number;
+  /** Of those, the clean bits a bits-back chunk starts from (its initial-bits cost; 0 for other chunks). */
+  cleanBits: number;
 }
 
 /** Per-chunk storage of a parsed file. */
 export function chunkSummary(file: GmzFile): GmzChunkSummary[] {
-  return file.chunks.map((c) => ({ method: c.method, images: c.count, bytes: c.payload.length }));
+  return file.chunks.map((c) => ({
+    method: c.method,
+    images: c.count,
+    bytes: c.payload.length,
+    cleanBits: c.method === 'model' ? payloadCleanBits(file.header.modelKind, c.payload) : 0,
+  }));
 }

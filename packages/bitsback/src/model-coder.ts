@@ -23,6 +23,16 @@ export interface ModelCoder {
   decode(payload: Uint8Array, count: number): Uint8Array;
 }
 
+/**
+ * The clean bits a model-coded chunk holds (its initial-bits cost: what the first image's bits-back pop drew from an
+ * empty stack, stored so that the decoder can check them): 16 per clean unit for a latent model, 0 for an
+ * autoregressive one. Read from the payload's first field, which {@link modelCoder}'s encode writes.
+ */
+export function payloadCleanBits(modelKind: CodingModel['kind'], payload: Uint8Array): number {
+  if (modelKind !== 'gaussian-latent') return 0;
+  return 16 * readVarint(payload, 0, 'clean units')[0];
+}
+
 /** The chunk coder of a model. `engine` evaluates its dense layers (default: wasm SIMD128 where it runs, else JS). */
 export function modelCoder(model: CodingModel, settings: BitsBackSettings, engine: DenseEngine | DenseBackend | undefined = undefined): ModelCoder {
   if (model === null || typeof model !== 'object' || (model.kind !== 'gaussian-latent' && model.kind !== 'autoregressive-bernoulli')) {
