@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '@gm/backend';
 import { MAX_PARTICLES } from '@gm/bitsback';
-import { IafVae, VAE, type EpochLogs, type FitResult, type SaveOptions } from '@gm/models';
+import { IafVae, ModelBase, VAE, type EpochLogs, type FitResult, type SaveOptions } from '@gm/models';
 import { fileStore } from '@gm/models/node';
 import { chooseOptimizer, learningRateOf, optimizerOf } from './optimizers';
 import { pretrainGreedily } from './greedy';
@@ -160,7 +160,8 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   let result: FitResult;
   try {
     if (workers > 1) {
-      if (!(model instanceof VAE)) throw new CliError(`--workers: ${entry.name} does not train data-parallel yet (vae does); drop --workers`);
+      if (!(model instanceof ModelBase)) throw new CliError(`--workers: ${entry.name} does not train data-parallel; drop --workers`);
+      if (input.labels !== undefined) throw new CliError(`--workers: a class-conditional ${entry.name} trains on one thread (the data-parallel step takes images only); drop --workers or --condition`);
       if (optimizerRecord.optimizer !== 'adam' || o.l2 !== undefined) throw new CliError('--workers: data-parallel training uses Adam without L2; drop --workers, or --optimizer/--l2');
       parallel = await dataParallelStep(model, { batchSize: o.batch, learningRate, seed: o.seed, examples: data.train.count }, workers);
     }

@@ -122,7 +122,7 @@ common(
     .option('--test-limit <n>', 'use only the first n test images (validation)', positiveInt)
     .option('--labels <list>', 'train and validate only on images of these labels, comma-separated (e.g. 0,1,2,3,4: a model of normal digits for gm anomaly)', labelList)
     .option('--no-validation', 'skip the validation loss after each epoch')
-    .option('--workers <n>', 'vae: train data-parallel on n threads (this one + n − 1 worker_threads; 2 uses both cores of a 2-core machine)', positiveInt, 1),
+    .option('--workers <n>', 'train data-parallel on n threads (this one + n − 1 worker_threads; 2 uses both cores of a 2-core machine): Adam, no L2, no gradient clipping, no batch norm', positiveInt, 1),
 ).action(act(async (o: Parameters<typeof train>[1] & { json: boolean }, reporter, model) => (await commands()).train(model as string, o, reporter)));
 
 // ------------------------------------------------------------------------------------------------ eval

@@ -54,9 +54,21 @@ describe('gm train', () => {
     const e = await runJson<{ kind: string; metrics: Record<string, number> }>(['eval', '--model', out, '--test-limit', '50', '--k', '5']);
     expect(e.kind).toBe('vae');
     expect(Object.values(e.metrics).every(Number.isFinite)).toBe(true);
-    const refused = await run(['train', 'made', ...TINY, '--workers', '2', '--out', join(dir, 'made-workers')]);
-    expect(refused.status).not.toBe(0);
-    expect(refused.stderr).toMatch(/--workers: made does not train data-parallel yet \(vae does\); drop --workers/);
+  });
+
+  it('trains every other family data-parallel too (MADE here: a falling loss, a checkpoint that loads) and refuses what it cannot', async () => {
+    const out = join(dir, 'made-workers');
+    const r = await runJson<TrainReport>(['train', 'made', ...TINY, '--epochs', '3', '--hidden', '64', '--workers', '2', '--out', out]);
+    expect(r).toMatchObject({ model: 'made', kind: 'made', epochsTrained: 3 });
+    expect((r.epochs[2] as TrainReport['epochs'][0]).loss).toBeLessThan((r.epochs[0] as TrainReport['epochs'][0]).loss);
+    const e = await runJson<{ kind: string; metrics: Record<string, number> }>(['eval', '--model', out, '--test-limit', '50']);
+    expect(e.kind).toBe('made');
+    expect(Object.values(e.metrics).every(Number.isFinite)).toBe(true);
+    const glow = await run(['train', 'glow', ...TINY, '--steps-per-scale', '1', '--filters', '4', '--workers', '2', '--out', join(dir, 'glow-workers')]);
+    expect(glow.status).not.toBe(0);
+    expect(glow.stderr).toMatch(/data-parallel training: refused: the model keeps \d+ variable\(s\) of state that is not trained/);
+    const sgd = await run(['train', 'made', ...TINY, '--optimizer', 'sgd', '--workers', '2', '--out', join(dir, 'made-sgd-workers')]);
+    expect(sgd.stderr).toMatch(/--workers: data-parallel training uses Adam without L2/);
   });
 
   it.each([

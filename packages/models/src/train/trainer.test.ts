@@ -59,6 +59,29 @@ describe('gm trainer with a user model', () => {
     tf.dispose([x, m.w]);
   });
 
+  it('a customStep (e.g. data-parallel) replaces the gradient step: full batches with dropRemainder, its loss logged; no l2, no clipping', async () => {
+    const m = new MeanModel();
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [5, 2]);
+    const sizes: number[] = [];
+    const result = await fit(m, x, {
+      epochs: 2,
+      batchSize: 2,
+      shuffle: false,
+      dropRemainder: true,
+      customStep: (batch) => {
+        sizes.push(batch.x.shape[0] as number);
+        return 0.25 * sizes.length;
+      },
+    });
+    expect(sizes).toEqual([2, 2, 2, 2]); // the fifth row's batch of one is dropped
+    expect(result.history.map((e) => e.loss)).toEqual([0.375, 0.875]); // the mean of each epoch's step losses
+    expect(m.value()).toEqual([0, 0]); // the trainer itself took no step
+    await expect(fit(m, x, { epochs: 1, l2: 0.1, customStep: () => 0 })).rejects.toThrow(/l2/);
+    await expect(fit(m, x, { epochs: 1, clipNorm: 5, customStep: () => 0 })).rejects.toThrow(/clipNorm.*customStep does not clip/);
+    await expect(fit(m, x, { epochs: 1, customStep: () => 0 }, { clipNorm: 5 })).rejects.toThrow(/clipNorm \(this model's default\)/);
+    tf.dispose([x, m.w]);
+  });
+
   it('schedules set the rate of every step (SGD on a linear loss moves w by exactly the rate)', async () => {
     const w = tf.variable(tf.scalar(0));
     const model: Trainable = { trainableVariables: () => [w], loss: () => tf.neg(w) as tf.Scalar };

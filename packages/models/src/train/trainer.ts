@@ -216,6 +216,9 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
   }
   const customStep = options.customStep;
   if (customStep !== undefined && l2 > 0) throw new GmError('UNSUPPORTED', `${where}: l2`, 'the built-in gradient step (a customStep computes its own loss)', l2);
+  if (customStep !== undefined && clipNorm !== undefined) {
+    throw new GmError('UNSUPPORTED', `${where}: clipNorm${options.clipNorm === undefined ? " (this model's default)" : ''}`, 'the built-in gradient step (a customStep does not clip)', clipNorm);
+  }
   const factory = customStep === undefined ? optimizerFactory(options.optimizer, where) : undefined;
 
   const validation = options.validationData === undefined ? undefined : wholeData(options.validationData, model, `${where}: validationData`);
