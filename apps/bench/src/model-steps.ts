@@ -7,10 +7,12 @@
  *
  * Configurations are the twin's (its header), built from gm's public API. Where gm's model differs, the row says so.
  */
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
-import { IafVae, MADE, RealNVPImage, VAE, type GenerativeModel } from '@gm/models';
+import { createDataParallelTrainer } from '@gm/backend/data-parallel';
+import { IafVae, MADE, modelReplica, modelReplicaConfig, RealNVPImage, VAE, vaeReplica, vaeReplicaConfig, type GenerativeModel, type ModelBase } from '@gm/models';
 
 /** One family: how to build gm's model, its data and batch, and the twin's name in torch_model_steps.py. */
 interface Family {
@@ -18,7 +20,7 @@ interface Family {
   twin: string;
   batch: number;
   note: string;
-  build(): GenerativeModel;
+  build(): ModelBase;
   data(count: number): tf.Tensor;
 }
 
@@ -76,6 +78,42 @@ export async function gmStepMs(family: Family, warmup: number, steps: number): P
   return gaps[Math.floor(gaps.length / 2)] as number;
 }
 
+/**
+ * gm's median ms per data-parallel training step on `replicas` threads (this one + worker_threads, each with its own
+ * wasm backend): the family's batch split across them, gm's Adam, `warmup + steps` steps, the first `warmup` dropped.
+ */
+export async function gmParallelStepMs(family: Family, replicas: number, warmup: number, steps: number): Promise<number> {
+  const model = family.build();
+  const vae = model instanceof VAE ? model : undefined;
+  const trainer = await createDataParallelTrainer({
+    replica: {
+      module: import.meta.resolve('@gm/models'),
+      ...(vae ? { exportName: 'createVaeReplica', config: vaeReplicaConfig(vae, 0) } : { exportName: 'createModelReplica', config: await modelReplicaConfig(model, 0) }),
+    },
+    localReplica: vae ? vaeReplica(vae, 0) : modelReplica(model, 0),
+    replicas,
+    batchSize: family.batch,
+    optimizer: { name: 'adam', learningRate: 1e-3 },
+  });
+  const x = family.data(family.batch);
+  const rows = x.dataSync() as Float32Array;
+  x.dispose();
+  const times: number[] = [];
+  try {
+    for (let step = 0; step < warmup + steps; step++) {
+      const t0 = performance.now();
+      trainer.inputView(step, 'x').set(rows);
+      trainer.step(step);
+      times.push(performance.now() - t0);
+    }
+  } finally {
+    await trainer.dispose();
+    model.dispose(); // rank 0's replica is the caller's, which the trainer leaves alone
+  }
+  const kept = times.slice(warmup).sort((a, b) => a - b);
+  return kept[Math.floor(kept.length / 2)] as number;
+}
+
 export interface ModelStepRow {
   [key: string]: string | number | boolean | null;
   model: string;
@@ -92,6 +130,7 @@ export interface ModelStepRow {
  */
 export async function modelStepsSuite(quick: boolean, twin: (model: string) => { msPerStep: number } | { skipped: string }): Promise<{ rows: ModelStepRow[]; notes: string[] }> {
   const backend = (await initBackend()).backend;
+  const cores = availableParallelism();
   const rows: ModelStepRow[] = [];
   const notes: string[] = [`gm backend: ${backend}; the median of ${quick ? 6 : 20} steps after 3 warm-up steps; PyTorch: the twin's median, 1 thread, mean of a run before and after gm`];
   for (const family of FAMILIES) {
@@ -102,6 +141,10 @@ export async function modelStepsSuite(quick: boolean, twin: (model: string) => {
     const torchMs = torchRuns.length === 0 ? null : torchRuns.reduce((a, b) => a + b, 0) / torchRuns.length;
     const ips = (ms: number) => Math.round((family.batch / ms) * 1000);
     rows.push({ model: family.name, runner: `gm (${backend}, 1 thread)`, msPerStep: Number(gmMs.toFixed(1)), imagesPerSecond: ips(gmMs), vsPyTorch: torchMs === null ? null : Number((gmMs / torchMs).toFixed(2)), note: family.note });
+    if (cores >= 2 && backend === 'wasm') {
+      const parallelMs = await gmParallelStepMs(family, 2, 3, quick ? 6 : 20);
+      rows.push({ model: family.name, runner: 'gm (wasm, 2 threads, data-parallel)', msPerStep: Number(parallelMs.toFixed(1)), imagesPerSecond: ips(parallelMs), vsPyTorch: torchMs === null ? null : Number((parallelMs / torchMs).toFixed(2)), note: `batch ${family.batch} split over 2 replicas` });
+    }
     if (torchMs !== null) {
       rows.push({ model: family.name, runner: 'pytorch (1 thread)', msPerStep: Number(torchMs.toFixed(1)), imagesPerSecond: ips(torchMs), vsPyTorch: 1, note: `${torchRuns.map((t) => t.toFixed(1)).join(' and ')} ms (before and after gm)` });
     } else {

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendName } from '@gm/backend';
@@ -21,7 +22,7 @@ import { PNG } from 'pngjs';
 import { loadData, loadImagesInput } from './data';
 import { describeSpec, type DataSpec } from './spec';
 import { checkShapes, loadCheckpoint, sidecarFiles, type TrainingRecord } from './checkpoint';
-import { dataParallelStep, type DataParallelStep } from './data-parallel-fit';
+import { calibrateWorkers, dataParallelStep, type DataParallelStep, type WorkersCalibration } from './data-parallel-fit';
 import { coderPixels, codingModelOf, compressPixels, decompressBytes, describeChunks, formatRateTable, rateTable, type RateRow } from './codec';
 import { CliError } from './errors';
 import { writePng } from './png';
@@ -68,8 +69,8 @@ export interface TrainOptions extends CommonOptions, Omit<ModelFlags, 'seed'> {
   /** Train (and validate) only on images of these labels (`--labels`). */
   labels?: number[];
   validation: boolean;
-  /** Threads that train data-parallel (1: this thread only). */
-  workers?: number;
+  /** Threads that train data-parallel (1: this thread only; 'auto': 2 when a short calibration says it pays). */
+  workers?: number | 'auto';
   /** 'label': a class-conditional model of the data's labels. */
   condition?: 'label';
 }
@@ -144,7 +145,8 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   const callbacks = reporter.training(o.epochs, first);
   const t0 = performance.now();
   const fresh: TrainingRecord[] = [];
-  const workers = o.workers ?? 1;
+  let workers = o.workers ?? 1;
+  let calibration: WorkersCalibration | undefined;
   let parallel: DataParallelStep | undefined;
   // Ctrl-C or a SIGTERM stops after the current batch; every finished epoch is already in the checkpoint.
   const controller = new AbortController();
@@ -159,10 +161,32 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
     sidecarFiles(model, entry.name, { imageShape: data.shape, data: describeSpec(o.data), history: [...history, ...fresh], training: optimizerRecord });
   let result: FitResult;
   try {
+    // Why this run cannot train data-parallel, if it cannot: an error for --workers N, one thread for --workers auto.
+    const refusal = !(model instanceof ModelBase)
+      ? `${entry.name} does not train data-parallel`
+      : input.labels !== undefined
+        ? `a class-conditional ${entry.name} trains on one thread (the data-parallel step takes images only); drop --condition`
+        : optimizerRecord.optimizer !== 'adam' || o.l2 !== undefined
+          ? 'data-parallel training uses Adam without L2; drop --optimizer/--l2'
+          : data.train.count < Math.max(2, o.batch)
+            ? `data-parallel training takes full batches of --batch (${o.batch}) images; there are ${data.train.count}`
+            : undefined;
+    if (workers === 'auto') {
+      if (refusal !== undefined || !(model instanceof ModelBase)) {
+        calibration = { workers: 1, reason: refusal ?? '' };
+      } else {
+        const batch = tf.slice(input.x, 0, o.batch);
+        try {
+          calibration = await calibrateWorkers(model, batch, { learningRate, seed: o.seed, cores: availableParallelism() });
+        } finally {
+          batch.dispose();
+        }
+      }
+      workers = calibration.workers;
+      reporter.line(`workers: auto → ${workers} (${calibration.reason})`);
+    }
     if (workers > 1) {
-      if (!(model instanceof ModelBase)) throw new CliError(`--workers: ${entry.name} does not train data-parallel; drop --workers`);
-      if (input.labels !== undefined) throw new CliError(`--workers: a class-conditional ${entry.name} trains on one thread (the data-parallel step takes images only); drop --workers or --condition`);
-      if (optimizerRecord.optimizer !== 'adam' || o.l2 !== undefined) throw new CliError('--workers: data-parallel training uses Adam without L2; drop --workers, or --optimizer/--l2');
+      if (refusal !== undefined || !(model instanceof ModelBase)) throw new CliError(`--workers: ${refusal}; or drop --workers`);
       parallel = await dataParallelStep(model, { batchSize: o.batch, learningRate, seed: o.seed, examples: data.train.count }, workers);
     }
     result = await model.fit(x, {
@@ -217,6 +241,8 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
     epochsTrained: model.epochsTrained,
     epochs: fresh,
     seconds,
+    workers,
+    ...(calibration === undefined ? {} : { workersCalibration: calibration }),
   };
   model.dispose();
   return report;

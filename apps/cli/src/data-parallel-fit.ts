@@ -1,13 +1,24 @@
 /**
  * `gm train <model> --workers N`: any model trained data-parallel on N threads (this one + N − 1 worker_threads) with
  * @gm/backend/data-parallel — the VAE through its own replica (β, IWAE), every other family through @gm/models'
- * generic one (its own training loss; workers rebuild it from its checkpoint). It plugs into @gm/models' trainer as a custom step: the trainer draws the batches
- * (seeded order, full batches only: every step takes exactly `--batch` examples, split across the threads), keeps
- * the callbacks, validation, NaN guard and checkpoints; the step runs on every core.
+ * generic one (its own training loss; workers rebuild it from its checkpoint). It plugs into @gm/models' trainer as a
+ * custom step: the trainer draws the batches (seeded order, full batches only: every step takes exactly `--batch`
+ * examples, split across the threads), keeps the callbacks, validation, NaN guard and checkpoints; the step runs on
+ * every core. `--workers auto` times a few steps of a throwaway copy of the model on one thread and on two, and
+ * trains on two only when that is clearly faster.
  */
-import { createDataParallelTrainer } from '@gm/backend/data-parallel';
-import { modelReplica, modelReplicaConfig, VAE, vaeReplica, vaeReplicaConfig, type CustomStep, type ModelBase } from '@gm/models';
+import * as tf from '@tensorflow/tfjs-core';
+import { gmAdam } from '@gm/backend';
+import { createDataParallelTrainer, type Replica, type ReplicaSource } from '@gm/backend/data-parallel';
+import { createModelReplica, createVaeReplica, modelReplica, modelReplicaConfig, VAE, vaeReplica, vaeReplicaConfig, type CustomStep, type ModelBase } from '@gm/models';
 import { CliError } from './errors';
+
+/** How workers rebuild `model` and rank 0's replica of it: the VAE's own replica, or the generic one. */
+async function replicasOf(model: ModelBase, seed: number): Promise<{ source: ReplicaSource; local: Replica }> {
+  const module = import.meta.resolve('@gm/models');
+  if (model instanceof VAE) return { source: { module, exportName: 'createVaeReplica', config: vaeReplicaConfig(model, seed) }, local: vaeReplica(model, seed) };
+  return { source: { module, exportName: 'createModelReplica', config: await modelReplicaConfig(model, seed) }, local: modelReplica(model, seed) };
+}
 
 export interface DataParallelStep {
   step: CustomStep;
@@ -18,13 +29,10 @@ export async function dataParallelStep(model: ModelBase, o: { batchSize: number;
   const batch = o.batchSize;
   if (batch < workers) throw new CliError(`--workers ${workers} needs --batch ≥ ${workers} (one example per thread at least); got ${batch}`);
   if (o.examples < batch) throw new CliError(`--workers trains on full batches: needs at least --batch (${batch}) training images; got ${o.examples}`);
-  const vae = model instanceof VAE ? model : undefined;
+  const { source, local } = await replicasOf(model, o.seed);
   const trainer = await createDataParallelTrainer({
-    replica: {
-      module: import.meta.resolve('@gm/models'),
-      ...(vae ? { exportName: 'createVaeReplica', config: vaeReplicaConfig(vae, o.seed) } : { exportName: 'createModelReplica', config: await modelReplicaConfig(model, o.seed) }),
-    },
-    localReplica: vae ? vaeReplica(vae, o.seed) : modelReplica(model, o.seed),
+    replica: source,
+    localReplica: local,
     replicas: workers,
     batchSize: batch,
     optimizer: { name: 'adam', learningRate: o.learningRate },
@@ -36,5 +44,75 @@ export async function dataParallelStep(model: ModelBase, o: { batchSize: number;
       return trainer.step(step++);
     },
     dispose: () => trainer.dispose(),
+  };
+}
+
+/** What `--workers auto` measured and chose. */
+export interface WorkersCalibration {
+  workers: number;
+  /** Median ms per step on one thread and on two (absent when it did not measure). */
+  oneThreadMs?: number;
+  twoThreadsMs?: number;
+  reason: string;
+}
+
+/** Two threads must beat one by this factor to be chosen: worth the threads, robust to a noisy measurement. */
+const PAYS = 0.85;
+
+/**
+ * `--workers auto`: 2 threads when the machine has two cores and a throwaway copy of the model (same architecture,
+ * fresh weights) trains a `batch` clearly faster on two threads than on one — median of 4 steps each after 2 warm-up
+ * steps, gm's Adam — else 1. The model itself is not touched.
+ */
+export async function calibrateWorkers(model: ModelBase, batch: tf.Tensor, o: { learningRate: number; seed: number; cores: number }): Promise<WorkersCalibration> {
+  if (o.cores < 2) return { workers: 1, reason: `this machine has ${o.cores} core` };
+  const rows = batch.shape[0] as number;
+  if (rows < 2) return { workers: 1, reason: 'a batch of one example cannot be split' };
+  let source: ReplicaSource;
+  try {
+    ({ source } = await replicasOf(model, o.seed));
+  } catch (error) {
+    return { workers: 1, reason: (error as Error).message }; // e.g. a model with untrained state
+  }
+  const build = async (): Promise<Replica> => (source.exportName === 'createVaeReplica' ? createVaeReplica(source.config as never) : createModelReplica(source.config as never));
+  const median = (times: number[]) => times.slice(2).sort((a, b) => a - b)[Math.floor((times.length - 2) / 2)] as number;
+  // One thread: the replica's loss and gm's Adam, as the trainer's own step runs them.
+  const single = await build();
+  const optimizer = gmAdam(o.learningRate);
+  const one: number[] = [];
+  try {
+    for (let step = 0; step < 6; step++) {
+      const t0 = performance.now();
+      optimizer.minimize(() => single.loss({ x: batch }, { step, rows: [0, rows] }), false, single.variables); // returnCost false: nothing to free
+      one.push(performance.now() - t0);
+    }
+  } finally {
+    optimizer.dispose();
+    single.dispose();
+  }
+  // Two threads: the data-parallel trainer on another throwaway copy.
+  const copy = await build();
+  const trainer = await createDataParallelTrainer({ replica: source, localReplica: copy, replicas: 2, batchSize: rows, optimizer: { name: 'adam', learningRate: o.learningRate } });
+  const values = batch.dataSync() as Float32Array;
+  const two: number[] = [];
+  try {
+    for (let step = 0; step < 6; step++) {
+      const t0 = performance.now();
+      trainer.inputView(step, 'x').set(values);
+      trainer.step(step);
+      two.push(performance.now() - t0);
+    }
+  } finally {
+    await trainer.dispose();
+    copy.dispose();
+  }
+  const oneThreadMs = median(one);
+  const twoThreadsMs = median(two);
+  const pays = twoThreadsMs < PAYS * oneThreadMs;
+  return {
+    workers: pays ? 2 : 1,
+    oneThreadMs,
+    twoThreadsMs,
+    reason: `a step took ${oneThreadMs.toFixed(1)} ms on one thread, ${twoThreadsMs.toFixed(1)} ms on two${pays ? '' : ` (not below ${PAYS} of one thread's)`}`,
   };
 }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { Argument, Command, Option } from 'commander';
 import type { anomaly, codings, compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
 import { MODEL_SUMMARIES } from './model-names';
-import { BACKEND_CHOICES, fourIndices, HIDDEN_ACTIVATIONS, intList, labelList, nonNegativeInt, numberList, OPTIMIZER_CHOICES, positiveInt, positiveNumber, unitInterval, widthList } from './options';
+import { BACKEND_CHOICES, fourIndices, HIDDEN_ACTIVATIONS, intList, labelList, nonNegativeInt, numberList, OPTIMIZER_CHOICES, positiveInt, positiveNumber, unitInterval, widthList, workersOption } from './options';
 import { outputMode, Reporter } from './progress';
 import { DATA_HELP, parseDataSpec } from './spec';
 
@@ -122,7 +122,7 @@ common(
     .option('--test-limit <n>', 'use only the first n test images (validation)', positiveInt)
     .option('--labels <list>', 'train and validate only on images of these labels, comma-separated (e.g. 0,1,2,3,4: a model of normal digits for gm anomaly)', labelList)
     .option('--no-validation', 'skip the validation loss after each epoch')
-    .option('--workers <n>', 'train data-parallel on n threads (this one + n − 1 worker_threads; 2 uses both cores of a 2-core machine): Adam, no L2, no gradient clipping, no batch norm', positiveInt, 1),
+    .option('--workers <n|auto>', 'train data-parallel on n threads (this one + n − 1 worker_threads; 2 uses both cores of a 2-core machine): Adam, no L2, no gradient clipping, no untrained state; auto: 2 when a few timed steps on one and on two threads say it pays', workersOption, 1),
 ).action(act(async (o: Parameters<typeof train>[1] & { json: boolean }, reporter, model) => (await commands()).train(model as string, o, reporter)));
 
 // ------------------------------------------------------------------------------------------------ eval

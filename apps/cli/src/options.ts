@@ -9,6 +9,14 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Commander parser for `--workers`: a positive integer, or `auto` (calibrate). */
+export function workersOption(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer or "auto", got "${value}"`);
+  return n;
+}
+
 /** Commander parser for a non-negative integer flag (seeds). */
 export function nonNegativeInt(value: string): number {
   const n = Number(value);

@@ -71,6 +71,21 @@ describe('gm train', () => {
     expect(sgd.stderr).toMatch(/--workers: data-parallel training uses Adam without L2/);
   });
 
+  it('--workers auto: times one and two threads on a copy of the model and picks by its own figures; one thread when it cannot', async () => {
+    type Calibrated = TrainReport & { workers: number; workersCalibration: { workers: number; oneThreadMs?: number; twoThreadsMs?: number; reason: string } };
+    const r = await runJson<Calibrated>(['train', 'made', ...TINY, '--hidden', '64', '--workers', 'auto', '--out', join(dir, 'made-auto')]);
+    const c = r.workersCalibration;
+    expect(c.oneThreadMs).toBeGreaterThan(0);
+    expect(c.twoThreadsMs).toBeGreaterThan(0);
+    expect(c.workers).toBe((c.twoThreadsMs as number) < 0.85 * (c.oneThreadMs as number) ? 2 : 1);
+    expect(r.workers).toBe(c.workers);
+    const glow = await runJson<Calibrated>(['train', 'glow', ...TINY, '--steps-per-scale', '1', '--filters', '4', '--workers', 'auto', '--out', join(dir, 'glow-auto')]);
+    expect(glow.workers).toBe(1);
+    expect(glow.workersCalibration.reason).toMatch(/state that is not trained/);
+    const bad = await run(['train', 'made', ...TINY, '--workers', 'many', '--out', join(dir, 'made-bad')]);
+    expect(bad.stderr).toMatch(/--workers.*expected a positive integer or "auto", got "many"/);
+  });
+
   it.each([
     ['stacked-ae', 'stacked-autoencoder', []],
     ['tied-ae', 'tied-autoencoder', []],
