@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
 import { createDataParallelTrainer } from '@gm/backend/data-parallel';
-import { IafVae, MADE, modelReplica, modelReplicaConfig, RealNVPImage, VAE, vaeReplica, vaeReplicaConfig, type GenerativeModel, type ModelBase } from '@gm/models';
+import { IafVae, MADE, modelReplica, modelReplicaConfig, RealNVPImage, VAE, vaeReplica, vaeReplicaConfig, type ModelBase } from '@gm/models';
 
 /** One family: how to build gm's model, its data and batch, and the twin's name in torch_model_steps.py. */
 interface Family {

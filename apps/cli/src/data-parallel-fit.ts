@@ -7,7 +7,7 @@
  * every core. `--workers auto` times a few steps of a throwaway copy of the model on one thread and on two, and
  * trains on two only when that is clearly faster.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { gmAdam } from '@gm/backend';
 import { createDataParallelTrainer, type Replica, type ReplicaSource } from '@gm/backend/data-parallel';
 import { createModelReplica, createVaeReplica, modelReplica, modelReplicaConfig, VAE, vaeReplica, vaeReplicaConfig, type CustomStep, type ModelBase } from '@gm/models';
