@@ -4,7 +4,10 @@
  * packages/models, after `npx tsup`:
  *
  *   node scripts/realnvp-images.mjs mnist <out-dir> [--model realnvp|glow] [--minutes 25] [--filters 32] [--blocks 1]
- *        [--cps 3] [--scales 2] [--steps 4] [--classes 10] [--batch 64] [--lr 1e-3] [--chunk 1000] [--seed 1]
+ *        [--cps 3] [--scales 2] [--steps 4] [--classes 10] [--batch 64] [--lr 1e-3] [--chunk 1000] [--seed 1] [--workers 2]
+ *
+ * --workers 2 trains data-parallel on two threads (@gm/backend/data-parallel with @gm/models' generic replica, as
+ * `gm train --workers 2` does): full batches only, and no gradient clipping (one thread clips the norm at 100).
  *
  * --model glow trains Glow (--steps per scale, --scales); --classes 10 makes it class-conditional on the digit label:
  * bits/dim are then of p(x | label), and the script also writes a 10 × 10 grid (`samples-by-class-t0.7.png`, one
@@ -28,10 +31,11 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
+import { createDataParallelTrainer } from '@gm/backend/data-parallel';
 import { mulberry32 } from '@gm/core';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, writeCifar10Batch } from '@gm/data';
 import { loadBundledMnist, loadCifar10 } from '@gm/data/node';
-import { EncoderClassifier, Glow, RealNVPImage } from '@gm/models';
+import { EncoderClassifier, Glow, modelReplica, modelReplicaConfig, RealNVPImage } from '@gm/models';
 import { fileStore } from '@gm/models/node';
 import { writeImageGrid } from './realnvp-lib.mjs';
 
@@ -50,6 +54,7 @@ const { values, positionals } = parseArgs({
     lr: { type: 'string', default: '1e-3' },
     chunk: { type: 'string', default: '1000' },
     seed: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
     train: { type: 'string', default: '1000' },
     test: { type: 'string', default: '200' },
   },
@@ -147,17 +152,41 @@ let round = 0;
 const initialSmall = flow.bitsPerDim(testSmall, { seed: 99, ...labelOpts(testSmallLabels) });
 console.log(`before training: test bits/dim (${testSmall.shape[0]} images) ${initialSmall.toFixed(3)}`);
 history.push({ images: 0, trainSeconds: 0, testBitsPerDimSubset: initialSmall });
+const workers = Number(values.workers);
+if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got ${values.workers}`);
+if (workers > 1 && conditional) throw new Error('--workers: a class-conditional flow trains on one thread');
+let trainer;
+let step = 0;
+if (workers > 1) {
+  trainer = await createDataParallelTrainer({
+    replica: { module: import.meta.resolve('@gm/models'), exportName: 'createModelReplica', config: await modelReplicaConfig(flow, seed) },
+    localReplica: modelReplica(flow, seed),
+    replicas: workers,
+    batchSize: Number(values.batch),
+    optimizer: { name: 'adam', learningRate: Number(values.lr) },
+  });
+  console.log(`training data-parallel on ${workers} threads (batch ${values.batch} split across them; no gradient clipping)`);
+}
+/** One data-parallel step on a batch: the trainer's own steps, counted across chunks. */
+const parallelStep = (batch) => {
+  trainer.inputView(step, 'x').set(batch.x.dataSync());
+  return trainer.step(step++);
+};
 while (trainSeconds < minutes * 60) {
   const start = (round * chunk) % N;
   const index = tf.tensor1d(Int32Array.from({ length: chunk }, (_, i) => (start + i) % N), 'int32');
   const rows = tf.gather(train, index);
   const rowLabels = tf.gather(trainLabels, index);
   index.dispose();
-  const result = await flow.fit(conditional ? { x: rows, labels: rowLabels } : rows, { epochs: 1, batchSize: Number(values.batch), learningRate: Number(values.lr), optimizer: gmAdam, clipNorm: 100, seed: seed + round });
+  const fitOptions = { epochs: 1, batchSize: Number(values.batch), learningRate: Number(values.lr), seed: seed + round };
+  const result = await flow.fit(
+    conditional ? { x: rows, labels: rowLabels } : rows,
+    trainer === undefined ? { ...fitOptions, optimizer: gmAdam, clipNorm: 100 } : { ...fitOptions, customStep: parallelStep, dropRemainder: true },
+  );
   tf.dispose([rows, rowLabels]);
   const logs = result.history.at(-1);
   trainSeconds += logs.seconds;
-  seen += chunk;
+  seen += trainer === undefined ? chunk : Math.floor(chunk / Number(values.batch)) * Number(values.batch); // full batches only
   round++;
   const small = flow.bitsPerDim(testSmall, { seed: 99, ...labelOpts(testSmallLabels) });
   history.push({ images: seen, trainSeconds, trainBitsPerDim: logs.loss, imagesPerSecond: logs.examplesPerSecond, testBitsPerDimSubset: small });
@@ -166,6 +195,7 @@ while (trainSeconds < minutes * 60) {
       `test (${testSmall.shape[0]}) ${small.toFixed(3)} bits/dim, ${(trainSeconds / 60).toFixed(1)} min of training`,
   );
 }
+await trainer?.dispose();
 const te0 = performance.now();
 const testBits = flow.bitsPerDim(test, { seed: 7, batchSize: 100, ...labelOpts(testLabels) });
 const evalSeconds = (performance.now() - te0) / 1000;
@@ -209,6 +239,7 @@ const results = {
   trainImages: N,
   testImages: test.shape[0],
   budgetMinutes: minutes,
+  workers,
   trainSeconds,
   imagesSeen: seen,
   epochs: seen / N,
