@@ -2,7 +2,7 @@
 // tables and per-call precisions (1..32) round-trip exactly through flatten/unflatten, the bulk coder agrees with
 // the scalar one, messages are values (branches from one message decode independently and leave it unchanged),
 // every codec round-trips under random parameters, and whole .gmz files round-trip with random synthetic coding
-// models (Gaussian-latent, binary and 8-bit, and random MADEs) under random settings — byte-identical on the
+// models (Gaussian-latent, binary and 8-bit, coded with BB-ANS or BB-CIS, and random MADEs) under random settings — byte-identical on the
 // wasm SIMD128 and JavaScript dense engines.
 // Run after `npx tsup`:  node scripts/property-long.mjs [--scale 1] [--seed 12345]
 import fc from 'fast-check';
@@ -51,11 +51,13 @@ const gmzRoundTrip = async (coding, images, options) => {
   for (const engine of engines) eq((await decompress(files[0], coding, { engine })).images, images);
 };
 /** Random coder settings for `count` images (pixel kind `pixels`), within the ranges the header accepts. */
-const settingsArb = (count, pixels) => fc.integer({ min: 1, max: 14 }).chain((bucketBits) => fc.record({
+/** Random coding settings; `particles` (latent models): BB-CIS with k particles, which needs posteriorPrecision ≤ 30. */
+const settingsArb = (count, pixels, particles = fc.constant(1)) => fc.tuple(fc.integer({ min: 1, max: 14 }), particles).chain(([bucketBits, k]) => fc.record({
   chunkSize: fc.integer({ min: 1, max: count }),
   lanes: fc.integer({ min: 1, max: 8 }),
   bucketBits: fc.constant(bucketBits),
-  posteriorPrecision: fc.integer({ min: bucketBits + 2, max: 32 }),
+  particles: fc.constant(k),
+  posteriorPrecision: fc.integer({ min: bucketBits + 2, max: k > 1 ? 30 : 32 }),
   likelihoodPrecision: pixels === 'binary' ? fc.integer({ min: 1, max: 31 }) : fc.integer({ min: 10, max: 32 }),
   growth: fc.integer({ min: 1000, max: 4000 }).map((g) => g / 1000),
   seed: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
@@ -120,7 +122,7 @@ const props = [
       const x = u.filter((_, i) => i % C === 0).map((t) => t[0]);
       eq(c.pop(unflatten(flatten(c.push(createMessage(1), x)), { onEmpty: 'throw' }))[1], x);
     })],
-  [`.gmz, Gaussian-latent models (binary and 8-bit), random settings, engines ${engines.join(' = ')}`, 400, fc.asyncProperty(
+  [`.gmz, Gaussian-latent models (binary and 8-bit), BB-ANS and BB-CIS (k = 2..8), random settings, engines ${engines.join(' = ')}`, 800, fc.asyncProperty(
     fc.record({
       pixels: fc.constantFrom('binary', 'u8'),
       latentDim: fc.integer({ min: 1, max: 4 }),
@@ -130,7 +132,7 @@ const props = [
       count: fc.integer({ min: 1, max: 12 }),
       sampleSeed: fc.nat(),
       noise: fc.boolean(), // images unlike the model's (random pixels) as well as its own samples
-    }).chain((m) => fc.tuple(fc.constant(m), settingsArb(m.count, m.pixels))),
+    }).chain((m) => fc.tuple(fc.constant(m), settingsArb(m.count, m.pixels, fc.oneof(fc.constant(1), fc.integer({ min: 2, max: 8 }))))),
     async ([m, settings]) => {
       const make = m.pixels === 'binary' ? linearBernoulliModel : linearLogisticModel;
       const model = make({ latentDim: m.latentDim, pixelsPerImage: m.pixelsPerImage, seed: m.modelSeed, weightScale: m.weightScale });
