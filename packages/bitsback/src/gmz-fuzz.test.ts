@@ -18,4 +18,11 @@ describe('.gmz fuzz (small): every damaged file is refused with a GmzError or de
     expect(report.byMutation.sequence!.refused).toBe(report.byMutation.sequence!.cases);
     expect(report.byMutation['foreign-chunk']!.refused).toBe(report.byMutation['foreign-chunk']!.cases);
   }, 120_000);
+
+  it('crafts only files it can write: case 52,554 of seed 1 edits lanes twice (2^53 − 1, then one less) and is refused', async () => {
+    // The harness once asked for lanes = 2^53 (orig + 1 after an edit to 2^53 − 1), which no varint holds, and its
+    // worker died before the decoder saw a byte.
+    const report = await fuzzGmz({ seed: 1, first: 52_554, cases: 1, timeLimitMs: 2000 });
+    expect({ raw: report.raw, refused: report.refused }).toEqual({ raw: 0, refused: 1 });
+  });
 });

@@ -190,6 +190,8 @@ function truncationNumber(k: number): number {
 }
 
 const HUGE = [2 ** 20, 2 ** 20 + 1, 2 ** 24, 2 ** 24 + 1, 2 ** 32, 2 ** 48, 2 ** 49 - 1, 2 ** 53 - 1];
+/** A value a varint field can hold: a field edited twice in one case can start from 2^53 − 1, and orig + 1 is not. */
+const storable = (v: number): boolean => Number.isSafeInteger(v) && v >= 0;
 
 /** Builds case `index` of a run with `seed`. */
 export function gmzFuzzCase(corpus: GmzFuzzCorpus, seed: number, index: number): GmzFuzzCase {
@@ -325,8 +327,8 @@ export function gmzFuzzCase(corpus: GmzFuzzCorpus, seed: number, index: number):
                 : field === 'growth'
                   ? pick([0, 1, 999, 1000, 1001, 2000, 1024000, 1024001, ...HUGE])
                   : field === 'countPlusOne'
-                    ? pick([0, 1, 2, orig - 1, orig + 1, orig + 8, 1_000_001, ...HUGE].filter((v) => v >= 0))
-                    : pick([0, 1, 2, orig - 1, orig + 1, 2 * orig, 65536, 65537, ...HUGE].filter((v) => v >= 0));
+                    ? pick([0, 1, 2, orig - 1, orig + 1, orig + 8, 1_000_001, ...HUGE].filter(storable))
+                    : pick([0, 1, 2, orig - 1, orig + 1, 2 * orig, 65536, 65537, ...HUGE].filter(storable));
       h[field] = value;
       edits.push(`${field} = ${value}`);
     }
@@ -348,7 +350,7 @@ export function gmzFuzzCase(corpus: GmzFuzzCorpus, seed: number, index: number):
       return sealed(`one chunk (chunk ${k}'s payload) claiming ${most} images, chunk size ${most}, count ${h.countPlusOne === 0 ? 'unknown' : most}, re-sealed`);
     }
     if (field === 'trailerCount') {
-      layout.trailerCount = pick([0, layout.trailerCount - 1, layout.trailerCount + 1, 2 ** 20, ...HUGE].filter((v) => v >= 0));
+      layout.trailerCount = pick([0, layout.trailerCount - 1, layout.trailerCount + 1, 2 ** 20, ...HUGE].filter(storable));
       return sealed(`trailer count = ${layout.trailerCount}, re-sealed`);
     }
     if (field === 'crc' || field === 'imageCrc') {
@@ -357,7 +359,7 @@ export function gmzFuzzCase(corpus: GmzFuzzCorpus, seed: number, index: number):
     }
     if (field === 'length') {
       const len = chunkBody(c).length;
-      c.length = pick([0, 1, 8, 9, len - 1, len + 1, len + 4, 2 * len, ...HUGE].filter((v) => v >= 0));
+      c.length = pick([0, 1, 8, 9, len - 1, len + 1, len + 4, 2 * len, ...HUGE].filter(storable));
       return sealed(`chunk ${k} length = ${c.length} (is ${len}), re-sealed`);
     }
     const S = h.chunkSize;
@@ -365,10 +367,10 @@ export function gmzFuzzCase(corpus: GmzFuzzCorpus, seed: number, index: number):
       field === 'method'
         ? pick([0, 1, 2, 255])
         : field === 'index'
-          ? pick([0, k - 1, k + 1, chunks.length, 2 ** 20, ...HUGE].filter((v) => v >= 0))
+          ? pick([0, k - 1, k + 1, chunks.length, 2 ** 20, ...HUGE].filter(storable))
           : field === 'firstImage'
-            ? pick([0, c.firstImage - 1, c.firstImage + 1, c.firstImage - S, c.firstImage + S, ...HUGE].filter((v) => v >= 0))
-            : pick([0, 1, c.count - 1, c.count + 1, S, S + 1, 2 ** 20, ...HUGE].filter((v) => v >= 0));
+            ? pick([0, c.firstImage - 1, c.firstImage + 1, c.firstImage - S, c.firstImage + S, ...HUGE].filter(storable))
+            : pick([0, 1, c.count - 1, c.count + 1, S, S + 1, 2 ** 20, ...HUGE].filter(storable));
     c[field] = value;
     return sealed(`chunk ${k} ${field} = ${value}, re-sealed`);
   }
