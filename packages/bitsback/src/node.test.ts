@@ -15,9 +15,10 @@ describe('@gm/bitsback/node reports', () => {
     expect(r.ratioToElbo).toBeCloseTo(r.bitsPerDim / negElbo, 12);
     expect(r.ratioToElbo!).toBeLessThan(1.1);
     expect(r.chunks).toEqual([
-      { method: 'model', images: 200, bytes: expect.any(Number) },
-      { method: 'model', images: 200, bytes: expect.any(Number) },
+      { method: 'model', images: 200, bytes: expect.any(Number), cleanBits: expect.any(Number) },
+      { method: 'model', images: 200, bytes: expect.any(Number), cleanBits: expect.any(Number) },
     ]);
+    expect(r.chunks.every((c) => c.cleanBits > 0 && c.cleanBits < 8 * c.bytes)).toBe(true); // part of each payload
     const base = baselineSizes(images, true);
     expect(base.rawBytes).toBe((400 * 64) / 8);
     expect(r.gzip.bytes).toBe(base.gzipBytes);
