@@ -7,7 +7,7 @@
  *        [--cps 3] [--scales 2] [--steps 4] [--classes 10] [--batch 64] [--lr 1e-3] [--chunk 1000] [--seed 1] [--workers 2]
  *
  * --workers 2 trains data-parallel on two threads (@gm/backend/data-parallel with @gm/models' generic replica, as
- * `gm train --workers 2` does): full batches only, and no gradient clipping (one thread clips the norm at 100).
+ * `gm train --workers 2` does): full batches only, the batch's gradient clipped at norm 100 as on one thread.
  *
  * --model glow trains Glow (--steps per scale, --scales); --classes 10 makes it class-conditional on the digit label:
  * bits/dim are then of p(x | label), and the script also writes a 10 × 10 grid (`samples-by-class-t0.7.png`, one
@@ -163,9 +163,9 @@ if (workers > 1) {
     localReplica: modelReplica(flow, seed),
     replicas: workers,
     batchSize: Number(values.batch),
-    optimizer: { name: 'adam', learningRate: Number(values.lr) },
+    optimizer: { name: 'adam', learningRate: Number(values.lr), clipNorm: 100 },
   });
-  console.log(`training data-parallel on ${workers} threads (batch ${values.batch} split across them; no gradient clipping)`);
+  console.log(`training data-parallel on ${workers} threads (batch ${values.batch} split across them; gradient norm clipped at 100)`);
 }
 /** One data-parallel step on a batch: the trainer's own steps, counted across chunks. */
 const parallelStep = (batch) => {

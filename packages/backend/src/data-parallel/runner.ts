@@ -21,6 +21,11 @@ export interface DataParallelOptimizer {
   beta1?: number;
   beta2?: number;
   epsilon?: number;
+  /**
+   * Clip the batch's gradient to this global norm before the update (as `fit`'s clipNorm: scaled by
+   * clipNorm / max(norm, clipNorm)). Needs mode 'replicated', where every replica holds the whole summed gradient.
+   */
+  clipNorm?: number;
 }
 
 /** Adam is gmAdam (tf.train.adam bit for bit, fused on wasm). */
@@ -336,7 +341,32 @@ export class ReplicaRunner {
         this.summed[i] = t;
       }
     });
+    const clipNorm = this.setup.optimizer.clipNorm;
+    if (clipNorm !== undefined) this.clipSummed(clipNorm);
     this.optimizer.applyGradients(this.names.map((name, i) => ({ name, tensor: this.summed[i] as tf.Tensor })));
+  }
+
+  /**
+   * Scales the summed gradient to global norm ≤ clipNorm. Every replica sums the same slots in the same order, so
+   * every replica computes the same norm (in float64 here) and the same scaled gradient.
+   */
+  private clipSummed(clipNorm: number): void {
+    const values = this.summed.map((t) => heapView(t as tf.Tensor) ?? ((t as tf.Tensor).dataSync() as Float32Array));
+    let squares = 0;
+    for (const v of values) for (let k = 0; k < v.length; k++) squares += (v[k] as number) * (v[k] as number);
+    const norm = Math.sqrt(squares);
+    if (!(norm > clipNorm)) return;
+    const factor = clipNorm / norm;
+    this.summed.forEach((t, i) => {
+      const heap = heapView(t as tf.Tensor);
+      if (heap !== undefined) {
+        for (let k = 0; k < heap.length; k++) heap[k] = (heap[k] as number) * factor;
+      } else {
+        const scaled = Float32Array.from(values[i] as Float32Array, (x) => x * factor);
+        (t as tf.Tensor).dispose();
+        this.summed[i] = tf.keep(tf.tensor(scaled, (t as tf.Tensor).shape));
+      }
+    });
   }
 
   /** Loads this replica's weights from weight slot `slot`. */

@@ -41,12 +41,12 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
   });
 
   /** Trains `steps` steps; returns the losses, the final weights of every replica and rank 0's tensor counts. */
-  async function train(mode: 'sharded' | 'replicated', steps: number) {
+  async function train(mode: 'sharded' | 'replicated' | undefined, steps: number, clipNorm?: number) {
     const trainer: DataParallelTrainer = await createDataParallelTrainer({
       replica: { module: replicaModule, config: { seed: 7, hidden: 10 } },
       batchSize: BATCH,
-      optimizer: { name: 'adam', learningRate: 0.02 },
-      mode,
+      optimizer: { name: 'adam', learningRate: 0.02, ...(clipNorm === undefined ? {} : { clipNorm }) },
+      ...(mode === undefined ? {} : { mode }),
       workerUrl,
     });
     const losses: number[] = [];
@@ -64,17 +64,30 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
   }
 
   /** The same training in one thread on the full batch (tf.train.adam, which gmAdam equals bit for bit). */
-  function single(steps: number) {
+  function single(steps: number, clipNorm?: number) {
     const replica = createReplica({ seed: 7, hidden: 10 }) as Replica;
     const optimizer = tf.train.adam(0.02);
     const losses: number[] = [];
+    let clipped = 0;
     for (let s = 0; s < steps; s++) {
       const { x, y } = batch(s);
       const inputs = { x: tf.tensor2d(x, [BATCH, 6]), y: tf.tensor2d(y, [BATCH, 1]) };
-      const loss = optimizer.minimize(() => replica.loss(inputs, { step: s, rows: [0, BATCH] }), true, replica.variables) as tf.Scalar;
-      losses.push(loss.dataSync()[0] as number);
-      tf.dispose([loss, inputs.x, inputs.y]);
+      const { value, grads } = tf.variableGrads(() => replica.loss(inputs, { step: s, rows: [0, BATCH] }), replica.variables);
+      if (clipNorm !== undefined) {
+        // fit's clipping: scale by clipNorm / max(‖g‖, clipNorm).
+        const norm = Math.sqrt(Object.values(grads).reduce((a, g) => a + (tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]) as number), 0));
+        if (norm > clipNorm) clipped++;
+        for (const name of Object.keys(grads)) {
+          const scaled = tf.mul(grads[name] as tf.Tensor, clipNorm / Math.max(norm, clipNorm));
+          (grads[name] as tf.Tensor).dispose();
+          grads[name] = scaled;
+        }
+      }
+      optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+      losses.push(value.dataSync()[0] as number);
+      tf.dispose([value, ...Object.values(grads), inputs.x, inputs.y]);
     }
+    if (clipNorm !== undefined) expect(clipped).toBeGreaterThan(steps / 2); // the clip really engaged
     const weights = weightsOf(replica);
     optimizer.dispose();
     replica.dispose();
@@ -97,6 +110,20 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
       expect(parallel.tensors.at(-1)).toBe(parallel.tensors[2]);
     },
   );
+
+  it("clips the batch's gradient to a global norm (replicated mode, chosen by clipNorm) as one thread's fit does", async () => {
+    const steps = 20;
+    const parallel = await train(undefined, steps, 0.3);
+    const reference = single(steps, 0.3);
+    const unclipped = single(steps);
+    expect(Array.from(parallel.weights[1] as Float32Array)).toEqual(Array.from(parallel.weights[0] as Float32Array));
+    const w = parallel.weights[0] as Float32Array;
+    w.forEach((v, i) => expect(Math.abs(v - (reference.weights[i] as number))).toBeLessThan(1e-4));
+    expect(w.some((v, i) => Math.abs(v - (unclipped.weights[i] as number)) > 1e-3)).toBe(true);
+    const base = { replica: { module: replicaModule, config: { seed: 1, hidden: 4 } }, batchSize: 8, workerUrl };
+    await expect(createDataParallelTrainer({ ...base, optimizer: { name: 'adam', learningRate: 0.01, clipNorm: 1 }, mode: 'sharded' })).rejects.toThrow(/clipNorm needs mode 'replicated'/);
+    await expect(createDataParallelTrainer({ ...base, optimizer: { name: 'adam', learningRate: 0.01, clipNorm: -1 } })).rejects.toThrow(/clipNorm must be a positive number/);
+  });
 
   it('splits an uneven batch over three replicas (shards of 5, 4 and 4 rows) and stays bit-identical', async () => {
     const trainer = await createDataParallelTrainer({

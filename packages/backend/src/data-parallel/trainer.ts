@@ -34,7 +34,8 @@ export interface DataParallelOptions {
   /** Examples per step, split across the replicas (each step takes exactly this many). */
   batchSize: number;
   optimizer: DataParallelOptimizer;
-  /** Default 'sharded' (each variable updated by one owner); 'replicated' duplicates the update. */
+  /** Default 'sharded' (each variable updated by one owner), or 'replicated' with `optimizer.clipNorm`; 'replicated'
+   * duplicates the update on every replica. */
   mode?: ParallelMode;
   /** Backend every worker starts with @gm/backend's initBackend (default: the calling thread's, wasm or cpu). */
   backend?: 'wasm' | 'cpu';
@@ -100,7 +101,11 @@ export async function createDataParallelTrainer(options: DataParallelOptions): P
   const ownReplica = options.localReplica === undefined;
   const replica = options.localReplica ?? (await buildReplica(options.replica));
   const buffers = allocateBuffers(replica, batchSize, replicas);
-  const mode = options.mode ?? 'sharded';
+  const clipNorm = options.optimizer.clipNorm;
+  if (clipNorm !== undefined && !(Number.isFinite(clipNorm) && clipNorm > 0)) throw new Error(`data-parallel: optimizer.clipNorm must be a positive number, got ${clipNorm}`);
+  // Clipping needs the whole gradient on every replica: 'replicated' (a sharded owner sees only its variables').
+  const mode = options.mode ?? (clipNorm === undefined ? 'sharded' : 'replicated');
+  if (mode === 'sharded' && clipNorm !== undefined) throw new Error("data-parallel: optimizer.clipNorm needs mode 'replicated' (each owner of a sharded step sees only its variables' gradients)");
   const setup = { replicas, batchSize, optimizer: options.optimizer, buffers, mode };
   const runner = new ReplicaRunner(replica, { ...setup, rank: 0 }, options.cpuClock);
   const workers: Worker[] = [];
