@@ -1,5 +1,5 @@
 import { gmProject } from '@gm/vitest-config';
 
-// The browser test builds the page when dist/ is missing or stale, serves it on 127.0.0.1 and drives Debian's
-// Chromium through playwright-core; training in the page runs on a busy 2-core machine, hence the long timeouts.
-export default gmProject('web', { testTimeout: 180_000, hookTimeout: 240_000 });
+// The browser tests serve dist/ on 127.0.0.1 and drive Debian's Chromium through playwright-core; the page is built
+// once first (test/global-setup.ts). Training in the page runs on a busy 2-core machine, hence the long timeouts.
+export default gmProject('web', { testTimeout: 180_000, hookTimeout: 240_000, globalSetup: ['test/global-setup.ts'] });

@@ -1,7 +1,8 @@
 /**
  * gm's browser demo: picks the fastest TensorFlow.js backend (webgl, else wasm, else cpu) through @gm/backend,
  * trains a small Bernoulli VAE from @gm/models on real MNIST digits shipped with the page (or loads a `gm train`
- * checkpoint), and shows samples, reconstructions of held-out digits and a latent interpolation control.
+ * checkpoint), and shows samples, reconstructions of held-out digits and a latent interpolation control. The
+ * compression panel (compress-panel.ts) codes the user's own pictures with a VAE shipped with the page.
  *
  * URL parameters: `?epochs=N` (in-page training length), `?model=<url of a checkpoint folder>` (load instead of
  * training), `?backend=webgl|wasm|cpu` (force one).
@@ -13,6 +14,7 @@ import { gmAdam, initBackend, BACKEND_NAMES, type BackendName } from '@gm/backen
 import { VAE } from '@gm/models';
 import { filesStore, urlStore, type CheckpointStore } from '@gm/models';
 import { binarize, decodeDigits, type DigitSet } from './digits-format';
+import { initCompressPanel } from './compress-panel';
 import { bytesToUnit, drawGrid } from './render';
 import { probeWebgl } from './webgl';
 
@@ -266,6 +268,8 @@ async function main(): Promise<void> {
   ui.backend.dataset.backend = choice.backend;
   const skipped = choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
   ui.backendDetail.textContent = `(${choice.reason}${choice.fastMatMul ? ', fast wasm MatMul' : ''}${skipped ? `; skipped ${skipped}` : ''})`;
+  // The compression panel loads its own model (shipped with the page) and works while the demo trains.
+  initCompressPanel(updateTensorCount);
 
   const response = await fetch(new URL('digits.bin', document.baseURI));
   if (!response.ok) throw new Error(`digits.bin: HTTP ${response.status}`);

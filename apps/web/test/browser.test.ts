@@ -1,12 +1,12 @@
 /**
- * End to end in real headless Chromium (Debian's /usr/bin/chromium through playwright-core): builds the page when
- * dist/ is missing or older than its sources, serves dist/ on 127.0.0.1, and checks what a user sees — the active
+ * End to end in real headless Chromium (Debian's /usr/bin/chromium through playwright-core): serves dist/ (built by
+ * test/global-setup.ts when missing or older than the sources) on 127.0.0.1, and checks what a user sees — the active
  * backend, a non-blank sample canvas after in-page training, an interpolation slider that changes the picture,
  * no console errors, no tensor growth while the slider moves — and that a checkpoint written by @gm/models'
  * `VAE.save` in Node loads in the page (and a corrupted one is refused with a clear error). Screenshots go to
  * apps/web/artifacts/.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,21 +26,6 @@ let browser: Browser | undefined;
 let launchError: string | undefined;
 /** In-page training length for the test: enough for recognisable blobs, small enough for a busy 2-core machine. */
 const TEST_EPOCHS = 12;
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(st.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
-}
-
-/** Builds with Vite unless dist/ is at least as new as the page's sources (`pnpm build` has usually just run). */
-async function ensureBuild(): Promise<void> {
-  const index = join(DIST, 'index.html');
-  const sources = ['src', 'index.html', 'vite.config.ts', 'package.json'].map((p) => newestMtime(join(APP, p)));
-  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources)) return;
-  const { build } = await import('vite');
-  await build({ root: APP, configFile: join(APP, 'vite.config.ts'), logLevel: 'warn' });
-}
 
 /** Writes a small trained VAE checkpoint with @gm/models in Node (wasm backend), as `gm train` would. */
 async function writeCheckpoint(dir: string): Promise<void> {
@@ -122,10 +107,7 @@ describe('browser demo in headless Chromium', () => {
       launchError = (error as Error).message;
       return; // each test then fails with this message
     }
-    let t = Date.now();
-    await ensureBuild();
-    console.log(`[web test] build check ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    t = Date.now();
+    const t = Date.now();
     await writeCheckpoint(join(tmp, 'good'));
     console.log(`[web test] checkpoint written in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     cpSync(join(tmp, 'good'), join(tmp, 'corrupt'), { recursive: true });
