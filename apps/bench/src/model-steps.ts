@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
 import { createDataParallelTrainer } from '@gm/backend/data-parallel';
-import { IafVae, MADE, modelReplica, modelReplicaConfig, RealNVPImage, VAE, vaeReplica, vaeReplicaConfig, type ModelBase } from '@gm/models';
+import { dataParallelReplicas, IafVae, MADE, RealNVPImage, VAE, type ModelBase } from '@gm/models';
 
 /** One family: how to build gm's model, its data and batch, and the twin's name in torch_model_steps.py. */
 interface Family {
@@ -84,13 +84,10 @@ export async function gmStepMs(family: Family, warmup: number, steps: number): P
  */
 export async function gmParallelStepMs(family: Family, replicas: number, warmup: number, steps: number): Promise<number> {
   const model = family.build();
-  const vae = model instanceof VAE ? model : undefined;
+  const { source, local } = await dataParallelReplicas(model, 0, import.meta.resolve('@gm/models'));
   const trainer = await createDataParallelTrainer({
-    replica: {
-      module: import.meta.resolve('@gm/models'),
-      ...(vae ? { exportName: 'createVaeReplica', config: vaeReplicaConfig(vae, 0) } : { exportName: 'createModelReplica', config: await modelReplicaConfig(model, 0) }),
-    },
-    localReplica: vae ? vaeReplica(vae, 0) : modelReplica(model, 0),
+    replica: source,
+    localReplica: local,
     replicas,
     batchSize: family.batch,
     optimizer: { name: 'adam', learningRate: 1e-3 },

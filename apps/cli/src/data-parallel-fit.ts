@@ -10,15 +10,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { gmAdam } from '@gm/backend';
 import { createDataParallelTrainer, type Replica, type ReplicaSource } from '@gm/backend/data-parallel';
-import { createModelReplica, createVaeReplica, modelReplica, modelReplicaConfig, VAE, vaeReplica, vaeReplicaConfig, type CustomStep, type ModelBase } from '@gm/models';
+import { createModelReplica, createVaeReplica, dataParallelReplicas, type CustomStep, type ModelBase } from '@gm/models';
 import { CliError } from './errors';
 
-/** How workers rebuild `model` and rank 0's replica of it: the VAE's own replica, or the generic one. */
-async function replicasOf(model: ModelBase, seed: number): Promise<{ source: ReplicaSource; local: Replica }> {
-  const module = import.meta.resolve('@gm/models');
-  if (model instanceof VAE) return { source: { module, exportName: 'createVaeReplica', config: vaeReplicaConfig(model, seed) }, local: vaeReplica(model, seed) };
-  return { source: { module, exportName: 'createModelReplica', config: await modelReplicaConfig(model, seed) }, local: modelReplica(model, seed) };
-}
+/** How workers rebuild `model` and rank 0's replica of it. */
+const replicasOf = (model: ModelBase, seed: number) => dataParallelReplicas(model, seed, import.meta.resolve('@gm/models'));
 
 export interface DataParallelStep {
   step: CustomStep;

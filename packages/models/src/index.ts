@@ -19,7 +19,7 @@ export {
 export { memoryStore, urlStore, filesStore, zipStore, zipCheckpoint, downloadStore, indexedDbStore, readAll } from './io/stores';
 export { fit, l2Penalty, TrainingDivergedError, optimizerSlotOf, type TrainerHost, type TrainerDefaults, type TrainerOptions, type CustomStep } from './train/trainer';
 export { constantRate, linearWarmup, exponentialDecay, cosineDecay } from './train/schedules';
-export { createModelReplica, modelReplica, modelReplicaConfig, type ModelReplica, type ModelReplicaConfig } from './train/replica';
+export { createModelReplica, dataParallelReplicas, modelReplica, modelReplicaConfig, type ModelReplica, type ModelReplicaConfig } from './train/replica';
 export {
   OptimizerSlot,
   OPTIMIZERS,

@@ -8,10 +8,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // a worker is a fresh realm: the layers and the gradient functions
-import { deriveSeed, GmError, type Replica, type StepContext } from '@gm/core';
+import { deriveSeed, GmError, type Replica, type ReplicaSource, type StepContext } from '@gm/core';
 import { memoryStore } from '../io/stores';
 import type { ModelBase } from '../model-base';
 import { loadModel } from '../registry';
+import { vaeReplica, vaeReplicaConfig } from '../vae/replica';
+import { VAE } from '../vae/vae';
 
 /** A data-parallel replica holding a model. */
 export interface ModelReplica extends Replica {
@@ -90,4 +92,14 @@ export async function createModelReplica(config: ModelReplicaConfig): Promise<Mo
   if (!(config?.checkpoint instanceof Map)) throw new GmError('BAD_ARGUMENT', 'createModelReplica: config.checkpoint', 'a Map of checkpoint files (modelReplicaConfig)', config?.checkpoint);
   const model = (await loadModel(memoryStore(config.checkpoint, 'data-parallel replica'))) as ModelBase;
   return modelReplica(model, config.seed);
+}
+
+/**
+ * Both sides of training `model` data-parallel: how workers rebuild it (`source`, from `modelsModule`, the URL of
+ * @gm/models a worker imports — e.g. `import.meta.resolve('@gm/models')`) and rank 0's replica wrapping the model
+ * itself (`local`). The VAE's own replica (β, IWAE) for a VAE, the generic one for every other model.
+ */
+export async function dataParallelReplicas(model: ModelBase, seed: number, modelsModule: string): Promise<{ source: ReplicaSource; local: Replica }> {
+  if (model instanceof VAE) return { source: { module: modelsModule, exportName: 'createVaeReplica', config: vaeReplicaConfig(model, seed) }, local: vaeReplica(model, seed) };
+  return { source: { module: modelsModule, exportName: 'createModelReplica', config: await modelReplicaConfig(model, seed) }, local: modelReplica(model, seed) };
 }
