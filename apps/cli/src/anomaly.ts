@@ -7,8 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { subset, type ImageDataset } from '@gm/data';
-import { loadData, toDisplay, type LoadedData } from './data';
+import { inputToUnit, subset, type ImageDataset } from '@gm/data';
+import { loadData, type LoadedData } from './data';
 import { CliError } from './errors';
 import { inputOf, need, reconstructionPicture } from './pictures';
 import { writePng } from './png';
@@ -64,8 +64,8 @@ export function reconstructionScores(model: GenerativeModel, ds: ImageDataset, n
     const m = Math.min(batchSize, count - start);
     const x = inputOf(model, ds, start, m);
     const r = reconstruct(x);
-    const a = toDisplay(x.dataSync() as Float32Array, model.inputConvention);
-    const b = toDisplay(r.dataSync() as Float32Array, model.inputConvention);
+    const a = inputToUnit(x.dataSync() as Float32Array, model.inputConvention);
+    const b = inputToUnit(r.dataSync() as Float32Array, model.inputConvention);
     tf.dispose([x, r]);
     out.set(perImageLoss(a, b, m, score), start);
   }

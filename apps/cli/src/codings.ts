@@ -5,8 +5,7 @@
  * near the target.
  */
 import { PNG } from 'pngjs';
-import type { ImageDataset } from '@gm/data';
-import { toDisplay } from './data';
+import { inputToUnit, type ImageDataset } from '@gm/data';
 import { CliError } from './errors';
 import { codingsOf, inputOf } from './pictures';
 import { gridPng } from './png';
@@ -84,7 +83,7 @@ export function codingsPicture(model: GenerativeModel, ds: ImageDataset, shape: 
     hi = Math.max(hi, v);
   }
   const x = inputOf(model, ds, 0, count);
-  const images = toDisplay(x.dataSync() as Float32Array, model.inputConvention);
+  const images = inputToUnit(x.dataSync() as Float32Array, model.inputConvention);
   x.dispose();
   const size = shape[0] * shape[1] * shape[2];
   const rows = Math.ceil(count / perRow);

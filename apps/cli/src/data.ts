@@ -59,13 +59,6 @@ export function toModelInput(images: Uint8Array, count: number, inputShape: read
   return tf.tensor(pixelsToInput(images, convention), [count, ...inputShape], 'float32');
 }
 
-/** Model-convention values back to display intensities in [0, 1]. */
-export function toDisplay(values: Float32Array, convention: InputConvention): Float32Array {
-  if (convention === 'bin-centres') return values.map((v) => (v + 1) / 2);
-  if (convention === 'pixels') return values.map((v) => v / 255);
-  return values;
-}
-
 /** A dataset of images in HWC layout from raw pieces. */
 export function datasetOf(images: Uint8Array, count: number, shape: [number, number, number], labels?: Uint8Array): ImageDataset {
   return makeDataset({ images, labels: labels ?? new Uint8Array(count), shape, layout: 'HWC', count }, 'gm');

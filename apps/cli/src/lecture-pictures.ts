@@ -5,9 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32 } from '@gm/core';
 import type { InputConvention } from '@gm/core';
-import type { ImageDataset } from '@gm/data';
+import { inputToUnit, type ImageDataset } from '@gm/data';
 import type { PNG } from 'pngjs';
-import { toDisplay } from './data';
 import { CliError } from './errors';
 import { inputOf, need } from './pictures';
 import { gridPng } from './png';
@@ -71,7 +70,7 @@ export function interpolationGridPicture(model: GenerativeModel, ds: ImageDatase
   for (let start = 0; start < steps * steps; start += 500) {
     const m = Math.min(500, steps * steps - start);
     const img = tf.tidy(() => decode(tf.tensor2d(zs.subarray(start * L, (start + m) * L), [m, L])));
-    out.set(toDisplay(img.dataSync() as Float32Array, model.inputConvention), start * size);
+    out.set(inputToUnit(img.dataSync() as Float32Array, model.inputConvention), start * size);
     img.dispose();
   }
   return { png: gridPng(out, steps * steps, shape, steps), corners: [...corners], labels: corners.map((i) => ds.labels[i] as number) };
@@ -108,11 +107,11 @@ export function noisyReconstructionPicture(model: GenerativeModel, ds: ImageData
   const { reconstruct } = need(model, 'reconstruct');
   const count = Math.min(n, ds.count);
   const x = inputOf(model, ds, 0, count);
-  const clean = toDisplay(x.dataSync() as Float32Array, model.inputConvention);
+  const clean = inputToUnit(x.dataSync() as Float32Array, model.inputConvention);
   x.dispose();
   const noisy = addGaussianNoise(clean, sigma, seed);
   const r = tf.tidy(() => reconstruct(tf.tensor(fromDisplay(noisy, model.inputConvention), [count, ...model.inputShape], 'float32')));
-  const rec = toDisplay(r.dataSync() as Float32Array, model.inputConvention);
+  const rec = inputToUnit(r.dataSync() as Float32Array, model.inputConvention);
   r.dispose();
   const size = shape[0] * shape[1] * shape[2];
   const rows = Math.ceil(count / cols);

@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UMAP } from 'umap-js';
 import { mulberry32 } from '@gm/core';
-import type { ImageDataset } from '@gm/data';
+import { inputToUnit, type ImageDataset } from '@gm/data';
 import type { PNG } from 'pngjs';
-import { toDisplay, toModelInput } from './data';
+import { toModelInput } from './data';
 import { gridPng, scatterPicture } from './png';
 import { tsneEmbedding } from './tsne';
 import { CliError } from './errors';
@@ -25,7 +25,7 @@ export function need(model: GenerativeModel, command: string): { encode: (x: tf.
 type Shape = readonly [number, number, number];
 
 function pixelsOf(model: GenerativeModel, t: tf.Tensor): Float32Array {
-  return toDisplay(t.dataSync() as Float32Array, model.inputConvention);
+  return inputToUnit(t.dataSync() as Float32Array, model.inputConvention);
 }
 
 /** Images `[start, start + n)` of a dataset as model input. */

@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeDataset } from '@gm/data';
-import { toDisplay } from '../src/data';
+import { inputToUnit, makeDataset } from '@gm/data';
 import { addGaussianNoise, bilinearCodings, defaultCorners, fromDisplay } from '../src/lecture-pictures';
 import { colours, readPng, run, runJson, tempDir } from './helpers';
 
@@ -65,7 +64,7 @@ describe('noisy inputs', () => {
 
   it('go back to each input convention exactly as they are shown', () => {
     const v = new Float32Array([0, 0.25, 1]);
-    for (const c of ['unit', 'binary', 'bin-centres', 'pixels'] as const) expect(Array.from(toDisplay(fromDisplay(v, c), c))).toEqual([0, 0.25, 1]);
+    for (const c of ['unit', 'binary', 'bin-centres', 'pixels'] as const) expect(Array.from(inputToUnit(fromDisplay(v, c), c))).toEqual([0, 0.25, 1]);
     expect(Array.from(fromDisplay(v, 'bin-centres'))).toEqual([-1, -0.5, 1]);
   });
 });

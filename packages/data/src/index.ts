@@ -64,6 +64,7 @@ export {
   binarizeDynamic,
   binarizeStatic,
   dequantizeUniform,
+  inputToUnit,
   pixelsToInput,
   scaleToUnit,
   toBinCentres,

@@ -3,6 +3,7 @@ import {
   binarizeDynamic,
   binarizeStatic,
   dequantizeUniform,
+  inputToUnit,
   pixelsToInput,
   scaleToUnit,
   toBinCentres,
@@ -67,5 +68,16 @@ describe('pixelsToInput', () => {
     expect(centres[3]).toBeCloseTo(1, 6);
     expect([...centres]).toEqual([...toBinCentres(px)]);
     expect(() => pixelsToInput(px, 'continuous')).toThrow(/pixelsToInput: convention must be one of/);
+  });
+});
+
+describe('inputToUnit', () => {
+  it('undoes pixelsToInput for display: every convention maps bytes back to v/255', () => {
+    const px = Uint8Array.of(0, 51, 128, 255);
+    for (const convention of ['bin-centres', 'pixels', 'unit'] as const) {
+      const back = inputToUnit(pixelsToInput(px, convention), convention);
+      [...px].forEach((v, i) => expect(back[i]).toBeCloseTo(v / 255, 6));
+    }
+    expect([...inputToUnit(pixelsToInput(px, 'binary'), 'binary')]).toEqual([0, 0, 1, 1]);
   });
 });

@@ -73,3 +73,19 @@ export function pixelsToInput(pixels: Uint8Array, convention: InputConvention): 
       throw new GmError('BAD_ARGUMENT', 'pixelsToInput: convention', "one of 'binary', 'bin-centres', 'pixels', 'unit' (a 'continuous' model does not read images)", convention);
   }
 }
+
+/**
+ * Values in a model's input convention back to display intensities in [0, 1] (the inverse of
+ * {@link pixelsToInput} up to binarization): `'bin-centres'` (v + 1)/2, `'pixels'` v/255, `'binary'`/`'unit'` as they
+ * are (a model's means are probabilities or intensities already).
+ *
+ * @example
+ * ```ts
+ * inputToUnit(Float32Array.of(-1, 0, 1), 'bin-centres'); // Float32Array [0, 0.5, 1]
+ * ```
+ */
+export function inputToUnit(values: Float32Array, convention: InputConvention): Float32Array {
+  if (convention === 'bin-centres') return values.map((v) => (v + 1) / 2);
+  if (convention === 'pixels') return values.map((v) => v / 255);
+  return values;
+}
