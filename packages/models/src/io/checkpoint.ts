@@ -124,7 +124,9 @@ export async function readCheckpoint<C>(store: CheckpointStore, expectedKind?: s
     bytes = await store.read(CHECKPOINT_JSON);
   } catch (error) {
     if (error instanceof GmError && error.code === 'NOT_FOUND') {
-      const why = error.message.startsWith(`${where}: `) ? '' : ` (${error.message})`;
+      // Keep the store's reason (e.g. "HTTP 404"), without repeating the path when the store named the same one.
+      const reason = error.message.startsWith(`${where}: `) ? error.message.slice(where.length + 2) : error.message;
+      const why = reason === '' ? '' : ` (${reason})`;
       throw new GmError('NOT_FOUND', where, `not found — ${store.label} is not a gm checkpoint folder${why}`);
     }
     throw error;

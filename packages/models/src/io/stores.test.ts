@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readCheckpoint } from './checkpoint';
 import { filesStore, memoryStore, urlStore, zipCheckpoint, zipStore } from './stores';
 
 const text = async (p: Promise<Uint8Array>) => new TextDecoder().decode(await p);
@@ -37,6 +38,13 @@ describe('urlStore and memory/zip stores', () => {
     await expect(store.read('b.bin')).rejects.toThrow('https://models.test/vae/b.bin: HTTP 404 Not Found');
     expect(seen).toEqual(['https://models.test/vae/a.bin', 'https://models.test/vae/b.bin']);
     expect(store.write).toBeUndefined();
+  });
+
+  it('a folder URL that holds no checkpoint is refused with the HTTP status, the path named once', async () => {
+    const fake = (async () => new Response('nope', { status: 404, statusText: 'Not Found' })) as typeof fetch;
+    await expect(readCheckpoint(urlStore('https://models.test/none', fake))).rejects.toThrow(
+      'https://models.test/none/gm-checkpoint.json: not found — https://models.test/none is not a gm checkpoint folder (HTTP 404 Not Found)',
+    );
   });
 
   it('a zip carries every file of a memory store', async () => {
