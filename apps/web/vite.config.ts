@@ -6,12 +6,12 @@ import { loadBundledMnist } from '@gm/data/node';
 import { balancedIndices, encodeDigits } from './src/digits-format';
 
 /** Training digits per class and held-out digits per class shipped with the page. */
-const TRAIN_PER_CLASS = 48;
+const TRAIN_PER_CLASS = 100;
 const HELD_OUT_PER_CLASS = 4;
 const WASM_DIR = 'tfjs-wasm';
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
-/** `digits.bin`: real MNIST digits from @gm/data (Node, at build time), 480 to train on and 40 held out. */
+/** `digits.bin`: real MNIST digits from @gm/data (Node, at build time), 1,000 to train on and 40 held out. */
 function digitsAsset(): Uint8Array {
   const { train, test } = loadBundledMnist();
   const pixels = 28 * 28;
@@ -71,6 +71,8 @@ function gmAssets(): Plugin {
 export default defineConfig({
   base: './',
   plugins: [gmAssets()],
+  // The panels' workers import code-split chunks (tfjs, @gm/*), which needs module workers.
+  worker: { format: 'es' },
   build: {
     target: 'es2022',
     // tfjs (core, layers, three backends) is one large chunk by nature; say so instead of warning on every build.

@@ -14,6 +14,7 @@ import { binarizeStatic } from '@gm/data';
 import { urlStore, VAE } from '@gm/models';
 import { pictureToDigit, readPicture, sniff, SIDE } from './pictures';
 import { drawGrid } from './render';
+import { el } from './dom';
 
 /** The checkpoint shipped with the page (public/models/, written by scripts/train-models.mjs), relative to the page. */
 export const SHIPPED_MODEL = 'models/vae-mnist/';
@@ -26,12 +27,6 @@ const GRID_COLS = 10;
 const CELL = 2 * SIDE;
 /** Names gm's folder reader takes as pictures. */
 const PICTURE_NAME = /\.(png|jpe?g)$/i;
-
-function el<T extends HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (found === null) throw new Error(`the page has no #${id}`);
-  return found as T;
-}
 
 /** A file with the path it was dropped or picked under (a folder's files keep their folder). */
 interface Picked {

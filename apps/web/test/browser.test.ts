@@ -1,10 +1,11 @@
 /**
  * End to end in real headless Chromium (Debian's /usr/bin/chromium through playwright-core): serves dist/ (built by
- * test/global-setup.ts when missing or older than the sources) on 127.0.0.1, and checks what a user sees — the active
- * backend, a non-blank sample canvas after in-page training, an interpolation slider that changes the picture,
- * no console errors, no tensor growth while the slider moves — and that a checkpoint written by @gm/models'
- * `VAE.save` in Node loads in the page (and a corrupted one is refused with a clear error). Screenshots go to
- * apps/web/artifacts/.
+ * test/global-setup.ts when missing or older than the sources) on 127.0.0.1, and checks what a user sees — the
+ * backend in one sentence, every shipped checkpoint drawing non-blank samples, the interpolation slider, the 2-D
+ * flow's density adding up to ≈ 1 on the page's grid, training in Web Workers with no main-thread long task of
+ * 100 ms or more, pause/resume/stop, a flow on drawn points, phone width, no console errors, flat tensor counts —
+ * and that a checkpoint written by @gm/models' `VAE.save` in Node loads in the page (and a corrupted one is refused
+ * with a clear error). Screenshots of each panel at desktop and phone width go to apps/web/artifacts/.
  */
 import { mkdirSync, readFileSync, writeFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,8 +25,6 @@ function requireChromium(): Browser {
 }
 let browser: Browser | undefined;
 let launchError: string | undefined;
-/** In-page training length for the test: enough for recognisable blobs, small enough for a busy 2-core machine. */
-const TEST_EPOCHS = 12;
 
 /** Writes a small trained VAE checkpoint with @gm/models in Node (wasm backend), as `gm train` would. */
 async function writeCheckpoint(dir: string): Promise<void> {
@@ -95,6 +94,26 @@ async function moveSlider(page: Page, value: number, before: number[]): Promise<
   return after;
 }
 
+/** Sum of a canvas's red channel (changes whenever the picture does). */
+function canvasSum(page: Page, id: string): Promise<number> {
+  return page.evaluate((canvasId) => {
+    const c = document.getElementById(canvasId) as HTMLCanvasElement;
+    const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += d[i] as number;
+    return sum;
+  }, id);
+}
+
+/** Screenshots of the header and each panel (or `only` these) to artifacts/<size>-<what>-<panel>.png. */
+async function screenshotPanels(page: Page, size: string, what: string, only?: string[]): Promise<void> {
+  const panels = only ?? ['header', 'digits', 'flow', 'compress'];
+  for (const panel of panels) {
+    const selector = panel === 'header' ? 'header' : `#${panel}`;
+    await page.locator(selector).screenshot({ path: join(ARTIFACTS, `${size}-${what}-${panel}.png`) });
+  }
+}
+
 describe('browser demo in headless Chromium', () => {
   let site: Awaited<ReturnType<typeof serve>> | undefined;
   let baseUrl = '';
@@ -126,11 +145,11 @@ describe('browser demo in headless Chromium', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('trains a VAE in the page, shows samples, and the interpolation slider changes the picture', async () => {
+  it('shows the shipped models at once: digit samples, reconstructions, interpolation, every shipped model, the 2-D flow', async () => {
     const started = Date.now();
-    const { page, log } = await openPage(requireChromium(), `${baseUrl}?epochs=${TEST_EPOCHS}`);
+    const { page, log } = await openPage(requireChromium(), baseUrl);
     try {
-      await checkTrainedPage(page, log, started);
+      await checkShippedPage(page, log, started);
     } catch (error) {
       await page.screenshot({ path: join(ARTIFACTS, 'web-demo-failure.png'), fullPage: true }).catch(() => undefined);
       throw error;
@@ -139,22 +158,20 @@ describe('browser demo in headless Chromium', () => {
     }
   });
 
-  async function checkTrainedPage(page: Page, log: PageLog, started: number): Promise<void> {
-    const state = await waitForState(page, ['ready', 'error'], 150_000);
-    const error = await page.locator('#error').textContent();
-    expect(state, `page error: ${error}`).toBe('ready');
-
+  async function checkShippedPage(page: Page, log: PageLog, started: number): Promise<void> {
+    const state = await waitForState(page, ['ready', 'error'], 120_000);
+    expect(state, `page error: ${await page.locator('#error').textContent()}`).toBe('ready');
     const backend = await page.locator('#backend').getAttribute('data-backend');
     expect(['webgl', 'wasm', 'cpu']).toContain(backend);
     expect(await page.locator('#backend').textContent()).toBe(backend);
-    const detail = await page.locator('#backend-detail').textContent();
-    console.log(`[web test] backend ${backend} ${detail}; trained ${TEST_EPOCHS} epochs, ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    console.log(`[web test] ${await page.locator('#status').textContent()}`);
+    expect(await page.locator('#backend-sentence').textContent()).toMatch(/^The models compute on .*Web Worker/);
+    console.log(`[web test] backend ${backend} ${await page.locator('#backend-detail').textContent()}; shipped model shown after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // The held-out figures are measured in the page: a −ELBO in nats and bits/dim for the reference VAE.
+    expect(await page.locator('#held-out').textContent()).toMatch(/40 held-out digits: negElbo \d+\.\d nats, .*bits\/dim/);
 
     const samples = await canvasPixels(page, 'samples', 2);
     expect(variance(samples)).toBeGreaterThan(500); // a blank or flat-grey canvas has variance ~0
-    const recon = await canvasPixels(page, 'recon');
-    expect(variance(recon)).toBeGreaterThan(500);
+    expect(variance(await canvasPixels(page, 'recon'))).toBeGreaterThan(500);
 
     const mid = await canvasPixels(page, 'interp', 8);
     expect(variance(mid)).toBeGreaterThan(100);
@@ -163,33 +180,170 @@ describe('browser demo in headless Chromium', () => {
     const atOne = await moveSlider(page, 100, atZero);
     expect(meanAbsDiff(atZero, atOne)).toBeGreaterThan(5);
 
-    // No tensor growth while the slider moves (every render disposes what it made).
-    const tensors = Number(await page.locator('#tensors').textContent());
+    // No tensor growth in the worker while the slider moves, samples are redrawn and pairs change.
+    const workerTensors = () => page.evaluate(() => Number(document.getElementById('digits-tensors')?.textContent));
+    const settled = async (): Promise<number> => {
+      await page.waitForTimeout(1_300); // the footer refreshes every second
+      return workerTensors();
+    };
+    const tensors = await settled();
+    expect(tensors).toBeGreaterThan(0);
     let last = atOne;
     for (const v of [20, 40, 60, 80]) last = await moveSlider(page, v, last);
-    expect(Number(await page.locator('#tensors').textContent())).toBe(tensors);
-
-    // New samples and a new interpolation pair redraw their canvases and also leave the tensor count flat.
-    const sumOf = (id: string) =>
-      page.evaluate((canvasId) => {
-        const c = document.getElementById(canvasId) as HTMLCanvasElement;
-        const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
-        let sum = 0;
-        for (let i = 0; i < d.length; i += 4) sum += d[i] as number;
-        return sum;
-      }, id);
-    const samplesBefore = await sumOf('samples');
+    const samplesBefore = await canvasSum(page, 'samples');
     await page.locator('#resample').click();
-    await expect.poll(() => sumOf('samples'), { timeout: 10_000 }).not.toBe(samplesBefore);
-    const pairBefore = await sumOf('interp-a');
+    await expect.poll(() => canvasSum(page, 'samples'), { timeout: 10_000 }).not.toBe(samplesBefore);
+    const pairBefore = await canvasSum(page, 'interp-a');
     await page.locator('#pair').click();
-    await expect.poll(() => sumOf('interp-a'), { timeout: 10_000 }).not.toBe(pairBefore);
+    await expect.poll(() => canvasSum(page, 'interp-a'), { timeout: 10_000 }).not.toBe(pairBefore);
     await moveSlider(page, 50, last);
-    await expect.poll(async () => Number(await page.locator('#tensors').textContent()), { timeout: 5_000 }).toBe(tensors);
+    expect(await settled()).toBe(tensors);
 
-    await page.screenshot({ path: join(ARTIFACTS, 'web-demo.png'), fullPage: true });
+    await screenshotPanels(page, 'desktop', 'digits-vae');
+
+    // Every shipped digit model loads in the worker and draws samples that are not blank.
+    const options = await page.locator('#model-choice option').evaluateAll((list) => list.map((o) => (o as HTMLOptionElement).value));
+    expect(options).toEqual(expect.arrayContaining(['vae-mnist', 'vae-dlogistic-mnist', 'made-mnist']));
+    for (const name of options.filter((o) => o !== 'trained')) {
+      await page.locator('#model-choice').selectOption(name);
+      await page.waitForFunction((n) => document.body.dataset.state === 'ready' && document.getElementById('status')?.textContent?.includes('shipped') && (document.getElementById('model-choice') as HTMLSelectElement).value === n, name, { timeout: 90_000 });
+      const drawn = await canvasPixels(page, 'samples', 2);
+      const heldOut = await page.locator('#held-out').textContent();
+      console.log(`[web test] ${name}: ${await page.locator('#model-info').textContent()} | ${heldOut} | sample variance ${variance(drawn).toFixed(0)}`);
+      expect(variance(drawn), name).toBeGreaterThan(300);
+      expect(heldOut).toMatch(/bits\/dim/);
+      // MADE has no codings: no reconstructions or interpolation to show.
+      expect(await page.locator('#recon-figure').isVisible()).toBe(name !== 'made-mnist');
+      if (name === 'made-mnist') await screenshotPanels(page, 'desktop', 'digits-made', ['digits']);
+    }
+
+    // The shipped 2-D flow: its density on the page's grid adds up to about 1, its samples are drawn.
+    await page.waitForFunction(() => document.getElementById('flow')?.dataset.state === 'ready', undefined, { timeout: 60_000 });
+    const total = Number(await page.locator('#flow-integral').getAttribute('data-value'));
+    console.log(`[web test] shipped flow: ${await page.locator('#flow-model').textContent()}; density total on the grid ${total.toFixed(4)}`);
+    expect(Math.abs(total - 1)).toBeLessThan(0.03);
+    expect(variance(await canvasPixels(page, 'flow-density', 4))).toBeGreaterThan(100);
+    expect(variance(await canvasPixels(page, 'flow-samples', 2))).toBeGreaterThan(100);
     expect(log.errors).toEqual([]);
   }
+
+  it('trains in workers while the page stays responsive: no long task ≥ 100 ms, the slider answers, pause/resume/stop', async () => {
+    const { page, log } = await openPage(requireChromium(), baseUrl);
+    try {
+      expect(await waitForState(page, ['ready', 'error'], 120_000)).toBe('ready');
+      await page.waitForFunction(() => document.getElementById('flow')?.dataset.state === 'ready', undefined, { timeout: 60_000 });
+      // Long tasks on the main thread from here on (the page's start — compiling wasm, loading models — is before).
+      await page.evaluate(() => {
+        const w = window as unknown as { longTasks: number[] };
+        w.longTasks = [];
+        new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(e.duration))).observe({ type: 'longtask' });
+      });
+      await page.locator('#epochs').fill('6');
+      await page.locator('#train').click();
+      await page.locator('#flow-epochs').fill('30');
+      await page.locator('#flow-train').click();
+      await waitForState(page, ['training'], 10_000);
+      const batches = () => page.evaluate(() => Number(document.getElementById('loss-curve')?.dataset.batches ?? 0));
+      // After the first epoch the pictures and the slider work while training goes on.
+      await page.waitForFunction(() => !(document.getElementById('interp-t') as HTMLInputElement).disabled, undefined, { timeout: 60_000 });
+      let picture = await canvasPixels(page, 'interp', 8);
+      const answers: number[] = [];
+      for (const v of [10, 90, 30, 70]) {
+        const t = Date.now();
+        picture = await moveSlider(page, v, picture);
+        answers.push(Date.now() - t);
+      }
+      console.log(`[web test] slider redraws during training: ${answers.join(', ')} ms`);
+      expect(Math.max(...answers)).toBeLessThan(2_000);
+
+      await page.locator('#pause').click();
+      expect(await page.evaluate(() => document.body.dataset.state)).toBe('paused');
+      await page.waitForTimeout(500); // the batch in flight ends
+      const held = await batches();
+      await page.waitForTimeout(1_500);
+      expect(await batches()).toBe(held);
+      await page.locator('#pause').click(); // resume
+      await expect.poll(batches, { timeout: 10_000 }).toBeGreaterThan(held);
+
+      await waitForState(page, ['ready', 'error'], 150_000);
+      expect(await page.locator('#status').textContent()).toMatch(/^Trained 6 epochs in the worker/);
+      expect(await page.locator('#model-info').textContent()).toContain('784-200-16');
+      expect(variance(await canvasPixels(page, 'samples', 2))).toBeGreaterThan(300);
+      await page.waitForFunction(() => document.getElementById('flow')?.dataset.state !== 'training', undefined, { timeout: 180_000 });
+      expect(await page.locator('#flow-status').textContent()).toMatch(/^Trained 30 epochs/);
+      const total = Number(await page.locator('#flow-integral').getAttribute('data-value'));
+      console.log(`[web test] ${await page.locator('#status').textContent()} | flow: ${await page.locator('#flow-status').textContent()}; density total ${total.toFixed(4)}`);
+      expect(Math.abs(total - 1)).toBeLessThan(0.05);
+      const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
+      console.log(`[web test] main-thread long tasks while two workers trained: ${longTasks.length} (longest ${Math.max(0, ...longTasks).toFixed(0)} ms)`);
+      expect(Math.max(0, ...longTasks)).toBeLessThan(100);
+      await screenshotPanels(page, 'desktop', 'trained', ['digits', 'flow']);
+
+      // Stop ends a run early and keeps the page usable.
+      await page.locator('#flow-train').click();
+      await page.waitForFunction(() => document.getElementById('flow')?.dataset.state === 'training', undefined, { timeout: 10_000 });
+      await page.locator('#flow-stop').click();
+      await page.waitForFunction(() => document.getElementById('flow')?.dataset.state === 'ready', undefined, { timeout: 30_000 });
+      expect(await page.locator('#flow-status').textContent()).toMatch(/^Stopped after \d+ epochs/);
+      expect(log.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('trains a flow on points the user draws', async () => {
+    const { page, log } = await openPage(requireChromium(), baseUrl);
+    try {
+      await page.waitForFunction(() => document.getElementById('flow')?.dataset.state === 'ready', undefined, { timeout: 120_000 });
+      await page.locator('#flow-data').selectOption('drawn');
+      expect(await page.locator('#flow-count').textContent()).toBe('0');
+      await page.locator('#flow-train').click();
+      expect(await page.locator('#flow-error').textContent()).toMatch(/draw at least 20 points/);
+      const box = await page.locator('#flow-points').boundingBox();
+      if (box === null) throw new Error('no #flow-points box');
+      // Two clicks and a stroke between them.
+      await page.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.3);
+      await page.mouse.click(box.x + box.width * 0.7, box.y + box.height * 0.7);
+      await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.7);
+      await page.mouse.down();
+      for (let i = 1; i <= 20; i++) await page.mouse.move(box.x + box.width * (0.3 + 0.02 * i), box.y + box.height * (0.7 - 0.02 * i));
+      await page.mouse.up();
+      const count = Number(await page.locator('#flow-count').textContent());
+      expect(count).toBeGreaterThan(60);
+      await page.locator('#flow-epochs').fill('40');
+      await page.locator('#flow-train').click();
+      await page.waitForFunction(() => document.getElementById('flow')?.dataset.state === 'ready', undefined, { timeout: 180_000 });
+      expect(await page.locator('#flow-error').isHidden()).toBe(true);
+      const total = Number(await page.locator('#flow-integral').getAttribute('data-value'));
+      console.log(`[web test] flow on ${count} drawn points: ${await page.locator('#flow-status').textContent()}; density total ${total.toFixed(4)}`);
+      expect(Math.abs(total - 1)).toBeLessThan(0.05);
+      await screenshotPanels(page, 'desktop', 'flow-drawn', ['flow']);
+      expect(log.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('fits a phone-width screen: every panel within 390 px, screenshots of each', async () => {
+    const { page, log } = await openPage(requireChromium(), baseUrl, { width: 390, height: 844 });
+    try {
+      expect(await waitForState(page, ['ready', 'error'], 120_000)).toBe('ready');
+      await page.waitForFunction(() => document.getElementById('flow')?.dataset.state === 'ready', undefined, { timeout: 60_000 });
+      await page.waitForFunction(() => document.getElementById('compress')?.dataset.state === 'ready', undefined, { timeout: 60_000 });
+      // Anything wider than the screen, named for the failure message.
+      const wide = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('body *'))
+          .filter((e) => e.getBoundingClientRect().right > 390.5)
+          .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''} (${Math.round(e.getBoundingClientRect().right)} px)`),
+      );
+      expect(wide).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await screenshotPanels(page, 'phone', 'start');
+      expect(log.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
 
   it('loads a checkpoint written by VAE.save and refuses a corrupted one with a clear error', async () => {
     const { page, log } = await openPage(requireChromium(), `${baseUrl}?model=${encodeURIComponent('/ckpt/good/')}`);
