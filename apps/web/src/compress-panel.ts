@@ -15,6 +15,7 @@ import { urlStore, VAE } from '@gm/models';
 import { pictureToDigit, readPicture, sniff, SIDE } from './pictures';
 import { drawGrid } from './render';
 import { el } from './dom';
+import { DrawPad } from './draw-pad';
 
 /** The checkpoint shipped with the page (public/models/, written by scripts/train-models.mjs), relative to the page. */
 export const SHIPPED_MODEL = 'models/vae-mnist/';
@@ -163,6 +164,11 @@ export function initCompressPanel(changed: () => void): CompressPanel {
     decoded: el<HTMLElement>('compress-decoded'),
     decodedCanvas: el<HTMLCanvasElement>('compress-decoded-canvas'),
     verdict: el<HTMLElement>('compress-verdict'),
+    pad: el<HTMLCanvasElement>('compress-pad'),
+    padAdd: el<HTMLButtonElement>('compress-pad-add'),
+    padClear: el<HTMLButtonElement>('compress-pad-clear'),
+    padCode: el<HTMLButtonElement>('compress-pad-code'),
+    padCount: el<HTMLElement>('compress-pad-count'),
   };
   let model: PanelModel | undefined;
   /** Files this page wrote in this visit, by sha256, so dropping one back is checked against its pictures. */
@@ -378,6 +384,34 @@ export function initCompressPanel(changed: () => void): CompressPanel {
     ui.drop.classList.remove('over');
     if (event.dataTransfer !== null) enqueue(droppedFiles(event.dataTransfer));
   });
+  // Digits drawn on the pad: each "add" keeps the drawing as a PNG; "compress" codes them like dropped pictures.
+  const pad = new DrawPad(ui.pad);
+  const drawn: Picked[] = [];
+  const showDrawn = (): void => {
+    ui.padCount.textContent = plural(drawn.length, 'drawn digit');
+    ui.padCode.disabled = drawn.length === 0;
+  };
+  ui.padAdd.addEventListener('click', () => {
+    if (pad.empty) {
+      showError(new Error('Draw a digit on the black square first.'));
+      return;
+    }
+    const path = `drawn-${String(drawn.length + 1).padStart(2, '0')}.png`;
+    pad
+      .toFile(path)
+      .then((file) => {
+        drawn.push({ file, path });
+        pad.clear();
+        showDrawn();
+      })
+      .catch(showError);
+  });
+  ui.padClear.addEventListener('click', () => pad.clear());
+  ui.padCode.addEventListener('click', () => {
+    ui.invert.checked = false; // drawn white on black, as MNIST
+    enqueue([...drawn]);
+  });
+  showDrawn();
   for (const input of [ui.files, ui.folder]) {
     input.addEventListener('change', () => {
       const files = pickedFiles(input.files);

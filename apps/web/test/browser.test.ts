@@ -299,6 +299,7 @@ describe('browser demo in headless Chromium', () => {
       expect(await page.locator('#flow-count').textContent()).toBe('0');
       await page.locator('#flow-train').click();
       expect(await page.locator('#flow-error').textContent()).toMatch(/draw at least 20 points/);
+      await page.locator('#flow-points').scrollIntoViewIfNeeded(); // the mouse works in the viewport
       const box = await page.locator('#flow-points').boundingBox();
       if (box === null) throw new Error('no #flow-points box');
       // Two clicks and a stroke between them.

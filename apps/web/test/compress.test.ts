@@ -283,6 +283,48 @@ describe('compress your own images, in headless Chromium, against gm compress / 
     }
   });
 
+  it('codes digits drawn on the pad with the mouse, and decodes them back identical', async () => {
+    const { page, log } = await openPanel(requireChromium(), url);
+    try {
+      await page.locator('#compress-pad').scrollIntoViewIfNeeded(); // the mouse works in the viewport
+      const box = await page.locator('#compress-pad').boundingBox();
+      if (box === null) throw new Error('no #compress-pad box');
+      const stroke = async (points: Array<[number, number]>): Promise<void> => {
+        await page.mouse.move(box.x + box.width * points[0]![0], box.y + box.height * points[0]![1]);
+        await page.mouse.down();
+        for (const [x, y] of points.slice(1)) await page.mouse.move(box.x + box.width * x, box.y + box.height * y, { steps: 5 });
+        await page.mouse.up();
+      };
+      await page.locator('#compress-pad-add').click(); // nothing drawn yet
+      expect(await page.locator('#compress-error').textContent()).toMatch(/Draw a digit on the black square first/);
+      await stroke([[0.5, 0.15], [0.5, 0.85]]); // a 1
+      await page.locator('#compress-pad-add').click();
+      await stroke([[0.25, 0.2], [0.75, 0.2], [0.4, 0.85]]); // a 7
+      await page.locator('#compress-pad-add').click();
+      await expect.poll(() => page.locator('#compress-pad-count').textContent()).toBe('2 drawn digits');
+      await page.locator('#compress-pad-code').click();
+      await waitForRuns(page, 1);
+      expect(await page.locator('#compress-coded').getAttribute('data-count')).toBe('2');
+      expect(await page.locator('#compress-roundtrip').getAttribute('data-ok')).toBe('true');
+      // The binarized digits hold ink: a vertical bar down the middle of the first.
+      const binary = await gridPixels(page, 'compress-binary', 2);
+      const one = binary.slice(0, 784);
+      const ink = one.filter((v) => v > 127).length;
+      expect(ink).toBeGreaterThan(20);
+      expect(one[14 * 28 + 14]).toBeGreaterThan(127);
+      expect(one[14 * 28 + 3]).toBeLessThan(128);
+      // The page's download decodes back to the drawn digits.
+      const file = await downloadGmz(page, join(work, 'drawn.gmz'));
+      await dropFiles(page, { 'drawn.gmz': file });
+      await waitForRuns(page, 2);
+      expect(await page.locator('#compress-verdict').getAttribute('data-match')).toBe('yes');
+      await page.locator('#compress').screenshot({ path: join(ARTIFACTS, 'web-compress-drawn.png') });
+      expect(log.errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('works at phone width', async () => {
     const { page, log } = await openPanel(requireChromium(), url, PHONE);
     try {
