@@ -285,6 +285,19 @@ describe('browser demo in headless Chromium', () => {
       await page.locator('#flow-stop').click();
       await page.waitForFunction(() => document.getElementById('flow')?.dataset.state === 'ready', undefined, { timeout: 30_000 });
       expect(await page.locator('#flow-status').textContent()).toMatch(/^Stopped after \d+ epochs/);
+
+      // Two short runs end with the same tensor count in the flow worker: each new flow replaces (and disposes) the
+      // last one with its optimizer, and the frames drawn during training dispose what they make.
+      const flowTensorsAfterRun = async (): Promise<number> => {
+        await page.locator('#flow-train').click();
+        await page.waitForFunction(() => document.getElementById('flow-status')?.textContent?.startsWith('Trained 3 epochs'), undefined, { timeout: 60_000 });
+        await page.waitForTimeout(1_300); // the footer refreshes every second
+        return page.evaluate(() => Number(document.getElementById('flow-tensors')?.textContent));
+      };
+      await page.locator('#flow-epochs').fill('3');
+      const first = await flowTensorsAfterRun();
+      expect(first).toBeGreaterThan(0);
+      expect(await flowTensorsAfterRun()).toBe(first);
       expect(log.errors).toEqual([]);
     } finally {
       await page.close();
