@@ -58,6 +58,7 @@ export function initDigitsPanel(options: DigitsPanelOptions): DigitsPanel {
     resample: el<HTMLButtonElement>('resample'),
     pair: el<HTMLButtonElement>('pair'),
     samples: el<HTMLCanvasElement>('samples'),
+    samplesCaption: el<HTMLElement>('samples-caption'),
     reconFigure: el<HTMLElement>('recon-figure'),
     recon: el<HTMLCanvasElement>('recon'),
     interpFigure: el<HTMLElement>('interp-figure'),
@@ -111,6 +112,7 @@ export function initDigitsPanel(options: DigitsPanelOptions): DigitsPanel {
     const figures = next.heldOut.filter((m) => m.unit === 'nats' || m.unit === 'bits/dim');
     ui.heldOut.textContent =
       figures.length === 0 ? '' : `On the page's ${digits.count - digits.trainCount} held-out digits: ${figures.map((m) => `${m.name} ${m.value.toFixed(m.unit === 'nats' ? 1 : 4)} ${m.unit}`).join(', ')}`;
+    ui.samplesCaption.textContent = next.temperature === 1 ? 'Samples' : `Samples at temperature ${next.temperature} (base draws scaled by ${next.temperature})`;
     ui.reconFigure.hidden = !next.codings;
     ui.interpFigure.hidden = !next.codings;
   };
@@ -207,7 +209,7 @@ export function initDigitsPanel(options: DigitsPanelOptions): DigitsPanel {
       }
       // One picture update at a time; an epoch that ends while the last is still drawing skips its own.
       drawing = drawing.then(async () => {
-        info = { ...(info ?? { describe: '', kind: 'vae', epochs: 0, heldOut: [] }), codings: true };
+        info = { ...(info ?? { describe: '', kind: 'vae', epochs: 0, heldOut: [], temperature: 1 }), codings: true };
         await renderAll(mine);
         enableViews(true);
       });

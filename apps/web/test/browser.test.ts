@@ -203,7 +203,7 @@ describe('browser demo in headless Chromium', () => {
 
     // Every shipped digit model loads in the worker and draws samples that are not blank.
     const options = await page.locator('#model-choice option').evaluateAll((list) => list.map((o) => (o as HTMLOptionElement).value));
-    expect(options).toEqual(expect.arrayContaining(['vae-mnist', 'vae-dlogistic-mnist', 'made-mnist']));
+    expect(options).toEqual(expect.arrayContaining(['vae-mnist', 'vae-dlogistic-mnist', 'made-mnist', 'realnvp-mnist']));
     for (const name of options.filter((o) => o !== 'trained')) {
       await page.locator('#model-choice').selectOption(name);
       await page.waitForFunction((n) => document.body.dataset.state === 'ready' && document.getElementById('status')?.textContent?.includes('shipped') && (document.getElementById('model-choice') as HTMLSelectElement).value === n, name, { timeout: 90_000 });
@@ -212,9 +212,9 @@ describe('browser demo in headless Chromium', () => {
       console.log(`[web test] ${name}: ${await page.locator('#model-info').textContent()} | ${heldOut} | sample variance ${variance(drawn).toFixed(0)}`);
       expect(variance(drawn), name).toBeGreaterThan(300);
       expect(heldOut).toMatch(/bits\/dim/);
-      // MADE has no codings: no reconstructions or interpolation to show.
-      expect(await page.locator('#recon-figure').isVisible()).toBe(name !== 'made-mnist');
-      if (name === 'made-mnist') await screenshotPanels(page, 'desktop', 'digits-made', ['digits']);
+      // MADE and the flow have no codings: no reconstructions or interpolation to show.
+      expect(await page.locator('#recon-figure').isVisible()).toBe(name.startsWith('vae-'));
+      if (!name.startsWith('vae-')) await screenshotPanels(page, 'desktop', `digits-${name}`, ['digits']);
     }
 
     // The shipped 2-D flow: its density on the page's grid adds up to about 1, its samples are drawn.

@@ -196,6 +196,8 @@ while (trainSeconds < minutes * 60) {
   );
 }
 await trainer?.dispose();
+// Each round's fit counted one "epoch" of a chunk; the checkpoint records whole passes over the training images.
+flow.epochsTrained = Math.floor(seen / N);
 const te0 = performance.now();
 const testBits = flow.bitsPerDim(test, { seed: 7, batchSize: 100, ...labelOpts(testLabels) });
 const evalSeconds = (performance.now() - te0) / 1000;

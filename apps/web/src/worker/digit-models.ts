@@ -17,6 +17,8 @@ export interface ModelInfo {
   epochs: number;
   /** It has encode/decode (reconstructions and interpolation). */
   codings: boolean;
+  /** The temperature its samples are drawn at (flows on pixels: 0.7, their usual "cooler" samples; else 1). */
+  temperature: number;
   /** Its test figures on the digits the page holds out (e.g. −ELBO in nats and bits/dim). */
   heldOut: Array<{ name: string; value: number; unit: string }>;
 }
@@ -41,6 +43,11 @@ export interface TrainSummary {
 }
 
 const PIXELS = 784;
+
+/** Flows on 8-bit pixels (input convention 'pixels') sample at T = 0.7, as flow papers show them; other models at 1. */
+function temperatureOf(m: GenerativeModel): number {
+  return m.inputConvention === 'pixels' ? 0.7 : 1;
+}
 
 export class DigitModels {
   private model: GenerativeModel | undefined;
@@ -113,7 +120,7 @@ export class DigitModels {
         x.dispose();
       }
     }
-    return { describe: m.describe(), kind: m.kind, epochs: m.epochsTrained, codings: m.encode !== undefined && m.decode !== undefined, heldOut };
+    return { describe: m.describe(), kind: m.kind, epochs: m.epochsTrained, codings: m.encode !== undefined && m.decode !== undefined, temperature: temperatureOf(m), heldOut };
   }
 
   /** `n` samples as values in [0, 1]. */
@@ -121,7 +128,7 @@ export class DigitModels {
     const m = this.current('samples');
     if (m.sample === undefined) throw new Error(`${m.kind} models do not sample`);
     const sample = m.sample.bind(m);
-    return this.display(m, () => sample(n, { seed }));
+    return this.display(m, () => sample(n, { seed, temperature: temperatureOf(m) }));
   }
 
   /** decode(encode(x)) of `pixels` (grey bytes) as values in [0, 1]. */
