@@ -8,6 +8,7 @@ import * as Comlink from 'comlink';
 import type { BackendChoice, BackendName } from '@gm/backend';
 import type { DigitSet } from './digits-format';
 import { el, messageOf } from './dom';
+import { heldOutFigures } from './held-out-figures';
 import { LossCurve } from './loss-curve';
 import { startPanelWorker } from './panel-worker-client';
 import { bytesToUnit, drawGrid } from './render';
@@ -109,9 +110,8 @@ export function initDigitsPanel(options: DigitsPanelOptions): DigitsPanel {
   const showInfo = (next: ModelInfo): void => {
     info = next;
     ui.info.textContent = `${next.describe}${next.epochs > 0 ? `; ${next.epochs} epochs trained` : ''}`;
-    const figures = next.heldOut.filter((m) => m.unit === 'nats' || m.unit === 'bits/dim');
-    ui.heldOut.textContent =
-      figures.length === 0 ? '' : `On the page's ${digits.count - digits.trainCount} held-out digits: ${figures.map((m) => `${m.name} ${m.value.toFixed(m.unit === 'nats' ? 1 : 4)} ${m.unit}`).join(', ')}`;
+    const figures = heldOutFigures(next.heldOut);
+    ui.heldOut.textContent = figures === '' ? '' : `On the page's ${digits.count - digits.trainCount} held-out digits: ${figures}`;
     ui.samplesCaption.textContent = next.temperature === 1 ? 'Samples' : `Samples at temperature ${next.temperature} (base draws scaled by ${next.temperature})`;
     ui.reconFigure.hidden = !next.codings;
     ui.interpFigure.hidden = !next.codings;

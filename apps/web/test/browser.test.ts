@@ -167,7 +167,7 @@ describe('browser demo in headless Chromium', () => {
     expect(await page.locator('#backend-sentence').textContent()).toMatch(/^The models compute on .*Web Worker/);
     console.log(`[web test] backend ${backend} ${await page.locator('#backend-detail').textContent()}; shipped model shown after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // The held-out figures are measured in the page: a −ELBO in nats and bits/dim for the reference VAE.
-    expect(await page.locator('#held-out').textContent()).toMatch(/40 held-out digits: negElbo \d+\.\d nats, .*bits\/dim/);
+    expect(await page.locator('#held-out').textContent()).toMatch(/40 held-out digits: −ELBO \d+\.\d nats \(0\.\d{4} bits\/dim\)$/);
 
     const samples = await canvasPixels(page, 'samples', 2);
     expect(variance(samples)).toBeGreaterThan(500); // a blank or flat-grey canvas has variance ~0
@@ -232,6 +232,8 @@ describe('browser demo in headless Chromium', () => {
     try {
       expect(await waitForState(page, ['ready', 'error'], 120_000)).toBe('ready');
       await page.waitForFunction(() => document.getElementById('flow')?.dataset.state === 'ready', undefined, { timeout: 60_000 });
+      // The compression panel builds its model on the page's own thread at start: wait for it too.
+      await page.waitForFunction(() => document.getElementById('compress')?.dataset.state === 'ready', undefined, { timeout: 60_000 });
       // Long tasks on the main thread from here on (the page's start — compiling wasm, loading models — is before).
       await page.evaluate(() => {
         const w = window as unknown as { longTasks: number[] };
