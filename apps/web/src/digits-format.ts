@@ -84,10 +84,3 @@ export function balancedIndices(labels: Uint8Array, perClass: number): number[] 
   for (let k = 0; k < perClass; k++) for (const list of byClass) out.push(list[k] as number);
   return out;
 }
-
-/** Static binarization (pixel / 255 > 0.5 → 1), as @gm/data's `binarizeStatic`, into floats for a tensor. */
-export function binarize(pixels: Uint8Array): Float32Array {
-  const out = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] as number) / 255 > 0.5 ? 1 : 0;
-  return out;
-}

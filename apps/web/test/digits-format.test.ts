@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { balancedIndices, binarize, decodeDigits, encodeDigits, DIGITS_HEADER_BYTES } from '../src/digits-format';
+import { balancedIndices, decodeDigits, encodeDigits, DIGITS_HEADER_BYTES } from '../src/digits-format';
 
 function sample(count: number, trainCount: number) {
   const images = Uint8Array.from({ length: count * 4 }, (_, i) => (i * 37) % 256);
@@ -35,9 +35,5 @@ describe('digits.bin format', () => {
     expect(idx[0]).toBe(1);
     expect(idx[3]).toBe(0);
     expect(() => balancedIndices(labels, 3)).toThrow(/only 2 digits of class 0/);
-  });
-
-  it('binarizes like @gm/data binarizeStatic (v/255 > 0.5)', () => {
-    expect(Array.from(binarize(Uint8Array.from([0, 127, 128, 255])))).toEqual([0, 0, 1, 1]);
   });
 });
