@@ -8,7 +8,7 @@ import { gmAdam } from '@gm/backend';
 import type { GenerativeModel } from '@gm/core';
 import { inputToUnit, pixelsToInput } from '@gm/data';
 import { filesStore, loadModel, urlStore, VAE, type CheckpointStore } from '@gm/models';
-import { TrainingControl, type TrainProgress } from './training-control';
+import { TrainingControl, type TrainProgress, type TrainSummary } from './training-control';
 
 /** What the page shows about the current model. */
 export interface ModelInfo {
@@ -34,12 +34,6 @@ export interface TrainRequest {
   batchSize: number;
   learningRate: number;
   seed: number;
-}
-
-export interface TrainSummary {
-  stopReason: string;
-  epochs: number;
-  seconds: number;
 }
 
 const PIXELS = 784;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gmAdam } from '@gm/backend';
 import { loadModel, SplineFlow, urlStore } from '@gm/models';
 import { gridPoints, type DensityGrid } from '../density-grid';
-import { TrainingControl, type TrainProgress } from './training-control';
+import { TrainingControl, type TrainProgress, type TrainSummary } from './training-control';
 
 export interface FlowTrainRequest {
   /** Interleaved (x, y). */
@@ -45,7 +45,7 @@ export class Flow2d {
   }
 
   /** Trains a new flow on `points`; `progress` hears every batch (loss: −log p in nats per point). */
-  async train(request: FlowTrainRequest, progress: (p: TrainProgress) => void): Promise<{ stopReason: string; epochs: number; seconds: number }> {
+  async train(request: FlowTrainRequest, progress: (p: TrainProgress) => void): Promise<TrainSummary> {
     const n = request.points.length / 2;
     if (!Number.isInteger(n) || n < 2) throw new Error(`the flow needs at least 2 points to train on, got ${n}`);
     return this.control.run(request.epochs, progress, async (callbacks) => {

@@ -19,6 +19,13 @@ export interface TrainProgress {
   seconds: number;
 }
 
+/** How a run ended: `fit`'s stop reason ('aborted' when stopped), the model's epochs and the run's seconds. */
+export interface TrainSummary {
+  stopReason: string;
+  epochs: number;
+  seconds: number;
+}
+
 /** What a run gives `fit`. */
 export interface RunCallbacks {
   signal: AbortSignal;
