@@ -49,24 +49,16 @@ describe('wasm Concat (gm)', () => {
     }
   });
 
-  it("joins a Real NVP coupling's channel halves (runs of 2 floats over 12,544 pixels) faster than the stock kernel", () => {
+  // Its speed (stock makes 25,088 subarray + set calls per concat of this shape) is measured by `pnpm bench --suite
+  // model-steps` in a Real NVP step, not here: a timed ratio in a unit test failed on a loaded CI machine.
+  it("joins a Real NVP coupling's channel halves (runs of 2 floats over 12,544 pixels) as the stock kernel does", () => {
     const a = tf.randomNormal([64, 14, 14, 2], 0, 1, 'float32', 1);
     const b = tf.randomNormal([64, 14, 14, 2], 0, 1, 'float32', 2);
-    const time = (installed: boolean) => {
-      if (!installed) uninstallWasmConcat();
-      const t0 = performance.now();
-      for (let i = 0; i < 10; i++) tf.concat([a, b], 3).dispose();
-      const ms = performance.now() - t0;
-      installWasmConcat();
-      return ms;
-    };
-    time(true);
-    time(false);
-    const mine = time(true);
-    const stock = time(false);
-    // A ratio, not a timing target (stock makes 25,088 subarray + set calls per concat).
-    expect(mine).toBeLessThan(stock / 2);
-    tf.dispose([a, b]);
+    const y = tf.concat([a, b], 3);
+    const ref = stockConcat([a, b], 3);
+    expect(y.shape).toEqual(ref.shape);
+    expect(Array.from(y.dataSync())).toEqual(ref.values);
+    tf.dispose([a, b, y]);
   });
 
   it('gives the same gradients (concat backprop) and leaks nothing', () => {
