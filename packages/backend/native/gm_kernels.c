@@ -178,6 +178,62 @@ void gm_gemm(int M, int N, int K, const float* A, int lda, int a_trans, const fl
   gemm_packed(M, N, K, A, lda, a_trans, scratch, C, bias, relu, 0, scratch + packed_floats(K, N));
 }
 
+static inline float lane_sum(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+         (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+/*
+ * C[M×N] (row stride ldc) = A·B for a narrow B (N < NR), A row-major M×K (row stride lda), B given as Bt = Bᵀ,
+ * row-major N×K. The 4×8 tile would compute mostly padding here (N = 1 uses 1 of its 8 columns: a 32→1 convolution
+ * ran at ~3 GFLOP/s), so this kernel runs along k instead: four rows of A against two columns of B, four k per
+ * vector (8 accumulators), the lanes summed at the end; a k tail of K mod 4 is added in scalar.
+ */
+static void gemm_narrow(int M, int N, int K, const float* A, int lda, const float* Bt, float* C, int ldc) {
+  const int K4 = K & ~3;
+  for (int i0 = 0; i0 < M; i0 += 4) {
+    const int mr = M - i0 < 4 ? M - i0 : 4;
+    /* Rows past the edge re-read the last valid row; their results are not stored. */
+    const float* a0 = A + (size_t)i0 * lda;
+    const float* a1 = mr > 1 ? a0 + lda : a0;
+    const float* a2 = mr > 2 ? a1 + lda : a1;
+    const float* a3 = mr > 3 ? a2 + lda : a2;
+    for (int n0 = 0; n0 < N; n0 += 2) {
+      const int two = N - n0 > 1;
+      const float* b0 = Bt + (size_t)n0 * K;
+      const float* b1 = two ? b0 + K : b0;
+      v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      for (int k = 0; k < K4; k += 4) {
+        const v128_t v0 = wasm_v128_load(b0 + k), v1 = wasm_v128_load(b1 + k);
+        v128_t a = wasm_v128_load(a0 + k);
+        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, v0));
+        c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, v1));
+        a = wasm_v128_load(a1 + k);
+        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, v0));
+        c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, v1));
+        a = wasm_v128_load(a2 + k);
+        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, v0));
+        c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, v1));
+        a = wasm_v128_load(a3 + k);
+        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, v0));
+        c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, v1));
+      }
+      float s00 = lane_sum(c00), s01 = lane_sum(c01), s10 = lane_sum(c10), s11 = lane_sum(c11);
+      float s20 = lane_sum(c20), s21 = lane_sum(c21), s30 = lane_sum(c30), s31 = lane_sum(c31);
+      for (int k = K4; k < K; k++) {
+        s00 += a0[k] * b0[k], s01 += a0[k] * b1[k], s10 += a1[k] * b0[k], s11 += a1[k] * b1[k];
+        s20 += a2[k] * b0[k], s21 += a2[k] * b1[k], s30 += a3[k] * b0[k], s31 += a3[k] * b1[k];
+      }
+      float* c = C + (size_t)i0 * ldc + n0;
+      c[0] = s00;
+      if (two) c[1] = s01;
+      if (mr > 1) { c[ldc] = s10; if (two) c[ldc + 1] = s11; }
+      if (mr > 2) { c[2 * ldc] = s20; if (two) c[2 * ldc + 1] = s21; }
+      if (mr > 3) { c[3 * ldc] = s30; if (two) c[3 * ldc + 1] = s31; }
+    }
+  }
+}
+
 /*
  * Convolutions (NHWC, dilation 1), each as GEMMs over gathered rows ("im2col" in chunks of positions):
  *   forward      y[b, oy, ox, o] = Σ_{fy, fx, c} x[b, oy·sh + fy − padT, ox·sw + fx − padL, c] · w[fy, fx, c, o]
@@ -210,6 +266,114 @@ static inline const float* tap_source(const float* x, int H, int W, int C, int b
   return x + (((size_t)b * H + iy) * W + ix) * C;
 }
 
+/*
+ * Few output channels (CO < NR: Real NVP's s/t outputs, a decoder's last layer) leave the 4×8 tile mostly idle, and
+ * gathering FH·FW·C floats per position for a product only CO wide costs more than the product (a 32→1 convolution
+ * ran at ~3 GFLOP/s). These kernels read the input rows in place instead: four positions at a time, each tap's C
+ * channels as vectors against the weights stored transposed (wt: CO × FH·FW·C), two output channels at a time.
+ * Taps outside the input read `zeros` (C floats).
+ */
+static void conv_forward_direct(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y, int FH,
+                                int FW, int sh, int sw, int padT, int padL, const float* wt, const float* zeros) {
+  const int positions = B * OH * OW, taps = FH * FW, k = taps * C, C4 = C & ~3;
+  for (int p0 = 0; p0 < positions; p0 += 4) {
+    const int mr = positions - p0 < 4 ? positions - p0 : 4;
+    int pb[4], py[4], px[4];
+    for (int i = 0; i < 4; i++) {
+      const int p = p0 + (i < mr ? i : mr - 1); /* positions past the end repeat the last; not stored */
+      px[i] = p % OW, py[i] = (p / OW) % OH, pb[i] = p / (OW * OH);
+    }
+    for (int o0 = 0; o0 < CO; o0 += 2) {
+      const int two = CO - o0 > 1;
+      const float* w0 = wt + (size_t)o0 * k;
+      const float* w1 = two ? w0 + k : w0;
+      v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      float t00 = 0.f, t01 = 0.f, t10 = 0.f, t11 = 0.f, t20 = 0.f, t21 = 0.f, t30 = 0.f, t31 = 0.f;
+      for (int t = 0; t < taps; t++) {
+        const int fy = t / FW, fx = t % FW;
+        const float* s[4];
+        for (int i = 0; i < 4; i++) {
+          s[i] = tap_source(x, H, W, C, pb[i], py[i], px[i], fy, fx, sh, sw, padT, padL);
+          if (!s[i]) s[i] = zeros;
+        }
+        const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3];
+        const float* u0 = w0 + t * C;
+        const float* u1 = w1 + t * C;
+        for (int c = 0; c < C4; c += 4) {
+          const v128_t v0 = wasm_v128_load(u0 + c), v1 = wasm_v128_load(u1 + c);
+          v128_t a = wasm_v128_load(s0 + c);
+          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, v0));
+          c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, v1));
+          a = wasm_v128_load(s1 + c);
+          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, v0));
+          c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, v1));
+          a = wasm_v128_load(s2 + c);
+          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, v0));
+          c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, v1));
+          a = wasm_v128_load(s3 + c);
+          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, v0));
+          c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, v1));
+        }
+        for (int c = C4; c < C; c++) {
+          t00 += s0[c] * u0[c], t01 += s0[c] * u1[c], t10 += s1[c] * u0[c], t11 += s1[c] * u1[c];
+          t20 += s2[c] * u0[c], t21 += s2[c] * u1[c], t30 += s3[c] * u0[c], t31 += s3[c] * u1[c];
+        }
+      }
+      float* out = y + (size_t)p0 * CO + o0;
+      out[0] = lane_sum(c00) + t00;
+      if (two) out[1] = lane_sum(c01) + t01;
+      if (mr > 1) { out[CO] = lane_sum(c10) + t10; if (two) out[CO + 1] = lane_sum(c11) + t11; }
+      if (mr > 2) { out[2 * CO] = lane_sum(c20) + t20; if (two) out[2 * CO + 1] = lane_sum(c21) + t21; }
+      if (mr > 3) { out[3 * CO] = lane_sum(c30) + t30; if (two) out[3 * CO + 1] = lane_sum(c31) + t31; }
+    }
+  }
+}
+
+/*
+ * dWᵀ (acc: CO × FH·FW·C, zeroed by the caller) += Σ_p x[tap source of p]ᵀ · dy[p] for CO < NR, read in place: four
+ * positions at a time, each tap's C channels as vectors, the accumulator row (in L1) loaded and stored once per four
+ * positions.
+ */
+static void conv_filter_grad_direct(int B, int H, int W, int C, const float* x, int OH, int OW, int CO,
+                                    const float* dy, int FH, int FW, int sh, int sw, int padT, int padL, float* acc,
+                                    const float* zeros) {
+  const int positions = B * OH * OW, taps = FH * FW, k = taps * C, C4 = C & ~3;
+  for (int p0 = 0; p0 < positions; p0 += 4) {
+    const int mr = positions - p0 < 4 ? positions - p0 : 4;
+    int pb[4], py[4], px[4];
+    for (int i = 0; i < 4; i++) {
+      const int p = p0 + (i < mr ? i : mr - 1); /* positions past the end repeat the last with weight 0 */
+      px[i] = p % OW, py[i] = (p / OW) % OH, pb[i] = p / (OW * OH);
+    }
+    for (int t = 0; t < taps; t++) {
+      const int fy = t / FW, fx = t % FW;
+      const float* s[4];
+      for (int i = 0; i < 4; i++) {
+        s[i] = tap_source(x, H, W, C, pb[i], py[i], px[i], fy, fx, sh, sw, padT, padL);
+        if (!s[i]) s[i] = zeros;
+      }
+      const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3];
+      for (int o = 0; o < CO; o++) {
+        const float e0 = dy[(size_t)p0 * CO + o];
+        const float e1 = mr > 1 ? dy[(size_t)(p0 + 1) * CO + o] : 0.f;
+        const float e2 = mr > 2 ? dy[(size_t)(p0 + 2) * CO + o] : 0.f;
+        const float e3 = mr > 3 ? dy[(size_t)(p0 + 3) * CO + o] : 0.f;
+        const v128_t d0 = wasm_f32x4_splat(e0), d1 = wasm_f32x4_splat(e1), d2 = wasm_f32x4_splat(e2), d3 = wasm_f32x4_splat(e3);
+        float* a = acc + (size_t)o * k + t * C;
+        for (int c = 0; c < C4; c += 4) {
+          v128_t v = wasm_v128_load(a + c);
+          v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(s0 + c), d0));
+          v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(s1 + c), d1));
+          v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(s2 + c), d2));
+          v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(s3 + c), d3));
+          wasm_v128_store(a + c, v);
+        }
+        for (int c = C4; c < C; c++) a[c] += s0[c] * e0 + s1[c] * e1 + s2[c] * e2 + s3[c] * e3;
+      }
+    }
+  }
+}
+
 EXPORT(gm_conv2d_forward_scratch_floats)
 int gm_conv2d_forward_scratch_floats(int FH, int FW, int C, int CO) {
   int k = FH * FW * C;
@@ -223,6 +387,15 @@ void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int O
   float* packed = scratch;
   float* cols = packed + packed_floats(k, CO);
   float* tile = cols + (size_t)rows_max * k;
+  if (CO < NR) {
+    /* wt = wᵀ (CO × k) and C zeros, both in the panels' room (k·NR floats ≥ k·CO + C). */
+    float* zeros = packed + (size_t)CO * k;
+    for (int o = 0; o < CO; o++)
+      for (int i = 0; i < k; i++) packed[(size_t)o * k + i] = w[(size_t)i * CO + o];
+    for (int c = 0; c < C; c++) zeros[c] = 0.f;
+    conv_forward_direct(B, H, W, C, x, OH, OW, CO, y, FH, FW, sh, sw, padT, padL, packed, zeros);
+    return;
+  }
   pack_b(w, k, CO, CO, 1, packed); /* w is [FH·FW·C, CO] row-major */
   const int positions = B * OH * OW;
   for (int p0 = 0; p0 < positions; p0 += rows_max) {
@@ -258,7 +431,20 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
   float* cols = packed + packed_floats(k_all, C);
   float* out = cols + (size_t)rows_max * k_all;
   float* tile = out + (size_t)rows_max * C;
-  const int in_place = sh == 1 && sw == 1;
+  if (sh == 1 && sw == 1 && C < NR) {
+    /* Stride 1: dx is the forward convolution of dy (CO channels) with the filter mirrored in space and its channel
+     * axes swapped, padded FH − 1 − padT above and FW − 1 − padL left; wt (C × FH·FW·CO) and CO zeros. */
+    float* zeros = packed + (size_t)C * k_all;
+    for (int t = 0; t < FH * FW; t++) {
+      const int mirrored = (FH - 1 - t / FW) * FW + (FW - 1 - t % FW);
+      for (int c = 0; c < C; c++)
+        for (int o = 0; o < CO; o++) packed[(size_t)c * k_all + mirrored * CO + o] = w[((size_t)t * C + c) * CO + o];
+    }
+    for (int o = 0; o < CO; o++) zeros[o] = 0.f;
+    conv_forward_direct(B, OH, OW, CO, dy, H, W, C, dx, FH, FW, 1, 1, FH - 1 - padT, FW - 1 - padL, packed, zeros);
+    return;
+  }
+  const int in_place = sh == 1 && sw == 1, narrow = C < NR;
   for (int ry = 0; ry < sh; ry++) {
     for (int rx = 0; rx < sw; rx++) {
       /* The class's pixels: iy = iy0, iy0 + sh, … and ix = ix0, ix0 + sw, … */
@@ -276,11 +462,18 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
         }
         continue;
       }
-      /* Row (j, o) of the K×C operand holds w[t_j][c][o] over c, t_j the class's j-th tap. */
+      /* Row (j, o) of the K×C operand holds w[t_j][c][o] over c, t_j the class's j-th tap: packed into panels, or
+       * transposed (C×K, element (c, j·CO + o)) for the narrow kernel when C < NR. */
       int j = 0;
       for (int fy = ry; fy < FH; fy += sh) {
         for (int fx = rx; fx < FW; fx += sw) {
-          pack_b_rows(w + (size_t)(fy * FW + fx) * C * CO, CO, C, 1, CO, packed, k, j * CO);
+          const float* wt = w + (size_t)(fy * FW + fx) * C * CO;
+          if (narrow) {
+            for (int c = 0; c < C; c++)
+              for (int o = 0; o < CO; o++) packed[(size_t)c * k + j * CO + o] = wt[c * CO + o];
+          } else {
+            pack_b_rows(wt, CO, C, 1, CO, packed, k, j * CO);
+          }
           j++;
         }
       }
@@ -302,10 +495,10 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
             }
           }
         }
-        if (in_place) {
-          gemm_packed(rows, C, k, cols, k, 0, packed, dx + (size_t)q0 * C, 0, 0, 0, tile);
-        } else {
-          gemm_packed(rows, C, k, cols, k, 0, packed, out, 0, 0, 0, tile);
+        float* dst = in_place ? dx + (size_t)q0 * C : out;
+        if (narrow) gemm_narrow(rows, C, k, cols, k, packed, dst, C);
+        else gemm_packed(rows, C, k, cols, k, 0, packed, dst, 0, 0, 0, tile);
+        if (!in_place) {
           for (int r = 0; r < rows; r++) {
             int q = q0 + r, jx = q % nx_count, jy = (q / nx_count) % ny_count, b = q / (nx_count * ny_count);
             float* d = dx + (((size_t)b * H + iy0 + jy * sh) * W + ix0 + jx * sw) * C;
@@ -318,25 +511,62 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
   }
 }
 
+/*
+ * The filter grad runs one GEMM per tap, dW_tap (C×CO) += X_tapᵀ·dy, which wastes the 4×8 tile when CO < NR (its
+ * columns) or C < 4 (its rows): a 32→2 convolution's filter grad ran at ~4 GFLOP/s. CO < NR reads the input in place
+ * (conv_filter_grad_direct, into dWᵀ in scratch); C < 4 takes all taps at once over gathered rows of k = FH·FW·C,
+ * dW (k×CO) += colsᵀ·dy.
+ */
 EXPORT(gm_conv2d_filter_grad_scratch_floats)
-int gm_conv2d_filter_grad_scratch_floats(int C, int CO) {
-  int rows = chunk_rows(C > CO ? C : CO);
+int gm_conv2d_filter_grad_scratch_floats(int FH, int FW, int C, int CO) {
+  const int k = FH * FW * C;
+  if (CO < NR) return CO * k + C;
+  if (C < 4) return chunk_rows(k) * k + packed_floats(chunk_rows(k), CO) + 32;
+  const int rows = chunk_rows(C > CO ? C : CO);
   return rows * C + packed_floats(rows, CO) + 32;
 }
 
 EXPORT(gm_conv2d_filter_grad)
 void gm_conv2d_filter_grad(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, const float* dy,
                            int FH, int FW, int sh, int sw, int padT, int padL, float* dw, float* scratch) {
+  const int positions = B * OH * OW, taps = FH * FW, k = taps * C;
+  if (CO < NR) {
+    float* acc = scratch; /* dWᵀ, CO × k */
+    float* zeros = acc + (size_t)CO * k;
+    for (int i = 0; i < CO * k + C; i++) scratch[i] = 0.f;
+    conv_filter_grad_direct(B, H, W, C, x, OH, OW, CO, dy, FH, FW, sh, sw, padT, padL, acc, zeros);
+    for (int o = 0; o < CO; o++)
+      for (int i = 0; i < k; i++) dw[(size_t)i * CO + o] = acc[(size_t)o * k + i];
+    return;
+  }
+  if (C < 4) {
+    const int rows_max = chunk_rows(k);
+    float* cols = scratch;
+    float* packed = cols + (size_t)rows_max * k;
+    float* tile = packed + packed_floats(rows_max, CO);
+    for (int i = 0; i < k * CO; i++) dw[i] = 0.f;
+    for (int p0 = 0; p0 < positions; p0 += rows_max) {
+      const int rows = positions - p0 < rows_max ? positions - p0 : rows_max;
+      for (int r = 0; r < rows; r++) {
+        int p = p0 + r, ox = p % OW, oy = (p / OW) % OH, b = p / (OW * OH);
+        for (int t = 0; t < taps; t++) {
+          copy_or_zero(cols + (size_t)r * k + t * C, tap_source(x, H, W, C, b, oy, ox, t / FW, t % FW, sh, sw, padT, padL), C);
+        }
+      }
+      pack_b(dy + (size_t)p0 * CO, rows, CO, CO, 1, packed);
+      gemm_packed(k, CO, rows, cols, k, 1, packed, dw, 0, 0, 1, tile);
+    }
+    return;
+  }
   const int rows_max = chunk_rows(C > CO ? C : CO);
   float* cols = scratch;
   float* packed = cols + (size_t)rows_max * C;
   float* tile = packed + packed_floats(rows_max, CO);
-  const int positions = B * OH * OW;
-  for (int i = 0; i < FH * FW * C * CO; i++) dw[i] = 0.f;
+  for (int i = 0; i < taps * C * CO; i++) dw[i] = 0.f;
   for (int p0 = 0; p0 < positions; p0 += rows_max) {
     int rows = positions - p0 < rows_max ? positions - p0 : rows_max;
     pack_b(dy + (size_t)p0 * CO, rows, CO, CO, 1, packed);
-    for (int t = 0; t < FH * FW; t++) {
+    for (int t = 0; t < taps; t++) {
       for (int r = 0; r < rows; r++) {
         int p = p0 + r, ox = p % OW, oy = (p / OW) % OH, b = p / (OW * OH);
         copy_or_zero(cols + (size_t)r * C, tap_source(x, H, W, C, b, oy, ox, t / FW, t % FW, sh, sw, padT, padL), C);

@@ -86,10 +86,18 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     }
   });
 
-  it('the conv kernels match a direct sum and write only their outputs and scratch', async () => {
+  // x [2, 5, 4, C], filter [3, 2, C, CO], stride (sh, 1), padding top 1 / left 0. The channel counts and the stride
+  // pick the kernels' paths: fewer than 8 output channels read the input in place (forward, filter grad); fewer than
+  // 8 input channels run the input grad in place at stride 1, along k otherwise; fewer than 4 input channels take the
+  // filter grad over all taps at once.
+  it.each([
+    [3, 5, 2, 'in-place forward and filter grad, input grad along k'],
+    [3, 5, 1, 'in-place forward, input grad and filter grad'],
+    [9, 10, 2, 'tiled GEMMs, filter grad per tap'],
+    [2, 9, 2, 'tiled forward, input grad along k, filter grad over all taps'],
+  ])('the conv kernels match a direct sum and write only their outputs and scratch: C %i, CO %i, stride %i (%s)', async (C, CO, sh) => {
     const { kernels, alloc, fill, read, untouchedOutside } = await heap();
-    // x [2, 5, 4, 3], filter [3, 2, 3, 5], stride (2, 1), padding top 1 / left 0 → y [2, 3, 3, 5]
-    const [B, H, W, C, FH, FW, CO, sh, sw, padT, padL] = [2, 5, 4, 3, 3, 2, 5, 2, 1, 1, 0];
+    const [B, H, W, FH, FW, sw, padT, padL] = [2, 5, 4, 3, 2, 1, 1, 0];
     const OH = Math.floor((H + 2 * padT - FH) / sh) + 1;
     const OW = W - FW + 1;
     const xs = random(B * H * W * C, 11);
@@ -106,7 +114,7 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     const scratch = [
       kernels.gm_conv2d_forward_scratch_floats(FH, FW, C, CO),
       kernels.gm_conv2d_input_grad_scratch_floats(FH, FW, C, CO),
-      kernels.gm_conv2d_filter_grad_scratch_floats(C, CO),
+      kernels.gm_conv2d_filter_grad_scratch_floats(FH, FW, C, CO),
     ].map((floats) => [alloc(floats), floats * 4] as [number, number]);
     const geometry = [B, H, W, C] as const;
     kernels.gm_conv2d_forward(...geometry, x, OH, OW, CO, y, FH, FW, sh, sw, padT, padL, w, scratch[0]![0]);

@@ -49,7 +49,7 @@ export interface GmKernelExports {
     relu: number,
     scratch: number,
   ): void;
-  gm_conv2d_filter_grad_scratch_floats(c: number, co: number): number;
+  gm_conv2d_filter_grad_scratch_floats(fh: number, fw: number, c: number, co: number): number;
   /** dw (in the filter position) from x and dy. */
   gm_conv2d_filter_grad: ConvKernel;
   gm_conv2d_forward_scratch_floats(fh: number, fw: number, c: number, co: number): number;

@@ -25,6 +25,11 @@ const cases: ConvCase[] = [
   { x: [2, 11, 10, 3], filter: [4, 2, 3, 5], strides: [3, 2], pad: 'valid' }, // unequal strides, even filter
   { x: [1, 9, 9, 2], filter: [2, 2, 2, 3], strides: 3, pad: 'valid' }, // stride > filter: pixels no tap reads
   { x: [2, 8, 7, 4], filter: [3, 3, 4, 3], strides: 2, pad: 1 }, // explicit padding with a stride
+  // Few channels (Real NVP's s/t outputs, a decoder's last layer) take other GEMM orientations:
+  { x: [2, 10, 9, 12], filter: [3, 3, 12, 1], strides: 1, pad: 'same' }, // one output channel, wide input
+  { x: [2, 9, 7, 1], filter: [3, 3, 1, 10], strides: 1, pad: 'same' }, // one input channel, wide output
+  { x: [3, 26, 25, 2], filter: [3, 3, 2, 3], strides: 1, pad: 'same' }, // narrow both ways, 1,950 positions: chunks
+  { x: [2, 13, 11, 7], filter: [3, 3, 7, 2], strides: 2, pad: 'same' }, // narrow with strides (every pixel class)
 ];
 
 /** conv2d(x, w), and the gradients of sum(conv2d(x, w) · r) w.r.t. x and w, for fixed random x, w, r. */
@@ -95,6 +100,34 @@ describe('wasm conv kernels (gm): Conv2D, Conv2DBackpropInput, Conv2DBackpropFil
     const stock = run();
     installWasmConvKernels();
     expect(Array.from(viaOverride)).toEqual(Array.from(stock));
+  });
+
+  it.each(['linear', 'relu', 'elu', 'sigmoid'] as const)('FusedConv2D (conv + bias + %s) runs gm\'s conv and equals the cpu backend', async (activation) => {
+    const run = (withBias: boolean) =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([2, 9, 8, 6], 0, 1, 'float32', 21) as tf.Tensor4D;
+        const w = tf.randomNormal([3, 3, 6, 1], 0, 0.5, 'float32', 22) as tf.Tensor4D;
+        const bias = withBias ? tf.randomNormal([1], 0, 1, 'float32', 23) : undefined;
+        return tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias, activation }).dataSync() as Float32Array;
+      });
+    for (const withBias of [true, false]) {
+      await tf.setBackend('cpu');
+      const cpu = run(withBias);
+      await tf.setBackend('wasm');
+      const buffers = tf.backend().numDataIds();
+      const viaGm = run(withBias);
+      expect(tf.backend().numDataIds()).toBe(buffers); // the epilogue's intermediate buffers are released
+      expect(worstRelative(cpu, viaGm)).toBeLessThan(1e-4);
+    }
+    // gm's kernel is the one registered (uninstalling restores the stock XNNPACK kernel, which gives the same values).
+    const gmKernel = tf.getKernel('FusedConv2D', 'wasm')?.kernelFunc;
+    uninstallWasmConvKernels();
+    try {
+      expect(tf.getKernel('FusedConv2D', 'wasm')?.kernelFunc).not.toBe(gmKernel);
+      expect(worstRelative(run(true), (installWasmConvKernels(), run(true)))).toBeLessThan(1e-4);
+    } finally {
+      installWasmConvKernels();
+    }
   });
 
   it('trains a conv layer on wasm without leaking tensors or buffers', () => {

@@ -5,13 +5,15 @@
  * - `Conv2DBackpropFilter`: tfjs-backend-wasm 4.22 has none, so no convolution could be trained on wasm at all.
  * - `Conv2DBackpropInput`: the stock kernel (XNNPACK deconvolution, set up anew for every new filter) took ~220 ms
  *   per call on a Real NVP coupling (64×14×14×32 → 32 channels), 75% of a training step.
- * - `Conv2D`: the stock XNNPACK convolution also re-packs new filters on every call.
+ * - `Conv2D` and `FusedConv2D` (+ bias + activation): the stock XNNPACK convolution also re-packs new filters on
+ *   every call (a 32→1 decoder output layer took ~20 ms per call).
  * NHWC, dilation 1 and float32 only; anything else (and a backend without gm's kernels bound) goes to the stock
  * kernel when there is one.
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { gmKernelsFor, withScratch, type WasmBackendHeap } from './gm-kernels';
 import { wasmKernelOverride } from './kernel-override';
+import { addBiasAndActivate } from './wasm-matmul';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 
@@ -94,6 +96,13 @@ function conv2d(args: KernelArgs): TensorInfo | undefined {
   return out;
 }
 
+/** conv2d + bias + activation: tfjs-layers' Conv2D with a bias runs this (the stock one is XNNPACK, re-packing filters per call). */
+function fusedConv2d(args: KernelArgs): TensorInfo | undefined {
+  const { bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | null | undefined>;
+  const out = conv2d(args);
+  return out === undefined ? undefined : addBiasAndActivate(out, args, bias, preluActivationWeights);
+}
+
 function conv2dBackpropInput(args: KernelArgs): TensorInfo | undefined {
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const inputShape = (args.attrs as unknown as ConvAttrs).inputShape;
@@ -115,13 +124,14 @@ function conv2dBackpropFilter(args: KernelArgs): TensorInfo | undefined {
   if (g === undefined) return undefined;
   const { info, heap, kernels } = g;
   const out = heap.makeOutput([...filterShape], 'float32');
-  const scratch = kernels.gm_conv2d_filter_grad_scratch_floats(info.inChannels, info.outChannels);
+  const scratch = kernels.gm_conv2d_filter_grad_scratch_floats(info.filterHeight, info.filterWidth, info.inChannels, info.outChannels);
   runConv(g, 'gm_conv2d_filter_grad', { x: offset(heap, x), y: offset(heap, dy), filter: offset(heap, out) }, scratch);
   return out;
 }
 
 const GM_CONV_KERNELS: Record<string, (args: KernelArgs) => TensorInfo | undefined> = {
   Conv2D: conv2d,
+  FusedConv2D: fusedConv2d,
   Conv2DBackpropInput: conv2dBackpropInput,
   Conv2DBackpropFilter: conv2dBackpropFilter,
 };
@@ -138,7 +148,7 @@ const overrides = Object.entries(GM_CONV_KERNELS).map(([name, gm]) =>
 );
 
 /**
- * Registers gm's Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter on wasm (idempotent); each falls back to the
+ * Registers gm's Conv2D, FusedConv2D, Conv2DBackpropInput and Conv2DBackpropFilter on wasm (idempotent); each falls back to the
  * stock kernel for what it does not handle. Returns false when the wasm backend package is not loaded.
  */
 export function installWasmConvKernels(): boolean {

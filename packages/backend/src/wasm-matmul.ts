@@ -93,7 +93,6 @@ function batchSize(a: TensorInfo, b: TensorInfo): number {
 
 /** `_FusedMatMul` for batches > 1: BatchMatMul (fast path) + bias + activation, each by its own wasm kernel. */
 function composedFusedMatMul(args: KernelArgs): TensorInfo {
-  const backend = args.backend as unknown as DisposingBackend;
   const attrs = args.attrs as NamedAttrMap & FusedAttrs;
   const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
   const product = runWasmKernel('BatchMatMul', {
@@ -101,12 +100,21 @@ function composedFusedMatMul(args: KernelArgs): TensorInfo {
     backend: args.backend,
     attrs: { transposeA: attrs.transposeA ?? false, transposeB: attrs.transposeB ?? false },
   });
-  let out = product;
+  return addBiasAndActivate(product, args, bias ?? undefined, preluActivationWeights ?? undefined);
+}
+
+/**
+ * The epilogue of a fused kernel (`_FusedMatMul`, `FusedConv2D`) run by wasm kernels: `x` [+ bias, broadcast] then
+ * the activation of `args.attrs`. Consumes `x` (its buffer is released when a new one replaces it).
+ */
+export function addBiasAndActivate(x: TensorInfo, args: KernelArgs, bias: TensorInfo | null | undefined, preluWeights: TensorInfo | null | undefined): TensorInfo {
+  const backend = args.backend as unknown as DisposingBackend;
+  let out = x;
   if (bias !== undefined && bias !== null) {
-    out = runWasmKernel('Add', { inputs: { a: product, b: bias }, backend: args.backend, attrs: {} });
-    backend.disposeData(product.dataId);
+    out = runWasmKernel('Add', { inputs: { a: x, b: bias }, backend: args.backend, attrs: {} });
+    backend.disposeData(x.dataId);
   }
-  const activated = applyActivation(out, args, attrs, preluActivationWeights ?? undefined);
+  const activated = applyActivation(out, args, args.attrs as NamedAttrMap & FusedAttrs, preluWeights ?? undefined);
   if (activated !== out) backend.disposeData(out.dataId);
   return activated;
 }
