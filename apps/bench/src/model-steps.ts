@@ -61,28 +61,57 @@ export const FAMILIES: readonly Family[] = [
   },
 ];
 
-/** gm's median ms per training step of a family: `warmup + steps` batches of `fit` with gm's Adam, the first `warmup` dropped. */
-export async function gmStepMs(family: Family, warmup: number, steps: number): Promise<number> {
+/**
+ * How long a family trains before its steps are timed. V8 compiles the step's JavaScript (tfjs's engine, the tape,
+ * the layers) in tiers over the first hundreds of calls: a fast step (IAF-VAE, ~7 ms) ran 9–11 ms for its first
+ * ~40 steps, so a fixed count of warm-up steps measured the compiler, not the step. Warm up by time instead.
+ */
+const WARMUP_MS = 3000;
+/** Batches of random data `fit` cycles through (epoch boundaries fall every so many steps; the median ignores them). */
+const POOL_BATCHES = 48;
+
+/** gm's median ms per training step of a family: `fit` with gm's Adam, at least `warmup` steps and `warmupMs` of warm-up, then `steps` timed steps. */
+export async function gmStepMs(family: Family, warmup: number, steps: number, warmupMs = WARMUP_MS): Promise<number> {
   const model = family.build();
-  const x = family.data(family.batch * (warmup + steps + 1));
+  const x = family.data(family.batch * POOL_BATCHES);
   const stamps: number[] = [];
+  const stop = new AbortController();
+  let warm = false;
+  let warmedSteps = 0;
+  const t0 = performance.now();
   try {
     // gm's fused Adam, as `gm train` trains (tfjs's Adam costs ~10 kernels per variable per step).
-    await model.fit(x, { epochs: 1, batchSize: family.batch, shuffle: false, optimizer: gmAdam, onBatchEnd: () => void stamps.push(performance.now()) });
+    await model.fit(x, {
+      epochs: 1_000_000,
+      batchSize: family.batch,
+      shuffle: false,
+      optimizer: gmAdam,
+      signal: stop.signal,
+      onBatchEnd: () => {
+        const now = performance.now();
+        if (!warm) {
+          warmedSteps++;
+          warm = warmedSteps >= warmup && now - t0 >= warmupMs;
+          if (!warm) return;
+        }
+        stamps.push(now); // the first stamp (the end of warm-up) starts the first timed step
+        if (stamps.length > steps) stop.abort();
+      },
+    });
   } finally {
     x.dispose();
     model.dispose();
   }
-  const gaps = stamps.slice(1).map((t, i) => t - (stamps[i] as number)).slice(warmup);
+  const gaps = stamps.slice(1).map((t, i) => t - (stamps[i] as number));
   gaps.sort((a, b) => a - b);
   return gaps[Math.floor(gaps.length / 2)] as number;
 }
 
 /**
  * gm's median ms per data-parallel training step on `replicas` threads (this one + worker_threads, each with its own
- * wasm backend): the family's batch split across them, gm's Adam, `warmup + steps` steps, the first `warmup` dropped.
+ * wasm backend): the family's batch split across them, gm's Adam, `steps` timed steps after the warm-up of {@link gmStepMs}.
  */
-export async function gmParallelStepMs(family: Family, replicas: number, warmup: number, steps: number): Promise<number> {
+export async function gmParallelStepMs(family: Family, replicas: number, warmup: number, steps: number, warmupMs = WARMUP_MS): Promise<number> {
   const model = family.build();
   const { source, local } = await dataParallelReplicas(model, 0, import.meta.resolve('@gm/models'));
   const trainer = await createDataParallelTrainer({
@@ -97,17 +126,21 @@ export async function gmParallelStepMs(family: Family, replicas: number, warmup:
   x.dispose();
   const times: number[] = [];
   try {
-    for (let step = 0; step < warmup + steps; step++) {
+    const start = performance.now();
+    let warmedSteps = 0;
+    for (let step = 0; times.length < steps; step++) {
       const t0 = performance.now();
       trainer.inputView(step, 'x').set(rows);
       trainer.step(step);
-      times.push(performance.now() - t0);
+      // Warm-up as in gmStepMs: at least `warmup` steps and `warmupMs` (every worker compiles its own step).
+      if (warmedSteps >= warmup && t0 - start >= warmupMs) times.push(performance.now() - t0);
+      else warmedSteps++;
     }
   } finally {
     await trainer.dispose();
     model.dispose(); // rank 0's replica is the caller's, which the trainer leaves alone
   }
-  const kept = times.slice(warmup).sort((a, b) => a - b);
+  const kept = times.sort((a, b) => a - b);
   return kept[Math.floor(kept.length / 2)] as number;
 }
 
@@ -128,18 +161,19 @@ export interface ModelStepRow {
 export async function modelStepsSuite(quick: boolean, twin: (model: string) => { msPerStep: number } | { skipped: string }): Promise<{ rows: ModelStepRow[]; notes: string[] }> {
   const backend = (await initBackend()).backend;
   const cores = availableParallelism();
+  const warmupMs = quick ? 500 : WARMUP_MS;
   const rows: ModelStepRow[] = [];
-  const notes: string[] = [`gm backend: ${backend}; the median of ${quick ? 6 : 20} steps after 3 warm-up steps; PyTorch: the twin's median, 1 thread, mean of a run before and after gm`];
+  const notes: string[] = [`gm backend: ${backend}; the median of ${quick ? 6 : 20} steps after at least 3 warm-up steps and ${warmupMs / 1000} s of warm-up; PyTorch: the twin's median, 1 thread, mean of a run before and after gm`];
   for (const family of FAMILIES) {
     const before = twin(family.twin);
-    const gmMs = await gmStepMs(family, 3, quick ? 6 : 20);
+    const gmMs = await gmStepMs(family, 3, quick ? 6 : 20, warmupMs);
     const after = twin(family.twin);
     const torchRuns = [before, after].flatMap((r) => ('msPerStep' in r ? [r.msPerStep] : []));
     const torchMs = torchRuns.length === 0 ? null : torchRuns.reduce((a, b) => a + b, 0) / torchRuns.length;
     const ips = (ms: number) => Math.round((family.batch / ms) * 1000);
     rows.push({ model: family.name, runner: `gm (${backend}, 1 thread)`, msPerStep: Number(gmMs.toFixed(1)), imagesPerSecond: ips(gmMs), vsPyTorch: torchMs === null ? null : Number((gmMs / torchMs).toFixed(2)), note: family.note });
     if (cores >= 2 && backend === 'wasm') {
-      const parallelMs = await gmParallelStepMs(family, 2, 3, quick ? 6 : 20);
+      const parallelMs = await gmParallelStepMs(family, 2, 3, quick ? 6 : 20, warmupMs);
       rows.push({ model: family.name, runner: 'gm (wasm, 2 threads, data-parallel)', msPerStep: Number(parallelMs.toFixed(1)), imagesPerSecond: ips(parallelMs), vsPyTorch: torchMs === null ? null : Number((parallelMs / torchMs).toFixed(2)), note: `batch ${family.batch} split over 2 replicas` });
     }
     if (torchMs !== null) {
