@@ -44,6 +44,20 @@ export function refuseStaticData(name, bytes) {
   }
 }
 
+/**
+ * Refuses a module whose code reads or writes a global: in these modules the only one is wasm-ld's stack pointer, so
+ * a function that touches it keeps a C stack frame (an array indexed in a loop, an address-taken local) at a fixed
+ * address inside the heap the module shares. Disassembles with wabt's wasm2wat.
+ */
+export function refuseStackUse(name, work, bytes) {
+  const path = join(work, 'stack-check.wasm');
+  writeFileSync(path, bytes);
+  const text = execFileSync('wasm2wat', [path], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (/\bglobal\.(get|set)\b/.test(text)) {
+    throw new Error(`${name}: the build uses the C stack (its code reads or writes the stack pointer); keep every function's state in locals (no arrays indexed in loops, no address-taken locals)`);
+  }
+}
+
 /** Runs `build(work)` with a fresh temporary directory, removed afterwards. */
 export function withWorkDir(build) {
   const work = mkdtempSync(join(tmpdir(), 'gm-native-'));

@@ -374,15 +374,151 @@ static void conv_filter_grad_direct(int B, int H, int W, int C, const float* x, 
   }
 }
 
+/*
+ * Winograd F(2×2, 3×3) (Lavin & Gray, 2015) for 3×3 stride-1 convolutions with ≥ 8 channels each way (multiples of
+ * 4): a 2×2 block of outputs from a 4×4 block of inputs costs 16 products per (input, output) channel pair instead of
+ * 36, so the GEMMs shrink 2.25× (Real NVP's s/t nets are almost all such convolutions):
+ *   y_tile = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,   summed over input channels,
+ * computed as 16 GEMMs, one per position ξ of the 4×4 transformed tile: M_ξ (tiles × CO) = V_ξ (tiles × C) · U_ξ (C × CO),
+ * with U = G g Gᵀ the transformed filter, V = Bᵀ d B the transformed input tiles (vectors of 4 channels), then the
+ * output transform Aᵀ M A. Tiles are taken in chunks so V and M stay in L2. Inputs outside the image read as zero and
+ * outputs past an odd edge are not stored.
+ *   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]
+ */
+static int winograd_applies(int FH, int FW, int sh, int sw, int C, int CO) {
+  return FH == 3 && FW == 3 && sh == 1 && sw == 1 && C >= 8 && CO >= 8 && (C & 3) == 0 && (CO & 3) == 0;
+}
+
+/* Tiles per chunk: V and M of a chunk (16·T·(C + CO) floats) in about 1 MB. */
+static int winograd_tiles(int C, int CO) {
+  int t = 262144 / (16 * (C + CO));
+  return t < 4 ? 4 : t > 1024 ? 1024 : t;
+}
+
+static int winograd_scratch_floats(int C, int CO) {
+  return 16 * packed_floats(C, CO) + 16 * winograd_tiles(C, CO) * (C + CO) + 32;
+}
+
+/* The four rows (or columns) of Bᵀ·d for d's rows (columns) d0..d3. */
+#define WINO_B(d0, d1, d2, d3, r0, r1, r2, r3) \
+  v128_t r0 = wasm_f32x4_sub(d0, d2);          \
+  v128_t r1 = wasm_f32x4_add(d1, d2);          \
+  v128_t r2 = wasm_f32x4_sub(d2, d1);          \
+  v128_t r3 = wasm_f32x4_sub(d1, d3);
+/* G·g over three rows (columns) → four. */
+#define WINO_G(g0, g1, g2, h0, h1, h2, h3) \
+  float h0 = g0, h1 = 0.5f * (g0 + g1 + g2), h2 = 0.5f * (g0 - g1 + g2), h3 = g2;
+/* Aᵀ·m over four rows (columns) → two. */
+#define WINO_A(m0, m1, m2, m3, r0, r1)                               \
+  v128_t r0 = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);            \
+  v128_t r1 = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
+/* Everything below is in named variables, not arrays: an array indexed in a loop may live on the C stack, at a
+ * fixed address inside tfjs's heap. */
+#define WINO_LOAD(i, j) \
+  const v128_t d##i##j = iy0 + i >= 0 && iy0 + i < H && ix0 + j >= 0 && ix0 + j < W ? wasm_v128_load(x + (((size_t)b * H + iy0 + i) * W + ix0 + j) * C + c) : zero;
+#define WINO_STORE_V(i, j, v) wasm_v128_store(V + ((size_t)(i * 4 + j) * T + t) * C + c, v);
+#define WINO_LOAD_M(i, j) const v128_t m##i##j = wasm_v128_load(M + ((size_t)(i * 4 + j) * T + t) * CO + o);
+#define WINO_STORE_U(i, j, v) U[(size_t)(i * 4 + j) * panel_floats + (size_t)(o / NR) * C * NR + c * NR + o % NR] = v;
+
+/* y = conv2d(x, w) for winograd_applies(); w is [3, 3, C, CO]. */
+static void conv_forward_winograd(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y,
+                                  int padT, int padL, const float* w, float* scratch) {
+  const int T = winograd_tiles(C, CO), panel_floats = packed_floats(C, CO);
+  float* U = scratch;                       /* 16 packed C × CO operands */
+  float* V = U + (size_t)16 * panel_floats; /* 16 × T × C */
+  float* M = V + (size_t)16 * T * C;        /* 16 × T × CO */
+  float* tile = M + (size_t)16 * T * CO;
+  /* U_ξ = (G g Gᵀ)_ξ for every (c, o), written straight into panel layout (column o of panel o / NR). */
+  for (int i = 0; i < 16 * panel_floats; i++) U[i] = 0.f;
+  for (int c = 0; c < C; c++) {
+    for (int o = 0; o < CO; o++) {
+      const float* g = w + (size_t)c * CO + o; /* tap (fy, fx) at g[(fy·3 + fx)·C·CO] */
+      const size_t s = (size_t)C * CO;
+      const float g00 = g[0], g01 = g[s], g02 = g[2 * s], g10 = g[3 * s], g11 = g[4 * s], g12 = g[5 * s];
+      const float g20 = g[6 * s], g21 = g[7 * s], g22 = g[8 * s];
+      WINO_G(g00, g10, g20, h00, h10, h20, h30)
+      WINO_G(g01, g11, g21, h01, h11, h21, h31)
+      WINO_G(g02, g12, g22, h02, h12, h22, h32)
+      WINO_G(h00, h01, h02, u00, u01, u02, u03)
+      WINO_G(h10, h11, h12, u10, u11, u12, u13)
+      WINO_G(h20, h21, h22, u20, u21, u22, u23)
+      WINO_G(h30, h31, h32, u30, u31, u32, u33)
+      WINO_STORE_U(0, 0, u00) WINO_STORE_U(0, 1, u01) WINO_STORE_U(0, 2, u02) WINO_STORE_U(0, 3, u03)
+      WINO_STORE_U(1, 0, u10) WINO_STORE_U(1, 1, u11) WINO_STORE_U(1, 2, u12) WINO_STORE_U(1, 3, u13)
+      WINO_STORE_U(2, 0, u20) WINO_STORE_U(2, 1, u21) WINO_STORE_U(2, 2, u22) WINO_STORE_U(2, 3, u23)
+      WINO_STORE_U(3, 0, u30) WINO_STORE_U(3, 1, u31) WINO_STORE_U(3, 2, u32) WINO_STORE_U(3, 3, u33)
+    }
+  }
+  const int tiles_y = (OH + 1) / 2, tiles_x = (OW + 1) / 2, tiles = B * tiles_y * tiles_x;
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  for (int t0 = 0; t0 < tiles; t0 += T) {
+    const int n = tiles - t0 < T ? tiles - t0 : T;
+    /* V: each tile's 4×4 inputs, 4 channels at a time, transformed (columns, then rows). */
+    for (int t = 0; t < n; t++) {
+      const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
+      const int iy0 = 2 * ty - padT, ix0 = 2 * tx - padL;
+      for (int c = 0; c < C; c += 4) {
+        WINO_LOAD(0, 0) WINO_LOAD(0, 1) WINO_LOAD(0, 2) WINO_LOAD(0, 3)
+        WINO_LOAD(1, 0) WINO_LOAD(1, 1) WINO_LOAD(1, 2) WINO_LOAD(1, 3)
+        WINO_LOAD(2, 0) WINO_LOAD(2, 1) WINO_LOAD(2, 2) WINO_LOAD(2, 3)
+        WINO_LOAD(3, 0) WINO_LOAD(3, 1) WINO_LOAD(3, 2) WINO_LOAD(3, 3)
+        WINO_B(d00, d10, d20, d30, e00, e10, e20, e30)
+        WINO_B(d01, d11, d21, d31, e01, e11, e21, e31)
+        WINO_B(d02, d12, d22, d32, e02, e12, e22, e32)
+        WINO_B(d03, d13, d23, d33, e03, e13, e23, e33)
+        WINO_B(e00, e01, e02, e03, v00, v01, v02, v03)
+        WINO_B(e10, e11, e12, e13, v10, v11, v12, v13)
+        WINO_B(e20, e21, e22, e23, v20, v21, v22, v23)
+        WINO_B(e30, e31, e32, e33, v30, v31, v32, v33)
+        WINO_STORE_V(0, 0, v00) WINO_STORE_V(0, 1, v01) WINO_STORE_V(0, 2, v02) WINO_STORE_V(0, 3, v03)
+        WINO_STORE_V(1, 0, v10) WINO_STORE_V(1, 1, v11) WINO_STORE_V(1, 2, v12) WINO_STORE_V(1, 3, v13)
+        WINO_STORE_V(2, 0, v20) WINO_STORE_V(2, 1, v21) WINO_STORE_V(2, 2, v22) WINO_STORE_V(2, 3, v23)
+        WINO_STORE_V(3, 0, v30) WINO_STORE_V(3, 1, v31) WINO_STORE_V(3, 2, v32) WINO_STORE_V(3, 3, v33)
+      }
+    }
+    for (int k = 0; k < 16; k++)
+      gemm_packed(n, CO, C, V + (size_t)k * T * C, C, 0, U + (size_t)k * panel_floats, M + (size_t)k * T * CO, 0, 0, 0, tile);
+    /* y_tile = Aᵀ M A, 4 output channels at a time. */
+    for (int t = 0; t < n; t++) {
+      const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
+      const int oy = 2 * ty, ox = 2 * tx;
+      for (int o = 0; o < CO; o += 4) {
+        WINO_LOAD_M(0, 0) WINO_LOAD_M(0, 1) WINO_LOAD_M(0, 2) WINO_LOAD_M(0, 3)
+        WINO_LOAD_M(1, 0) WINO_LOAD_M(1, 1) WINO_LOAD_M(1, 2) WINO_LOAD_M(1, 3)
+        WINO_LOAD_M(2, 0) WINO_LOAD_M(2, 1) WINO_LOAD_M(2, 2) WINO_LOAD_M(2, 3)
+        WINO_LOAD_M(3, 0) WINO_LOAD_M(3, 1) WINO_LOAD_M(3, 2) WINO_LOAD_M(3, 3)
+        WINO_A(m00, m10, m20, m30, r00, r10)
+        WINO_A(m01, m11, m21, m31, r01, r11)
+        WINO_A(m02, m12, m22, m32, r02, r12)
+        WINO_A(m03, m13, m23, m33, r03, r13)
+        WINO_A(r00, r01, r02, r03, y00, y01)
+        WINO_A(r10, r11, r12, r13, y10, y11)
+        float* row = y + (((size_t)b * OH + oy) * OW + ox) * CO + o;
+        wasm_v128_store(row, y00);
+        if (ox + 1 < OW) wasm_v128_store(row + CO, y01);
+        if (oy + 1 < OH) {
+          wasm_v128_store(row + (size_t)OW * CO, y10);
+          if (ox + 1 < OW) wasm_v128_store(row + (size_t)OW * CO + CO, y11);
+        }
+      }
+    }
+  }
+}
+
 EXPORT(gm_conv2d_forward_scratch_floats)
 int gm_conv2d_forward_scratch_floats(int FH, int FW, int C, int CO) {
-  int k = FH * FW * C;
-  return packed_floats(k, CO) + chunk_rows(k) * k + 32;
+  int k = FH * FW * C, floats = packed_floats(k, CO) + chunk_rows(k) * k + 32;
+  if (winograd_applies(FH, FW, 1, 1, C, CO) && winograd_scratch_floats(C, CO) > floats) floats = winograd_scratch_floats(C, CO);
+  return floats;
 }
 
 EXPORT(gm_conv2d_forward)
 void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y, int FH, int FW,
                        int sh, int sw, int padT, int padL, const float* w, float* scratch) {
+  if (winograd_applies(FH, FW, sh, sw, C, CO)) {
+    conv_forward_winograd(B, H, W, C, x, OH, OW, CO, y, padT, padL, w, scratch);
+    return;
+  }
   const int k = FH * FW * C, rows_max = chunk_rows(k);
   float* packed = scratch;
   float* cols = packed + packed_floats(k, CO);
@@ -412,8 +548,10 @@ void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int O
 
 EXPORT(gm_conv2d_input_grad_scratch_floats)
 int gm_conv2d_input_grad_scratch_floats(int FH, int FW, int C, int CO) {
-  int k = FH * FW * CO, rows = chunk_rows(k);
-  return packed_floats(k, C) + rows * k + rows * C + 32;
+  int k = FH * FW * CO, rows = chunk_rows(k), floats = packed_floats(k, C) + rows * k + rows * C + 32;
+  /* Winograd: the mirrored filter (9·C·CO floats), then the forward's scratch with the channel roles swapped. */
+  if (winograd_applies(FH, FW, 1, 1, CO, C) && 9 * C * CO + winograd_scratch_floats(CO, C) > floats) floats = 9 * C * CO + winograd_scratch_floats(CO, C);
+  return floats;
 }
 
 /*
@@ -431,6 +569,16 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
   float* cols = packed + packed_floats(k_all, C);
   float* out = cols + (size_t)rows_max * k_all;
   float* tile = out + (size_t)rows_max * C;
+  if (winograd_applies(FH, FW, sh, sw, CO, C)) {
+    /* Stride 1: dx is the forward convolution of dy with the filter mirrored in space and its channel axes swapped,
+     * padded 2 − padT above and 2 − padL left. */
+    float* mirrored = scratch;
+    for (int t = 0; t < 9; t++)
+      for (int c = 0; c < C; c++)
+        for (int o = 0; o < CO; o++) mirrored[((size_t)(8 - t) * CO + o) * C + c] = w[((size_t)t * C + c) * CO + o];
+    conv_forward_winograd(B, OH, OW, CO, dy, H, W, C, dx, 2 - padT, 2 - padL, mirrored, scratch + (size_t)9 * C * CO);
+    return;
+  }
   if (sh == 1 && sw == 1 && C < NR) {
     /* Stride 1: dx is the forward convolution of dy (CO channels) with the filter mirrored in space and its channel
      * axes swapped, padded FH − 1 − padT above and FW − 1 − padL left; wt (C × FH·FW·CO) and CO zeros. */

@@ -9,13 +9,14 @@
  *
  * The module runs inside the tfjs wasm heap (it imports tfjs's memory), so the build refuses any output that could
  * write memory it was not handed: a data segment (static data would land at fixed addresses of tfjs's heap). The C
- * stack would live at a fixed address too; wasm-ld always defines the stack-pointer global, so the proof that no kernel
- * uses it is a test (src/gm-kernels.test.ts fills the whole heap with a pattern and checks that only outputs change).
+ * stack would live at a fixed address too; wasm-ld always defines the stack-pointer global, so the build refuses code
+ * that reads or writes it, and a test (src/gm-kernels.test.ts) fills the whole heap with a pattern and checks that
+ * only outputs change.
  * The compile / refuse / encode / check steps are shared with @gm/bitsback's build in scripts/wasm-build.mjs.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assembleWat, base64Constant, compileC, refuseStaticData, sha256Of, withWorkDir, writeOrCheck } from '../../../scripts/wasm-build.mjs';
+import { assembleWat, base64Constant, compileC, refuseStackUse, refuseStaticData, sha256Of, withWorkDir, writeOrCheck } from '../../../scripts/wasm-build.mjs';
 import { tileWat } from '../native/gm_tile.wat.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,6 +34,7 @@ withWorkDir((work) => {
   const tile = assembleWat(work, 'gm_tile_simd128', tileWat('simd128'));
   const tileRelaxed = assembleWat(work, 'gm_tile_relaxed', tileWat('relaxed'), ['--enable-relaxed-simd']);
   refuseStaticData(source, wasm);
+  refuseStackUse(source, work, wasm);
   refuseStaticData('native/gm_tile.wat.mjs', tile);
   refuseStaticData('native/gm_tile.wat.mjs (relaxed)', tileRelaxed);
   const sha256 = sha256Of(wasm, tile, tileRelaxed);

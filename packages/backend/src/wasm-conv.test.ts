@@ -30,6 +30,11 @@ const cases: ConvCase[] = [
   { x: [2, 9, 7, 1], filter: [3, 3, 1, 10], strides: 1, pad: 'same' }, // one input channel, wide output
   { x: [3, 26, 25, 2], filter: [3, 3, 2, 3], strides: 1, pad: 'same' }, // narrow both ways, 1,950 positions: chunks
   { x: [2, 13, 11, 7], filter: [3, 3, 7, 2], strides: 2, pad: 'same' }, // narrow with strides (every pixel class)
+  // 3×3 stride 1 with ≥ 8 channels each way runs Winograd F(2×2, 3×3) (forward, and the input grad through it):
+  { x: [2, 9, 7, 8], filter: [3, 3, 8, 12], strides: 1, pad: 'same' }, // odd sizes: outputs past the last tile
+  { x: [2, 8, 9, 12], filter: [3, 3, 12, 8], strides: 1, pad: 'valid' },
+  { x: [1, 7, 6, 8], filter: [3, 3, 8, 8], strides: 1, pad: 2 }, // the input grad's mirrored padding is 0
+  { x: [5, 31, 27, 8], filter: [3, 3, 8, 8], strides: 1, pad: 'same' }, // 1,120 tiles: two chunks
 ];
 
 /** conv2d(x, w), and the gradients of sum(conv2d(x, w) · r) w.r.t. x and w, for fixed random x, w, r. */
