@@ -389,14 +389,23 @@ static int winograd_applies(int FH, int FW, int sh, int sw, int C, int CO) {
   return FH == 3 && FW == 3 && sh == 1 && sw == 1 && C >= 8 && CO >= 8 && (C & 3) == 0 && (CO & 3) == 0;
 }
 
-/* Tiles per chunk: V and M of a chunk (16·T·(C + CO) floats) in about 1 MB. */
+/* Tiles per chunk: V and M of a chunk (16·T·(C + CO) floats) in about 1 MB, and at most 256, so the filter
+ * grad's GEMMs sum at most 256 transformed products (16× the size of plain ones) before adding them to the total. */
 static int winograd_tiles(int C, int CO) {
   int t = 262144 / (16 * (C + CO));
-  return t < 4 ? 4 : t > 1024 ? 1024 : t;
+  return t < 4 ? 4 : t > 256 ? 256 : t;
 }
 
+/*
+ * Floats between the 16 transformed blocks of a chunk: a block plus one cache line, because blocks a power of two
+ * apart (32 KB for 256 tiles × 32 channels) map to the same L1 sets, and the transforms touch all 16 at once (the
+ * filter grad's output-side transform ran 4× slower with them aliased).
+ */
+static int winograd_stride(int floats) { return floats + 16; }
+
 static int winograd_scratch_floats(int C, int CO) {
-  return 16 * packed_floats(C, CO) + 16 * winograd_tiles(C, CO) * (C + CO) + 32;
+  const int T = winograd_tiles(C, CO);
+  return 16 * packed_floats(C, CO) + 16 * (winograd_stride(T * C) + winograd_stride(T * CO)) + 32;
 }
 
 /* The four rows (or columns) of Bᵀ·d for d's rows (columns) d0..d3. */
@@ -416,18 +425,47 @@ static int winograd_scratch_floats(int C, int CO) {
  * fixed address inside tfjs's heap. */
 #define WINO_LOAD(i, j) \
   const v128_t d##i##j = iy0 + i >= 0 && iy0 + i < H && ix0 + j >= 0 && ix0 + j < W ? wasm_v128_load(x + (((size_t)b * H + iy0 + i) * W + ix0 + j) * C + c) : zero;
-#define WINO_STORE_V(i, j, v) wasm_v128_store(V + ((size_t)(i * 4 + j) * T + t) * C + c, v);
-#define WINO_LOAD_M(i, j) const v128_t m##i##j = wasm_v128_load(M + ((size_t)(i * 4 + j) * T + t) * CO + o);
+#define WINO_STORE_V(i, j, v) wasm_v128_store(V + (size_t)(i * 4 + j) * VS + (size_t)t * C + c, v);
+#define WINO_LOAD_M(i, j) const v128_t m##i##j = wasm_v128_load(M + (size_t)(i * 4 + j) * MS + (size_t)t * CO + o);
 #define WINO_STORE_U(i, j, v) U[(size_t)(i * 4 + j) * panel_floats + (size_t)(o / NR) * C * NR + c * NR + o % NR] = v;
+
+/* V (16 blocks of n × C, VS apart): tiles t0 … t0 + n − 1's 4×4 inputs, 4 channels at a time, transformed (columns, then rows). */
+static void winograd_inputs(int B, int H, int W, int C, const float* x, int tiles_y, int tiles_x, int padT, int padL,
+                            int t0, int n, int VS, float* V) {
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  for (int t = 0; t < n; t++) {
+    const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
+    const int iy0 = 2 * ty - padT, ix0 = 2 * tx - padL;
+    for (int c = 0; c < C; c += 4) {
+      WINO_LOAD(0, 0) WINO_LOAD(0, 1) WINO_LOAD(0, 2) WINO_LOAD(0, 3)
+      WINO_LOAD(1, 0) WINO_LOAD(1, 1) WINO_LOAD(1, 2) WINO_LOAD(1, 3)
+      WINO_LOAD(2, 0) WINO_LOAD(2, 1) WINO_LOAD(2, 2) WINO_LOAD(2, 3)
+      WINO_LOAD(3, 0) WINO_LOAD(3, 1) WINO_LOAD(3, 2) WINO_LOAD(3, 3)
+      WINO_B(d00, d10, d20, d30, e00, e10, e20, e30)
+      WINO_B(d01, d11, d21, d31, e01, e11, e21, e31)
+      WINO_B(d02, d12, d22, d32, e02, e12, e22, e32)
+      WINO_B(d03, d13, d23, d33, e03, e13, e23, e33)
+      WINO_B(e00, e01, e02, e03, v00, v01, v02, v03)
+      WINO_B(e10, e11, e12, e13, v10, v11, v12, v13)
+      WINO_B(e20, e21, e22, e23, v20, v21, v22, v23)
+      WINO_B(e30, e31, e32, e33, v30, v31, v32, v33)
+      WINO_STORE_V(0, 0, v00) WINO_STORE_V(0, 1, v01) WINO_STORE_V(0, 2, v02) WINO_STORE_V(0, 3, v03)
+      WINO_STORE_V(1, 0, v10) WINO_STORE_V(1, 1, v11) WINO_STORE_V(1, 2, v12) WINO_STORE_V(1, 3, v13)
+      WINO_STORE_V(2, 0, v20) WINO_STORE_V(2, 1, v21) WINO_STORE_V(2, 2, v22) WINO_STORE_V(2, 3, v23)
+      WINO_STORE_V(3, 0, v30) WINO_STORE_V(3, 1, v31) WINO_STORE_V(3, 2, v32) WINO_STORE_V(3, 3, v33)
+    }
+  }
+}
 
 /* y = conv2d(x, w) for winograd_applies(); w is [3, 3, C, CO]. */
 static void conv_forward_winograd(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y,
                                   int padT, int padL, const float* w, float* scratch) {
   const int T = winograd_tiles(C, CO), panel_floats = packed_floats(C, CO);
+  const int VS = winograd_stride(T * C), MS = winograd_stride(T * CO);
   float* U = scratch;                       /* 16 packed C × CO operands */
-  float* V = U + (size_t)16 * panel_floats; /* 16 × T × C */
-  float* M = V + (size_t)16 * T * C;        /* 16 × T × CO */
-  float* tile = M + (size_t)16 * T * CO;
+  float* V = U + (size_t)16 * panel_floats; /* 16 blocks of T × C, VS apart */
+  float* M = V + (size_t)16 * VS;           /* 16 blocks of T × CO, MS apart */
+  float* tile = M + (size_t)16 * MS;
   /* U_ξ = (G g Gᵀ)_ξ for every (c, o), written straight into panel layout (column o of panel o / NR). */
   for (int i = 0; i < 16 * panel_floats; i++) U[i] = 0.f;
   for (int c = 0; c < C; c++) {
@@ -450,34 +488,11 @@ static void conv_forward_winograd(int B, int H, int W, int C, const float* x, in
     }
   }
   const int tiles_y = (OH + 1) / 2, tiles_x = (OW + 1) / 2, tiles = B * tiles_y * tiles_x;
-  const v128_t zero = wasm_f32x4_splat(0.f);
   for (int t0 = 0; t0 < tiles; t0 += T) {
     const int n = tiles - t0 < T ? tiles - t0 : T;
-    /* V: each tile's 4×4 inputs, 4 channels at a time, transformed (columns, then rows). */
-    for (int t = 0; t < n; t++) {
-      const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
-      const int iy0 = 2 * ty - padT, ix0 = 2 * tx - padL;
-      for (int c = 0; c < C; c += 4) {
-        WINO_LOAD(0, 0) WINO_LOAD(0, 1) WINO_LOAD(0, 2) WINO_LOAD(0, 3)
-        WINO_LOAD(1, 0) WINO_LOAD(1, 1) WINO_LOAD(1, 2) WINO_LOAD(1, 3)
-        WINO_LOAD(2, 0) WINO_LOAD(2, 1) WINO_LOAD(2, 2) WINO_LOAD(2, 3)
-        WINO_LOAD(3, 0) WINO_LOAD(3, 1) WINO_LOAD(3, 2) WINO_LOAD(3, 3)
-        WINO_B(d00, d10, d20, d30, e00, e10, e20, e30)
-        WINO_B(d01, d11, d21, d31, e01, e11, e21, e31)
-        WINO_B(d02, d12, d22, d32, e02, e12, e22, e32)
-        WINO_B(d03, d13, d23, d33, e03, e13, e23, e33)
-        WINO_B(e00, e01, e02, e03, v00, v01, v02, v03)
-        WINO_B(e10, e11, e12, e13, v10, v11, v12, v13)
-        WINO_B(e20, e21, e22, e23, v20, v21, v22, v23)
-        WINO_B(e30, e31, e32, e33, v30, v31, v32, v33)
-        WINO_STORE_V(0, 0, v00) WINO_STORE_V(0, 1, v01) WINO_STORE_V(0, 2, v02) WINO_STORE_V(0, 3, v03)
-        WINO_STORE_V(1, 0, v10) WINO_STORE_V(1, 1, v11) WINO_STORE_V(1, 2, v12) WINO_STORE_V(1, 3, v13)
-        WINO_STORE_V(2, 0, v20) WINO_STORE_V(2, 1, v21) WINO_STORE_V(2, 2, v22) WINO_STORE_V(2, 3, v23)
-        WINO_STORE_V(3, 0, v30) WINO_STORE_V(3, 1, v31) WINO_STORE_V(3, 2, v32) WINO_STORE_V(3, 3, v33)
-      }
-    }
+    winograd_inputs(B, H, W, C, x, tiles_y, tiles_x, padT, padL, t0, n, VS, V);
     for (int k = 0; k < 16; k++)
-      gemm_packed(n, CO, C, V + (size_t)k * T * C, C, 0, U + (size_t)k * panel_floats, M + (size_t)k * T * CO, 0, 0, 0, tile);
+      gemm_packed(n, CO, C, V + (size_t)k * VS, C, 0, U + (size_t)k * panel_floats, M + (size_t)k * MS, 0, 0, 0, tile);
     /* y_tile = Aᵀ M A, 4 output channels at a time. */
     for (int t = 0; t < n; t++) {
       const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
@@ -501,6 +516,86 @@ static void conv_forward_winograd(int B, int H, int W, int C, const float* x, in
           if (ox + 1 < OW) wasm_v128_store(row + (size_t)OW * CO + CO, y11);
         }
       }
+    }
+  }
+}
+
+/*
+ * The filter gradient of the same product: y_tile = Aᵀ (U ⊙ V) A is linear in U, so ∂L/∂U_ξ (C × CO) = Σ_tiles
+ * V_ξᵀ · D_ξ with D = A dy_tile Aᵀ (the output transform's adjoint, 2×2 → 4×4), and ∂L/∂g = Gᵀ (∂L/∂U) G. The 16
+ * GEMMs run over the tiles (K = tiles in a chunk); D is written straight into panel layout.
+ */
+static int winograd_filter_grad_scratch_floats(int C, int CO) {
+  const int T = winograd_tiles(C, CO);
+  return 16 * C * CO + 16 * (winograd_stride(T * C) + winograd_stride(packed_floats(T, CO))) + 32;
+}
+
+/* Rows (columns) of A·y for y's two rows (columns) y0, y1. */
+#define WINO_AT(y0, y1, z0, z1, z2, z3) \
+  v128_t z0 = y0;                       \
+  v128_t z1 = wasm_f32x4_add(y0, y1);   \
+  v128_t z2 = wasm_f32x4_sub(y0, y1);   \
+  v128_t z3 = wasm_f32x4_neg(y1);
+/* Gᵀ·u over four rows (columns) → three. */
+#define WINO_GT(u0, u1, u2, u3, w0, w1, w2) \
+  float w0 = u0 + 0.5f * (u1 + u2), w1 = 0.5f * (u1 - u2), w2 = 0.5f * (u1 + u2) + u3;
+#define WINO_DY(i, j) \
+  const v128_t y##i##j = oy + i < OH && ox + j < OW ? wasm_v128_load(dy + (((size_t)b * OH + oy + i) * OW + ox + j) * CO + o) : zero;
+#define WINO_STORE_D(i, j, v) wasm_v128_store(D + (size_t)(i * 4 + j) * DS + (size_t)(o / NR) * n * NR + t * NR + o % NR, v);
+#define WINO_DU(i, j) const float u##i##j = dU[(size_t)(i * 4 + j) * C * CO + (size_t)c * CO + o];
+#define WINO_STORE_DW(fy, fx, v) dw[((size_t)(fy * 3 + fx) * C + c) * CO + o] = v;
+
+/* dw (3, 3, C, CO) from x and dy for winograd_applies(). */
+static void conv_filter_grad_winograd(int B, int H, int W, int C, const float* x, int OH, int OW, int CO,
+                                      const float* dy, int padT, int padL, float* dw, float* scratch) {
+  const int T = winograd_tiles(C, CO), VS = winograd_stride(T * C), DS = winograd_stride(packed_floats(T, CO));
+  float* dU = scratch;                /* 16 × C × CO */
+  float* V = dU + (size_t)16 * C * CO; /* 16 blocks of T × C, VS apart */
+  float* D = V + (size_t)16 * VS;      /* 16 blocks of T × CO in panel layout, DS apart */
+  float* tile = D + (size_t)16 * DS;
+  for (int i = 0; i < 16 * C * CO; i++) dU[i] = 0.f;
+  const int tiles_y = (OH + 1) / 2, tiles_x = (OW + 1) / 2, tiles = B * tiles_y * tiles_x;
+  const v128_t zero = wasm_f32x4_splat(0.f);
+  for (int t0 = 0; t0 < tiles; t0 += T) {
+    const int n = tiles - t0 < T ? tiles - t0 : T;
+    winograd_inputs(B, H, W, C, x, tiles_y, tiles_x, padT, padL, t0, n, VS, V);
+    if (CO % NR != 0) for (int i = 0; i < 16 * DS; i++) D[i] = 0.f; /* the last panel's padding columns */
+    for (int t = 0; t < n; t++) {
+      const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
+      const int oy = 2 * ty, ox = 2 * tx;
+      for (int o = 0; o < CO; o += 4) {
+        WINO_DY(0, 0) WINO_DY(0, 1) WINO_DY(1, 0) WINO_DY(1, 1)
+        WINO_AT(y00, y10, z00, z10, z20, z30)
+        WINO_AT(y01, y11, z01, z11, z21, z31)
+        WINO_AT(z00, z01, d00, d01, d02, d03)
+        WINO_AT(z10, z11, d10, d11, d12, d13)
+        WINO_AT(z20, z21, d20, d21, d22, d23)
+        WINO_AT(z30, z31, d30, d31, d32, d33)
+        WINO_STORE_D(0, 0, d00) WINO_STORE_D(0, 1, d01) WINO_STORE_D(0, 2, d02) WINO_STORE_D(0, 3, d03)
+        WINO_STORE_D(1, 0, d10) WINO_STORE_D(1, 1, d11) WINO_STORE_D(1, 2, d12) WINO_STORE_D(1, 3, d13)
+        WINO_STORE_D(2, 0, d20) WINO_STORE_D(2, 1, d21) WINO_STORE_D(2, 2, d22) WINO_STORE_D(2, 3, d23)
+        WINO_STORE_D(3, 0, d30) WINO_STORE_D(3, 1, d31) WINO_STORE_D(3, 2, d32) WINO_STORE_D(3, 3, d33)
+      }
+    }
+    for (int k = 0; k < 16; k++)
+      gemm_packed(C, CO, n, V + (size_t)k * VS, C, 1, D + (size_t)k * DS, dU + (size_t)k * C * CO, 0, 0, 1, tile);
+  }
+  for (int c = 0; c < C; c++) {
+    for (int o = 0; o < CO; o++) {
+      WINO_DU(0, 0) WINO_DU(0, 1) WINO_DU(0, 2) WINO_DU(0, 3)
+      WINO_DU(1, 0) WINO_DU(1, 1) WINO_DU(1, 2) WINO_DU(1, 3)
+      WINO_DU(2, 0) WINO_DU(2, 1) WINO_DU(2, 2) WINO_DU(2, 3)
+      WINO_DU(3, 0) WINO_DU(3, 1) WINO_DU(3, 2) WINO_DU(3, 3)
+      WINO_GT(u00, u10, u20, u30, h00, h10, h20)
+      WINO_GT(u01, u11, u21, u31, h01, h11, h21)
+      WINO_GT(u02, u12, u22, u32, h02, h12, h22)
+      WINO_GT(u03, u13, u23, u33, h03, h13, h23)
+      WINO_GT(h00, h01, h02, h03, w00, w01, w02)
+      WINO_GT(h10, h11, h12, h13, w10, w11, w12)
+      WINO_GT(h20, h21, h22, h23, w20, w21, w22)
+      WINO_STORE_DW(0, 0, w00) WINO_STORE_DW(0, 1, w01) WINO_STORE_DW(0, 2, w02)
+      WINO_STORE_DW(1, 0, w10) WINO_STORE_DW(1, 1, w11) WINO_STORE_DW(1, 2, w12)
+      WINO_STORE_DW(2, 0, w20) WINO_STORE_DW(2, 1, w21) WINO_STORE_DW(2, 2, w22)
     }
   }
 }
@@ -668,6 +763,11 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
 EXPORT(gm_conv2d_filter_grad_scratch_floats)
 int gm_conv2d_filter_grad_scratch_floats(int FH, int FW, int C, int CO) {
   const int k = FH * FW * C;
+  if (winograd_applies(FH, FW, 1, 1, C, CO)) {
+    /* Enough for Winograd at stride 1 and for the per-tap GEMMs at other strides. */
+    const int rows = chunk_rows(C > CO ? C : CO), per_tap = rows * C + packed_floats(rows, CO) + 32;
+    return winograd_filter_grad_scratch_floats(C, CO) > per_tap ? winograd_filter_grad_scratch_floats(C, CO) : per_tap;
+  }
   if (CO < NR) return CO * k + C;
   if (C < 4) return chunk_rows(k) * k + packed_floats(chunk_rows(k), CO) + 32;
   const int rows = chunk_rows(C > CO ? C : CO);
@@ -678,6 +778,10 @@ EXPORT(gm_conv2d_filter_grad)
 void gm_conv2d_filter_grad(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, const float* dy,
                            int FH, int FW, int sh, int sw, int padT, int padL, float* dw, float* scratch) {
   const int positions = B * OH * OW, taps = FH * FW, k = taps * C;
+  if (winograd_applies(FH, FW, sh, sw, C, CO)) {
+    conv_filter_grad_winograd(B, H, W, C, x, OH, OW, CO, dy, padT, padL, dw, scratch);
+    return;
+  }
   if (CO < NR) {
     float* acc = scratch; /* dWᵀ, CO × k */
     float* zeros = acc + (size_t)CO * k;
