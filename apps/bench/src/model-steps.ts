@@ -33,7 +33,8 @@ export const FAMILIES: readonly Family[] = [
     batch: 64,
     note: 'RealNVPImage defaults (2 scales, 3 couplings per stage, 32 filters), 8-bit pixels',
     build: () => new RealNVPImage({ inputShape: [28, 28, 1], seed: 0 }),
-    data: (n) => tf.tidy(() => tf.floor(tf.randomUniform([n, 28, 28, 1], 0, 256, 'float32', 2))),
+    // randomUniform's float32 upper end can round to 256 itself: clip to the 8-bit range.
+    data: (n) => tf.tidy(() => tf.clipByValue(tf.floor(tf.randomUniform([n, 28, 28, 1], 0, 256, 'float32', 2)), 0, 255)),
   },
   {
     name: 'conv-vae',
