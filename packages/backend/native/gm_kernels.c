@@ -330,6 +330,58 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
 }
 
 /*
+ * Few input channels (C ≤ 4: an image's first layer, Real NVP's couplings on 1–4 channels and the input grads of
+ * their s/t outputs) make the GEMM's depth FH·FW·C ≤ 36, too shallow for the tile, and gathering rows of a few floats
+ * costs more than the product. This kernel runs along the output channels (CO a multiple of 4) instead: two
+ * positions at a time, each (tap, channel) input value broadcast against 16 output channels of the filter row
+ * w[tap][c][·] (8 accumulators); an output-channel tail of 4, 8 or 12 runs one vector at a time.
+ */
+#define FEW_ROW(j) const v128_t w##j = wasm_v128_load(wr + 4 * j);
+#define FEW_FMA(j) a##j = wasm_f32x4_add(a##j, wasm_f32x4_mul(v0, w##j)); c##j = wasm_f32x4_add(c##j, wasm_f32x4_mul(v1, w##j));
+static void conv_forward_few_inputs(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y,
+                                    int FH, int FW, int sh, int sw, int padT, int padL, const float* w) {
+  const int positions = B * OH * OW, taps = FH * FW;
+  for (int p0 = 0; p0 < positions; p0 += 2) {
+    const int two = positions - p0 > 1, p1 = two ? p0 + 1 : p0;
+    const int ox0 = p0 % OW, oy0 = (p0 / OW) % OH, bi0 = p0 / (OW * OH);
+    const int ox1 = p1 % OW, oy1 = (p1 / OW) % OH, bi1 = p1 / (OW * OH);
+    float* y0 = y + (size_t)p0 * CO;
+    float* y1 = y + (size_t)p1 * CO;
+    int o0 = 0;
+    for (; o0 + 16 <= CO; o0 += 16) {
+      v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+      for (int t = 0; t < taps; t++) {
+        const float* s0 = tap_source(x, H, W, C, bi0, oy0, ox0, t / FW, t % FW, sh, sw, padT, padL);
+        const float* s1 = tap_source(x, H, W, C, bi1, oy1, ox1, t / FW, t % FW, sh, sw, padT, padL);
+        if (!s0 && !s1) continue;
+        for (int c = 0; c < C; c++) {
+          const v128_t v0 = wasm_f32x4_splat(s0 ? s0[c] : 0.f), v1 = wasm_f32x4_splat(s1 ? s1[c] : 0.f);
+          const float* wr = w + ((size_t)t * C + c) * CO + o0;
+          FEW_ROW(0) FEW_ROW(1) FEW_ROW(2) FEW_ROW(3)
+          FEW_FMA(0) FEW_FMA(1) FEW_FMA(2) FEW_FMA(3)
+        }
+      }
+      wasm_v128_store(y0 + o0, a0), wasm_v128_store(y0 + o0 + 4, a1), wasm_v128_store(y0 + o0 + 8, a2), wasm_v128_store(y0 + o0 + 12, a3);
+      if (two) wasm_v128_store(y1 + o0, c0), wasm_v128_store(y1 + o0 + 4, c1), wasm_v128_store(y1 + o0 + 8, c2), wasm_v128_store(y1 + o0 + 12, c3);
+    }
+    for (; o0 < CO; o0 += 4) {
+      v128_t a0 = wasm_f32x4_splat(0.f), c0 = a0;
+      for (int t = 0; t < taps; t++) {
+        const float* s0 = tap_source(x, H, W, C, bi0, oy0, ox0, t / FW, t % FW, sh, sw, padT, padL);
+        const float* s1 = tap_source(x, H, W, C, bi1, oy1, ox1, t / FW, t % FW, sh, sw, padT, padL);
+        for (int c = 0; c < C; c++) {
+          const v128_t w0 = wasm_v128_load(w + ((size_t)t * C + c) * CO + o0);
+          a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_f32x4_splat(s0 ? s0[c] : 0.f), w0));
+          c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_f32x4_splat(s1 ? s1[c] : 0.f), w0));
+        }
+      }
+      wasm_v128_store(y0 + o0, a0);
+      if (two) wasm_v128_store(y1 + o0, c0);
+    }
+  }
+}
+
+/*
  * dWᵀ (acc: CO × FH·FW·C, zeroed by the caller) += Σ_p x[tap source of p]ᵀ · dy[p] for CO < NR, read in place: four
  * positions at a time, each tap's C channels as vectors, the accumulator row (in L1) loaded and stored once per four
  * positions.
@@ -627,6 +679,10 @@ void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int O
     conv_forward_direct(B, H, W, C, x, OH, OW, CO, y, FH, FW, sh, sw, padT, padL, packed, zeros);
     return;
   }
+  if (C <= 4 && CO % 4 == 0) {
+    conv_forward_few_inputs(B, H, W, C, x, OH, OW, CO, y, FH, FW, sh, sw, padT, padL, w);
+    return;
+  }
   pack_b(w, k, CO, CO, 1, packed); /* w is [FH·FW·C, CO] row-major */
   const int positions = B * OH * OW;
   for (int p0 = 0; p0 < positions; p0 += rows_max) {
@@ -685,6 +741,17 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
     }
     for (int o = 0; o < CO; o++) zeros[o] = 0.f;
     conv_forward_direct(B, OH, OW, CO, dy, H, W, C, dx, FH, FW, 1, 1, FH - 1 - padT, FW - 1 - padL, packed, zeros);
+    return;
+  }
+  if (sh == 1 && sw == 1 && CO <= 4 && C % 4 == 0) {
+    /* Stride 1 with few output channels: the forward convolution of dy (CO ≤ 4 channels) with the filter mirrored
+     * in space and its channel axes swapped ([FH, FW, CO, C], in the panels' room: FH·FW·CO·NR ≥ its size). */
+    for (int t = 0; t < FH * FW; t++) {
+      const int mirrored = (FH - 1 - t / FW) * FW + (FW - 1 - t % FW);
+      for (int c = 0; c < C; c++)
+        for (int o = 0; o < CO; o++) packed[((size_t)mirrored * CO + o) * C + c] = w[((size_t)t * C + c) * CO + o];
+    }
+    conv_forward_few_inputs(B, OH, OW, CO, dy, H, W, C, dx, FH, FW, 1, 1, FH - 1 - padT, FW - 1 - padL, packed);
     return;
   }
   const int in_place = sh == 1 && sw == 1, narrow = C < NR;

@@ -88,14 +88,17 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
 
   // x [2, 5, 4, C], filter [3, FW, C, CO], stride (sh, 1), padding top 1 / left 0. The channel counts and the stride
   // pick the kernels' paths: fewer than 8 output channels read the input in place (forward, filter grad); fewer than
-  // 8 input channels run the input grad in place at stride 1, along k otherwise; fewer than 4 input channels take the
-  // filter grad over all taps at once.
+  // 8 input channels run the input grad in place at stride 1, along k otherwise; at most 4 input channels run the
+  // forward along the output channels (and at most 4 output channels the stride-1 input grad); fewer than 4 input
+  // channels take the filter grad over all taps at once.
   it.each([
     [3, 5, 2, 2, 'in-place forward and filter grad, input grad along k'],
     [3, 5, 1, 2, 'in-place forward, input grad and filter grad'],
     [9, 10, 2, 2, 'tiled GEMMs, filter grad per tap'],
     [2, 9, 2, 2, 'tiled forward, input grad along k, filter grad over all taps'],
     [8, 12, 1, 3, 'Winograd forward and input grad (3×3, stride 1)'],
+    [2, 16, 1, 3, 'forward along the output channels (few inputs)'],
+    [16, 4, 1, 3, 'input grad along the input channels (few outputs, stride 1)'],
   ])('the conv kernels match a direct sum and write only their outputs and scratch: C %i, CO %i, stride %i, filter width %i (%s)', async (C, CO, sh, FW) => {
     const { kernels, alloc, fill, read, untouchedOutside } = await heap();
     const [B, H, W, FH, sw, padT, padL] = [2, 5, 4, 3, 1, 1, 0];

@@ -35,6 +35,11 @@ const cases: ConvCase[] = [
   { x: [2, 8, 9, 12], filter: [3, 3, 12, 8], strides: 1, pad: 'valid' },
   { x: [1, 7, 6, 8], filter: [3, 3, 8, 8], strides: 1, pad: 2 }, // the input grad's mirrored padding is 0
   { x: [5, 31, 27, 8], filter: [3, 3, 8, 8], strides: 1, pad: 'same' }, // 1,120 tiles: two chunks
+  // At most 4 input channels (forward) or 4 output channels (stride-1 input grad) run along the other channel axis:
+  { x: [2, 9, 7, 1], filter: [3, 3, 1, 12], strides: 1, pad: 'same' }, // 12 outputs: the 4-wide tail only
+  { x: [3, 11, 10, 2], filter: [3, 3, 2, 20], strides: 2, pad: 'same' }, // 16-wide block + tail, strided
+  { x: [1, 5, 5, 1], filter: [3, 3, 1, 8], strides: 1, pad: 'same' }, // an odd number of positions
+  { x: [2, 10, 9, 16], filter: [3, 3, 16, 3], strides: 1, pad: 'same' }, // input grad of a 16 → 3 convolution
 ];
 
 /** conv2d(x, w), and the gradients of sum(conv2d(x, w) · r) w.r.t. x and w, for fixed random x, w, r. */
