@@ -185,9 +185,10 @@ static inline float lane_sum(v128_t v) {
 
 /*
  * C[M×N] (row stride ldc) = A·B for a narrow B (N < NR), A row-major M×K (row stride lda), B given as Bt = Bᵀ,
- * row-major N×K. The 4×8 tile would compute mostly padding here (N = 1 uses 1 of its 8 columns: a 32→1 convolution
- * ran at ~3 GFLOP/s), so this kernel runs along k instead: four rows of A against two columns of B, four k per
- * vector (8 accumulators), the lanes summed at the end; a k tail of K mod 4 is added in scalar.
+ * row-major N×K. The 4×8 tile would compute mostly padding here (N = 1 uses 1 of its 8 columns), so this kernel
+ * runs along k instead: four rows of A against two columns of B, four k per vector (8 accumulators), the lanes summed
+ * at the end; a k tail of K mod 4 is added in scalar. The strided input grad with fewer than 8 input channels uses it
+ * (stride 1 reads dy in place instead).
  */
 static void gemm_narrow(int M, int N, int K, const float* A, int lda, const float* Bt, float* C, int ldc) {
   const int K4 = K & ~3;
