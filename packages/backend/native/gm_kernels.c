@@ -428,84 +428,98 @@ static void conv_filter_grad_direct(int B, int H, int W, int C, const float* x, 
 }
 
 /*
- * Winograd F(2×2, 3×3) (Lavin & Gray, 2015) for 3×3 stride-1 convolutions with ≥ 8 channels each way (multiples of
- * 4): a 2×2 block of outputs from a 4×4 block of inputs costs 16 products per (input, output) channel pair instead of
- * 36, so the GEMMs shrink 2.25× (Real NVP's s/t nets are almost all such convolutions):
+ * Winograd F(4×4, 3×3) (Lavin & Gray, 2015) for 3×3 stride-1 convolutions with ≥ 8 channels each way (multiples of
+ * 4): a 4×4 block of outputs from a 6×6 block of inputs costs 36 products per (input, output) channel pair instead of
+ * 144, so the GEMMs shrink 4× (Real NVP's s/t nets are almost all such convolutions):
  *   y_tile = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,   summed over input channels,
- * computed as 16 GEMMs, one per position ξ of the 4×4 transformed tile: M_ξ (tiles × CO) = V_ξ (tiles × C) · U_ξ (C × CO),
+ * computed as 36 GEMMs, one per position ξ of the 6×6 transformed tile: M_ξ (tiles × CO) = V_ξ (tiles × C) · U_ξ (C × CO),
  * with U = G g Gᵀ the transformed filter, V = Bᵀ d B the transformed input tiles (vectors of 4 channels), then the
  * output transform Aᵀ M A. Tiles are taken in chunks so V and M stay in L2. Inputs outside the image read as zero and
- * outputs past an odd edge are not stored.
- *   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]
+ * outputs past the edge are not stored. The points 0, ±1, ±2, ∞ keep float32 errors near 1e-6 of the outputs' scale
+ * (the tests hold every plan to the cpu backend within 1e-4); F(2×2, 3×3), with 16 products per 2×2 block, ran the
+ * Real NVP convolutions 1.3–1.6× slower.
+ *   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+ *   G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1]
+ *   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
  */
 static int winograd_applies(int FH, int FW, int sh, int sw, int C, int CO) {
   return FH == 3 && FW == 3 && sh == 1 && sw == 1 && C >= 8 && CO >= 8 && (C & 3) == 0 && (CO & 3) == 0;
 }
 
-/* Tiles per chunk: V and M of a chunk (16·T·(C + CO) floats) in about 1 MB, and at most 256, so the filter
- * grad's GEMMs sum at most 256 transformed products (16× the size of plain ones) before adding them to the total. */
+/* Tiles per chunk: V and M of a chunk (36·T·(C + CO) floats) in about 1 MB, and at most 256, so the filter
+ * grad's GEMMs sum at most 256 transformed products before adding them to the total. */
 static int winograd_tiles(int C, int CO) {
-  int t = 262144 / (16 * (C + CO));
+  int t = 262144 / (36 * (C + CO));
   return t < 4 ? 4 : t > 256 ? 256 : t;
 }
 
 /*
- * Floats between the 16 transformed blocks of a chunk: a block plus one cache line, because blocks a power of two
- * apart (32 KB for 256 tiles × 32 channels) map to the same L1 sets, and the transforms touch all 16 at once (the
- * filter grad's output-side transform ran 4× slower with them aliased).
+ * Floats between the 36 transformed blocks of a chunk: a block plus one cache line, because blocks a power of two
+ * apart map to the same L1 sets, and the transforms touch all 36 at once (with F(2×2, 3×3)'s blocks 32 KB apart the
+ * filter grad's output-side transform ran 4× slower).
  */
 static int winograd_stride(int floats) { return floats + 16; }
 
 static int winograd_scratch_floats(int C, int CO) {
   const int T = winograd_tiles(C, CO);
-  return 16 * packed_floats(C, CO) + 16 * (winograd_stride(T * C) + winograd_stride(T * CO)) + 32;
+  return 36 * packed_floats(C, CO) + 36 * (winograd_stride(T * C) + winograd_stride(T * CO)) + 32;
 }
 
-/* The four rows (or columns) of Bᵀ·d for d's rows (columns) d0..d3. */
-#define WINO_B(d0, d1, d2, d3, r0, r1, r2, r3) \
-  v128_t r0 = wasm_f32x4_sub(d0, d2);          \
-  v128_t r1 = wasm_f32x4_add(d1, d2);          \
-  v128_t r2 = wasm_f32x4_sub(d2, d1);          \
-  v128_t r3 = wasm_f32x4_sub(d1, d3);
-/* G·g over three rows (columns) → four. */
-#define WINO_G(g0, g1, g2, h0, h1, h2, h3) \
-  float h0 = g0, h1 = 0.5f * (g0 + g1 + g2), h2 = 0.5f * (g0 - g1 + g2), h3 = g2;
-/* Aᵀ·m over four rows (columns) → two. */
-#define WINO_A(m0, m1, m2, m3, r0, r1)                               \
-  v128_t r0 = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);            \
-  v128_t r1 = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
 /* Everything below is in named variables, not arrays: an array indexed in a loop may live on the C stack, at a
- * fixed address inside tfjs's heap. */
+ * fixed address inside tfjs's heap. Names: x##i##j is row i, column j of a tile; the _COL/_ROW forms apply a 1-D
+ * transform to every column, then every row. */
+#define F4(x) wasm_f32x4_splat(x)
+/* The six rows (columns) of Bᵀ·d for d's rows (columns) d0..d5. */
+#define WINO_B(d0, d1, d2, d3, d4, d5, r0, r1, r2, r3, r4, r5)                                            \
+  const v128_t r0 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(F4(4.f), d0), wasm_f32x4_mul(F4(5.f), d2)), d4); \
+  const v128_t r1 = wasm_f32x4_sub(wasm_f32x4_add(d3, d4), wasm_f32x4_mul(F4(4.f), wasm_f32x4_add(d1, d2)));       \
+  const v128_t r2 = wasm_f32x4_add(wasm_f32x4_sub(d4, d3), wasm_f32x4_mul(F4(4.f), wasm_f32x4_sub(d1, d2)));       \
+  const v128_t r3 = wasm_f32x4_add(wasm_f32x4_sub(d4, d2), wasm_f32x4_mul(F4(2.f), wasm_f32x4_sub(d3, d1)));       \
+  const v128_t r4 = wasm_f32x4_sub(wasm_f32x4_sub(d4, d2), wasm_f32x4_mul(F4(2.f), wasm_f32x4_sub(d3, d1)));       \
+  const v128_t r5 = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(F4(4.f), d1), wasm_f32x4_mul(F4(5.f), d3)), d5);
+#define WINO_B_COL(j) WINO_B(d0##j, d1##j, d2##j, d3##j, d4##j, d5##j, e0##j, e1##j, e2##j, e3##j, e4##j, e5##j)
+#define WINO_B_ROW(i) WINO_B(e##i##0, e##i##1, e##i##2, e##i##3, e##i##4, e##i##5, v##i##0, v##i##1, v##i##2, v##i##3, v##i##4, v##i##5)
+/* G·g over three rows (columns) → six. */
+#define WINO_G(g0, g1, g2, h0, h1, h2, h3, h4, h5)                                                    \
+  const float h0 = 0.25f * g0, h1 = -(g0 + g1 + g2) / 6.f, h2 = -(g0 - g1 + g2) / 6.f;                \
+  const float h3 = (g0 + 2.f * g1 + 4.f * g2) / 24.f, h4 = (g0 - 2.f * g1 + 4.f * g2) / 24.f, h5 = g2;
+#define WINO_G_COL(j) WINO_G(g0##j, g1##j, g2##j, h0##j, h1##j, h2##j, h3##j, h4##j, h5##j)
+#define WINO_G_ROW(i) WINO_G(h##i##0, h##i##1, h##i##2, u##i##0, u##i##1, u##i##2, u##i##3, u##i##4, u##i##5)
+/* Aᵀ·m over six rows (columns) → four. */
+#define WINO_A(m0, m1, m2, m3, m4, m5, r0, r1, r2, r3)                                                   \
+  const v128_t r0 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(m0, m1), wasm_f32x4_add(m2, m3)), m4); \
+  const v128_t r1 = wasm_f32x4_add(wasm_f32x4_sub(m1, m2), wasm_f32x4_mul(F4(2.f), wasm_f32x4_sub(m3, m4))); \
+  const v128_t r2 = wasm_f32x4_add(wasm_f32x4_add(m1, m2), wasm_f32x4_mul(F4(4.f), wasm_f32x4_add(m3, m4))); \
+  const v128_t r3 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_sub(m1, m2), wasm_f32x4_mul(F4(8.f), wasm_f32x4_sub(m3, m4))), m5);
+#define WINO_A_COL(j) WINO_A(m0##j, m1##j, m2##j, m3##j, m4##j, m5##j, r0##j, r1##j, r2##j, r3##j)
+#define WINO_A_ROW(i) WINO_A(r##i##0, r##i##1, r##i##2, r##i##3, r##i##4, r##i##5, y##i##0, y##i##1, y##i##2, y##i##3)
+#define SIX(M, i) M(i, 0) M(i, 1) M(i, 2) M(i, 3) M(i, 4) M(i, 5)
+#define SIX_ROWS(M) SIX(M, 0) SIX(M, 1) SIX(M, 2) SIX(M, 3) SIX(M, 4) SIX(M, 5)
+#define FOR_SIX(M) M(0) M(1) M(2) M(3) M(4) M(5)
+#define FOR_FOUR(M) M(0) M(1) M(2) M(3)
+#define FOR_THREE(M) M(0) M(1) M(2)
 #define WINO_LOAD(i, j) \
   const v128_t d##i##j = iy0 + i >= 0 && iy0 + i < H && ix0 + j >= 0 && ix0 + j < W ? wasm_v128_load(x + (((size_t)b * H + iy0 + i) * W + ix0 + j) * C + c) : zero;
-#define WINO_STORE_V(i, j, v) wasm_v128_store(V + (size_t)(i * 4 + j) * VS + (size_t)t * C + c, v);
-#define WINO_LOAD_M(i, j) const v128_t m##i##j = wasm_v128_load(M + (size_t)(i * 4 + j) * MS + (size_t)t * CO + o);
-#define WINO_STORE_U(i, j, v) U[(size_t)(i * 4 + j) * panel_floats + (size_t)(o / NR) * C * NR + c * NR + o % NR] = v;
+#define WINO_STORE_V(i, j) wasm_v128_store(V + (size_t)(i * 6 + j) * VS + (size_t)t * C + c, v##i##j);
+#define WINO_LOAD_M(i, j) const v128_t m##i##j = wasm_v128_load(M + (size_t)(i * 6 + j) * MS + (size_t)t * CO + o);
+#define WINO_STORE_U(i, j) U[(size_t)(i * 6 + j) * panel_floats + (size_t)(o / NR) * C * NR + c * NR + o % NR] = u##i##j;
+#define WINO_TAP(fy, fx) const float g##fy##fx = g[(size_t)(fy * 3 + fx) * C * CO];
+#define WINO_TAP_ROW(fy) WINO_TAP(fy, 0) WINO_TAP(fy, 1) WINO_TAP(fy, 2)
+#define WINO_STORE_Y(i, j) if (oy + i < OH && ox + j < OW) wasm_v128_store(y + (((size_t)b * OH + oy + i) * OW + ox + j) * CO + o, y##i##j);
+#define WINO_STORE_Y_ROW(i) WINO_STORE_Y(i, 0) WINO_STORE_Y(i, 1) WINO_STORE_Y(i, 2) WINO_STORE_Y(i, 3)
 
-/* V (16 blocks of n × C, VS apart): tiles t0 … t0 + n − 1's 4×4 inputs, 4 channels at a time, transformed (columns, then rows). */
+/* V (36 blocks of n × C, VS apart): tiles t0 … t0 + n − 1's 6×6 inputs, 4 channels at a time, transformed. */
 static void winograd_inputs(int B, int H, int W, int C, const float* x, int tiles_y, int tiles_x, int padT, int padL,
                             int t0, int n, int VS, float* V) {
   const v128_t zero = wasm_f32x4_splat(0.f);
   for (int t = 0; t < n; t++) {
     const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
-    const int iy0 = 2 * ty - padT, ix0 = 2 * tx - padL;
+    const int iy0 = 4 * ty - padT, ix0 = 4 * tx - padL;
     for (int c = 0; c < C; c += 4) {
-      WINO_LOAD(0, 0) WINO_LOAD(0, 1) WINO_LOAD(0, 2) WINO_LOAD(0, 3)
-      WINO_LOAD(1, 0) WINO_LOAD(1, 1) WINO_LOAD(1, 2) WINO_LOAD(1, 3)
-      WINO_LOAD(2, 0) WINO_LOAD(2, 1) WINO_LOAD(2, 2) WINO_LOAD(2, 3)
-      WINO_LOAD(3, 0) WINO_LOAD(3, 1) WINO_LOAD(3, 2) WINO_LOAD(3, 3)
-      WINO_B(d00, d10, d20, d30, e00, e10, e20, e30)
-      WINO_B(d01, d11, d21, d31, e01, e11, e21, e31)
-      WINO_B(d02, d12, d22, d32, e02, e12, e22, e32)
-      WINO_B(d03, d13, d23, d33, e03, e13, e23, e33)
-      WINO_B(e00, e01, e02, e03, v00, v01, v02, v03)
-      WINO_B(e10, e11, e12, e13, v10, v11, v12, v13)
-      WINO_B(e20, e21, e22, e23, v20, v21, v22, v23)
-      WINO_B(e30, e31, e32, e33, v30, v31, v32, v33)
-      WINO_STORE_V(0, 0, v00) WINO_STORE_V(0, 1, v01) WINO_STORE_V(0, 2, v02) WINO_STORE_V(0, 3, v03)
-      WINO_STORE_V(1, 0, v10) WINO_STORE_V(1, 1, v11) WINO_STORE_V(1, 2, v12) WINO_STORE_V(1, 3, v13)
-      WINO_STORE_V(2, 0, v20) WINO_STORE_V(2, 1, v21) WINO_STORE_V(2, 2, v22) WINO_STORE_V(2, 3, v23)
-      WINO_STORE_V(3, 0, v30) WINO_STORE_V(3, 1, v31) WINO_STORE_V(3, 2, v32) WINO_STORE_V(3, 3, v33)
+      SIX_ROWS(WINO_LOAD)
+      FOR_SIX(WINO_B_COL)
+      FOR_SIX(WINO_B_ROW)
+      SIX_ROWS(WINO_STORE_V)
     }
   }
 }
@@ -515,59 +529,36 @@ static void conv_forward_winograd(int B, int H, int W, int C, const float* x, in
                                   int padT, int padL, const float* w, float* scratch) {
   const int T = winograd_tiles(C, CO), panel_floats = packed_floats(C, CO);
   const int VS = winograd_stride(T * C), MS = winograd_stride(T * CO);
-  float* U = scratch;                       /* 16 packed C × CO operands */
-  float* V = U + (size_t)16 * panel_floats; /* 16 blocks of T × C, VS apart */
-  float* M = V + (size_t)16 * VS;           /* 16 blocks of T × CO, MS apart */
-  float* tile = M + (size_t)16 * MS;
+  float* U = scratch;                       /* 36 packed C × CO operands */
+  float* V = U + (size_t)36 * panel_floats; /* 36 blocks of T × C, VS apart */
+  float* M = V + (size_t)36 * VS;           /* 36 blocks of T × CO, MS apart */
+  float* tile = M + (size_t)36 * MS;
   /* U_ξ = (G g Gᵀ)_ξ for every (c, o), written straight into panel layout (column o of panel o / NR). */
-  for (int i = 0; i < 16 * panel_floats; i++) U[i] = 0.f;
+  for (int i = 0; i < 36 * panel_floats; i++) U[i] = 0.f;
   for (int c = 0; c < C; c++) {
     for (int o = 0; o < CO; o++) {
       const float* g = w + (size_t)c * CO + o; /* tap (fy, fx) at g[(fy·3 + fx)·C·CO] */
-      const size_t s = (size_t)C * CO;
-      const float g00 = g[0], g01 = g[s], g02 = g[2 * s], g10 = g[3 * s], g11 = g[4 * s], g12 = g[5 * s];
-      const float g20 = g[6 * s], g21 = g[7 * s], g22 = g[8 * s];
-      WINO_G(g00, g10, g20, h00, h10, h20, h30)
-      WINO_G(g01, g11, g21, h01, h11, h21, h31)
-      WINO_G(g02, g12, g22, h02, h12, h22, h32)
-      WINO_G(h00, h01, h02, u00, u01, u02, u03)
-      WINO_G(h10, h11, h12, u10, u11, u12, u13)
-      WINO_G(h20, h21, h22, u20, u21, u22, u23)
-      WINO_G(h30, h31, h32, u30, u31, u32, u33)
-      WINO_STORE_U(0, 0, u00) WINO_STORE_U(0, 1, u01) WINO_STORE_U(0, 2, u02) WINO_STORE_U(0, 3, u03)
-      WINO_STORE_U(1, 0, u10) WINO_STORE_U(1, 1, u11) WINO_STORE_U(1, 2, u12) WINO_STORE_U(1, 3, u13)
-      WINO_STORE_U(2, 0, u20) WINO_STORE_U(2, 1, u21) WINO_STORE_U(2, 2, u22) WINO_STORE_U(2, 3, u23)
-      WINO_STORE_U(3, 0, u30) WINO_STORE_U(3, 1, u31) WINO_STORE_U(3, 2, u32) WINO_STORE_U(3, 3, u33)
+      FOR_THREE(WINO_TAP_ROW)
+      FOR_THREE(WINO_G_COL)
+      FOR_SIX(WINO_G_ROW)
+      SIX_ROWS(WINO_STORE_U)
     }
   }
-  const int tiles_y = (OH + 1) / 2, tiles_x = (OW + 1) / 2, tiles = B * tiles_y * tiles_x;
+  const int tiles_y = (OH + 3) / 4, tiles_x = (OW + 3) / 4, tiles = B * tiles_y * tiles_x;
   for (int t0 = 0; t0 < tiles; t0 += T) {
     const int n = tiles - t0 < T ? tiles - t0 : T;
     winograd_inputs(B, H, W, C, x, tiles_y, tiles_x, padT, padL, t0, n, VS, V);
-    for (int k = 0; k < 16; k++)
+    for (int k = 0; k < 36; k++)
       gemm_packed(n, CO, C, V + (size_t)k * VS, C, 0, U + (size_t)k * panel_floats, M + (size_t)k * MS, 0, 0, 0, tile);
     /* y_tile = Aᵀ M A, 4 output channels at a time. */
     for (int t = 0; t < n; t++) {
       const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
-      const int oy = 2 * ty, ox = 2 * tx;
+      const int oy = 4 * ty, ox = 4 * tx;
       for (int o = 0; o < CO; o += 4) {
-        WINO_LOAD_M(0, 0) WINO_LOAD_M(0, 1) WINO_LOAD_M(0, 2) WINO_LOAD_M(0, 3)
-        WINO_LOAD_M(1, 0) WINO_LOAD_M(1, 1) WINO_LOAD_M(1, 2) WINO_LOAD_M(1, 3)
-        WINO_LOAD_M(2, 0) WINO_LOAD_M(2, 1) WINO_LOAD_M(2, 2) WINO_LOAD_M(2, 3)
-        WINO_LOAD_M(3, 0) WINO_LOAD_M(3, 1) WINO_LOAD_M(3, 2) WINO_LOAD_M(3, 3)
-        WINO_A(m00, m10, m20, m30, r00, r10)
-        WINO_A(m01, m11, m21, m31, r01, r11)
-        WINO_A(m02, m12, m22, m32, r02, r12)
-        WINO_A(m03, m13, m23, m33, r03, r13)
-        WINO_A(r00, r01, r02, r03, y00, y01)
-        WINO_A(r10, r11, r12, r13, y10, y11)
-        float* row = y + (((size_t)b * OH + oy) * OW + ox) * CO + o;
-        wasm_v128_store(row, y00);
-        if (ox + 1 < OW) wasm_v128_store(row + CO, y01);
-        if (oy + 1 < OH) {
-          wasm_v128_store(row + (size_t)OW * CO, y10);
-          if (ox + 1 < OW) wasm_v128_store(row + (size_t)OW * CO + CO, y11);
-        }
+        SIX_ROWS(WINO_LOAD_M)
+        FOR_SIX(WINO_A_COL)
+        FOR_FOUR(WINO_A_ROW)
+        FOR_FOUR(WINO_STORE_Y_ROW)
       }
     }
   }
@@ -575,80 +566,74 @@ static void conv_forward_winograd(int B, int H, int W, int C, const float* x, in
 
 /*
  * The filter gradient of the same product: y_tile = Aᵀ (U ⊙ V) A is linear in U, so ∂L/∂U_ξ (C × CO) = Σ_tiles
- * V_ξᵀ · D_ξ with D = A dy_tile Aᵀ (the output transform's adjoint, 2×2 → 4×4), and ∂L/∂g = Gᵀ (∂L/∂U) G. The 16
+ * V_ξᵀ · D_ξ with D = A dy_tile Aᵀ (the output transform's adjoint, 4×4 → 6×6), and ∂L/∂g = Gᵀ (∂L/∂U) G. The 36
  * GEMMs run over the tiles (K = tiles in a chunk); D is written straight into panel layout.
  */
 static int winograd_filter_grad_scratch_floats(int C, int CO) {
   const int T = winograd_tiles(C, CO);
-  return 16 * C * CO + 16 * (winograd_stride(T * C) + winograd_stride(packed_floats(T, CO))) + 32;
+  return 36 * C * CO + 36 * (winograd_stride(T * C) + winograd_stride(packed_floats(T, CO))) + 32;
 }
 
-/* Rows (columns) of A·y for y's two rows (columns) y0, y1. */
-#define WINO_AT(y0, y1, z0, z1, z2, z3) \
-  v128_t z0 = y0;                       \
-  v128_t z1 = wasm_f32x4_add(y0, y1);   \
-  v128_t z2 = wasm_f32x4_sub(y0, y1);   \
-  v128_t z3 = wasm_f32x4_neg(y1);
-/* Gᵀ·u over four rows (columns) → three. */
-#define WINO_GT(u0, u1, u2, u3, w0, w1, w2) \
-  float w0 = u0 + 0.5f * (u1 + u2), w1 = 0.5f * (u1 - u2), w2 = 0.5f * (u1 + u2) + u3;
+/* Rows (columns) of A·y for y's four rows (columns) y0..y3. */
+#define WINO_AT(y0, y1, y2, y3, z0, z1, z2, z3, z4, z5)                                                   \
+  const v128_t z0 = y0, z5 = y3;                                                                        \
+  const v128_t z1 = wasm_f32x4_add(wasm_f32x4_add(y0, y2), wasm_f32x4_add(y1, y3));                     \
+  const v128_t z2 = wasm_f32x4_sub(wasm_f32x4_add(y0, y2), wasm_f32x4_add(y1, y3));                     \
+  const v128_t z3 = wasm_f32x4_add(wasm_f32x4_add(y0, wasm_f32x4_mul(F4(4.f), y2)),                     \
+                                   wasm_f32x4_add(wasm_f32x4_mul(F4(2.f), y1), wasm_f32x4_mul(F4(8.f), y3))); \
+  const v128_t z4 = wasm_f32x4_sub(wasm_f32x4_add(y0, wasm_f32x4_mul(F4(4.f), y2)),                     \
+                                   wasm_f32x4_add(wasm_f32x4_mul(F4(2.f), y1), wasm_f32x4_mul(F4(8.f), y3)));
+#define WINO_AT_COL(j) WINO_AT(y0##j, y1##j, y2##j, y3##j, z0##j, z1##j, z2##j, z3##j, z4##j, z5##j)
+#define WINO_AT_ROW(i) WINO_AT(z##i##0, z##i##1, z##i##2, z##i##3, d##i##0, d##i##1, d##i##2, d##i##3, d##i##4, d##i##5)
+/* Gᵀ·u over six rows (columns) → three. */
+#define WINO_GT(u0, u1, u2, u3, u4, u5, w0, w1, w2)                          \
+  const float w0 = 0.25f * u0 - (u1 + u2) / 6.f + (u3 + u4) / 24.f;          \
+  const float w1 = (u2 - u1) / 6.f + (u3 - u4) / 12.f;                       \
+  const float w2 = (u3 + u4 - u1 - u2) / 6.f + u5;
+#define WINO_GT_COL(j) WINO_GT(u0##j, u1##j, u2##j, u3##j, u4##j, u5##j, h0##j, h1##j, h2##j)
+#define WINO_GT_ROW(i) WINO_GT(h##i##0, h##i##1, h##i##2, h##i##3, h##i##4, h##i##5, w##i##0, w##i##1, w##i##2)
 #define WINO_DY(i, j) \
   const v128_t y##i##j = oy + i < OH && ox + j < OW ? wasm_v128_load(dy + (((size_t)b * OH + oy + i) * OW + ox + j) * CO + o) : zero;
-#define WINO_STORE_D(i, j, v) wasm_v128_store(D + (size_t)(i * 4 + j) * DS + (size_t)(o / NR) * n * NR + t * NR + o % NR, v);
-#define WINO_DU(i, j) const float u##i##j = dU[(size_t)(i * 4 + j) * C * CO + (size_t)c * CO + o];
-#define WINO_STORE_DW(fy, fx, v) dw[((size_t)(fy * 3 + fx) * C + c) * CO + o] = v;
+#define WINO_DY_ROW(i) WINO_DY(i, 0) WINO_DY(i, 1) WINO_DY(i, 2) WINO_DY(i, 3)
+#define WINO_STORE_D(i, j) wasm_v128_store(D + (size_t)(i * 6 + j) * DS + (size_t)(o / NR) * n * NR + t * NR + o % NR, d##i##j);
+#define WINO_DU(i, j) const float u##i##j = dU[(size_t)(i * 6 + j) * C * CO + (size_t)c * CO + o];
+#define WINO_STORE_DW(fy, fx) dw[((size_t)(fy * 3 + fx) * C + c) * CO + o] = w##fy##fx;
+#define WINO_STORE_DW_ROW(fy) WINO_STORE_DW(fy, 0) WINO_STORE_DW(fy, 1) WINO_STORE_DW(fy, 2)
 
 /* dw (3, 3, C, CO) from x and dy for winograd_applies(). */
 static void conv_filter_grad_winograd(int B, int H, int W, int C, const float* x, int OH, int OW, int CO,
                                       const float* dy, int padT, int padL, float* dw, float* scratch) {
   const int T = winograd_tiles(C, CO), VS = winograd_stride(T * C), DS = winograd_stride(packed_floats(T, CO));
-  float* dU = scratch;                /* 16 × C × CO */
-  float* V = dU + (size_t)16 * C * CO; /* 16 blocks of T × C, VS apart */
-  float* D = V + (size_t)16 * VS;      /* 16 blocks of T × CO in panel layout, DS apart */
-  float* tile = D + (size_t)16 * DS;
-  for (int i = 0; i < 16 * C * CO; i++) dU[i] = 0.f;
-  const int tiles_y = (OH + 1) / 2, tiles_x = (OW + 1) / 2, tiles = B * tiles_y * tiles_x;
+  float* dU = scratch;                 /* 36 × C × CO */
+  float* V = dU + (size_t)36 * C * CO; /* 36 blocks of T × C, VS apart */
+  float* D = V + (size_t)36 * VS;      /* 36 blocks of T × CO in panel layout, DS apart */
+  float* tile = D + (size_t)36 * DS;
+  for (int i = 0; i < 36 * C * CO; i++) dU[i] = 0.f;
+  const int tiles_y = (OH + 3) / 4, tiles_x = (OW + 3) / 4, tiles = B * tiles_y * tiles_x;
   const v128_t zero = wasm_f32x4_splat(0.f);
   for (int t0 = 0; t0 < tiles; t0 += T) {
     const int n = tiles - t0 < T ? tiles - t0 : T;
     winograd_inputs(B, H, W, C, x, tiles_y, tiles_x, padT, padL, t0, n, VS, V);
-    if (CO % NR != 0) for (int i = 0; i < 16 * DS; i++) D[i] = 0.f; /* the last panel's padding columns */
+    if (CO % NR != 0) for (int i = 0; i < 36 * DS; i++) D[i] = 0.f; /* the last panel's padding columns */
     for (int t = 0; t < n; t++) {
       const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
-      const int oy = 2 * ty, ox = 2 * tx;
+      const int oy = 4 * ty, ox = 4 * tx;
       for (int o = 0; o < CO; o += 4) {
-        WINO_DY(0, 0) WINO_DY(0, 1) WINO_DY(1, 0) WINO_DY(1, 1)
-        WINO_AT(y00, y10, z00, z10, z20, z30)
-        WINO_AT(y01, y11, z01, z11, z21, z31)
-        WINO_AT(z00, z01, d00, d01, d02, d03)
-        WINO_AT(z10, z11, d10, d11, d12, d13)
-        WINO_AT(z20, z21, d20, d21, d22, d23)
-        WINO_AT(z30, z31, d30, d31, d32, d33)
-        WINO_STORE_D(0, 0, d00) WINO_STORE_D(0, 1, d01) WINO_STORE_D(0, 2, d02) WINO_STORE_D(0, 3, d03)
-        WINO_STORE_D(1, 0, d10) WINO_STORE_D(1, 1, d11) WINO_STORE_D(1, 2, d12) WINO_STORE_D(1, 3, d13)
-        WINO_STORE_D(2, 0, d20) WINO_STORE_D(2, 1, d21) WINO_STORE_D(2, 2, d22) WINO_STORE_D(2, 3, d23)
-        WINO_STORE_D(3, 0, d30) WINO_STORE_D(3, 1, d31) WINO_STORE_D(3, 2, d32) WINO_STORE_D(3, 3, d33)
+        FOR_FOUR(WINO_DY_ROW)
+        FOR_FOUR(WINO_AT_COL)
+        FOR_SIX(WINO_AT_ROW)
+        SIX_ROWS(WINO_STORE_D)
       }
     }
-    for (int k = 0; k < 16; k++)
+    for (int k = 0; k < 36; k++)
       gemm_packed(C, CO, n, V + (size_t)k * VS, C, 1, D + (size_t)k * DS, dU + (size_t)k * C * CO, 0, 0, 1, tile);
   }
   for (int c = 0; c < C; c++) {
     for (int o = 0; o < CO; o++) {
-      WINO_DU(0, 0) WINO_DU(0, 1) WINO_DU(0, 2) WINO_DU(0, 3)
-      WINO_DU(1, 0) WINO_DU(1, 1) WINO_DU(1, 2) WINO_DU(1, 3)
-      WINO_DU(2, 0) WINO_DU(2, 1) WINO_DU(2, 2) WINO_DU(2, 3)
-      WINO_DU(3, 0) WINO_DU(3, 1) WINO_DU(3, 2) WINO_DU(3, 3)
-      WINO_GT(u00, u10, u20, u30, h00, h10, h20)
-      WINO_GT(u01, u11, u21, u31, h01, h11, h21)
-      WINO_GT(u02, u12, u22, u32, h02, h12, h22)
-      WINO_GT(u03, u13, u23, u33, h03, h13, h23)
-      WINO_GT(h00, h01, h02, h03, w00, w01, w02)
-      WINO_GT(h10, h11, h12, h13, w10, w11, w12)
-      WINO_GT(h20, h21, h22, h23, w20, w21, w22)
-      WINO_STORE_DW(0, 0, w00) WINO_STORE_DW(0, 1, w01) WINO_STORE_DW(0, 2, w02)
-      WINO_STORE_DW(1, 0, w10) WINO_STORE_DW(1, 1, w11) WINO_STORE_DW(1, 2, w12)
-      WINO_STORE_DW(2, 0, w20) WINO_STORE_DW(2, 1, w21) WINO_STORE_DW(2, 2, w22)
+      SIX_ROWS(WINO_DU)
+      FOR_SIX(WINO_GT_COL)
+      FOR_THREE(WINO_GT_ROW)
+      FOR_THREE(WINO_STORE_DW_ROW)
     }
   }
 }

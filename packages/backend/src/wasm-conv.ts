@@ -1,6 +1,6 @@
 /**
  * 2-D convolution kernels for the tfjs wasm backend from gm's own SIMD code (native/gm_kernels.c), which picks a plan
- * by shape: Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 8 channels each way (forward, input and filter
+ * by shape: Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions with ≥ 8 channels each way (forward, input and filter
  * gradients); the input read in place along the input channels when there are fewer than 8 output channels, or along
  * the output channels when there are at most 4 input channels; otherwise GEMMs over gathered rows in chunks of
  * output positions (the 4×8 register tile).
