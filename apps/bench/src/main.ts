@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { QUICK_WARMUP_MS, WARMUP_MS } from './warmup';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
@@ -72,7 +73,7 @@ async function vaeStepSuite(options: Options): Promise<SuiteResult> {
   const torchFirst = runTorchTwin();
   if ('msPerStep' in torchFirst) torchRuns.push(torchFirst.msPerStep);
   for (const [variant, warmup, steps] of variants) {
-    const result = runNode('vae-step-worker.js', [variant, String(warmup), String(steps)]);
+    const result = runNode('vae-step-worker.js', [variant, String(warmup), String(steps), String(options.quick ? QUICK_WARMUP_MS : WARMUP_MS)]);
     if (!result.ok) {
       rows.push({ backend: variant, msPerStep: null, imagesPerSecond: null, vsPyTorch: null, note: `skipped: ${result.error}` });
       continue;
@@ -112,7 +113,9 @@ async function vaeStepSuite(options: Options): Promise<SuiteResult> {
   } else {
     notes.push(`PyTorch twin not run: ${'skipped' in torchFirst ? torchFirst.skipped : ''}`);
   }
-  notes.push('Reference VAE step: MLP 784-512-256-(2×32) / 32-256-512-784, batch 128, Adam, Bernoulli logits; median ms/step.');
+  notes.push(
+    `Reference VAE step: MLP 784-512-256-(2×32) / 32-256-512-784, batch 128, Adam, Bernoulli logits; median ms/step after ${(options.quick ? QUICK_WARMUP_MS : WARMUP_MS) / 1000} s of warm-up.`,
+  );
   notes.push(
     'wasm = gm as initBackend() sets it up (gm SIMD GEMM, fused gmAdam, sharing Identity); wasm-xnnpack = gm MatMul ' +
       'overrides without gm kernels (explicit transposes + XNNPACK, tf.train.adam); wasm-stock = tfjs-wasm as shipped; ' +

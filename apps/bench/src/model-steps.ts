@@ -13,6 +13,7 @@ import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
 import { createDataParallelTrainer } from '@gm/backend/data-parallel';
 import { dataParallelReplicas, IafVae, MADE, RealNVPImage, VAE, type ModelBase } from '@gm/models';
+import { QUICK_WARMUP_MS, WARMUP_MS } from './warmup';
 
 /** One family: how to build gm's model, its data and batch, and the twin's name in torch_model_steps.py. */
 interface Family {
@@ -62,12 +63,6 @@ export const FAMILIES: readonly Family[] = [
   },
 ];
 
-/**
- * How long a family trains before its steps are timed. V8 compiles the step's JavaScript (tfjs's engine, the tape,
- * the layers) in tiers over the first hundreds of calls: a fast step (IAF-VAE, ~7 ms) ran 9–11 ms for its first
- * ~40 steps, so a fixed count of warm-up steps measured the compiler, not the step. Warm up by time instead.
- */
-const WARMUP_MS = 3000;
 /** Batches of random data `fit` cycles through (epoch boundaries fall every so many steps; the median ignores them). */
 const POOL_BATCHES = 48;
 
@@ -162,7 +157,7 @@ export interface ModelStepRow {
 export async function modelStepsSuite(quick: boolean, twin: (model: string) => { msPerStep: number } | { skipped: string }): Promise<{ rows: ModelStepRow[]; notes: string[] }> {
   const backend = (await initBackend()).backend;
   const cores = availableParallelism();
-  const warmupMs = quick ? 500 : WARMUP_MS;
+  const warmupMs = quick ? QUICK_WARMUP_MS : WARMUP_MS;
   const rows: ModelStepRow[] = [];
   const notes: string[] = [`gm backend: ${backend}; the median of ${quick ? 6 : 20} steps after at least 3 warm-up steps and ${warmupMs / 1000} s of warm-up; PyTorch: the twin's median, 1 thread, mean of a run before and after gm`];
   for (const family of FAMILIES) {

@@ -1,6 +1,6 @@
 /**
  * Child process of `pnpm bench`: times the reference VAE step on one backend and prints one JSON line.
- * Usage: node vae-step-worker.js <node|wasm|wasm-xnnpack|wasm-stock|cpu> [warmup] [steps]
+ * Usage: node vae-step-worker.js <node|wasm|wasm-xnnpack|wasm-stock|cpu> [warmup steps] [steps] [warm-up ms]
  *   wasm: gm's own SIMD GEMM and fused Adam (what initBackend sets up);
  *   wasm-xnnpack: gm's MatMul overrides without gm's kernels (explicit transposes + tfjs's XNNPACK, tf.train.adam);
  *   wasm-stock: tfjs-wasm as shipped;
@@ -12,6 +12,7 @@ import { initBackend, releaseGmKernels, type BackendName } from '@gm/backend';
 import { createReferenceVaeStep, REFERENCE, type ReferenceVaeStep } from './reference-vae';
 import { fillNormal, mulberry32 } from './parallel/seeded-random';
 import { REFERENCE_VAE_CONFIG } from './parallel/vae-replica';
+import { WARMUP_MS, warmUp } from './warmup';
 
 /** The reference step split across this thread and one worker_thread (same model, loss, batch and optimizer). */
 async function createDataParallelStep(): Promise<ReferenceVaeStep & { close(): Promise<void> }> {
@@ -37,7 +38,7 @@ async function createDataParallelStep(): Promise<ReferenceVaeStep & { close(): P
   };
 }
 
-const [variant = 'wasm', warmupArg = '5', stepsArg = '30'] = process.argv.slice(2);
+const [variant = 'wasm', warmupArg = '5', stepsArg = '30', warmupMsArg = String(WARMUP_MS)] = process.argv.slice(2);
 const backend = (variant.startsWith('wasm') ? 'wasm' : variant) as BackendName;
 
 async function main() {
@@ -49,8 +50,7 @@ async function main() {
   const vae = parallel ?? createReferenceVaeStep(0);
   const warmup = Number(warmupArg);
   const steps = Number(stepsArg);
-  const losses: number[] = [];
-  for (let i = 0; i < warmup; i++) losses.push(vae.step());
+  const losses = warmUp(() => vae.step(), warmup, Number(warmupMsArg));
   const times: number[] = [];
   const tensorsBefore = tf.memory().numTensors;
   for (let i = 0; i < steps; i++) {
