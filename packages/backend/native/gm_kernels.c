@@ -339,27 +339,56 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
  */
 #define FEW_ROW(j) const v128_t w##j = wasm_v128_load(wr + 4 * j);
 #define FEW_FMA(j) a##j = wasm_f32x4_add(a##j, wasm_f32x4_mul(v0, w##j)); c##j = wasm_f32x4_add(c##j, wasm_f32x4_mul(v1, w##j));
+/* Where output position p's window starts in the input (its tap (0, 0), possibly outside), and whether all of the
+ * window lies inside, so its taps are plain offsets from that start. */
+#define FEW_POSITION(j, p)                                                                                  \
+  const int ox##j = (p) % OW, oy##j = ((p) / OW) % OH, bi##j = (p) / (OW * OH);                             \
+  const int iy##j = oy##j * sh - padT, ix##j = ox##j * sw - padL;                                          \
+  const int in##j = iy##j >= 0 && iy##j + FH <= H && ix##j >= 0 && ix##j + FW <= W;                        \
+  const float* base##j = in##j ? x + (((size_t)bi##j * H + iy##j) * W + ix##j) * C : x;
+/* The input row of tap (fy, fx) of position j, or NULL outside the input. */
+#define FEW_TAP(j) (in##j ? base##j + ((ptrdiff_t)fy * W + fx) * C : tap_source(x, H, W, C, bi##j, oy##j, ox##j, fy, fx, sh, sw, padT, padL))
 static void conv_forward_few_inputs(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y,
                                     int FH, int FW, int sh, int sw, int padT, int padL, const float* w) {
-  const int positions = B * OH * OW, taps = FH * FW;
+  const int positions = B * OH * OW;
   for (int p0 = 0; p0 < positions; p0 += 2) {
     const int two = positions - p0 > 1, p1 = two ? p0 + 1 : p0;
-    const int ox0 = p0 % OW, oy0 = (p0 / OW) % OH, bi0 = p0 / (OW * OH);
-    const int ox1 = p1 % OW, oy1 = (p1 / OW) % OH, bi1 = p1 / (OW * OH);
+    FEW_POSITION(0, p0)
+    FEW_POSITION(1, p1)
     float* y0 = y + (size_t)p0 * CO;
     float* y1 = y + (size_t)p1 * CO;
     int o0 = 0;
     for (; o0 + 16 <= CO; o0 += 16) {
       v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-      for (int t = 0; t < taps; t++) {
-        const float* s0 = tap_source(x, H, W, C, bi0, oy0, ox0, t / FW, t % FW, sh, sw, padT, padL);
-        const float* s1 = tap_source(x, H, W, C, bi1, oy1, ox1, t / FW, t % FW, sh, sw, padT, padL);
-        if (!s0 && !s1) continue;
-        for (int c = 0; c < C; c++) {
-          const v128_t v0 = wasm_f32x4_splat(s0 ? s0[c] : 0.f), v1 = wasm_f32x4_splat(s1 ? s1[c] : 0.f);
-          const float* wr = w + ((size_t)t * C + c) * CO + o0;
-          FEW_ROW(0) FEW_ROW(1) FEW_ROW(2) FEW_ROW(3)
-          FEW_FMA(0) FEW_FMA(1) FEW_FMA(2) FEW_FMA(3)
+      if (in0 && in1) {
+        /* Both windows inside (most positions): no bounds to check. */
+        for (int fy = 0; fy < FH; fy++) {
+          for (int fx = 0; fx < FW; fx++) {
+            const float* s0 = base0 + ((ptrdiff_t)fy * W + fx) * C;
+            const float* s1 = base1 + ((ptrdiff_t)fy * W + fx) * C;
+            const float* wt = w + ((size_t)(fy * FW + fx) * C) * CO + o0;
+            for (int c = 0; c < C; c++) {
+              const v128_t v0 = wasm_f32x4_splat(s0[c]), v1 = wasm_f32x4_splat(s1[c]);
+              const float* wr = wt + (size_t)c * CO;
+              FEW_ROW(0) FEW_ROW(1) FEW_ROW(2) FEW_ROW(3)
+              FEW_FMA(0) FEW_FMA(1) FEW_FMA(2) FEW_FMA(3)
+            }
+          }
+        }
+      } else {
+        for (int fy = 0; fy < FH; fy++) {
+          for (int fx = 0; fx < FW; fx++) {
+            const float* s0 = FEW_TAP(0);
+            const float* s1 = FEW_TAP(1);
+            if (!s0 && !s1) continue;
+            const float* wt = w + ((size_t)(fy * FW + fx) * C) * CO + o0;
+            for (int c = 0; c < C; c++) {
+              const v128_t v0 = wasm_f32x4_splat(s0 ? s0[c] : 0.f), v1 = wasm_f32x4_splat(s1 ? s1[c] : 0.f);
+              const float* wr = wt + (size_t)c * CO;
+              FEW_ROW(0) FEW_ROW(1) FEW_ROW(2) FEW_ROW(3)
+              FEW_FMA(0) FEW_FMA(1) FEW_FMA(2) FEW_FMA(3)
+            }
+          }
         }
       }
       wasm_v128_store(y0 + o0, a0), wasm_v128_store(y0 + o0 + 4, a1), wasm_v128_store(y0 + o0 + 8, a2), wasm_v128_store(y0 + o0 + 12, a3);
@@ -367,13 +396,16 @@ static void conv_forward_few_inputs(int B, int H, int W, int C, const float* x, 
     }
     for (; o0 < CO; o0 += 4) {
       v128_t a0 = wasm_f32x4_splat(0.f), c0 = a0;
-      for (int t = 0; t < taps; t++) {
-        const float* s0 = tap_source(x, H, W, C, bi0, oy0, ox0, t / FW, t % FW, sh, sw, padT, padL);
-        const float* s1 = tap_source(x, H, W, C, bi1, oy1, ox1, t / FW, t % FW, sh, sw, padT, padL);
-        for (int c = 0; c < C; c++) {
-          const v128_t w0 = wasm_v128_load(w + ((size_t)t * C + c) * CO + o0);
-          a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_f32x4_splat(s0 ? s0[c] : 0.f), w0));
-          c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_f32x4_splat(s1 ? s1[c] : 0.f), w0));
+      for (int fy = 0; fy < FH; fy++) {
+        for (int fx = 0; fx < FW; fx++) {
+          const float* s0 = FEW_TAP(0);
+          const float* s1 = FEW_TAP(1);
+          const float* wt = w + ((size_t)(fy * FW + fx) * C) * CO + o0;
+          for (int c = 0; c < C; c++) {
+            const v128_t w0 = wasm_v128_load(wt + (size_t)c * CO);
+            a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_f32x4_splat(s0 ? s0[c] : 0.f), w0));
+            c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_f32x4_splat(s1 ? s1[c] : 0.f), w0));
+          }
         }
       }
       wasm_v128_store(y0 + o0, a0);

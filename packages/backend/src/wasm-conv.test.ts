@@ -39,6 +39,7 @@ const cases: ConvCase[] = [
   { x: [2, 9, 7, 1], filter: [3, 3, 1, 12], strides: 1, pad: 'same' }, // 12 outputs: the 4-wide tail only
   { x: [3, 11, 10, 2], filter: [3, 3, 2, 20], strides: 2, pad: 'same' }, // 16-wide block + tail, strided
   { x: [1, 5, 5, 1], filter: [3, 3, 1, 8], strides: 1, pad: 'same' }, // an odd number of positions
+  { x: [2, 7, 9, 3], filter: [3, 3, 3, 16], strides: 1, pad: 'valid' }, // every window inside the input
   { x: [2, 10, 9, 16], filter: [3, 3, 16, 3], strides: 1, pad: 'same' }, // input grad of a 16 → 3 convolution
 ];
 
