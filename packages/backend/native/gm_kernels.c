@@ -268,6 +268,32 @@ static inline const float* tap_source(const float* x, int H, int W, int C, int b
 }
 
 /*
+ * Steps an output position (b, oy, ox) to the next one in NHWC order. The kernels walk positions and taps with
+ * counters instead of dividing indices: an integer division costs tens of cycles, and recovering (b, oy, ox) and
+ * (fy, fx) by division for every position and tap took about half of a 32 → 1 convolution's time.
+ */
+#define NEXT_INDEX(b, y, x, NY, NX) \
+  if (++(x) == (NX)) {              \
+    (x) = 0;                        \
+    if (++(y) == (NY)) {            \
+      (y) = 0;                      \
+      (b)++;                        \
+    }                               \
+  }
+#define NEXT_POSITION(b, oy, ox) NEXT_INDEX(b, oy, ox, OH, OW)
+/* pb/py/px[0..3] = the group's four positions from (qb, qy, qx), the last valid one repeated past mr; then (qb, qy, qx)
+ * moves to the next group. */
+#define GROUP_POSITIONS(mr)                                              \
+  {                                                                      \
+    int gb = qb, gy = qy, gx = qx;                                       \
+    for (int i = 0; i < 4; i++) {                                        \
+      pb[i] = gb, py[i] = gy, px[i] = gx;                                \
+      if (i + 1 < (mr)) NEXT_POSITION(gb, gy, gx)                        \
+    }                                                                    \
+    for (int i = 0; i < 4; i++) NEXT_POSITION(qb, qy, qx)                \
+  }
+
+/*
  * Few output channels (CO < NR: Real NVP's s/t outputs, a decoder's last layer) leave the 4×8 tile mostly idle, and
  * gathering FH·FW·C floats per position for a product only CO wide costs more than the product (a 32→1 convolution
  * ran at ~3 GFLOP/s). These kernels read the input rows in place instead: four positions at a time, each tap's C
@@ -277,21 +303,18 @@ static inline const float* tap_source(const float* x, int H, int W, int C, int b
 static void conv_forward_direct(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y, int FH,
                                 int FW, int sh, int sw, int padT, int padL, const float* wt, const float* zeros) {
   const int positions = B * OH * OW, taps = FH * FW, k = taps * C, C4 = C & ~3;
+  int qb = 0, qy = 0, qx = 0;
   for (int p0 = 0; p0 < positions; p0 += 4) {
     const int mr = positions - p0 < 4 ? positions - p0 : 4;
     int pb[4], py[4], px[4];
-    for (int i = 0; i < 4; i++) {
-      const int p = p0 + (i < mr ? i : mr - 1); /* positions past the end repeat the last; not stored */
-      px[i] = p % OW, py[i] = (p / OW) % OH, pb[i] = p / (OW * OH);
-    }
+    GROUP_POSITIONS(mr) /* positions past the end repeat the last; not stored */
     for (int o0 = 0; o0 < CO; o0 += 2) {
       const int two = CO - o0 > 1;
       const float* w0 = wt + (size_t)o0 * k;
       const float* w1 = two ? w0 + k : w0;
       v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
       float t00 = 0.f, t01 = 0.f, t10 = 0.f, t11 = 0.f, t20 = 0.f, t21 = 0.f, t30 = 0.f, t31 = 0.f;
-      for (int t = 0; t < taps; t++) {
-        const int fy = t / FW, fx = t % FW;
+      for (int t = 0, fy = 0, fx = 0; t < taps; t++, fx = fx + 1 == FW ? 0 : fx + 1, fy += fx == 0) {
         const float* s[4];
         for (int i = 0; i < 4; i++) {
           s[i] = tap_source(x, H, W, C, pb[i], py[i], px[i], fy, fx, sh, sw, padT, padL);
@@ -300,6 +323,31 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
         const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3];
         const float* u0 = w0 + t * C;
         const float* u1 = w1 + t * C;
+        if (!two) {
+          /* A single output channel (CO odd, last): the second accumulator of each position takes the odd group
+           * of 4 channels instead of computing the same output twice. */
+          int c = 0;
+          for (; c + 8 <= C4; c += 8) {
+            const v128_t v0 = wasm_v128_load(u0 + c), v1 = wasm_v128_load(u0 + c + 4);
+            c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(wasm_v128_load(s0 + c), v0));
+            c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(wasm_v128_load(s0 + c + 4), v1));
+            c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(wasm_v128_load(s1 + c), v0));
+            c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(wasm_v128_load(s1 + c + 4), v1));
+            c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(wasm_v128_load(s2 + c), v0));
+            c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(wasm_v128_load(s2 + c + 4), v1));
+            c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(wasm_v128_load(s3 + c), v0));
+            c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(wasm_v128_load(s3 + c + 4), v1));
+          }
+          if (c < C4) {
+            const v128_t v0 = wasm_v128_load(u0 + c);
+            c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(wasm_v128_load(s0 + c), v0));
+            c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(wasm_v128_load(s1 + c), v0));
+            c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(wasm_v128_load(s2 + c), v0));
+            c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(wasm_v128_load(s3 + c), v0));
+          }
+          for (c = C4; c < C; c++) t00 += s0[c] * u0[c], t10 += s1[c] * u0[c], t20 += s2[c] * u0[c], t30 += s3[c] * u0[c];
+          continue;
+        }
         for (int c = 0; c < C4; c += 4) {
           const v128_t v0 = wasm_v128_load(u0 + c), v1 = wasm_v128_load(u1 + c);
           v128_t a = wasm_v128_load(s0 + c);
@@ -321,6 +369,13 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
         }
       }
       float* out = y + (size_t)p0 * CO + o0;
+      if (!two) {
+        out[0] = lane_sum(wasm_f32x4_add(c00, c01)) + t00;
+        if (mr > 1) out[CO] = lane_sum(wasm_f32x4_add(c10, c11)) + t10;
+        if (mr > 2) out[2 * CO] = lane_sum(wasm_f32x4_add(c20, c21)) + t20;
+        if (mr > 3) out[3 * CO] = lane_sum(wasm_f32x4_add(c30, c31)) + t30;
+        continue;
+      }
       out[0] = lane_sum(c00) + t00;
       if (two) out[1] = lane_sum(c01) + t01;
       if (mr > 1) { out[CO] = lane_sum(c10) + t10; if (two) out[CO + 1] = lane_sum(c11) + t11; }
@@ -341,8 +396,8 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
 #define FEW_FMA(j) a##j = wasm_f32x4_add(a##j, wasm_f32x4_mul(v0, w##j)); c##j = wasm_f32x4_add(c##j, wasm_f32x4_mul(v1, w##j));
 /* Where output position p's window starts in the input (its tap (0, 0), possibly outside), and whether all of the
  * window lies inside, so its taps are plain offsets from that start. */
-#define FEW_POSITION(j, p)                                                                                  \
-  const int ox##j = (p) % OW, oy##j = ((p) / OW) % OH, bi##j = (p) / (OW * OH);                             \
+#define FEW_POSITION(j, at_b, at_y, at_x)                                                                   \
+  const int ox##j = at_x, oy##j = at_y, bi##j = at_b;                                                       \
   const int iy##j = oy##j * sh - padT, ix##j = ox##j * sw - padL;                                          \
   const int in##j = iy##j >= 0 && iy##j + FH <= H && ix##j >= 0 && ix##j + FW <= W;                        \
   const float* base##j = in##j ? x + (((size_t)bi##j * H + iy##j) * W + ix##j) * C : x;
@@ -351,10 +406,13 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
 static void conv_forward_few_inputs(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y,
                                     int FH, int FW, int sh, int sw, int padT, int padL, const float* w) {
   const int positions = B * OH * OW;
+  int qb = 0, qy = 0, qx = 0;
   for (int p0 = 0; p0 < positions; p0 += 2) {
     const int two = positions - p0 > 1, p1 = two ? p0 + 1 : p0;
-    FEW_POSITION(0, p0)
-    FEW_POSITION(1, p1)
+    FEW_POSITION(0, qb, qy, qx)
+    if (two) NEXT_POSITION(qb, qy, qx)
+    FEW_POSITION(1, qb, qy, qx)
+    NEXT_POSITION(qb, qy, qx)
     float* y0 = y + (size_t)p0 * CO;
     float* y1 = y + (size_t)p1 * CO;
     int o0 = 0;
@@ -423,15 +481,12 @@ static void conv_filter_grad_direct(int B, int H, int W, int C, const float* x, 
                                     const float* dy, int FH, int FW, int sh, int sw, int padT, int padL, float* acc,
                                     const float* zeros) {
   const int positions = B * OH * OW, taps = FH * FW, k = taps * C, C4 = C & ~3;
+  int qb = 0, qy = 0, qx = 0;
   for (int p0 = 0; p0 < positions; p0 += 4) {
     const int mr = positions - p0 < 4 ? positions - p0 : 4;
     int pb[4], py[4], px[4];
-    for (int i = 0; i < 4; i++) {
-      const int p = p0 + (i < mr ? i : mr - 1); /* positions past the end repeat the last with weight 0 */
-      px[i] = p % OW, py[i] = (p / OW) % OH, pb[i] = p / (OW * OH);
-    }
-    for (int t = 0; t < taps; t++) {
-      const int fy = t / FW, fx = t % FW;
+    GROUP_POSITIONS(mr) /* positions past the end repeat the last with weight 0 */
+    for (int t = 0, fy = 0, fx = 0; t < taps; t++, fx = fx + 1 == FW ? 0 : fx + 1, fy += fx == 0) {
       const float* s[4];
       for (int i = 0; i < 4; i++) {
         s[i] = tap_source(x, H, W, C, pb[i], py[i], px[i], fy, fx, sh, sw, padT, padL);
@@ -703,13 +758,14 @@ void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int O
   }
   pack_b(w, k, CO, CO, 1, packed); /* w is [FH·FW·C, CO] row-major */
   const int positions = B * OH * OW;
+  int qb = 0, qy = 0, qx = 0;
   for (int p0 = 0; p0 < positions; p0 += rows_max) {
     int rows = positions - p0 < rows_max ? positions - p0 : rows_max;
     for (int r = 0; r < rows; r++) {
-      int p = p0 + r, ox = p % OW, oy = (p / OW) % OH, b = p / (OW * OH);
-      for (int t = 0; t < FH * FW; t++) {
-        copy_or_zero(cols + (size_t)r * k + t * C, tap_source(x, H, W, C, b, oy, ox, t / FW, t % FW, sh, sw, padT, padL), C);
-      }
+      for (int fy = 0; fy < FH; fy++)
+        for (int fx = 0; fx < FW; fx++)
+          copy_or_zero(cols + (size_t)r * k + (fy * FW + fx) * C, tap_source(x, H, W, C, qb, qy, qx, fy, fx, sh, sw, padT, padL), C);
+      NEXT_POSITION(qb, qy, qx)
     }
     gemm_packed(rows, CO, k, cols, k, 0, packed, y + (size_t)p0 * CO, 0, 0, 0, tile);
   }
@@ -805,33 +861,34 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
           j++;
         }
       }
+      /* The output (oy, ox) whose tap (fy, fx) reads pixel (iy, ix) has oy·sh = iy + padT − fy: for the class's
+       * pixel (jy, jx) and its taps fy = ry, ry + sh, … that is oy = oy_base + jy, oy_base + jy − 1, … (exact). */
+      const int oy_base = (iy0 + padT - ry) / sh, ox_base = (ix0 + padL - rx) / sw;
+      int qb = 0, qy = 0, qx = 0; /* (b, jy, jx) of the next pixel of the class */
       for (int q0 = 0; q0 < pixels; q0 += rows_max) {
         int rows = pixels - q0 < rows_max ? pixels - q0 : rows_max;
+        const int cb = qb, cy = qy, cx = qx;
         for (int r = 0; r < rows; r++) {
-          int q = q0 + r, jx = q % nx_count, jy = (q / nx_count) % ny_count, b = q / (nx_count * ny_count);
-          int iy = iy0 + jy * sh, ix = ix0 + jx * sw, j = 0;
-          for (int fy = ry; fy < FH; fy += sh) {
-            for (int fx = rx; fx < FW; fx += sw) {
-              /* The output (oy, ox) whose tap (fy, fx) reads (iy, ix), if any: oy·sh = iy + padT − fy. */
-              int ny = iy + padT - fy, nx = ix + padL - fx;
-              const float* src = 0;
-              if (ny >= 0 && nx >= 0 && ny / sh < OH && nx / sw < OW) {
-                src = dy + (((size_t)b * OH + ny / sh) * OW + nx / sw) * CO;
-              }
+          int j = 0;
+          for (int fy = ry, oy = oy_base + qy; fy < FH; fy += sh, oy--) {
+            for (int fx = rx, ox = ox_base + qx; fx < FW; fx += sw, ox--) {
+              const float* src = oy >= 0 && oy < OH && ox >= 0 && ox < OW ? dy + (((size_t)qb * OH + oy) * OW + ox) * CO : 0;
               copy_or_zero(cols + (size_t)r * k + j * CO, src, CO);
               j++;
             }
           }
+          NEXT_INDEX(qb, qy, qx, ny_count, nx_count)
         }
         float* dst = in_place ? dx + (size_t)q0 * C : out;
         if (narrow) gemm_narrow(rows, C, k, cols, k, packed, dst, C);
         else gemm_packed(rows, C, k, cols, k, 0, packed, dst, 0, 0, 0, tile);
         if (!in_place) {
+          int pb = cb, py = cy, px = cx;
           for (int r = 0; r < rows; r++) {
-            int q = q0 + r, jx = q % nx_count, jy = (q / nx_count) % ny_count, b = q / (nx_count * ny_count);
-            float* d = dx + (((size_t)b * H + iy0 + jy * sh) * W + ix0 + jx * sw) * C;
+            float* d = dx + (((size_t)pb * H + iy0 + py * sh) * W + ix0 + px * sw) * C;
             const float* o = out + (size_t)r * C;
             for (int c = 0; c < C; c++) d[c] = o[c];
+            NEXT_INDEX(pb, py, px, ny_count, nx_count)
           }
         }
       }
@@ -882,13 +939,14 @@ void gm_conv2d_filter_grad(int B, int H, int W, int C, const float* x, int OH, i
     float* packed = cols + (size_t)rows_max * k;
     float* tile = packed + packed_floats(rows_max, CO);
     for (int i = 0; i < k * CO; i++) dw[i] = 0.f;
+    int qb = 0, qy = 0, qx = 0;
     for (int p0 = 0; p0 < positions; p0 += rows_max) {
       const int rows = positions - p0 < rows_max ? positions - p0 : rows_max;
       for (int r = 0; r < rows; r++) {
-        int p = p0 + r, ox = p % OW, oy = (p / OW) % OH, b = p / (OW * OH);
-        for (int t = 0; t < taps; t++) {
-          copy_or_zero(cols + (size_t)r * k + t * C, tap_source(x, H, W, C, b, oy, ox, t / FW, t % FW, sh, sw, padT, padL), C);
-        }
+        for (int fy = 0; fy < FH; fy++)
+          for (int fx = 0; fx < FW; fx++)
+            copy_or_zero(cols + (size_t)r * k + (fy * FW + fx) * C, tap_source(x, H, W, C, qb, qy, qx, fy, fx, sh, sw, padT, padL), C);
+        NEXT_POSITION(qb, qy, qx)
       }
       pack_b(dy + (size_t)p0 * CO, rows, CO, CO, 1, packed);
       gemm_packed(k, CO, rows, cols, k, 1, packed, dw, 0, 0, 1, tile);
@@ -900,13 +958,16 @@ void gm_conv2d_filter_grad(int B, int H, int W, int C, const float* x, int OH, i
   float* packed = cols + (size_t)rows_max * C;
   float* tile = packed + packed_floats(rows_max, CO);
   for (int i = 0; i < taps * C * CO; i++) dw[i] = 0.f;
+  int qb = 0, qy = 0, qx = 0; /* after the last tap: the next chunk's first position */
   for (int p0 = 0; p0 < positions; p0 += rows_max) {
     int rows = positions - p0 < rows_max ? positions - p0 : rows_max;
     pack_b(dy + (size_t)p0 * CO, rows, CO, CO, 1, packed);
-    for (int t = 0; t < taps; t++) {
+    const int cb = qb, cy = qy, cx = qx; /* the chunk's first position */
+    for (int t = 0, fy = 0, fx = 0; t < taps; t++, fx = fx + 1 == FW ? 0 : fx + 1, fy += fx == 0) {
+      qb = cb, qy = cy, qx = cx;
       for (int r = 0; r < rows; r++) {
-        int p = p0 + r, ox = p % OW, oy = (p / OW) % OH, b = p / (OW * OH);
-        copy_or_zero(cols + (size_t)r * C, tap_source(x, H, W, C, b, oy, ox, t / FW, t % FW, sh, sw, padT, padL), C);
+        copy_or_zero(cols + (size_t)r * C, tap_source(x, H, W, C, qb, qy, qx, fy, fx, sh, sw, padT, padL), C);
+        NEXT_POSITION(qb, qy, qx)
       }
       /* dW_tap (C×CO) += X_tapᵀ·dy: the gathered rows read column-major. */
       gemm_packed(C, CO, rows, cols, C, 1, packed, dw + (size_t)t * C * CO, 0, 0, 1, tile);
