@@ -293,6 +293,16 @@ static inline const float* tap_source(const float* x, int H, int W, int C, int b
     for (int i = 0; i < 4; i++) NEXT_POSITION(qb, qy, qx)                \
   }
 
+/* Position i of a group: whether its whole window lies inside the input, and then where the window starts. */
+#define DIRECT_WINDOW(i)                                                                                          \
+  const int wy##i = py[i] * sh - padT, wx##i = px[i] * sw - padL;                                                 \
+  const int in##i = wy##i >= 0 && wy##i + FH <= H && wx##i >= 0 && wx##i + FW <= W;                               \
+  const float* base##i = in##i ? x + (((size_t)pb[i] * H + wy##i) * W + wx##i) * C : zeros;
+/* s##i = the input row position i reads through tap (fy, fx) (offset `off` into an inside window), or `zeros`. */
+#define DIRECT_TAP(i)                                                                                             \
+  const float* s##i = in##i ? base##i + off : tap_source(x, H, W, C, pb[i], py[i], px[i], fy, fx, sh, sw, padT, padL); \
+  if (!s##i) s##i = zeros;
+
 /*
  * Few output channels (CO < NR: Real NVP's s/t outputs, a decoder's last layer) leave the 4×8 tile mostly idle, and
  * gathering FH·FW·C floats per position for a product only CO wide costs more than the product (a 32→1 convolution
@@ -308,6 +318,7 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
     const int mr = positions - p0 < 4 ? positions - p0 : 4;
     int pb[4], py[4], px[4];
     GROUP_POSITIONS(mr) /* positions past the end repeat the last; not stored */
+    DIRECT_WINDOW(0) DIRECT_WINDOW(1) DIRECT_WINDOW(2) DIRECT_WINDOW(3)
     for (int o0 = 0; o0 < CO; o0 += 2) {
       const int two = CO - o0 > 1;
       const float* w0 = wt + (size_t)o0 * k;
@@ -315,12 +326,8 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
       v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
       float t00 = 0.f, t01 = 0.f, t10 = 0.f, t11 = 0.f, t20 = 0.f, t21 = 0.f, t30 = 0.f, t31 = 0.f;
       for (int t = 0, fy = 0, fx = 0; t < taps; t++, fx = fx + 1 == FW ? 0 : fx + 1, fy += fx == 0) {
-        const float* s[4];
-        for (int i = 0; i < 4; i++) {
-          s[i] = tap_source(x, H, W, C, pb[i], py[i], px[i], fy, fx, sh, sw, padT, padL);
-          if (!s[i]) s[i] = zeros;
-        }
-        const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3];
+        const int off = (fy * W + fx) * C;
+        DIRECT_TAP(0) DIRECT_TAP(1) DIRECT_TAP(2) DIRECT_TAP(3)
         const float* u0 = w0 + t * C;
         const float* u1 = w1 + t * C;
         if (!two) {
@@ -486,13 +493,10 @@ static void conv_filter_grad_direct(int B, int H, int W, int C, const float* x, 
     const int mr = positions - p0 < 4 ? positions - p0 : 4;
     int pb[4], py[4], px[4];
     GROUP_POSITIONS(mr) /* positions past the end repeat the last with weight 0 */
+    DIRECT_WINDOW(0) DIRECT_WINDOW(1) DIRECT_WINDOW(2) DIRECT_WINDOW(3)
     for (int t = 0, fy = 0, fx = 0; t < taps; t++, fx = fx + 1 == FW ? 0 : fx + 1, fy += fx == 0) {
-      const float* s[4];
-      for (int i = 0; i < 4; i++) {
-        s[i] = tap_source(x, H, W, C, pb[i], py[i], px[i], fy, fx, sh, sw, padT, padL);
-        if (!s[i]) s[i] = zeros;
-      }
-      const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3];
+      const int off = (fy * W + fx) * C;
+      DIRECT_TAP(0) DIRECT_TAP(1) DIRECT_TAP(2) DIRECT_TAP(3)
       for (int o = 0; o < CO; o++) {
         const float e0 = dy[(size_t)p0 * CO + o];
         const float e1 = mr > 1 ? dy[(size_t)(p0 + 1) * CO + o] : 0.f;
