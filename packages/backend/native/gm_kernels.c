@@ -980,6 +980,36 @@ void gm_conv2d_filter_grad(int B, int H, int W, int C, const float* x, int OH, i
 }
 
 /*
+ * rows × run 4-byte elements: dst[r·dst_stride + i] = src[r·src_stride + i] — Concat's parts, and Slice / SplitV
+ * along one axis. tfjs copies each row with a subarray + set (~100 ns whatever its length), and even a plain
+ * JavaScript loop spends ~6–20 ns a row: a Real NVP coupling splits and joins 50,000–100,000 rows of 1–2 channels.
+ * Float loads and stores move every bit unchanged, so int32 tensors copy through here too.
+ */
+EXPORT(gm_copy_rows)
+void gm_copy_rows(int rows, int run, const float* src, int src_stride, float* dst, int dst_stride) {
+  if (run == 1) {
+    for (int r = 0; r < rows; r++) dst[(size_t)r * dst_stride] = src[(size_t)r * src_stride];
+    return;
+  }
+  if (run == 2) {
+    for (int r = 0; r < rows; r++) {
+      const float* s = src + (size_t)r * src_stride;
+      float* d = dst + (size_t)r * dst_stride;
+      d[0] = s[0], d[1] = s[1];
+    }
+    return;
+  }
+  const int run4 = run & ~3;
+  for (int r = 0; r < rows; r++) {
+    const float* s = src + (size_t)r * src_stride;
+    float* d = dst + (size_t)r * dst_stride;
+    int i = 0;
+    for (; i < run4; i += 4) wasm_v128_store(d + i, wasm_v128_load(s + i));
+    for (; i < run; i++) d[i] = s[i];
+  }
+}
+
+/*
  * out[j] = Σ_i x[i·cols + j] over i = 0 .. rows−1, in ascending i (the order tfjs's own Sum adds in after moving the
  * reduced axes last): a reduction over leading axes, e.g. a bias gradient, without tfjs's transpose.
  */

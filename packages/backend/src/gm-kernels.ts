@@ -59,6 +59,8 @@ export interface GmKernelExports {
   /** dx (in the x position) from dy (in the y position) and the filter. */
   gm_conv2d_input_grad: ConvKernel;
   gm_sum_leading(rows: number, cols: number, x: number, out: number): void;
+  /** rows × run 4-byte elements from src (row stride srcStride elements) to dst (row stride dstStride); byte addresses. */
+  gm_copy_rows(rows: number, run: number, src: number, srcStride: number, dst: number, dstStride: number): void;
   gm_softplus(n: number, x: number, y: number): void;
   gm_adam(
     n: number,

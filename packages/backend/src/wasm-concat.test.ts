@@ -3,12 +3,21 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers the gradient kernels
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '@gm/core';
+import { gmKernelsFor, prepareGmKernels, releaseGmKernels } from './gm-kernels';
 import { installWasmConcat, uninstallWasmConcat } from './wasm-concat';
 
-describe('wasm Concat (gm)', () => {
+// Rows are copied by gm's wasm kernel (gm_copy_rows) when gm's kernels are bound (initBackend binds them), in
+// JavaScript otherwise (and for bool): both must equal the stock kernel.
+describe.each([
+  ['rows copied in JavaScript', false],
+  ['rows copied by gm_copy_rows', true],
+] as const)('wasm Concat (gm): %s', (_, bound) => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
     await tf.ready();
+    if (bound) expect((await prepareGmKernels(tf.backend())).ready).toBe(true);
+    else releaseGmKernels(tf.backend());
+    expect(gmKernelsFor(tf.backend()) !== undefined).toBe(bound);
     expect(installWasmConcat()).toBe(true);
   });
   afterAll(() => uninstallWasmConcat());

@@ -8,23 +8,37 @@
  */
 import { backend_util, slice_util, util, type KernelFunc, type NamedAttrMap, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import { copyRun, type Typed } from './copy-run';
+import { gmKernelsFor, type WasmBackendHeap } from './gm-kernels';
 import { wasmKernelOverride } from './kernel-override';
 
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: TensorInfo['dtype']): TensorInfo;
+interface WasmHeapBackend extends WasmBackendHeap {
   typedArrayFromHeap(t: TensorInfo): Typed;
+}
+
+/**
+ * How a slice reads its input: `count` contiguous runs of `run` elements (the largest suffix of axes the slice covers
+ * whole, times its size along the axis before them, `inner`); `stride` when the runs start a constant distance apart
+ * (every axis between the first and `inner` covered whole), from element `first`.
+ */
+function slicePlan(shape: readonly number[], begin: readonly number[], size: readonly number[]) {
+  const rank = shape.length;
+  const strides = util.computeStrides(shape as number[]);
+  let inner = rank - 1;
+  while (inner > 0 && begin[inner] === 0 && size[inner] === shape[inner]) inner--;
+  const run = size.slice(inner).reduce((a, b) => a * b, 1);
+  const count = size.slice(0, inner).reduce((a, b) => a * b, 1);
+  let constant = true;
+  for (let a = 1; a < inner; a++) constant &&= begin[a] === 0 && size[a] === shape[a];
+  let first = 0;
+  for (let a = 0; a <= inner; a++) first += begin[a]! * (a < rank - 1 ? strides[a]! : 1);
+  return { strides, inner, run, count, stride: constant && inner > 0 ? strides[inner - 1]! : undefined, first };
 }
 
 /** Copies the slice `begin`/`size` of `x` (shape `shape`) into `out`, one innermost contiguous run at a time. */
 function copySlice(x: Typed, shape: readonly number[], begin: readonly number[], size: readonly number[], out: Typed): void {
   const rank = shape.length;
-  const strides = util.computeStrides(shape as number[]);
-  // The run: the largest suffix of axes the slice covers whole, times the size along the axis before it.
-  let inner = rank - 1;
-  while (inner > 0 && begin[inner] === 0 && size[inner] === shape[inner]) inner--;
-  const run = size.slice(inner).reduce((a, b) => a * b, 1);
+  const { strides, inner, run, count } = slicePlan(shape, begin, size);
   const outer = size.slice(0, inner);
-  const count = outer.reduce((a, b) => a * b, 1);
   const index = new Array<number>(inner).fill(0);
   for (let r = 0; r < count; r++) {
     let offset = begin[inner]! * (inner < rank - 1 ? strides[inner]! : 1);
@@ -41,6 +55,15 @@ function copySlice(x: Typed, shape: readonly number[], begin: readonly number[],
 function sliceOf(backend: WasmHeapBackend, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
   const out = backend.makeOutput(size, x.dtype);
   if (util.sizeFromShape(size) === 0) return out;
+  const kernels = x.dtype === 'float32' || x.dtype === 'int32' ? gmKernelsFor(backend) : undefined;
+  if (kernels !== undefined && x.shape.length > 0) {
+    const plan = slicePlan(x.shape, begin, size);
+    if (plan.stride !== undefined || plan.count === 1) {
+      const from = backend.getMemoryOffset(x.dataId) + 4 * plan.first;
+      kernels.gm_copy_rows(plan.count, plan.run, from, plan.stride ?? 0, backend.getMemoryOffset(out.dataId), plan.run);
+      return out;
+    }
+  }
   const input = backend.typedArrayFromHeap(x); // after makeOutput: a grown heap would detach an earlier view
   if (x.shape.length === 0) {
     backend.typedArrayFromHeap(out).set(input);
