@@ -267,6 +267,9 @@ static inline const float* tap_source(const float* x, int H, int W, int C, int b
   return x + (((size_t)b * H + iy) * W + ix) * C;
 }
 
+/* A forward convolution's fused epilogue on 4 output channels: + bias (bv), then max(·, 0) when relu. */
+#define BIAS_RELU(v, bv, relu) ((relu) ? wasm_f32x4_max(wasm_f32x4_add(v, bv), wasm_f32x4_splat(0.f)) : wasm_f32x4_add(v, bv))
+
 /*
  * Steps an output position (b, oy, ox) to the next one in NHWC order. The kernels walk positions and taps with
  * counters instead of dividing indices: an integer division costs tens of cycles, and recovering (b, oy, ox) and
@@ -411,7 +414,10 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
 /* The input row of tap (fy, fx) of position j, or NULL outside the input. */
 #define FEW_TAP(j) (in##j ? base##j + ((ptrdiff_t)fy * W + fx) * C : tap_source(x, H, W, C, bi##j, oy##j, ox##j, fy, fx, sh, sw, padT, padL))
 static void conv_forward_few_inputs(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y,
-                                    int FH, int FW, int sh, int sw, int padT, int padL, const float* w) {
+                                    int FH, int FW, int sh, int sw, int padT, int padL, const float* w,
+                                    const float* bias, int relu) {
+  const int epilogue = bias != 0 || relu;
+  const v128_t zero = wasm_f32x4_splat(0.f);
   const int positions = B * OH * OW;
   int qb = 0, qy = 0, qx = 0;
   for (int p0 = 0; p0 < positions; p0 += 2) {
@@ -456,6 +462,12 @@ static void conv_forward_few_inputs(int B, int H, int W, int C, const float* x, 
           }
         }
       }
+      if (epilogue) {
+        const v128_t b0 = bias ? wasm_v128_load(bias + o0) : zero, b1 = bias ? wasm_v128_load(bias + o0 + 4) : zero;
+        const v128_t b2 = bias ? wasm_v128_load(bias + o0 + 8) : zero, b3 = bias ? wasm_v128_load(bias + o0 + 12) : zero;
+        a0 = BIAS_RELU(a0, b0, relu), a1 = BIAS_RELU(a1, b1, relu), a2 = BIAS_RELU(a2, b2, relu), a3 = BIAS_RELU(a3, b3, relu);
+        c0 = BIAS_RELU(c0, b0, relu), c1 = BIAS_RELU(c1, b1, relu), c2 = BIAS_RELU(c2, b2, relu), c3 = BIAS_RELU(c3, b3, relu);
+      }
       wasm_v128_store(y0 + o0, a0), wasm_v128_store(y0 + o0 + 4, a1), wasm_v128_store(y0 + o0 + 8, a2), wasm_v128_store(y0 + o0 + 12, a3);
       if (two) wasm_v128_store(y1 + o0, c0), wasm_v128_store(y1 + o0 + 4, c1), wasm_v128_store(y1 + o0 + 8, c2), wasm_v128_store(y1 + o0 + 12, c3);
     }
@@ -472,6 +484,10 @@ static void conv_forward_few_inputs(int B, int H, int W, int C, const float* x, 
             c0 = wasm_f32x4_add(c0, wasm_f32x4_mul(wasm_f32x4_splat(s1 ? s1[c] : 0.f), w0));
           }
         }
+      }
+      if (epilogue) {
+        const v128_t b0 = bias ? wasm_v128_load(bias + o0) : zero;
+        a0 = BIAS_RELU(a0, b0, relu), c0 = BIAS_RELU(c0, b0, relu);
       }
       wasm_v128_store(y0 + o0, a0);
       if (two) wasm_v128_store(y1 + o0, c0);
@@ -596,7 +612,8 @@ static int winograd_scratch_floats(int C, int CO) {
 #define WINO_STORE_U(i, j) U[(size_t)(i * 6 + j) * panel_floats + (size_t)(o / NR) * C * NR + c * NR + o % NR] = u##i##j;
 #define WINO_TAP(fy, fx) const float g##fy##fx = g[(size_t)(fy * 3 + fx) * C * CO];
 #define WINO_TAP_ROW(fy) WINO_TAP(fy, 0) WINO_TAP(fy, 1) WINO_TAP(fy, 2)
-#define WINO_STORE_Y(i, j) if (oy + i < OH && ox + j < OW) wasm_v128_store(y + (((size_t)b * OH + oy + i) * OW + ox + j) * CO + o, y##i##j);
+#define WINO_STORE_Y(i, j) \
+  if (oy + i < OH && ox + j < OW) wasm_v128_store(y + (((size_t)b * OH + oy + i) * OW + ox + j) * CO + o, epilogue ? BIAS_RELU(y##i##j, bv, relu) : y##i##j);
 #define WINO_STORE_Y_ROW(i) WINO_STORE_Y(i, 0) WINO_STORE_Y(i, 1) WINO_STORE_Y(i, 2) WINO_STORE_Y(i, 3)
 
 /* V (36 blocks of n × C, VS apart): tiles t0 … t0 + n − 1's 6×6 inputs, 4 channels at a time, transformed. */
@@ -617,7 +634,9 @@ static void winograd_inputs(int B, int H, int W, int C, const float* x, int tile
 
 /* y = conv2d(x, w) for winograd_applies(); w is [3, 3, C, CO]. */
 static void conv_forward_winograd(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y,
-                                  int padT, int padL, const float* w, float* scratch) {
+                                  int padT, int padL, const float* w, float* scratch, const float* bias, int relu) {
+  const int epilogue = bias != 0 || relu;
+  const v128_t zero = wasm_f32x4_splat(0.f);
   const int T = winograd_tiles(C, CO), panel_floats = packed_floats(C, CO);
   const int VS = winograd_stride(T * C), MS = winograd_stride(T * CO);
   float* U = scratch;                       /* 36 packed C × CO operands */
@@ -646,6 +665,7 @@ static void conv_forward_winograd(int B, int H, int W, int C, const float* x, in
       const int q = t0 + t, tx = q % tiles_x, ty = (q / tiles_x) % tiles_y, b = q / (tiles_x * tiles_y);
       const int oy = 4 * ty, ox = 4 * tx;
       for (int o = 0; o < CO; o += 4) {
+        const v128_t bv = bias ? wasm_v128_load(bias + o) : zero;
         SIX_ROWS(WINO_LOAD_M)
         FOR_SIX(WINO_A_COL)
         FOR_FOUR(WINO_A_ROW)
@@ -736,11 +756,17 @@ int gm_conv2d_forward_scratch_floats(int FH, int FW, int C, int CO) {
   return floats;
 }
 
-EXPORT(gm_conv2d_forward)
-void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y, int FH, int FW,
-                       int sh, int sw, int padT, int padL, const float* w, float* scratch) {
+/*
+ * y = conv2d(x, w) [+ bias (CO floats, or 0)] [relu]: FusedConv2D's bias and ReLU applied as each output is stored
+ * (Winograd, few input channels, GEMM) or in one pass over the few output channels (direct), instead of tfjs's
+ * separate Add and Relu passes over the whole output.
+ */
+EXPORT(gm_conv2d_forward_fused)
+void gm_conv2d_forward_fused(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y, int FH,
+                             int FW, int sh, int sw, int padT, int padL, const float* w, float* scratch,
+                             const float* bias, int relu) {
   if (winograd_applies(FH, FW, sh, sw, C, CO)) {
-    conv_forward_winograd(B, H, W, C, x, OH, OW, CO, y, padT, padL, w, scratch);
+    conv_forward_winograd(B, H, W, C, x, OH, OW, CO, y, padT, padL, w, scratch, bias, relu);
     return;
   }
   const int k = FH * FW * C, rows_max = chunk_rows(k);
@@ -754,10 +780,20 @@ void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int O
       for (int i = 0; i < k; i++) packed[(size_t)o * k + i] = w[(size_t)i * CO + o];
     for (int c = 0; c < C; c++) zeros[c] = 0.f;
     conv_forward_direct(B, H, W, C, x, OH, OW, CO, y, FH, FW, sh, sw, padT, padL, packed, zeros);
+    if (bias != 0 || relu) {
+      const int outputs = B * OH * OW;
+      for (int p = 0; p < outputs; p++) {
+        float* row = y + (size_t)p * CO;
+        for (int o = 0; o < CO; o++) {
+          const float v = bias ? row[o] + bias[o] : row[o];
+          row[o] = relu && v < 0.f ? 0.f : v;
+        }
+      }
+    }
     return;
   }
   if (C <= 4 && CO % 4 == 0) {
-    conv_forward_few_inputs(B, H, W, C, x, OH, OW, CO, y, FH, FW, sh, sw, padT, padL, w);
+    conv_forward_few_inputs(B, H, W, C, x, OH, OW, CO, y, FH, FW, sh, sw, padT, padL, w, bias, relu);
     return;
   }
   pack_b(w, k, CO, CO, 1, packed); /* w is [FH·FW·C, CO] row-major */
@@ -771,8 +807,14 @@ void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int O
           copy_or_zero(cols + (size_t)r * k + (fy * FW + fx) * C, tap_source(x, H, W, C, qb, qy, qx, fy, fx, sh, sw, padT, padL), C);
       NEXT_POSITION(qb, qy, qx)
     }
-    gemm_packed(rows, CO, k, cols, k, 0, packed, y + (size_t)p0 * CO, 0, 0, 0, tile);
+    gemm_packed(rows, CO, k, cols, k, 0, packed, y + (size_t)p0 * CO, bias, relu, 0, tile);
   }
+}
+
+EXPORT(gm_conv2d_forward)
+void gm_conv2d_forward(int B, int H, int W, int C, const float* x, int OH, int OW, int CO, float* y, int FH, int FW,
+                       int sh, int sw, int padT, int padL, const float* w, float* scratch) {
+  gm_conv2d_forward_fused(B, H, W, C, x, OH, OW, CO, y, FH, FW, sh, sw, padT, padL, w, scratch, 0, 0);
 }
 
 EXPORT(gm_conv2d_input_grad_scratch_floats)
@@ -805,7 +847,7 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
     for (int t = 0; t < 9; t++)
       for (int c = 0; c < C; c++)
         for (int o = 0; o < CO; o++) mirrored[((size_t)(8 - t) * CO + o) * C + c] = w[((size_t)t * C + c) * CO + o];
-    conv_forward_winograd(B, OH, OW, CO, dy, H, W, C, dx, 2 - padT, 2 - padL, mirrored, scratch + (size_t)9 * C * CO);
+    conv_forward_winograd(B, OH, OW, CO, dy, H, W, C, dx, 2 - padT, 2 - padL, mirrored, scratch + (size_t)9 * C * CO, 0, 0);
     return;
   }
   if (sh == 1 && sw == 1 && C < NR) {
@@ -829,7 +871,7 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
       for (int c = 0; c < C; c++)
         for (int o = 0; o < CO; o++) packed[((size_t)mirrored * CO + o) * C + c] = w[((size_t)t * C + c) * CO + o];
     }
-    conv_forward_few_inputs(B, OH, OW, CO, dy, H, W, C, dx, FH, FW, 1, 1, FH - 1 - padT, FW - 1 - padL, packed);
+    conv_forward_few_inputs(B, OH, OW, CO, dy, H, W, C, dx, FH, FW, 1, 1, FH - 1 - padT, FW - 1 - padL, packed, 0, 0);
     return;
   }
   const int in_place = sh == 1 && sw == 1, narrow = C < NR;

@@ -55,6 +55,8 @@ export interface GmKernelExports {
   gm_conv2d_forward_scratch_floats(fh: number, fw: number, c: number, co: number): number;
   /** y = conv2d(x, filter); x, y and filter NHWC / [fh, fw, c, co]. */
   gm_conv2d_forward: ConvKernel;
+  /** The same, then + bias (CO floats, pointer or 0) and max(·, 0) when relu is 1, as each output is stored. */
+  gm_conv2d_forward_fused(...args: [...Parameters<ConvKernel>, bias: number, relu: number]): void;
   gm_conv2d_input_grad_scratch_floats(fh: number, fw: number, c: number, co: number): number;
   /** dx (in the x position) from dy (in the y position) and the filter. */
   gm_conv2d_input_grad: ConvKernel;

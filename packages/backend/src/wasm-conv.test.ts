@@ -129,31 +129,48 @@ describe('wasm conv kernels (gm): Conv2D, Conv2DBackpropInput, Conv2DBackpropFil
     expect(Array.from(viaOverride)).toEqual(Array.from(stock));
   });
 
+  // One shape per plan of gm's forward kernel, each with a bias per output channel (linear and ReLU are applied as
+  // outputs are stored; other activations afterwards by tfjs).
+  const fusedPlans = [
+    { x: [2, 9, 8, 6], filter: [3, 3, 6, 1], strides: 1, bias: [1] }, // few output channels (direct)
+    { x: [2, 9, 7, 8], filter: [3, 3, 8, 12], strides: 1, bias: [12] }, // Winograd
+    { x: [2, 9, 7, 2], filter: [3, 3, 2, 20], strides: 1, bias: [20] }, // few input channels: 16-wide block + tail
+    { x: [2, 9, 8, 6], filter: [3, 3, 6, 10], strides: 2, bias: [10] }, // GEMM over gathered rows (a column tail)
+  ] as const;
+
   it.each(['linear', 'relu', 'elu', 'sigmoid'] as const)('FusedConv2D (conv + bias + %s) runs gm\'s conv and equals the cpu backend', async (activation) => {
-    const run = (withBias: boolean) =>
+    const run = (plan: (typeof fusedPlans)[number], withBias: boolean) =>
       tf.tidy(() => {
-        const x = tf.randomNormal([2, 9, 8, 6], 0, 1, 'float32', 21) as tf.Tensor4D;
-        const w = tf.randomNormal([3, 3, 6, 1], 0, 0.5, 'float32', 22) as tf.Tensor4D;
-        const bias = withBias ? tf.randomNormal([1], 0, 1, 'float32', 23) : undefined;
-        return tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias, activation }).dataSync() as Float32Array;
+        const x = tf.randomNormal([...plan.x], 0, 1, 'float32', 21) as tf.Tensor4D;
+        const w = tf.randomNormal([...plan.filter], 0, 0.5, 'float32', 22) as tf.Tensor4D;
+        const bias = withBias ? tf.randomNormal([...plan.bias], 0, 1, 'float32', 23) : undefined;
+        return tf.fused.conv2d({ x, filter: w, strides: plan.strides, pad: 'same', bias, activation }).dataSync() as Float32Array;
       });
-    for (const withBias of [true, false]) {
-      await tf.setBackend('cpu');
-      const cpu = run(withBias);
-      await tf.setBackend('wasm');
-      const buffers = tf.backend().numDataIds();
-      const viaGm = run(withBias);
-      expect(tf.backend().numDataIds()).toBe(buffers); // the epilogue's intermediate buffers are released
-      expect(worstRelative(cpu, viaGm)).toBeLessThan(1e-4);
+    for (const plan of fusedPlans) {
+      for (const withBias of [true, false]) {
+        await tf.setBackend('cpu');
+        const cpu = run(plan, withBias);
+        await tf.setBackend('wasm');
+        const buffers = tf.backend().numDataIds();
+        const viaGm = run(plan, withBias);
+        expect(tf.backend().numDataIds()).toBe(buffers); // the epilogue's intermediate buffers are released
+        expect(worstOfScale(cpu, viaGm)).toBeLessThan(2e-5);
+        if (activation === 'relu') expect(viaGm.every((v) => v >= 0)).toBe(true);
+      }
     }
+
     // gm's kernel is the one registered (uninstalling restores the stock XNNPACK kernel, which gives the same values).
     const gmKernel = tf.getKernel('FusedConv2D', 'wasm')?.kernelFunc;
-    uninstallWasmConvKernels();
-    try {
-      expect(tf.getKernel('FusedConv2D', 'wasm')?.kernelFunc).not.toBe(gmKernel);
-      expect(worstRelative(run(true), (installWasmConvKernels(), run(true)))).toBeLessThan(1e-4);
-    } finally {
-      installWasmConvKernels();
+    for (const plan of fusedPlans) {
+      uninstallWasmConvKernels();
+      let stock: Float32Array;
+      try {
+        expect(tf.getKernel('FusedConv2D', 'wasm')?.kernelFunc).not.toBe(gmKernel);
+        stock = run(plan, true);
+      } finally {
+        installWasmConvKernels();
+      }
+      expect(worstOfScale(stock, run(plan, true))).toBeLessThan(2e-5);
     }
   });
 

@@ -13,7 +13,7 @@
  * NHWC, dilation 1 and float32 only; anything else (and a backend without gm's kernels bound) goes to the stock
  * kernel when there is one.
  */
-import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import { gmKernelsFor, withScratch, type WasmBackendHeap } from './gm-kernels';
 import { wasmKernelOverride } from './kernel-override';
 import { addBiasAndActivate } from './wasm-matmul';
@@ -56,15 +56,23 @@ function convGeometry(args: KernelArgs, xShape: number[], filterShape: number[],
 
 type Geometry = NonNullable<ReturnType<typeof convGeometry>>;
 
-/** Calls one of the three conv kernels, which share their argument list. */
+/**
+ * Calls one of the conv kernels, which share their argument list; the forward takes a fused bias (pointer, or 0)
+ * and ReLU flag after it.
+ */
 function runConv(
   { heap, kernels, info }: Geometry,
   kernel: 'gm_conv2d_forward' | 'gm_conv2d_input_grad' | 'gm_conv2d_filter_grad',
   pointers: { x: number; y: number; filter: number },
   scratchFloats: number,
+  epilogue?: { bias: number; relu: boolean },
 ): void {
+  const call =
+    epilogue === undefined
+      ? kernels[kernel]
+      : (...args: Parameters<typeof kernels.gm_conv2d_forward>) => kernels.gm_conv2d_forward_fused(...args, epilogue.bias, epilogue.relu ? 1 : 0);
   withScratch(heap, scratchFloats * 4, (scratch) =>
-    kernels[kernel](
+    call(
       info.batchSize,
       info.inHeight,
       info.inWidth,
@@ -88,20 +96,31 @@ function runConv(
 
 const offset = (heap: WasmBackendHeap, t: TensorInfo) => heap.getMemoryOffset(t.dataId);
 
-function conv2d(args: KernelArgs): TensorInfo | undefined {
+function conv2d(args: KernelArgs, epilogue?: { bias: TensorInfo | undefined; relu: boolean }): TensorInfo | undefined {
   const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
   const g = convGeometry(args, x.shape, filter.shape, [x, filter]);
   if (g === undefined) return undefined;
   const { info, heap, kernels } = g;
   const out = heap.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
   const scratch = kernels.gm_conv2d_forward_scratch_floats(info.filterHeight, info.filterWidth, info.inChannels, info.outChannels);
-  runConv(g, 'gm_conv2d_forward', { x: offset(heap, x), y: offset(heap, out), filter: offset(heap, filter) }, scratch);
+  const fused = epilogue === undefined ? undefined : { bias: epilogue.bias === undefined ? 0 : offset(heap, epilogue.bias), relu: epilogue.relu };
+  runConv(g, 'gm_conv2d_forward', { x: offset(heap, x), y: offset(heap, out), filter: offset(heap, filter) }, scratch, fused);
   return out;
 }
 
-/** conv2d + bias + activation: tfjs-layers' Conv2D with a bias runs this (the stock one is XNNPACK, re-packing filters per call). */
+/**
+ * conv2d + bias + activation (tf.fused.conv2d; tfjs-layers' Conv2D with a bias). A bias of one value per output
+ * channel and a linear or ReLU activation are applied by gm's kernel as it stores each output; other biases and
+ * activations by tfjs's kernels afterwards (the stock FusedConv2D is XNNPACK, re-packing filters per call).
+ */
 function fusedConv2d(args: KernelArgs): TensorInfo | undefined {
-  const { bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | null | undefined>;
+  const { filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | null | undefined>;
+  const activation = (args.attrs as { activation?: string }).activation ?? 'linear';
+  const channels = filter?.shape[3];
+  const biasInKernel = bias === undefined || bias === null || (bias.dtype === 'float32' && bias.shape.at(-1) === channels && util.sizeFromShape(bias.shape) === channels);
+  if (biasInKernel && (activation === 'linear' || activation === 'relu')) {
+    return conv2d(args, { bias: bias ?? undefined, relu: activation === 'relu' });
+  }
   const out = conv2d(args);
   return out === undefined ? undefined : addBiasAndActivate(out, args, bias, preluActivationWeights);
 }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { checkPositiveInt, checkPositiveIntArray, GmError } from '@gm/core';
-import { conv2dSame } from './conv-same';
+import { conv2dSameBias } from './conv-same';
 import { activate, glorot, optionalSeed, parseActivation, zeros, type Activation } from './util';
 
 /** What a coupling layer's constructor takes for its conditioner. */
@@ -92,8 +92,8 @@ export function runConditioner(weights: ConditionerWeights, activation: Activati
   const last = weights.kernels.length - 1;
   for (let i = 0; i <= last; i++) {
     const kernel = (weights.kernels[i] as LayerVariable).read();
-    h = isImage ? conv2dSame(h as tf.Tensor4D, kernel as tf.Tensor4D) : tf.matMul(h, kernel);
-    h = tf.add(h, (weights.biases[i] as LayerVariable).read());
+    const bias = (weights.biases[i] as LayerVariable).read();
+    h = isImage ? conv2dSameBias(h as tf.Tensor4D, kernel as tf.Tensor4D, bias) : tf.add(tf.matMul(h, kernel), bias);
     if (i < last) h = activate(activation, h);
   }
   return h;

@@ -45,3 +45,14 @@ export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
   const recording = tf.engine().state.gradientDepth > 0;
   return !recording || hasConv2dFilterGradient() ? tf.conv2d(x, filter, 1, 'same') : conv2dSameIm2col(x, filter);
 }
+
+/**
+ * `conv2dSame(x, filter) + bias` as one fused convolution (tf.fused.conv2d: on wasm gm's kernel adds the bias as it
+ * stores each output, instead of a separate pass over the whole output), with the same fallback as
+ * {@link conv2dSame} where the filter gradient is missing. Gradients equal the unfused ops'.
+ */
+export function conv2dSameBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
+  const recording = tf.engine().state.gradientDepth > 0;
+  if (recording && !hasConv2dFilterGradient()) return tf.add(conv2dSameIm2col(x, filter), bias);
+  return tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias: bias as tf.Tensor1D });
+}

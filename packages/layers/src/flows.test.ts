@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AffineCoupling, couplingMask, type AffineCouplingArgs } from './affine-coupling';
-import { conv2dSameIm2col } from './conv-same';
+import { conv2dSameBias, conv2dSameIm2col } from './conv-same';
 import { Chain, type Bijector } from './bijector';
 import { FlowBatchNorm } from './flow-batch-norm';
 import { registerGmLayers } from './register';
@@ -140,6 +140,23 @@ describe('conv2dSameIm2col', () => {
       const [rx, rf] = tf.grads(loss(ref))([x, f]);
       expect(maxAbsDiff(gx!.dataSync(), rx!.dataSync())).toBeLessThan(1e-4);
       expect(maxAbsDiff(gf!.dataSync(), rf!.dataSync())).toBeLessThan(1e-4);
+    });
+  });
+});
+
+describe('conv2dSameBias', () => {
+  it('equals conv2d + bias, with the same gradients for input, filter and bias', () => {
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 5, 4, 3], 0, 1, 'float32', 31) as tf.Tensor4D;
+      const f = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 32) as tf.Tensor4D;
+      const b = tf.randomNormal([4], 0, 1, 'float32', 33);
+      const w = tf.randomNormal([2, 5, 4, 4], 0, 1, 'float32', 34);
+      const fused = (a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(w, conv2dSameBias(a as tf.Tensor4D, k as tf.Tensor4D, c)));
+      const plain = (a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(w, tf.add(tf.conv2d(a as tf.Tensor4D, k as tf.Tensor4D, 1, 'same'), c)));
+      expect(maxAbsDiff(conv2dSameBias(x, f, b).dataSync(), tf.add(tf.conv2d(x, f, 1, 'same'), b).dataSync())).toBeLessThan(1e-6);
+      const got = tf.grads(fused)([x, f, b]);
+      const want = tf.grads(plain)([x, f, b]);
+      got.forEach((g, i) => expect(maxAbsDiff(g.dataSync(), want[i]!.dataSync())).toBeLessThan(1e-5));
     });
   });
 });

@@ -26,7 +26,7 @@ export {
   type ResampleMadeOptions,
 } from './masked-dense';
 export { AffineCoupling, couplingMask, type AffineCouplingArgs, type CouplingMask } from './affine-coupling';
-export { conv2dSame, conv2dSameIm2col } from './conv-same';
+export { conv2dSame, conv2dSameBias, conv2dSameIm2col } from './conv-same';
 export { SplineCoupling, type SplineCouplingArgs } from './spline-coupling';
 export { ActNorm, type ActNormArgs } from './act-norm';
 export { RandomPermutation, type RandomPermutationArgs } from './random-permutation';

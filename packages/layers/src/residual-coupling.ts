@@ -8,7 +8,7 @@ import { initializers, layers } from '@tensorflow/tfjs-layers';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { checkPositiveInt, GmError, type Bijector } from '@gm/core';
 import { couplingMask } from './affine-coupling';
-import { conv2dSame } from './conv-same';
+import { conv2dSameBias } from './conv-same';
 import { buildLayer, type Shape } from './util';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
@@ -110,7 +110,7 @@ export class ResidualCoupling extends layers.Layer implements Bijector {
   }
 
   private layerOut(h: tf.Tensor, i: number): tf.Tensor {
-    return tf.add(conv2dSame(h as tf.Tensor4D, (this.kernels[i] as LayerVariable).read() as tf.Tensor4D), (this.biases[i] as LayerVariable).read());
+    return conv2dSameBias(h as tf.Tensor4D, (this.kernels[i] as LayerVariable).read() as tf.Tensor4D, (this.biases[i] as LayerVariable).read());
   }
 
   private network(x: tf.Tensor): { s: tf.Tensor; t: tf.Tensor } {
