@@ -3,23 +3,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers the gradient kernels
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '@gm/core';
-import { gmKernelsFor, prepareGmKernels, releaseGmKernels } from './gm-kernels';
+import { ROW_COPY_PATHS, setUpRowCopies } from './row-copies.testing';
 import { installInPlaceWasmSlice, uninstallInPlaceWasmSlice } from './wasm-slice';
 
-// Rows are copied by gm's wasm kernel (gm_copy_rows) when gm's kernels are bound (initBackend binds them), in
-// JavaScript otherwise (and for bool): both must equal the stock kernel.
-describe.each([
-  ['rows copied in JavaScript', false],
-  ['rows copied by gm_copy_rows', true],
-] as const)('in-place wasm Slice: %s', (_, bound) => {
-  beforeAll(async () => {
-    await tf.setBackend('wasm');
-    await tf.ready();
-    if (bound) expect((await prepareGmKernels(tf.backend())).ready).toBe(true);
-    else releaseGmKernels(tf.backend());
-    expect(gmKernelsFor(tf.backend()) !== undefined).toBe(bound);
-    expect(installInPlaceWasmSlice()).toBe(true);
-  });
+describe.each(ROW_COPY_PATHS)('in-place wasm Slice: %s', (_, bound) => {
+  beforeAll(() => setUpRowCopies(bound, installInPlaceWasmSlice));
   afterAll(() => uninstallInPlaceWasmSlice());
 
   /** The stock kernel's answer for the same slice (the override uninstalled for the call). */
