@@ -184,6 +184,27 @@ static inline float lane_sum(v128_t v) {
 }
 
 /*
+ * Four rows (r0..r3) against two (w0, w1) along their length, 4 elements at offset i, into the accumulators c00 … c31
+ * (row, column): the step of the kernels that run along k / the channels (gemm_narrow, conv_forward_direct).
+ */
+#define DOT_4X2_STEP(r0, r1, r2, r3, w0, w1, i)                                        \
+  {                                                                                     \
+    const v128_t v0 = wasm_v128_load((w0) + (i)), v1 = wasm_v128_load((w1) + (i));      \
+    v128_t a = wasm_v128_load((r0) + (i));                                              \
+    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, v0));                                   \
+    c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, v1));                                   \
+    a = wasm_v128_load((r1) + (i));                                                     \
+    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, v0));                                   \
+    c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, v1));                                   \
+    a = wasm_v128_load((r2) + (i));                                                     \
+    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, v0));                                   \
+    c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, v1));                                   \
+    a = wasm_v128_load((r3) + (i));                                                     \
+    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, v0));                                   \
+    c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, v1));                                   \
+  }
+
+/*
  * C[M×N] (row stride ldc) = A·B for a narrow B (N < NR), A row-major M×K (row stride lda), B given as Bt = Bᵀ,
  * row-major N×K. The 4×8 tile would compute mostly padding here (N = 1 uses 1 of its 8 columns), so this kernel
  * runs along k instead: four rows of A against two columns of B, four k per vector (8 accumulators), the lanes summed
@@ -204,21 +225,7 @@ static void gemm_narrow(int M, int N, int K, const float* A, int lda, const floa
       const float* b0 = Bt + (size_t)n0 * K;
       const float* b1 = two ? b0 + K : b0;
       v128_t c00 = wasm_f32x4_splat(0.f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-      for (int k = 0; k < K4; k += 4) {
-        const v128_t v0 = wasm_v128_load(b0 + k), v1 = wasm_v128_load(b1 + k);
-        v128_t a = wasm_v128_load(a0 + k);
-        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, v0));
-        c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, v1));
-        a = wasm_v128_load(a1 + k);
-        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, v0));
-        c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, v1));
-        a = wasm_v128_load(a2 + k);
-        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, v0));
-        c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, v1));
-        a = wasm_v128_load(a3 + k);
-        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, v0));
-        c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, v1));
-      }
+      for (int k = 0; k < K4; k += 4) DOT_4X2_STEP(a0, a1, a2, a3, b0, b1, k)
       float s00 = lane_sum(c00), s01 = lane_sum(c01), s10 = lane_sum(c10), s11 = lane_sum(c11);
       float s20 = lane_sum(c20), s21 = lane_sum(c21), s30 = lane_sum(c30), s31 = lane_sum(c31);
       for (int k = K4; k < K; k++) {
@@ -358,21 +365,7 @@ static void conv_forward_direct(int B, int H, int W, int C, const float* x, int 
           for (c = C4; c < C; c++) t00 += s0[c] * u0[c], t10 += s1[c] * u0[c], t20 += s2[c] * u0[c], t30 += s3[c] * u0[c];
           continue;
         }
-        for (int c = 0; c < C4; c += 4) {
-          const v128_t v0 = wasm_v128_load(u0 + c), v1 = wasm_v128_load(u1 + c);
-          v128_t a = wasm_v128_load(s0 + c);
-          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a, v0));
-          c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a, v1));
-          a = wasm_v128_load(s1 + c);
-          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a, v0));
-          c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a, v1));
-          a = wasm_v128_load(s2 + c);
-          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a, v0));
-          c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a, v1));
-          a = wasm_v128_load(s3 + c);
-          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a, v0));
-          c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a, v1));
-        }
+        for (int c = 0; c < C4; c += 4) DOT_4X2_STEP(s0, s1, s2, s3, u0, u1, c)
         for (int c = C4; c < C; c++) {
           t00 += s0[c] * u0[c], t01 += s0[c] * u1[c], t10 += s1[c] * u0[c], t11 += s1[c] * u1[c];
           t20 += s2[c] * u0[c], t21 += s2[c] * u1[c], t30 += s3[c] * u0[c], t31 += s3[c] * u1[c];
