@@ -314,7 +314,7 @@ describe('on wasm with gm kernels (initBackend)', () => {
     // Digits with a faint seeded dither: on exact zeros (blank margins) every activation of a region ties, max pooling
     // is not differentiable there, and which tied pixel gets the gradient depends on rounding (Winograd's differs from
     // the cpu backend's by ~1e-7 per position), which moved the conv biases' gradients by up to 10%.
-    const xs = tf.tidy(() => tf.add(first(train, 16), tf.randomUniform([16, 28, 28, 1], 0, 0.01, 'float32', 5)).arraySync());
+    const xs = tf.tidy(() => (tf.add(first(train, 16), tf.randomUniform([16, 28, 28, 1], 0, 0.01, 'float32', 5)) as tf.Tensor4D).arraySync());
     const lossAndGrads = () => {
       const ae = new ConvAutoencoder({ seed: 12 });
       const x = tf.tensor4d(xs);
