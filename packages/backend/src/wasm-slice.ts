@@ -36,13 +36,12 @@ function slicePlan(shape: readonly number[], begin: readonly number[], size: rea
 
 /** Copies the slice `begin`/`size` of `x` (shape `shape`) into `out`, one innermost contiguous run at a time. */
 function copySlice(x: Typed, shape: readonly number[], begin: readonly number[], size: readonly number[], out: Typed): void {
-  const rank = shape.length;
-  const { strides, inner, run, count } = slicePlan(shape, begin, size);
+  const { strides, inner, run, count, first } = slicePlan(shape, begin, size);
   const outer = size.slice(0, inner);
   const index = new Array<number>(inner).fill(0);
   for (let r = 0; r < count; r++) {
-    let offset = begin[inner]! * (inner < rank - 1 ? strides[inner]! : 1);
-    for (let a = 0; a < inner; a++) offset += (begin[a]! + index[a]!) * strides[a]!;
+    let offset = first;
+    for (let a = 0; a < inner; a++) offset += index[a]! * strides[a]!;
     copyRun(x, offset, out, r * run, run);
     for (let a = inner - 1; a >= 0; a--) {
       if (++index[a]! < outer[a]!) break;

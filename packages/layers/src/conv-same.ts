@@ -4,9 +4,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-/** Whether the active backend can differentiate `tf.conv2d` w.r.t. its filter (tfjs-backend-wasm 4.22 cannot). */
-function hasConv2dFilterGradient(): boolean {
-  return tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) !== undefined;
+/**
+ * Whether gradients are being recorded on a backend that cannot differentiate `tf.conv2d` w.r.t. its filter
+ * (tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter): then convolutions run as im2col + MatMul.
+ */
+function needsIm2col(): boolean {
+  return tf.engine().state.gradientDepth > 0 && tf.getKernel('Conv2DBackpropFilter', tf.getBackend()) === undefined;
 }
 
 /**
@@ -42,8 +45,7 @@ export function conv2dSameIm2col(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor
 /** `tf.conv2d(x, filter, 1, 'same')` unless gradients are being recorded on a backend that cannot differentiate it
  * w.r.t. the filter; then {@link conv2dSameIm2col}. */
 export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
-  const recording = tf.engine().state.gradientDepth > 0;
-  return !recording || hasConv2dFilterGradient() ? tf.conv2d(x, filter, 1, 'same') : conv2dSameIm2col(x, filter);
+  return needsIm2col() ? conv2dSameIm2col(x, filter) : tf.conv2d(x, filter, 1, 'same');
 }
 
 /**
@@ -52,7 +54,6 @@ export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
  * {@link conv2dSame} where the filter gradient is missing. Gradients equal the unfused ops'.
  */
 export function conv2dSameBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
-  const recording = tf.engine().state.gradientDepth > 0;
-  if (recording && !hasConv2dFilterGradient()) return tf.add(conv2dSameIm2col(x, filter), bias);
+  if (needsIm2col()) return tf.add(conv2dSameIm2col(x, filter), bias);
   return tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias: bias as tf.Tensor1D });
 }
