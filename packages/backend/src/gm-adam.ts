@@ -155,3 +155,58 @@ export class GmAdamOptimizer extends tf.AdamOptimizer {
 export function gmAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): GmAdamOptimizer {
   return new GmAdamOptimizer(learningRate, beta1, beta2, epsilon);
 }
+
+/**
+ * Adam's state for a list of variables, in the optimizer's slot order (the order of the gradients it was given):
+ * what one thread's `getWeights()` holds, as plain arrays. A slot the optimizer has not used yet is zeros.
+ */
+export interface AdamStateValues {
+  iterations: number;
+  /** βᵗ as the optimizer keeps them (running products, not pow: restoring pow would not be bit-identical). */
+  accBeta1: number;
+  accBeta2: number;
+  firstMoments: Float32Array[];
+  secondMoments: Float32Array[];
+}
+
+/** Reads `optimizer`'s state for slots 0..sizes.length − 1 (slot k holds a variable of sizes[k] values). */
+export function readAdamState(optimizer: tf.AdamOptimizer, sizes: readonly number[]): AdamStateValues {
+  const state = optimizer as unknown as AdamState;
+  const slot = (list: AdamState['accumulatedFirstMoment'], k: number): Float32Array => {
+    const v = list[k]?.variable;
+    return v === undefined ? new Float32Array(sizes[k] as number) : (v.dataSync() as Float32Array).slice();
+  };
+  return {
+    iterations: optimizer.iterations,
+    accBeta1: state.accBeta1.dataSync()[0] as number,
+    accBeta2: state.accBeta2.dataSync()[0] as number,
+    firstMoments: sizes.map((_, k) => slot(state.accumulatedFirstMoment, k)),
+    secondMoments: sizes.map((_, k) => slot(state.accumulatedSecondMoment, k)),
+  };
+}
+
+/**
+ * Sets `optimizer`'s state: slot k becomes the moments of `variables[k]` (creating the slot as AdamOptimizer would),
+ * the iteration count and βᵗ are set as read. The same values as `readAdamState` gave, bit for bit.
+ */
+export function writeAdamState(optimizer: tf.AdamOptimizer, variables: readonly tf.Variable[], values: AdamStateValues): void {
+  const state = optimizer as unknown as AdamState & { iterations_: number };
+  const set = (list: AdamState['accumulatedFirstMoment'], k: number, suffix: string, data: Float32Array | undefined) => {
+    const variable = variables[k] as tf.Variable;
+    if (data === undefined || data.length !== variable.size) {
+      throw new Error(`writeAdamState: slot ${k} (${variable.name}) needs ${variable.size} values; got ${data?.length ?? 'none'}`);
+    }
+    const existing = list[k]?.variable;
+    if (existing !== undefined) tf.tidy(() => existing.assign(tf.tensor(data, variable.shape)));
+    else list[k] = { originalName: `${variable.name}/${suffix}`, variable: tf.tidy(() => tf.tensor(data, variable.shape).variable(false)) };
+  };
+  variables.forEach((_, k) => {
+    set(state.accumulatedFirstMoment, k, 'm', values.firstMoments[k]);
+    set(state.accumulatedSecondMoment, k, 'v', values.secondMoments[k]);
+  });
+  state.iterations_ = values.iterations;
+  tf.tidy(() => {
+    state.accBeta1.assign(tf.scalar(values.accBeta1));
+    state.accBeta2.assign(tf.scalar(values.accBeta2));
+  });
+}

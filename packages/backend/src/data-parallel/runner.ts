@@ -12,7 +12,7 @@
  * parity, so a replica can only overwrite parity p at step s + 2, after everyone has left step s.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gmAdam } from '../gm-adam';
+import { gmAdam, readAdamState, writeAdamState, type AdamStateValues } from '../gm-adam';
 import type { Replica } from './replica';
 
 export interface DataParallelOptimizer {
@@ -48,6 +48,11 @@ export const OP_STEP = 1;
 export const OP_LOAD_WEIGHTS = 2;
 export const OP_DUMP_WEIGHTS = 3;
 export const OP_EXIT = 4;
+export const OP_DUMP_MOMENTS = 5;
+export const OP_LOAD_MOMENTS = 6;
+
+/** Header of the moments buffer: iterations, βᵗ₁, βᵗ₂ as float64; the moments (first, then second) follow. */
+const MOMENT_HEADER_BYTES = 32;
 
 /** The SharedArrayBuffers the replicas of one trainer exchange control words, inputs, gradients, losses and weights through. */
 export interface SharedBuffers {
@@ -58,6 +63,8 @@ export interface SharedBuffers {
   weights: SharedArrayBuffer;
   /** New values of each owner's variables ('sharded'). */
   exchange: SharedArrayBuffer;
+  /** Adam's state of every variable, gathered from (or scattered to) the replicas that update it. */
+  moments: SharedArrayBuffer;
   /** The first failure's message: byte length (Int32) then UTF-8. */
   failure: SharedArrayBuffer;
 }
@@ -145,6 +152,7 @@ export function allocateBuffers(replica: Replica, batchSize: number, replicas: n
     losses: new SharedArrayBuffer(2 * replicas * 8),
     weights: new SharedArrayBuffer(replicas * p * 4),
     exchange: new SharedArrayBuffer(p * 4),
+    moments: new SharedArrayBuffer(MOMENT_HEADER_BYTES + 2 * p * 4),
     failure: new SharedArrayBuffer(4 + FAILURE_BYTES),
   };
 }
@@ -369,6 +377,83 @@ export class ReplicaRunner {
     });
   }
 
+  /** Indices of the variables this replica's optimizer updates, in its slot order (all of them when replicated). */
+  private updatedVariables(): number[] {
+    const all = this.replica.variables.map((_, i) => i);
+    return this.setup.mode === 'replicated' ? all : all.filter((i) => this.owners[i] === this.setup.rank);
+  }
+
+  private adam(): tf.AdamOptimizer {
+    if (this.setup.optimizer.name !== 'adam') throw new Error(`data-parallel: only Adam keeps optimizer state (this trainer runs ${this.setup.optimizer.name})`);
+    return this.optimizer as tf.AdamOptimizer;
+  }
+
+  /**
+   * Writes the Adam moments of the variables this replica updates into the moments buffer ('replicated': rank 0
+   * alone, which holds all of them), and rank 0 the iteration count and βᵗ, which every replica shares.
+   */
+  dumpMoments(): void {
+    const { rank, buffers } = this.setup;
+    if (this.setup.mode === 'replicated' && rank !== 0) return;
+    const indices = this.updatedVariables();
+    const vars = this.replica.variables;
+    const state = readAdamState(this.adam(), indices.map((i) => (vars[i] as tf.Variable).size));
+    const body = new Float32Array(buffers.moments, MOMENT_HEADER_BYTES);
+    indices.forEach((i, k) => {
+      body.set(state.firstMoments[k] as Float32Array, this.offsets[i] as number);
+      body.set(state.secondMoments[k] as Float32Array, this.paramCount + (this.offsets[i] as number));
+    });
+    if (rank === 0) new Float64Array(buffers.moments, 0, 3).set([state.iterations, state.accBeta1, state.accBeta2]);
+  }
+
+  /** Sets this replica's Adam state from the moments buffer (the variables it updates, the shared counters). */
+  loadMoments(): void {
+    const { buffers } = this.setup;
+    const indices = this.updatedVariables();
+    const vars = this.replica.variables;
+    const body = new Float32Array(buffers.moments, MOMENT_HEADER_BYTES);
+    const [iterations, accBeta1, accBeta2] = new Float64Array(buffers.moments, 0, 3) as unknown as [number, number, number];
+    const slice = (from: number, size: number) => body.slice(from, from + size);
+    writeAdamState(
+      this.adam(),
+      indices.map((i) => vars[i] as tf.Variable),
+      {
+        iterations,
+        accBeta1,
+        accBeta2,
+        firstMoments: indices.map((i) => slice(this.offsets[i] as number, (vars[i] as tf.Variable).size)),
+        secondMoments: indices.map((i) => slice(this.paramCount + (this.offsets[i] as number), (vars[i] as tf.Variable).size)),
+      },
+    );
+  }
+
+  /** The whole Adam state gathered in the moments buffer (after every replica's dumpMoments), in variable order. */
+  momentsInBuffer(): AdamStateValues {
+    const body = new Float32Array(this.setup.buffers.moments, MOMENT_HEADER_BYTES);
+    const [iterations, accBeta1, accBeta2] = new Float64Array(this.setup.buffers.moments, 0, 3) as unknown as [number, number, number];
+    const part = (base: number) => this.replica.variables.map((v, i) => body.slice(base + (this.offsets[i] as number), base + (this.offsets[i] as number) + v.size));
+    return { iterations, accBeta1, accBeta2, firstMoments: part(0), secondMoments: part(this.paramCount) };
+  }
+
+  /** Puts a whole Adam state (variable order) into the moments buffer, for every replica's loadMoments. */
+  momentsToBuffer(values: AdamStateValues): void {
+    const vars = this.replica.variables;
+    const body = new Float32Array(this.setup.buffers.moments, MOMENT_HEADER_BYTES);
+    const check = (list: Float32Array[], what: string) => {
+      if (list.length !== vars.length) throw new Error(`data-parallel: the optimizer state has ${list.length} ${what} moments; the replica has ${vars.length} variables`);
+      list.forEach((m, i) => {
+        if (m.length !== (vars[i] as tf.Variable).size) throw new Error(`data-parallel: ${what} moment ${i} has ${m.length} values; variable ${i} has ${(vars[i] as tf.Variable).size}`);
+      });
+    };
+    check(values.firstMoments, 'first');
+    check(values.secondMoments, 'second');
+    vars.forEach((_, i) => {
+      body.set(values.firstMoments[i] as Float32Array, this.offsets[i] as number);
+      body.set(values.secondMoments[i] as Float32Array, this.paramCount + (this.offsets[i] as number));
+    });
+    new Float64Array(this.setup.buffers.moments, 0, 3).set([values.iterations, values.accBeta1, values.accBeta2]);
+  }
+
   /** Loads this replica's weights from weight slot `slot`. */
   loadWeights(slot = 0): void {
     const base = slot * this.paramCount;
@@ -471,6 +556,8 @@ export function serveCommands(runner: ReplicaRunner): void {
     }
     if (op === OP_LOAD_WEIGHTS) runner.loadWeights(0);
     else if (op === OP_DUMP_WEIGHTS) runner.dumpWeights();
+    else if (op === OP_DUMP_MOMENTS) runner.dumpMoments();
+    else if (op === OP_LOAD_MOMENTS) runner.loadMoments();
     const rank = runner.setup.rank;
     Atomics.store(ctrl, DONE + rank, 2 * seq + 1);
     Atomics.notify(ctrl, DONE + rank);

@@ -125,6 +125,75 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
     await expect(createDataParallelTrainer({ ...base, optimizer: { name: 'adam', learningRate: 0.01, clipNorm: -1 } })).rejects.toThrow(/clipNorm must be a positive number/);
   });
 
+  it.each(['sharded', 'replicated'] as const)(
+    "%s: gathers Adam's state as one thread's Adam holds it, and a trainer given that state continues bit for bit",
+    async (mode) => {
+      const make = () =>
+        createDataParallelTrainer({ replica: { module: replicaModule, config: { seed: 7, hidden: 10 } }, batchSize: BATCH, optimizer: { name: 'adam', learningRate: 0.02 }, mode, workerUrl });
+      const run = (trainer: DataParallelTrainer, from: number, to: number) => {
+        for (let s = from; s < to; s++) {
+          const { x, y } = batch(s);
+          trainer.inputView(s, 'x').set(x);
+          trainer.inputView(s, 'y').set(y);
+          trainer.step(s);
+        }
+      };
+      const first = await make();
+      run(first, 0, 10);
+      const state = first.optimizerState();
+      const weightsAt10 = first.gatherWeights()[0] as Float32Array;
+      run(first, 10, 16);
+      const continued = first.gatherWeights()[0] as Float32Array;
+      await first.dispose();
+
+      // One thread's Adam after the same 10 steps holds the same state (other summation order: float32 rounding).
+      const replica = createReplica({ seed: 7, hidden: 10 }) as Replica;
+      const adam = tf.train.adam(0.02);
+      for (let s = 0; s < 10; s++) {
+        const { x, y } = batch(s);
+        tf.tidy(() => adam.minimize(() => replica.loss({ x: tf.tensor2d(x, [BATCH, 6]), y: tf.tensor2d(y, [BATCH, 1]) }, { step: s, rows: [0, BATCH] }), false, replica.variables));
+      }
+      const [iter, ...slots] = await adam.getWeights();
+      const n = replica.variables.length;
+      expect(state.iterations).toBe(10);
+      expect(iter?.tensor.dataSync()[0]).toBe(10);
+      expect(state.accBeta1).toBe((adam as unknown as { accBeta1: tf.Variable }).accBeta1.dataSync()[0]);
+      expect(state.accBeta2).toBe((adam as unknown as { accBeta2: tf.Variable }).accBeta2.dataSync()[0]);
+      slots.forEach((slot, k) => {
+        const gathered = (k < n ? state.firstMoments[k] : state.secondMoments[k - n]) as Float32Array;
+        const reference = slot.tensor.dataSync() as Float32Array;
+        expect(gathered.length).toBe(reference.length);
+        reference.forEach((r, j) => expect(Math.abs((gathered[j] as number) - r)).toBeLessThanOrEqual(1e-6 + 1e-3 * Math.abs(r)));
+      });
+      tf.dispose(iter?.tensor);
+      adam.dispose();
+      replica.dispose();
+
+      // A fresh trainer given the weights and the state continues exactly as the first did; without the state it does not.
+      const resume = async (withState: boolean) => {
+        const trainer = await make();
+        let o = 0;
+        for (const v of trainer.replica.variables) {
+          v.assign(tf.tensor(weightsAt10.slice(o, o + v.size), v.shape));
+          o += v.size;
+        }
+        trainer.broadcastWeights();
+        if (withState) trainer.setOptimizerState(state);
+        run(trainer, 10, 16);
+        const all = trainer.gatherWeights();
+        const again = trainer.optimizerState();
+        await trainer.dispose();
+        return { all, again };
+      };
+      const resumed = await resume(true);
+      expect(Array.from(resumed.all[0] as Float32Array)).toEqual(Array.from(continued));
+      expect(Array.from(resumed.all[1] as Float32Array)).toEqual(Array.from(continued));
+      expect(resumed.again.iterations).toBe(16);
+      const fresh = await resume(false);
+      expect((fresh.all[0] as Float32Array).some((v, i) => v !== continued[i])).toBe(true);
+    },
+  );
+
   it('splits an uneven batch over three replicas (shards of 5, 4 and 4 rows) and stays bit-identical', async () => {
     const trainer = await createDataParallelTrainer({
       replica: { module: replicaModule, config: { seed: 3, hidden: 6 } },

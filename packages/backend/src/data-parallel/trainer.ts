@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import type { AdamStateValues } from '../gm-adam';
 import { buildReplica, type Replica, type ReplicaSource } from './replica';
 import {
   allocateBuffers,
@@ -13,8 +14,10 @@ import {
   layoutInputs,
   MAX_REPLICAS,
   OP,
+  OP_DUMP_MOMENTS,
   OP_DUMP_WEIGHTS,
   OP_EXIT,
+  OP_LOAD_MOMENTS,
   OP_LOAD_WEIGHTS,
   OP_STEP,
   ReplicaRunner,
@@ -60,6 +63,13 @@ export interface DataParallelTrainer {
   broadcastWeights(): void;
   /** Every replica's weights, rank order (for checks). */
   gatherWeights(): Float32Array[];
+  /**
+   * Adam's state for the replica's variables in their order, gathered from the replicas that update them: the same
+   * layout as one thread's Adam over those variables (`getWeights()` minus the names), so a checkpoint can keep it.
+   */
+  optimizerState(): AdamStateValues;
+  /** Sets every replica's Adam state (e.g. from a checkpoint, or one thread's): each owner takes its variables'. */
+  setOptimizerState(state: AdamStateValues): void;
   /** Stops the workers and frees rank 0's optimizer (and its replica unless it was the caller's). */
   dispose(): Promise<void>;
 }
@@ -184,6 +194,16 @@ export async function createDataParallelTrainer(options: DataParallelOptions): P
       runner.dumpWeights(0);
       const all = new Float32Array(buffers.weights);
       return Array.from({ length: replicas }, (_, r) => all.slice(r * runner.paramCount, (r + 1) * runner.paramCount));
+    },
+    optimizerState() {
+      command(OP_DUMP_MOMENTS);
+      runner.dumpMoments();
+      return runner.momentsInBuffer();
+    },
+    setOptimizerState(state) {
+      runner.momentsToBuffer(state);
+      command(OP_LOAD_MOMENTS);
+      runner.loadMoments();
     },
     async dispose() {
       const exited = workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
