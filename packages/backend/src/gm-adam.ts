@@ -8,6 +8,7 @@
  * iterations), so getWeights / setWeights and serialization work as for Adam.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { AdamState } from '@gm/core';
 import { gmKernelsFor, type WasmBackendHeap } from './gm-kernels';
 
 export const GM_ADAM_KERNEL = 'GmAdam';
@@ -67,7 +68,7 @@ export function registerGmAdamKernel(): void {
 }
 
 /** AdamOptimizer's private state, which the fused path reads and updates exactly as AdamOptimizer does. */
-interface AdamState {
+interface AdamInternals {
   learningRate: number;
   beta1: number;
   beta2: number;
@@ -103,7 +104,7 @@ export class GmAdamOptimizer extends tf.AdamOptimizer {
       super.applyGradients(variableGradients);
       return;
     }
-    const state = this as unknown as AdamState;
+    const state = this as unknown as AdamInternals;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     // 1 − βᵗ as AdamOptimizer computes it: sub(1, accBeta) in float32.
     const oneMinusAccBeta1 = Math.fround(1 - (state.accBeta1.dataSync()[0] as number));
@@ -156,23 +157,10 @@ export function gmAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon
   return new GmAdamOptimizer(learningRate, beta1, beta2, epsilon);
 }
 
-/**
- * Adam's state for a list of variables, in the optimizer's slot order (the order of the gradients it was given):
- * what one thread's `getWeights()` holds, as plain arrays. A slot the optimizer has not used yet is zeros.
- */
-export interface AdamStateValues {
-  iterations: number;
-  /** βᵗ as the optimizer keeps them (running products, not pow: restoring pow would not be bit-identical). */
-  accBeta1: number;
-  accBeta2: number;
-  firstMoments: Float32Array[];
-  secondMoments: Float32Array[];
-}
-
 /** Reads `optimizer`'s state for slots 0..sizes.length − 1 (slot k holds a variable of sizes[k] values). */
-export function readAdamState(optimizer: tf.AdamOptimizer, sizes: readonly number[]): AdamStateValues {
-  const state = optimizer as unknown as AdamState;
-  const slot = (list: AdamState['accumulatedFirstMoment'], k: number): Float32Array => {
+export function readAdamState(optimizer: tf.AdamOptimizer, sizes: readonly number[]): AdamState {
+  const state = optimizer as unknown as AdamInternals;
+  const slot = (list: AdamInternals['accumulatedFirstMoment'], k: number): Float32Array => {
     const v = list[k]?.variable;
     return v === undefined ? new Float32Array(sizes[k] as number) : (v.dataSync() as Float32Array).slice();
   };
@@ -189,9 +177,9 @@ export function readAdamState(optimizer: tf.AdamOptimizer, sizes: readonly numbe
  * Sets `optimizer`'s state: slot k becomes the moments of `variables[k]` (creating the slot as AdamOptimizer would),
  * the iteration count and βᵗ are set as read. The same values as `readAdamState` gave, bit for bit.
  */
-export function writeAdamState(optimizer: tf.AdamOptimizer, variables: readonly tf.Variable[], values: AdamStateValues): void {
-  const state = optimizer as unknown as AdamState & { iterations_: number };
-  const set = (list: AdamState['accumulatedFirstMoment'], k: number, suffix: string, data: Float32Array | undefined) => {
+export function writeAdamState(optimizer: tf.AdamOptimizer, variables: readonly tf.Variable[], values: AdamState): void {
+  const state = optimizer as unknown as AdamInternals & { iterations_: number };
+  const set = (list: AdamInternals['accumulatedFirstMoment'], k: number, suffix: string, data: Float32Array | undefined) => {
     const variable = variables[k] as tf.Variable;
     if (data === undefined || data.length !== variable.size) {
       throw new Error(`writeAdamState: slot ${k} (${variable.name}) needs ${variable.size} values; got ${data?.length ?? 'none'}`);

@@ -11,7 +11,7 @@ export {
   type SkippedBackend,
 } from './init';
 export { installFastWasmMatMul, uninstallFastWasmMatMul, isFastWasmMatMulInstalled } from './wasm-matmul';
-export { gmAdam, GmAdamOptimizer, readAdamState, registerGmAdamKernel, writeAdamState, GM_ADAM_KERNEL, type AdamStateValues } from './gm-adam';
+export { gmAdam, GmAdamOptimizer, readAdamState, registerGmAdamKernel, writeAdamState, GM_ADAM_KERNEL } from './gm-adam';
 export {
   prepareGmKernels,
   releaseGmKernels,

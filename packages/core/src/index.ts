@@ -39,6 +39,7 @@ export type {
   CodingModel,
 } from './contracts/portable.js';
 export type { Replica, ReplicaInput, ReplicaStepContext, ReplicaSource } from './contracts/replica.js';
+export type { AdamState } from './contracts/adam-state.js';
 export type {
   TrainingBatch,
   StepContext,

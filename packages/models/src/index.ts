@@ -17,7 +17,7 @@ export {
   type FileDigest,
 } from './io/checkpoint';
 export { memoryStore, urlStore, filesStore, zipStore, zipCheckpoint, downloadStore, indexedDbStore, readAll } from './io/stores';
-export { fit, l2Penalty, TrainingDivergedError, optimizerSlotOf, type TrainerHost, type TrainerDefaults, type TrainerOptions, type CustomStep } from './train/trainer';
+export { fit, l2Penalty, TrainingDivergedError, optimizerSlotOf, type TrainerHost, type TrainerDefaults, type TrainerOptions, type CustomStep, type CustomStepOptimizer } from './train/trainer';
 export { constantRate, linearWarmup, exponentialDecay, cosineDecay } from './train/schedules';
 export { createModelReplica, dataParallelReplicas, modelReplica, modelReplicaConfig, type ModelReplica, type ModelReplicaConfig } from './train/replica';
 export {
@@ -29,6 +29,8 @@ export {
   tfjsAdam,
   optimizerFactory,
   optimizerStateFiles,
+  adamStateFiles,
+  readAdamStateFiles,
   restoreOptimizerState,
   type OptimizerFactory,
   type OptimizerName,

@@ -4,6 +4,5 @@
  * (worker_threads, SharedArrayBuffer).
  */
 export { createDataParallelTrainer, type DataParallelOptions, type DataParallelTrainer } from './trainer';
-export type { AdamStateValues } from '../gm-adam';
 export type { Replica, ReplicaInput, ReplicaSource, ReplicaStepContext } from './replica';
 export { shardRange, ReplicaFailedError, type DataParallelOptimizer, type ParallelMode, type ReplicaRunner, type ReplicaSetup, type SharedBuffers } from './runner';

@@ -12,7 +12,8 @@
  * parity, so a replica can only overwrite parity p at step s + 2, after everyone has left step s.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gmAdam, readAdamState, writeAdamState, type AdamStateValues } from '../gm-adam';
+import type { AdamState } from '@gm/core';
+import { gmAdam, readAdamState, writeAdamState } from '../gm-adam';
 import type { Replica } from './replica';
 
 export interface DataParallelOptimizer {
@@ -428,7 +429,7 @@ export class ReplicaRunner {
   }
 
   /** The whole Adam state gathered in the moments buffer (after every replica's dumpMoments), in variable order. */
-  momentsInBuffer(): AdamStateValues {
+  momentsInBuffer(): AdamState {
     const body = new Float32Array(this.setup.buffers.moments, MOMENT_HEADER_BYTES);
     const [iterations, accBeta1, accBeta2] = new Float64Array(this.setup.buffers.moments, 0, 3) as unknown as [number, number, number];
     const part = (base: number) => this.replica.variables.map((v, i) => body.slice(base + (this.offsets[i] as number), base + (this.offsets[i] as number) + v.size));
@@ -436,7 +437,7 @@ export class ReplicaRunner {
   }
 
   /** Puts a whole Adam state (variable order) into the moments buffer, for every replica's loadMoments. */
-  momentsToBuffer(values: AdamStateValues): void {
+  momentsToBuffer(values: AdamState): void {
     const vars = this.replica.variables;
     const body = new Float32Array(this.setup.buffers.moments, MOMENT_HEADER_BYTES);
     const check = (list: Float32Array[], what: string) => {

@@ -151,7 +151,7 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
       const adam = tf.train.adam(0.02);
       for (let s = 0; s < 10; s++) {
         const { x, y } = batch(s);
-        tf.tidy(() => adam.minimize(() => replica.loss({ x: tf.tensor2d(x, [BATCH, 6]), y: tf.tensor2d(y, [BATCH, 1]) }, { step: s, rows: [0, BATCH] }), false, replica.variables));
+        tf.tidy(() => void adam.minimize(() => replica.loss({ x: tf.tensor2d(x, [BATCH, 6]), y: tf.tensor2d(y, [BATCH, 1]) }, { step: s, rows: [0, BATCH] }), false, replica.variables));
       }
       const [iter, ...slots] = await adam.getWeights();
       const n = replica.variables.length;

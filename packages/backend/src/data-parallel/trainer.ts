@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import type { AdamStateValues } from '../gm-adam';
+import type { AdamState } from '@gm/core';
 import { buildReplica, type Replica, type ReplicaSource } from './replica';
 import {
   allocateBuffers,
@@ -67,9 +67,9 @@ export interface DataParallelTrainer {
    * Adam's state for the replica's variables in their order, gathered from the replicas that update them: the same
    * layout as one thread's Adam over those variables (`getWeights()` minus the names), so a checkpoint can keep it.
    */
-  optimizerState(): AdamStateValues;
+  optimizerState(): AdamState;
   /** Sets every replica's Adam state (e.g. from a checkpoint, or one thread's): each owner takes its variables'. */
-  setOptimizerState(state: AdamStateValues): void;
+  setOptimizerState(state: AdamState): void;
   /** Stops the workers and frees rank 0's optimizer (and its replica unless it was the caller's). */
   dispose(): Promise<void>;
 }

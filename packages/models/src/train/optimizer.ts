@@ -3,7 +3,7 @@
  * state as checkpoint files so that training resumed from a checkpoint equals training without interruption.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GmError, type OptimizerFactory, type OptimizerName } from '@gm/core';
+import { GmError, type AdamState, type OptimizerFactory, type OptimizerName } from '@gm/core';
 
 export type { OptimizerFactory, OptimizerName };
 
@@ -143,53 +143,51 @@ interface AdamFields {
   accBeta2: tf.Variable;
 }
 
+/** The two files of an optimizer's state: slot tensors concatenated in optimizer.bin, the rest in optimizer.json. */
+function encodeState(json: Omit<OptimizerStateJson, 'format' | 'version' | 'tensors'>, slots: ReadonlyArray<{ shape: readonly number[]; data: Float32Array }>): Map<string, Uint8Array> {
+  const tensors: OptimizerStateJson['tensors'] = [];
+  let offset = 0;
+  for (const s of slots) {
+    tensors.push({ shape: [...s.shape], offset, length: s.data.length });
+    offset += s.data.length;
+  }
+  const bin = new Float32Array(offset);
+  slots.forEach((s, k) => bin.set(s.data, (tensors[k] as { offset: number }).offset));
+  const full: OptimizerStateJson = { format: 'gm-optimizer', version: 1, ...json, tensors };
+  return new Map([
+    [OPTIMIZER_JSON, new TextEncoder().encode(JSON.stringify(full))],
+    [OPTIMIZER_BIN, new Uint8Array(bin.buffer)],
+  ]);
+}
+
 /** Serialises the optimizer's state for `variables` (in that order). */
 export async function optimizerStateFiles(optimizer: tf.Optimizer, variables: readonly tf.Variable[]): Promise<Map<string, Uint8Array>> {
   const weights = await optimizer.getWeights();
   const [iter, ...slots] = weights;
   const iterations = iter === undefined ? 0 : ((await iter.tensor.data())[0] as number);
   iter?.tensor.dispose(); // a new scalar; the slots are the optimizer's own variables
-  const parts: Float32Array[] = [];
-  const tensors: OptimizerStateJson['tensors'] = [];
-  let offset = 0;
-  for (const s of slots) {
-    const data = (await s.tensor.data()) as Float32Array;
-    tensors.push({ shape: [...s.tensor.shape], offset, length: data.length });
-    parts.push(data);
-    offset += data.length;
-  }
-  const json: OptimizerStateJson = {
-    format: 'gm-optimizer',
-    version: 1,
-    className: optimizer.getClassName(),
-    iterations,
-    tensors,
-    variableSizes: variables.map((v) => v.size),
-  };
+  const data: Array<{ shape: number[]; data: Float32Array }> = [];
+  for (const s of slots) data.push({ shape: s.tensor.shape, data: (await s.tensor.data()) as Float32Array });
+  const className = optimizer.getClassName();
   // Not instanceof: tfjs's optimizers answer instanceof by duck typing (every optimizer is an AdamOptimizer to it).
-  if (optimizer.getClassName() === 'Adam') {
-    const f = optimizer as unknown as AdamFields;
-    json.accBeta1 = f.accBeta1.dataSync()[0] as number;
-    json.accBeta2 = f.accBeta2.dataSync()[0] as number;
-  }
-  const bin = new Float32Array(offset);
-  let at = 0;
-  for (const p of parts) {
-    bin.set(p, at);
-    at += p.length;
-  }
-  return new Map([
-    [OPTIMIZER_JSON, new TextEncoder().encode(JSON.stringify(json))],
-    [OPTIMIZER_BIN, new Uint8Array(bin.buffer)],
-  ]);
+  const betas =
+    className === 'Adam'
+      ? { accBeta1: (optimizer as unknown as AdamFields).accBeta1.dataSync()[0] as number, accBeta2: (optimizer as unknown as AdamFields).accBeta2.dataSync()[0] as number }
+      : {};
+  return encodeState({ className, iterations, ...betas, variableSizes: variables.map((v) => v.size) }, data);
 }
 
 /**
- * Restores state written by {@link optimizerStateFiles} into `optimizer` for `variables` (the same variables, in the
- * same order; their names may differ, as they do in another process). A different optimizer class or variable list
- * is an error naming both.
+ * Adam's state as plain values (@gm/core's `AdamState`, e.g. gathered by a data-parallel trainer) as checkpoint
+ * files: the very files one thread's Adam over the same `variables` writes, so either can resume the other.
  */
-export async function restoreOptimizerState(optimizer: tf.Optimizer, variables: readonly tf.Variable[], files: OptimizerStateFiles, label: string): Promise<void> {
+export function adamStateFiles(state: AdamState, variables: readonly tf.Variable[]): Map<string, Uint8Array> {
+  const slots = [...state.firstMoments, ...state.secondMoments].map((data, k) => ({ shape: (variables[k % variables.length] as tf.Variable).shape, data }));
+  return encodeState({ className: 'Adam', iterations: state.iterations, accBeta1: state.accBeta1, accBeta2: state.accBeta2, variableSizes: variables.map((v) => v.size) }, slots);
+}
+
+/** optimizer.json, checked to be gm's format for `className` and `variables`; optimizer.bin as floats. */
+function decodeState(files: OptimizerStateFiles, variables: readonly tf.Variable[], className: string, label: string): { json: OptimizerStateJson; values: Float32Array } {
   const jsonBytes = files.get(OPTIMIZER_JSON);
   const bin = files.get(OPTIMIZER_BIN);
   const where = `${label}/${OPTIMIZER_JSON}`;
@@ -201,18 +199,56 @@ export async function restoreOptimizerState(optimizer: tf.Optimizer, variables: 
     throw new GmError('CORRUPT', where, 'not valid JSON');
   }
   if (json.format !== 'gm-optimizer' || json.version !== 1) throw new GmError('CORRUPT', where, 'not a gm optimizer state (format "gm-optimizer", version 1)');
-  if (json.className !== optimizer.getClassName()) {
-    throw new GmError('WRONG_KIND', where, `holds the state of a ${json.className}, but training uses a ${optimizer.getClassName()} (pass the same optimizer to resume)`);
+  if (json.className !== className) {
+    throw new GmError('WRONG_KIND', where, `holds the state of a ${json.className}, but training uses a ${className} (pass the same optimizer to resume)`);
   }
   const sizes = variables.map((v) => v.size);
   if (sizes.length !== json.variableSizes.length || sizes.some((s, i) => s !== json.variableSizes[i])) {
     throw new GmError('WRONG_MODEL', where, `holds state for ${json.variableSizes.length} variables of sizes [${json.variableSizes.join(', ')}], this model has [${sizes.join(', ')}]`);
   }
   const values = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+  for (const t of json.tensors) {
+    if (t.offset + t.length > values.length) throw new GmError('CORRUPT', `${label}/${OPTIMIZER_BIN}`, 'shorter than its optimizer.json says');
+  }
+  return { json, values };
+}
+
+/** The Adam state kept in checkpoint files (by {@link optimizerStateFiles} or {@link adamStateFiles}) for `variables`. */
+export function readAdamStateFiles(files: OptimizerStateFiles, variables: readonly tf.Variable[], label: string): AdamState {
+  const { json, values } = decodeState(files, variables, 'Adam', label);
+  const n = variables.length;
+  const where = `${label}/${OPTIMIZER_JSON}`;
+  if (json.tensors.length === 0) {
+    // Saved before the first step: Adam has created no moments yet.
+    const zeros = () => variables.map((v) => new Float32Array(v.size));
+    return { iterations: json.iterations, accBeta1: json.accBeta1 ?? 0.9, accBeta2: json.accBeta2 ?? 0.999, firstMoments: zeros(), secondMoments: zeros() };
+  }
+  if (json.tensors.length !== 2 * n) throw new GmError('CORRUPT', where, `an Adam state needs ${2 * n} moment tensors for ${n} variables; it lists ${json.tensors.length}`);
+  if (json.accBeta1 === undefined || json.accBeta2 === undefined) throw new GmError('CORRUPT', where, 'an Adam state keeps accBeta1 and accBeta2');
+  const slot = (k: number) => {
+    const t = json.tensors[k] as OptimizerStateJson['tensors'][number];
+    if (t.length !== (variables[k % n] as tf.Variable).size) throw new GmError('CORRUPT', where, `moment ${k} has ${t.length} values; its variable has ${(variables[k % n] as tf.Variable).size}`);
+    return values.slice(t.offset, t.offset + t.length);
+  };
+  return {
+    iterations: json.iterations,
+    accBeta1: json.accBeta1,
+    accBeta2: json.accBeta2,
+    firstMoments: variables.map((_, k) => slot(k)),
+    secondMoments: variables.map((_, k) => slot(n + k)),
+  };
+}
+
+/**
+ * Restores state written by {@link optimizerStateFiles} into `optimizer` for `variables` (the same variables, in the
+ * same order; their names may differ, as they do in another process). A different optimizer class or variable list
+ * is an error naming both.
+ */
+export async function restoreOptimizerState(optimizer: tf.Optimizer, variables: readonly tf.Variable[], files: OptimizerStateFiles, label: string): Promise<void> {
+  const { json, values } = decodeState(files, variables, optimizer.getClassName(), label);
   // tfjs's setWeights matches slots to variables by position (names are only labels), after the iteration count.
   const named: Array<{ name: string; tensor: tf.Tensor }> = [{ name: 'iter', tensor: tf.scalar(json.iterations, 'int32') }];
   json.tensors.forEach((t, k) => {
-    if (t.offset + t.length > values.length) throw new GmError('CORRUPT', `${label}/${OPTIMIZER_BIN}`, 'shorter than its optimizer.json says');
     const variable = variables[k % Math.max(1, variables.length)];
     named.push({ name: `${variable?.name ?? 'slot'}/${k}`, tensor: tf.tensor(values.subarray(t.offset, t.offset + t.length), t.shape) });
   });

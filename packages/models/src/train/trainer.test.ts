@@ -2,10 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { StepContext, Trainable, TrainingBatch } from '@gm/core';
+import type { CheckpointStore, SaveOptions, StepContext, Trainable, TrainingBatch } from '@gm/core';
+import { memoryStore } from '../io/stores';
 import { fit, optimizerSlotOf, TrainingDivergedError } from './trainer';
 import { constantRate, cosineDecay, exponentialDecay, linearWarmup } from './schedules';
-import { OPTIMIZERS, OptimizerSlot, optimizerStateFiles, restoreOptimizerState, tfjsAdam } from './optimizer';
+import { adamStateFiles, OPTIMIZERS, OptimizerSlot, optimizerStateFiles, readAdamStateFiles, restoreOptimizerState, tfjsAdam, type OptimizerStateFiles } from './optimizer';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -79,6 +80,44 @@ describe('gm trainer with a user model', () => {
     await expect(fit(m, x, { epochs: 1, l2: 0.1, customStep: () => 0 })).rejects.toThrow(/l2/);
     await expect(fit(m, x, { epochs: 1, clipNorm: 5, customStep: () => 0 })).rejects.toThrow(/clipNorm.*customStep does not clip/);
     await expect(fit(m, x, { epochs: 1, customStep: () => 0 }, { clipNorm: 5 })).rejects.toThrow(/clipNorm \(this model's default\)/);
+    tf.dispose([x, m.w]);
+  });
+
+  it("a customOptimizer's state goes into checkpoints, and a resumed checkpoint's state comes back to it", async () => {
+    const m = new MeanModel();
+    const x = data();
+    // A custom step with its own Adam, as a data-parallel trainer keeps one.
+    const own = tf.train.adam(0.1);
+    const customStep = (batch: TrainingBatch) => {
+      const loss = own.minimize(() => m.loss(batch), true, [m.w]) as tf.Scalar;
+      const value = loss.dataSync()[0] as number;
+      loss.dispose();
+      return value;
+    };
+    const restored: Array<{ label: string; files: OptimizerStateFiles }> = [];
+    const customOptimizer = {
+      stateFiles: (variables: readonly tf.Variable[]) => optimizerStateFiles(own, variables),
+      restore: async (files: OptimizerStateFiles, variables: readonly tf.Variable[], label: string) => {
+        restored.push({ label, files });
+        await restoreOptimizerState(own, variables, files, label);
+      },
+    };
+    const store = memoryStore();
+    // A user model that saves nothing of its own: the checkpoint holds the trainer's files.
+    const host = Object.assign(m, { save: async (to: CheckpointStore, o?: SaveOptions) => to.write?.(o?.files ?? new Map()) });
+    await fit(host, x, { epochs: 3, batchSize: 2, shuffle: false, customStep, customOptimizer, checkpoint: { store } });
+    const written = new Map(store.files);
+    // The last checkpoint holds the custom Adam's state after 3 epochs × 2 steps.
+    const state = readAdamStateFiles(written, [m.w], 'checkpoint');
+    expect(state.iterations).toBe(6);
+    expect(Array.from(state.firstMoments[0] as Float32Array)).toEqual(Array.from(((await own.getWeights())[1] as { tensor: tf.Tensor }).tensor.dataSync()));
+    // Resuming: the state the checkpoint loader left pending reaches the custom optimizer, before the first step.
+    optimizerSlotOf(m).setPending(written);
+    await fit(host, x, { epochs: 1, batchSize: 2, shuffle: false, customStep, customOptimizer });
+    expect(restored.map((r) => r.label)).toEqual(['checkpoint']);
+    expect(restored[0]?.files).toBe(written);
+    await expect(fit(m, x, { epochs: 1, customOptimizer })).rejects.toThrow(/customOptimizer.*a customStep whose optimizer it is/);
+    own.dispose();
     tf.dispose([x, m.w]);
   });
 
@@ -296,6 +335,33 @@ describe('optimizer state', () => {
     tf.dispose([a, b, c, target]);
     optA.dispose();
     optB.dispose();
+  });
+
+  it("Adam's state as plain values (a data-parallel trainer's) writes the very files one thread's Adam writes, and reads back", async () => {
+    const target = tf.tensor2d([0.3, -1.2, 2.5, 0.7], [2, 2]);
+    const a = tf.variable(tf.zeros([2, 2]));
+    const bias = tf.variable(tf.zeros([3]));
+    const adam = tf.train.adam(0.05);
+    for (let i = 0; i < 4; i++) adam.minimize(() => tf.add(tf.sum(tf.square(tf.sub(a, target))), tf.sum(tf.square(tf.sub(bias, 1)))) as tf.Scalar, false, [a, bias]);
+    const files = await optimizerStateFiles(adam, [a, bias]);
+    const state = readAdamStateFiles(files, [a, bias], 'ckpt');
+    expect(state.iterations).toBe(4);
+    expect(state.firstMoments.map((m) => m.length)).toEqual([4, 3]);
+    const again = adamStateFiles(state, [a, bias]);
+    expect([...again.keys()]).toEqual([...files.keys()]);
+    for (const [path, bytes] of files) expect(Array.from(again.get(path) as Uint8Array)).toEqual(Array.from(bytes));
+    expect(() => readAdamStateFiles(files, [bias, a], 'ckpt')).toThrow(/ckpt\/optimizer\.json: holds state for 2 variables of sizes \[4, 3\], this model has \[3, 4\]/);
+    const sgd = tf.train.sgd(0.1);
+    sgd.minimize(() => tf.sum(tf.square(a)) as tf.Scalar, false, [a]);
+    expect(() => readAdamStateFiles(new Map(), [a], 'ckpt')).toThrow(/expected optimizer\.json and optimizer\.bin/);
+    const sgdFiles = await optimizerStateFiles(sgd, [a]);
+    expect(() => readAdamStateFiles(sgdFiles, [a], 'ckpt')).toThrow(/holds the state of a SGD, but training uses a Adam/);
+    // Saved before any step: zero moments.
+    const early = readAdamStateFiles(await optimizerStateFiles(tf.train.adam(0.1), [a]), [a], 'ckpt');
+    expect(Array.from(early.firstMoments[0] as Float32Array)).toEqual([0, 0, 0, 0]);
+    tf.dispose([a, bias, target]);
+    adam.dispose();
+    sgd.dispose();
   });
 
   it.each(['momentum', 'nesterov', 'rmsprop', 'adadelta'] as const)('%s state restored into a new optimizer continues bit for bit', async (name) => {

@@ -60,12 +60,25 @@ export interface TrainerDefaults {
 
 /**
  * A replacement for the gradient step (e.g. a data-parallel step on several threads): it trains on the batch and
- * returns its mean loss. The trainer then does not touch an optimizer (checkpoints carry no optimizer state).
+ * returns its mean loss. The trainer then does not touch an optimizer; its state reaches checkpoints only through
+ * a {@link CustomStepOptimizer}.
  */
 export type CustomStep = (batch: TrainingBatch, context: StepContext) => number | Promise<number>;
 
+/**
+ * The optimizer a custom step keeps (e.g. a data-parallel trainer's Adam, spread over its threads), as checkpoint
+ * files (`optimizer.json` + `optimizer.bin`, the format of {@link optimizerStateFiles}): checkpoints, roll-backs and
+ * resumes then keep its state as they keep the built-in step's.
+ */
+export interface CustomStepOptimizer {
+  stateFiles(variables: readonly tf.Variable[]): OptimizerStateFiles | Promise<OptimizerStateFiles>;
+  restore(files: OptimizerStateFiles, variables: readonly tf.Variable[], label: string): void | Promise<void>;
+}
+
 export interface TrainerOptions extends FitOptions {
   customStep?: CustomStep;
+  /** The custom step's optimizer state, kept in checkpoints and snapshots (needs `customStep`). */
+  customOptimizer?: CustomStepOptimizer;
   /** Skip an epoch's last batch when it is smaller than `batchSize` (steps that need full batches). */
   dropRemainder?: boolean;
 }
@@ -140,17 +153,19 @@ interface Snapshot {
   optimizer: OptimizerStateFiles | undefined;
 }
 
-async function takeSnapshot(epoch: number, variables: tf.Variable[], optimizer: tf.Optimizer | undefined, trainable: tf.Variable[]): Promise<Snapshot> {
-  return {
-    epoch,
-    weights: variables.map((v) => tf.clone(v)),
-    optimizer: optimizer === undefined ? undefined : await optimizerStateFiles(optimizer, trainable),
-  };
+/** The optimizer state fit keeps in snapshots and checkpoints: the built-in step's optimizer, or a custom step's. */
+interface OptimizerKeeper {
+  files(): Promise<OptimizerStateFiles | undefined>;
+  restore(files: OptimizerStateFiles, label: string): Promise<void>;
 }
 
-async function restoreSnapshot(s: Snapshot, variables: tf.Variable[], optimizer: tf.Optimizer | undefined, trainable: tf.Variable[]): Promise<void> {
+async function takeSnapshot(epoch: number, variables: tf.Variable[], keeper: OptimizerKeeper): Promise<Snapshot> {
+  return { epoch, weights: variables.map((v) => tf.clone(v)), optimizer: await keeper.files() };
+}
+
+async function restoreSnapshot(s: Snapshot, variables: tf.Variable[], keeper: OptimizerKeeper): Promise<void> {
   variables.forEach((v, i) => v.assign(s.weights[i] as tf.Tensor));
-  if (optimizer !== undefined && s.optimizer !== undefined) await restoreOptimizerState(optimizer, trainable, s.optimizer, 'snapshot');
+  if (s.optimizer !== undefined) await keeper.restore(s.optimizer, 'snapshot');
 }
 
 function allFinite(variables: tf.Variable[]): boolean {
@@ -220,6 +235,8 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
     throw new GmError('UNSUPPORTED', `${where}: clipNorm${options.clipNorm === undefined ? " (this model's default)" : ''}`, 'the built-in gradient step (a customStep does not clip)', clipNorm);
   }
   const factory = customStep === undefined ? optimizerFactory(options.optimizer, where) : undefined;
+  const customOptimizer = options.customOptimizer;
+  if (customOptimizer !== undefined && customStep === undefined) throw new GmError('BAD_ARGUMENT', `${where}: customOptimizer`, 'a customStep whose optimizer it is');
 
   const validation = options.validationData === undefined ? undefined : wholeData(options.validationData, model, `${where}: validationData`);
   if (options.validationData !== undefined && validation === undefined) {
@@ -238,6 +255,13 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
   let optimizer: tf.Optimizer | undefined;
   let trainable: tf.Variable[] = [];
   let everything: tf.Variable[] = [];
+  const keeper: OptimizerKeeper = {
+    files: async () => (optimizer !== undefined ? optimizerStateFiles(optimizer, trainable) : customOptimizer?.stateFiles(trainable)),
+    restore: async (files, label) => {
+      if (optimizer !== undefined) await restoreOptimizerState(optimizer, trainable, files, label);
+      else await customOptimizer?.restore(files, trainable, label);
+    },
+  };
   const setup = async (probe: TrainingBatch, ctx: StepContext): Promise<void> => {
     trainable = model.trainableVariables();
     if (trainable.length === 0) {
@@ -247,17 +271,15 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
     }
     if (trainable.length === 0 && customStep === undefined) throw new GmError('BAD_ARGUMENT', where, 'a model with trainable variables (trainableVariables() returned none)');
     everything = [...trainable, ...(model.stateVariables?.() ?? [])];
-    if (factory !== undefined) {
-      const slot = optimizerSlotOf(model);
-      optimizer = slot.get(factory, schedule(0, first), trainable);
-      const pending = slot.takePending();
-      if (pending !== undefined) await restoreOptimizerState(optimizer, trainable, pending, 'checkpoint');
-    }
-    lastGood = await takeSnapshot(first - 1, everything, optimizer, trainable);
+    if (factory !== undefined) optimizer = optimizerSlotOf(model).get(factory, schedule(0, first), trainable);
+    // A resumed checkpoint's optimizer state, for whichever optimizer trains.
+    const pending = factory !== undefined || customOptimizer !== undefined ? optimizerSlotOf(model).takePending() : undefined;
+    if (pending !== undefined) await keeper.restore(pending, 'checkpoint');
+    lastGood = await takeSnapshot(first - 1, everything, keeper);
   };
   const writeCheckpoint = async (): Promise<void> => {
     if (checkpoint === undefined || model.save === undefined) return;
-    const files = new Map(optimizer === undefined ? [] : await optimizerStateFiles(optimizer, trainable));
+    const files = new Map((await keeper.files()) ?? []);
     for (const [path, bytes] of checkpoint.files?.(model.epochsTrained ?? 0) ?? []) {
       if (files.has(path)) throw new GmError('BAD_ARGUMENT', `${where}: checkpoint.files`, `paths other than the optimizer's (${path})`);
       files.set(path, bytes);
@@ -267,7 +289,7 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
   };
   const rollBack = async (): Promise<number> => {
     const s = lastGood as Snapshot;
-    await restoreSnapshot(s, everything, optimizer, trainable);
+    await restoreSnapshot(s, everything, keeper);
     if (model.epochsTrained !== undefined) model.epochsTrained = s.epoch;
     return s.epoch;
   };
@@ -349,7 +371,7 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
       history.push(logs);
       if (model.epochsTrained !== undefined) model.epochsTrained = epoch;
       tf.dispose((lastGood as Snapshot).weights);
-      lastGood = await takeSnapshot(epoch, everything, optimizer, trainable);
+      lastGood = await takeSnapshot(epoch, everything, keeper);
 
       let stop = (await options.onEpochEnd?.(logs)) === 'stop';
       if (stop) stopReason = 'callback';
@@ -357,7 +379,7 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
         const minDelta = options.earlyStopping.minDelta ?? 0;
         if (best === undefined || logs.valLoss < best.loss - minDelta) {
           if (best !== undefined) tf.dispose(best.weights);
-          best = { ...(await takeSnapshot(epoch, everything, optimizer, trainable)), loss: logs.valLoss };
+          best = { ...(await takeSnapshot(epoch, everything, keeper)), loss: logs.valLoss };
           sinceBest = 0;
         } else if (++sinceBest >= options.earlyStopping.patience) {
           stop = true;
@@ -372,7 +394,7 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
     }
     let bestEpoch = lastGood?.epoch ?? first - 1;
     if (best !== undefined && (options.earlyStopping?.restoreBest ?? true) && stopReason !== 'aborted') {
-      await restoreSnapshot(best, everything, optimizer, trainable);
+      await restoreSnapshot(best, everything, keeper);
       bestEpoch = best.epoch;
       if (checkpoint !== undefined) await writeCheckpoint();
     }
