@@ -23,6 +23,8 @@ import { loadData, loadImagesInput } from './data';
 import { describeSpec, type DataSpec } from './spec';
 import { checkShapes, loadCheckpoint, sidecarFiles, type TrainingRecord } from './checkpoint';
 import { calibrateWorkers, dataParallelStep, type DataParallelStep, type WorkersCalibration } from './data-parallel-fit';
+import { cliVersion } from './version';
+import { chooseWorkers, choiceKey } from './workers-choice';
 import { coderPixels, codingModelOf, compressPixels, decompressBytes, describeChunks, formatRateTable, rateTable, type RateRow } from './codec';
 import { CliError } from './errors';
 import { writePng } from './png';
@@ -69,7 +71,8 @@ export interface TrainOptions extends CommonOptions, Omit<ModelFlags, 'seed'> {
   /** Train (and validate) only on images of these labels (`--labels`). */
   labels?: number[];
   validation: boolean;
-  /** Threads that train data-parallel (1: this thread only; 'auto': 2 when a short calibration says it pays). */
+  /** Threads that train data-parallel (a number: exactly that many; 'auto': measure whether two pay, now; unset: the kept
+   * measurement for this model here, or a new one for runs long enough to gain — ./workers-choice.ts). */
   workers?: number | 'auto';
   /** 'label': a class-conditional model of the data's labels. */
   condition?: 'label';
@@ -145,7 +148,7 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
   const callbacks = reporter.training(o.epochs, first);
   const t0 = performance.now();
   const fresh: TrainingRecord[] = [];
-  let workers = o.workers ?? 1;
+  let workers = 1;
   let calibration: WorkersCalibration | undefined;
   let parallel: DataParallelStep | undefined;
   // Ctrl-C or a SIGTERM stops after the current batch; every finished epoch is already in the checkpoint.
@@ -171,23 +174,34 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
           : data.train.count < Math.max(2, o.batch)
             ? `data-parallel training takes full batches of --batch (${o.batch}) images; there are ${data.train.count}`
             : undefined;
-    if (workers === 'auto') {
-      if (refusal !== undefined || !(model instanceof ModelBase)) {
-        calibration = { workers: 1, reason: refusal ?? '' };
-      } else {
-        const batch = tf.slice(input.x, 0, o.batch);
-        try {
-          calibration = await calibrateWorkers(model, batch, { learningRate, seed: o.seed, cores: availableParallelism() });
-        } finally {
-          batch.dispose();
-        }
-      }
+    // The model's own gradient clipping (flows on images): the threads clip the whole batch's gradient the same way.
+    const clipNorm = model instanceof ModelBase ? model.trainingDefaults().clipNorm : undefined;
+    if (typeof o.workers === 'number') {
+      workers = o.workers;
+    } else {
+      const base = model instanceof ModelBase ? model : undefined;
+      calibration = await chooseWorkers({
+        measure: o.workers === 'auto',
+        ...(refusal === undefined && base !== undefined ? {} : { refusal: refusal ?? `${entry.name} does not train data-parallel` }),
+        cores: availableParallelism(),
+        steps: o.epochs * Math.floor(data.train.count / o.batch),
+        key: choiceKey({ model: model.describe(), batch: o.batch, backend: tf.getBackend(), cores: availableParallelism(), version: cliVersion }),
+        calibrate: async () => {
+          const batch = tf.slice(input.x, 0, o.batch);
+          try {
+            return await calibrateWorkers(base as ModelBase, batch, { learningRate, seed: o.seed, cores: availableParallelism(), ...(clipNorm === undefined ? {} : { clipNorm }) });
+          } finally {
+            batch.dispose();
+          }
+        },
+        warn: (line) => reporter.line(line),
+      });
       workers = calibration.workers;
-      reporter.line(`workers: auto → ${workers} (${calibration.reason})`);
+      reporter.line(`workers: ${workers} (${calibration.reason})`);
     }
     if (workers > 1) {
       if (refusal !== undefined || !(model instanceof ModelBase)) throw new CliError(`--workers: ${refusal}; or drop --workers`);
-      parallel = await dataParallelStep(model, { batchSize: o.batch, learningRate, seed: o.seed, examples: data.train.count }, workers);
+      parallel = await dataParallelStep(model, { batchSize: o.batch, learningRate, seed: o.seed, examples: data.train.count, ...(clipNorm === undefined ? {} : { clipNorm }) }, workers);
     }
     result = await model.fit(x, {
       epochs: o.epochs,
@@ -200,7 +214,7 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
       ...(o.l2 === undefined ? {} : { l2: o.l2 }),
       seed: o.seed,
       ...(validation === undefined ? {} : { validationData: validation }),
-      ...(parallel === undefined ? {} : { customStep: parallel.step, dropRemainder: true }),
+      ...(parallel === undefined ? {} : { customStep: parallel.step, customOptimizer: parallel.optimizer, dropRemainder: true }),
       onBatchEnd: callbacks.onBatchEnd,
       onEpochEnd: (l: EpochLogs) => {
         fresh.push({ epoch: l.epoch, loss: l.loss, ...(l.valLoss === undefined ? {} : { valLoss: l.valLoss }), seconds: l.seconds });

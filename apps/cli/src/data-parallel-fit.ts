@@ -10,7 +10,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { gmAdam } from '@gm/backend';
 import { createDataParallelTrainer, type Replica, type ReplicaSource } from '@gm/backend/data-parallel';
-import { createModelReplica, createVaeReplica, dataParallelReplicas, type CustomStep, type ModelBase } from '@gm/models';
+import { adamStateFiles, createModelReplica, createVaeReplica, dataParallelReplicas, readAdamStateFiles, type CustomStep, type CustomStepOptimizer, type ModelBase } from '@gm/models';
 import { CliError } from './errors';
 
 /** How workers rebuild `model` and rank 0's replica of it. */
@@ -18,10 +18,12 @@ const replicasOf = (model: ModelBase, seed: number) => dataParallelReplicas(mode
 
 export interface DataParallelStep {
   step: CustomStep;
+  /** The threads' Adam, gathered into checkpoints (the files one thread's Adam writes) and set from them on resume. */
+  optimizer: CustomStepOptimizer;
   dispose(): Promise<void>;
 }
 
-export async function dataParallelStep(model: ModelBase, o: { batchSize: number; learningRate: number; seed: number; examples: number }, workers: number): Promise<DataParallelStep> {
+export async function dataParallelStep(model: ModelBase, o: { batchSize: number; learningRate: number; seed: number; examples: number; clipNorm?: number }, workers: number): Promise<DataParallelStep> {
   const batch = o.batchSize;
   if (batch < workers) throw new CliError(`--workers ${workers} needs --batch ≥ ${workers} (one example per thread at least); got ${batch}`);
   if (o.examples < batch) throw new CliError(`--workers trains on full batches: needs at least --batch (${batch}) training images; got ${o.examples}`);
@@ -31,13 +33,21 @@ export async function dataParallelStep(model: ModelBase, o: { batchSize: number;
     localReplica: local,
     replicas: workers,
     batchSize: batch,
-    optimizer: { name: 'adam', learningRate: o.learningRate },
+    // The model's gradient clipping (flows on images) as fit's: every thread sums the whole gradient ('replicated').
+    optimizer: { name: 'adam', learningRate: o.learningRate, ...(o.clipNorm === undefined ? {} : { clipNorm: o.clipNorm }) },
   });
-  let step = 0;
   return {
-    step: (b) => {
+    step: (b, ctx) => {
+      // The run's global step (not a count from this process's start), so the noise a resumed run draws is the noise
+      // the uninterrupted run would have drawn.
+      const step = (ctx.epoch - 1) * ctx.batches + ctx.batch;
       trainer.inputView(step, 'x').set(b.x.dataSync() as Float32Array);
-      return trainer.step(step++);
+      return trainer.step(step);
+    },
+    optimizer: {
+      ...(o.clipNorm === undefined ? {} : { clipNorm: o.clipNorm }),
+      stateFiles: (variables) => adamStateFiles(trainer.optimizerState(), variables),
+      restore: (files, variables, label) => trainer.setOptimizerState(readAdamStateFiles(files, variables, label)),
     },
     dispose: () => trainer.dispose(),
   };
@@ -60,7 +70,7 @@ const PAYS = 0.85;
  * fresh weights) trains a `batch` clearly faster on two threads than on one — median of 4 steps each after 2 warm-up
  * steps, gm's Adam — else 1. The model itself is not touched.
  */
-export async function calibrateWorkers(model: ModelBase, batch: tf.Tensor, o: { learningRate: number; seed: number; cores: number }): Promise<WorkersCalibration> {
+export async function calibrateWorkers(model: ModelBase, batch: tf.Tensor, o: { learningRate: number; seed: number; cores: number; clipNorm?: number }): Promise<WorkersCalibration> {
   if (o.cores < 2) return { workers: 1, reason: `this machine has ${o.cores} core` };
   const rows = batch.shape[0] as number;
   if (rows < 2) return { workers: 1, reason: 'a batch of one example cannot be split' };
@@ -88,7 +98,13 @@ export async function calibrateWorkers(model: ModelBase, batch: tf.Tensor, o: { 
   }
   // Two threads: the data-parallel trainer on another throwaway copy.
   const copy = await build();
-  const trainer = await createDataParallelTrainer({ replica: source, localReplica: copy, replicas: 2, batchSize: rows, optimizer: { name: 'adam', learningRate: o.learningRate } });
+  const trainer = await createDataParallelTrainer({
+    replica: source,
+    localReplica: copy,
+    replicas: 2,
+    batchSize: rows,
+    optimizer: { name: 'adam', learningRate: o.learningRate, ...(o.clipNorm === undefined ? {} : { clipNorm: o.clipNorm }) },
+  });
   const values = batch.dataSync() as Float32Array;
   const two: number[] = [];
   try {

@@ -2,7 +2,7 @@
  * The `gm` command. Each subcommand lives in its own module (demo.ts, commands.ts); this file wires them to
  * commander, turns errors into a one-line message and a non-zero exit code, and prints `--json` reports on stdout.
  */
-import { createRequire } from 'node:module';
+import { cliVersion } from './version';
 import { Argument, Command, Option } from 'commander';
 import type { anomaly, codings, compress, decompress, evaluate, interpolate, latentMap, reconstruct, sample, train } from './commands';
 import { MODEL_SUMMARIES } from './model-names';
@@ -15,14 +15,12 @@ const commands = () => import('./commands');
 
 type Backend = (typeof BACKEND_CHOICES)[number];
 
-// The published package's own version (dist/gm.js sits one folder below package.json, in the repo and installed).
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 const program = new Command();
 program
   .name('gm')
   .description('Deep generative models on TensorFlow.js: train, evaluate, sample and compress.')
-  .version(version, '-V, --version', 'print the version of @gm/cli')
+  .version(cliVersion, '-V, --version', 'print the version of @gm/cli')
   .showHelpAfterError('(run with --help for usage)');
 
 /** Options every model command shares. */
@@ -122,7 +120,11 @@ common(
     .option('--test-limit <n>', 'use only the first n test images (validation)', positiveInt)
     .option('--labels <list>', 'train and validate only on images of these labels, comma-separated (e.g. 0,1,2,3,4: a model of normal digits for gm anomaly)', labelList)
     .option('--no-validation', 'skip the validation loss after each epoch')
-    .option('--workers <n|auto>', 'train data-parallel on n threads (this one + n − 1 worker_threads; 2 uses both cores of a 2-core machine): Adam, no L2, no gradient clipping, no untrained state; auto: 2 when a few timed steps on one and on two threads say it pays', workersOption, 1),
+    .option(
+      '--workers <n|auto>',
+      'threads that train data-parallel (this one + n − 1 worker_threads; Adam, no L2, no untrained state). Default: both cores for runs of 200+ steps when timing a few steps on one and on two threads says it pays — measured once per model, batch and machine, then kept (~/.cache/gm/cli/workers.json); auto: measure again; 1: this thread only',
+      workersOption,
+    ),
 ).action(act(async (o: Parameters<typeof train>[1] & { json: boolean }, reporter, model) => (await commands()).train(model as string, o, reporter)));
 
 // ------------------------------------------------------------------------------------------------ eval

@@ -13,13 +13,19 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the built `gm` as a user would (a subprocess, not a TTY), with GM_BACKEND cleared so the default choice runs. */
+/** The tests' own cache folder, so that `gm train`'s kept choices (./src/workers-choice.ts) never touch the user's. */
+export const CACHE_HOME = mkdtempSync(join(tmpdir(), 'gm-cli-cache-'));
+
+/**
+ * Runs the built `gm` as a user would (a subprocess, not a TTY), with GM_BACKEND cleared so the default choice runs
+ * and XDG_CACHE_HOME set to {@link CACHE_HOME}.
+ */
 export function run(args: string[], options: { cwd?: string } = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [gm, ...args],
-      { encoding: 'utf8', env: { ...process.env, GM_BACKEND: '' }, timeout: 170_000, maxBuffer: 64 << 20, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) },
+      { encoding: 'utf8', env: { ...process.env, GM_BACKEND: '', XDG_CACHE_HOME: CACHE_HOME }, timeout: 170_000, maxBuffer: 64 << 20, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) },
       (error, stdout, stderr) => {
         const status = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
         resolve({ status, stdout, stderr });

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, MNIST_FILES, makeDataset, writeCifar10Batch, writeIdxImages, writeIdxLabels } from '@gm/data';
 import { loadBundledMnist } from '@gm/data/node';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { colours, readPng, run, runJson, tempDir, TINY } from './helpers';
+import { CACHE_HOME, colours, readPng, run, runJson, tempDir, TINY } from './helpers';
 
 interface TrainReport {
   model: string;
@@ -84,6 +84,60 @@ describe('gm train', () => {
     expect(glow.workersCalibration.reason).toMatch(/state that is not trained/);
     const bad = await run(['train', 'made', ...TINY, '--workers', 'many', '--out', join(dir, 'made-bad')]);
     expect(bad.stderr).toMatch(/--workers.*expected a positive integer or "auto", got "many"/);
+  });
+
+  it("--workers 2 keeps the threads' Adam state in checkpoints: two epochs in one run equal one epoch and a resumed one, bit for bit", async () => {
+    const whole = join(dir, 'made-workers-whole');
+    const half = join(dir, 'made-workers-half');
+    const resumed = join(dir, 'made-workers-resumed');
+    const common = [...TINY, '--seed', '3', '--workers', '2'];
+    await runJson(['train', 'made', ...common, '--hidden', '32', '--epochs', '2', '--out', whole]);
+    await runJson(['train', 'made', ...common, '--hidden', '32', '--epochs', '1', '--out', half]);
+    await runJson(['train', 'made', ...common, '--epochs', '1', '--resume', half, '--out', resumed]);
+    const bins = (root: string): string[] => (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.bin')).sort();
+    expect(bins(whole)).toContain('optimizer.bin');
+    expect(bins(resumed)).toEqual(bins(whole));
+    for (const f of bins(whole)) expect(readFileSync(join(resumed, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
+    // Resumed without the state, Adam would restart: 6 iterations instead of 12, other moments and weights.
+    const state = (root: string) => JSON.parse(readFileSync(join(root, 'optimizer.json'), 'utf8'));
+    expect(state(resumed).iterations).toBe(12);
+    expect(state(resumed)).toEqual(state(whole));
+    // The files are one thread's: each side resumes the other's.
+    const toOne = join(dir, 'made-workers-to-one');
+    await runJson(['train', 'made', ...TINY, '--seed', '3', '--workers', '1', '--resume', half, '--out', toOne]);
+    expect(state(toOne).iterations).toBe(12);
+    const oneHalf = join(dir, 'made-one-half');
+    await runJson(['train', 'made', ...TINY, '--seed', '3', '--workers', '1', '--hidden', '32', '--out', oneHalf]);
+    const toTwo = join(dir, 'made-one-to-two');
+    await runJson(['train', 'made', ...common, '--epochs', '1', '--resume', oneHalf, '--out', toTwo]);
+    expect(state(toTwo).iterations).toBe(12);
+    expect(state(toTwo).tensors).toEqual(state(whole).tensors);
+  });
+
+  it('without --workers: one thread for short runs; for longer ones a measurement, kept and reused (and replaced when unreadable)', async () => {
+    type Chosen = TrainReport & { workers: number; workersCalibration: { workers: number; oneThreadMs?: number; twoThreadsMs?: number; reason: string } };
+    const short = await runJson<Chosen>(['train', 'made', ...TINY, '--hidden', '16', '--out', join(dir, 'made-short')]);
+    expect(short.workers).toBe(1);
+    expect(short.workersCalibration.reason).toMatch(/a short run \(6 steps, under 200\)/);
+    // 400 images in batches of 2: 200 steps, long enough to measure.
+    const long = ['train', 'made', '--train-limit', '400', '--test-limit', '10', '--batch', '2', '--epochs', '1', '--hidden', '16', '--no-validation'];
+    const file = join(CACHE_HOME, 'gm', 'cli', 'workers.json');
+    rmSync(file, { force: true });
+    const first = await runJson<Chosen>([...long, '--out', join(dir, 'made-long-1')]);
+    expect(first.workersCalibration.oneThreadMs).toBeGreaterThan(0);
+    expect(first.workers).toBe((first.workersCalibration.twoThreadsMs as number) < 0.85 * (first.workersCalibration.oneThreadMs as number) ? 2 : 1);
+    const kept = JSON.parse(readFileSync(file, 'utf8'));
+    expect(kept).toMatchObject({ format: 'gm-workers', version: 1 });
+    expect(Object.values(kept.choices)).toEqual([expect.objectContaining({ workers: first.workers, oneThreadMs: first.workersCalibration.oneThreadMs })]);
+    const second = await runJson<Chosen>([...long, '--out', join(dir, 'made-long-2')]);
+    expect(second.workers).toBe(first.workers);
+    expect(second.workersCalibration.oneThreadMs).toBe(first.workersCalibration.oneThreadMs);
+    expect(second.workersCalibration.reason).toMatch(/measured \d{4}-\d\d-\d\d, kept in .*workers\.json; --workers auto measures again/);
+    writeFileSync(file, '{ not json');
+    const third = await run([...long, '--out', join(dir, 'made-long-3')]);
+    expect(third.status).toBe(0);
+    expect(third.stdout).toMatch(/workers\.json: not valid JSON; measuring again and replacing it/);
+    expect(JSON.parse(readFileSync(file, 'utf8')).format).toBe('gm-workers');
   });
 
   it.each([
@@ -200,6 +254,14 @@ describe('Real NVP', () => {
     const file = join(dir, 'realnvp.png');
     await runJson(['sample', '--model', out, '--n', '4', '--out', file]);
     expect(readPng(file).width).toBe(2 * 28 + 3 * 2);
+  });
+
+  it('trains data-parallel with its gradient clipping (the threads clip the whole batch gradient as one thread does)', async () => {
+    const out = join(dir, 'realnvp-workers');
+    const t = await runJson<TrainReport & { workers: number }>(['train', 'realnvp', '--train-limit', '16', '--test-limit', '8', '--batch', '8', '--epochs', '2', '--filters', '4', '--workers', '2', '--out', out]);
+    expect(t).toMatchObject({ model: 'realnvp', epochsTrained: 2, workers: 2 });
+    expect(t.epochs.every((e) => Number.isFinite(e.loss))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'optimizer.json'), 'utf8')).iterations).toBe(4);
   });
 });
 

@@ -50,6 +50,11 @@ export abstract class ModelBase implements GenerativeModel {
   abstract evaluate(x: tf.Tensor, options?: EvaluateOptions): Metric[];
   /** The defaults `fit` uses (batch size, seed, learning rate, its name in errors). */
   protected abstract fitDefaults(): TrainerDefaults;
+
+  /** The defaults `fit` uses when the options leave them out — e.g. the gradient clipping a flow on images needs. */
+  trainingDefaults(): Readonly<TrainerDefaults> {
+    return this.fitDefaults();
+  }
   /** The config, tfjs parts and extra state a checkpoint stores. */
   protected abstract checkpointContent(): CheckpointContent;
   /** Frees the model's own tensors (the base frees the optimizer). */

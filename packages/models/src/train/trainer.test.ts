@@ -117,6 +117,11 @@ describe('gm trainer with a user model', () => {
     expect(restored.map((r) => r.label)).toEqual(['checkpoint']);
     expect(restored[0]?.files).toBe(written);
     await expect(fit(m, x, { epochs: 1, customOptimizer })).rejects.toThrow(/customOptimizer.*a customStep whose optimizer it is/);
+    // A step that clips as fit would may take fit's clipNorm (the model's default too); another norm, or none, may not.
+    await fit(m, x, { epochs: 1, batchSize: 2, clipNorm: 5, customStep, customOptimizer: { ...customOptimizer, clipNorm: 5 } });
+    await expect(fit(m, x, { epochs: 1, clipNorm: 5, customStep, customOptimizer })).rejects.toThrow(/customStep does not clip unless its customOptimizer clips at this norm/);
+    await expect(fit(m, x, { epochs: 1, clipNorm: 5, customStep, customOptimizer: { ...customOptimizer, clipNorm: 3 } })).rejects.toThrow(/customStep does not clip unless/);
+    await expect(fit(m, x, { epochs: 1, customStep, customOptimizer: { ...customOptimizer, clipNorm: 3 } })).rejects.toThrow(/customOptimizer\.clipNorm must be fit's clipNorm \(none\)/);
     own.dispose();
     tf.dispose([x, m.w]);
   });

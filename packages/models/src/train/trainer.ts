@@ -71,6 +71,8 @@ export type CustomStep = (batch: TrainingBatch, context: StepContext) => number 
  * resumes then keep its state as they keep the built-in step's.
  */
 export interface CustomStepOptimizer {
+  /** The global gradient norm the step clips the batch's gradient to, when it clips as fit's `clipNorm` does. */
+  readonly clipNorm?: number;
   stateFiles(variables: readonly tf.Variable[]): OptimizerStateFiles | Promise<OptimizerStateFiles>;
   restore(files: OptimizerStateFiles, variables: readonly tf.Variable[], label: string): void | Promise<void>;
 }
@@ -231,8 +233,16 @@ export async function fit(model: TrainerHost, data: TrainingData, options: Train
   }
   const customStep = options.customStep;
   if (customStep !== undefined && l2 > 0) throw new GmError('UNSUPPORTED', `${where}: l2`, 'the built-in gradient step (a customStep computes its own loss)', l2);
-  if (customStep !== undefined && clipNorm !== undefined) {
-    throw new GmError('UNSUPPORTED', `${where}: clipNorm${options.clipNorm === undefined ? " (this model's default)" : ''}`, 'the built-in gradient step (a customStep does not clip)', clipNorm);
+  if (customStep !== undefined && clipNorm !== undefined && options.customOptimizer?.clipNorm !== clipNorm) {
+    throw new GmError(
+      'UNSUPPORTED',
+      `${where}: clipNorm${options.clipNorm === undefined ? " (this model's default)" : ''}`,
+      'the built-in gradient step (a customStep does not clip unless its customOptimizer clips at this norm)',
+      clipNorm,
+    );
+  }
+  if (options.customOptimizer?.clipNorm !== undefined && options.customOptimizer.clipNorm !== clipNorm) {
+    throw new GmError('BAD_ARGUMENT', `${where}: customOptimizer.clipNorm`, `fit's clipNorm (${clipNorm ?? 'none'}): the step must clip as fit would`, options.customOptimizer.clipNorm);
   }
   const factory = customStep === undefined ? optimizerFactory(options.optimizer, where) : undefined;
   const customOptimizer = options.customOptimizer;
