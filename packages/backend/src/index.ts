@@ -24,6 +24,7 @@ export {
   type GmSimdFlavour,
 } from './gm-kernels';
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
+export { installReductionGradients, uninstallReductionGradients } from './reduction-gradients';
 export { installInPlaceWasmSlice, uninstallInPlaceWasmSlice } from './wasm-slice';
 export { installWasmConcat, uninstallWasmConcat } from './wasm-concat';
 export { installWasmMaxPoolGrad, uninstallWasmMaxPoolGrad, maxPoolGradInto } from './wasm-maxpool-grad';

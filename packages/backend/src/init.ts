@@ -10,6 +10,7 @@ import { installWasmConcat } from './wasm-concat';
 import { installWasmMaxPoolGrad } from './wasm-maxpool-grad';
 import { installWasmSoftplus } from './wasm-softplus';
 import { installWasmSum } from './wasm-sum';
+import { installReductionGradients } from './reduction-gradients';
 import { installFastWasmMatMul } from './wasm-matmul';
 import { withoutAddedProcessHandlers } from './node-process-handlers';
 
@@ -225,6 +226,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       installWasmConvKernels();
       installWasmSum();
       installWasmSoftplus();
+      installReductionGradients();
     }
   }
   const choice = {
