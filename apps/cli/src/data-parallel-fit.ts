@@ -66,9 +66,32 @@ export interface WorkersCalibration {
 const PAYS = 0.85;
 
 /**
+ * Warm-up and timing of each side of the calibration, by time as well as by steps: V8 compiles a fresh step (and every
+ * worker its own) over its first tens of milliseconds, and a few steps of a small model would time that instead.
+ */
+const WARM_UP = { steps: 2, ms: 600 };
+const TIMED = { steps: 4, ms: 600 };
+
+/** The median ms of `step` after warming it up (both by {@link WARM_UP} and {@link TIMED}'s rules). */
+function medianStepMs(step: (i: number) => void): number {
+  let i = 0;
+  const start = performance.now();
+  while (i < WARM_UP.steps || performance.now() - start < WARM_UP.ms) step(i++);
+  const times: number[] = [];
+  const timed = performance.now();
+  while (times.length < TIMED.steps || performance.now() - timed < TIMED.ms) {
+    const t0 = performance.now();
+    step(i++);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] as number;
+}
+
+/**
  * `--workers auto`: 2 threads when the machine has two cores and a throwaway copy of the model (same architecture,
- * fresh weights) trains a `batch` clearly faster on two threads than on one — median of 4 steps each after 2 warm-up
- * steps, gm's Adam — else 1. The model itself is not touched.
+ * fresh weights) trains a `batch` clearly faster on two threads than on one — the median step after a warm-up, each
+ * side ≥ 0.6 s of warm-up and ≥ 0.6 s timed, gm's Adam — else 1. The model itself is not touched.
  */
 export async function calibrateWorkers(model: ModelBase, batch: tf.Tensor, o: { learningRate: number; seed: number; cores: number; clipNorm?: number }): Promise<WorkersCalibration> {
   if (o.cores < 2) return { workers: 1, reason: `this machine has ${o.cores} core` };
@@ -81,17 +104,13 @@ export async function calibrateWorkers(model: ModelBase, batch: tf.Tensor, o: { 
     return { workers: 1, reason: (error as Error).message }; // e.g. a model with untrained state
   }
   const build = async (): Promise<Replica> => (source.exportName === 'createVaeReplica' ? createVaeReplica(source.config as never) : createModelReplica(source.config as never));
-  const median = (times: number[]) => times.slice(2).sort((a, b) => a - b)[Math.floor((times.length - 2) / 2)] as number;
   // One thread: the replica's loss and gm's Adam, as the trainer's own step runs them.
   const single = await build();
   const optimizer = gmAdam(o.learningRate);
-  const one: number[] = [];
+  let oneThreadMs: number;
   try {
-    for (let step = 0; step < 6; step++) {
-      const t0 = performance.now();
-      optimizer.minimize(() => single.loss({ x: batch }, { step, rows: [0, rows] }), false, single.variables); // returnCost false: nothing to free
-      one.push(performance.now() - t0);
-    }
+    // returnCost false: nothing to free.
+    oneThreadMs = medianStepMs((step) => optimizer.minimize(() => single.loss({ x: batch }, { step, rows: [0, rows] }), false, single.variables));
   } finally {
     optimizer.dispose();
     single.dispose();
@@ -106,20 +125,16 @@ export async function calibrateWorkers(model: ModelBase, batch: tf.Tensor, o: { 
     optimizer: { name: 'adam', learningRate: o.learningRate, ...(o.clipNorm === undefined ? {} : { clipNorm: o.clipNorm }) },
   });
   const values = batch.dataSync() as Float32Array;
-  const two: number[] = [];
+  let twoThreadsMs: number;
   try {
-    for (let step = 0; step < 6; step++) {
-      const t0 = performance.now();
+    twoThreadsMs = medianStepMs((step) => {
       trainer.inputView(step, 'x').set(values);
       trainer.step(step);
-      two.push(performance.now() - t0);
-    }
+    });
   } finally {
     await trainer.dispose();
     copy.dispose();
   }
-  const oneThreadMs = median(one);
-  const twoThreadsMs = median(two);
   const pays = twoThreadsMs < PAYS * oneThreadMs;
   return {
     workers: pays ? 2 : 1,
