@@ -246,6 +246,14 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
     ).rejects.toThrow(/exports no function "nope"/);
     const trainer = await createDataParallelTrainer({ ...base, batchSize: 8 });
     expect(() => trainer.inputView(0, 'z')).toThrow(/has no input "z" \(it has x, y\)/);
+    const state = trainer.optimizerState();
+    expect(() => trainer.setOptimizerState({ ...state, firstMoments: state.firstMoments.slice(1) })).toThrow(/the optimizer state has \d+ first moments; the replica has \d+ variables/);
     await trainer.dispose();
+    const sgd = await createDataParallelTrainer({ ...base, batchSize: 8, optimizer: { name: 'sgd', learningRate: 0.1 } });
+    expect(() => sgd.optimizerState()).toThrow(/only Adam keeps optimizer state \(this trainer runs sgd\)/);
+    sgd.inputView(0, 'x').set(batch(0).x.subarray(0, 8 * 6));
+    sgd.inputView(0, 'y').set(batch(0).y.subarray(0, 8));
+    expect(Number.isFinite(sgd.step(0))).toBe(true); // still running
+    await sgd.dispose();
   });
 });

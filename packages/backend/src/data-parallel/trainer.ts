@@ -166,6 +166,10 @@ export async function createDataParallelTrainer(options: DataParallelOptions): P
     command(OP_LOAD_WEIGHTS);
   };
   broadcastWeights();
+  // Checked here, before any worker is asked: a worker that threw would stop the whole trainer.
+  const checkAdam = (): void => {
+    if (options.optimizer.name !== 'adam') throw new Error(`data-parallel: only Adam keeps optimizer state (this trainer runs ${options.optimizer.name})`);
+  };
 
   return {
     replica,
@@ -196,11 +200,13 @@ export async function createDataParallelTrainer(options: DataParallelOptions): P
       return Array.from({ length: replicas }, (_, r) => all.slice(r * runner.paramCount, (r + 1) * runner.paramCount));
     },
     optimizerState() {
+      checkAdam();
       command(OP_DUMP_MOMENTS);
       runner.dumpMoments();
       return runner.momentsInBuffer();
     },
     setOptimizerState(state) {
+      checkAdam();
       runner.momentsToBuffer(state);
       command(OP_LOAD_MOMENTS);
       runner.loadMoments();
