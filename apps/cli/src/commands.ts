@@ -180,16 +180,17 @@ export async function train(modelName: string, o: TrainOptions, reporter: Report
       workers = o.workers;
     } else {
       const base = model instanceof ModelBase ? model : undefined;
+      const cores = availableParallelism();
       calibration = await chooseWorkers({
         measure: o.workers === 'auto',
         ...(refusal === undefined && base !== undefined ? {} : { refusal: refusal ?? `${entry.name} does not train data-parallel` }),
-        cores: availableParallelism(),
+        cores,
         steps: o.epochs * Math.floor(data.train.count / o.batch),
-        key: choiceKey({ model: model.describe(), batch: o.batch, backend: tf.getBackend(), cores: availableParallelism(), version: cliVersion }),
+        key: choiceKey({ model: model.describe(), batch: o.batch, backend: tf.getBackend(), cores, version: cliVersion }),
         calibrate: async () => {
           const batch = tf.slice(input.x, 0, o.batch);
           try {
-            return await calibrateWorkers(base as ModelBase, batch, { learningRate, seed: o.seed, cores: availableParallelism(), ...(clipNorm === undefined ? {} : { clipNorm }) });
+            return await calibrateWorkers(base as ModelBase, batch, { learningRate, seed: o.seed, cores, ...(clipNorm === undefined ? {} : { clipNorm }) });
           } finally {
             batch.dispose();
           }

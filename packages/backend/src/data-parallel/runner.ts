@@ -394,44 +394,40 @@ export class ReplicaRunner {
    * alone, which holds all of them), and rank 0 the iteration count and βᵗ, which every replica shares.
    */
   dumpMoments(): void {
-    const { rank, buffers } = this.setup;
+    const { rank } = this.setup;
     if (this.setup.mode === 'replicated' && rank !== 0) return;
     const indices = this.updatedVariables();
     const vars = this.replica.variables;
     const state = readAdamState(this.adam(), indices.map((i) => (vars[i] as tf.Variable).size));
-    const body = new Float32Array(buffers.moments, MOMENT_HEADER_BYTES);
+    const { header, body } = this.momentViews();
     indices.forEach((i, k) => {
       body.set(state.firstMoments[k] as Float32Array, this.offsets[i] as number);
       body.set(state.secondMoments[k] as Float32Array, this.paramCount + (this.offsets[i] as number));
     });
-    if (rank === 0) new Float64Array(buffers.moments, 0, 3).set([state.iterations, state.accBeta1, state.accBeta2]);
+    if (rank === 0) header.set([state.iterations, state.accBeta1, state.accBeta2]);
   }
 
   /** Sets this replica's Adam state from the moments buffer (the variables it updates, the shared counters). */
   loadMoments(): void {
-    const { buffers } = this.setup;
     const indices = this.updatedVariables();
-    const vars = this.replica.variables;
-    const body = new Float32Array(buffers.moments, MOMENT_HEADER_BYTES);
-    const [iterations, accBeta1, accBeta2] = new Float64Array(buffers.moments, 0, 3) as unknown as [number, number, number];
-    const slice = (from: number, size: number) => body.slice(from, from + size);
+    const all = this.momentsInBuffer();
     writeAdamState(
       this.adam(),
-      indices.map((i) => vars[i] as tf.Variable),
-      {
-        iterations,
-        accBeta1,
-        accBeta2,
-        firstMoments: indices.map((i) => slice(this.offsets[i] as number, (vars[i] as tf.Variable).size)),
-        secondMoments: indices.map((i) => slice(this.paramCount + (this.offsets[i] as number), (vars[i] as tf.Variable).size)),
-      },
+      indices.map((i) => this.replica.variables[i] as tf.Variable),
+      { ...all, firstMoments: indices.map((i) => all.firstMoments[i] as Float32Array), secondMoments: indices.map((i) => all.secondMoments[i] as Float32Array) },
     );
+  }
+
+  /** The moments buffer's header (iterations, βᵗ₁, βᵗ₂) and body (first moments, then second, at variable offsets). */
+  private momentViews(): { header: Float64Array; body: Float32Array } {
+    const buffer = this.setup.buffers.moments;
+    return { header: new Float64Array(buffer, 0, 3), body: new Float32Array(buffer, MOMENT_HEADER_BYTES) };
   }
 
   /** The whole Adam state gathered in the moments buffer (after every replica's dumpMoments), in variable order. */
   momentsInBuffer(): AdamState {
-    const body = new Float32Array(this.setup.buffers.moments, MOMENT_HEADER_BYTES);
-    const [iterations, accBeta1, accBeta2] = new Float64Array(this.setup.buffers.moments, 0, 3) as unknown as [number, number, number];
+    const { header, body } = this.momentViews();
+    const [iterations, accBeta1, accBeta2] = header as unknown as [number, number, number];
     const part = (base: number) => this.replica.variables.map((v, i) => body.slice(base + (this.offsets[i] as number), base + (this.offsets[i] as number) + v.size));
     return { iterations, accBeta1, accBeta2, firstMoments: part(0), secondMoments: part(this.paramCount) };
   }
@@ -439,7 +435,7 @@ export class ReplicaRunner {
   /** Puts a whole Adam state (variable order) into the moments buffer, for every replica's loadMoments. */
   momentsToBuffer(values: AdamState): void {
     const vars = this.replica.variables;
-    const body = new Float32Array(this.setup.buffers.moments, MOMENT_HEADER_BYTES);
+    const { header, body } = this.momentViews();
     const check = (list: Float32Array[], what: string) => {
       if (list.length !== vars.length) throw new Error(`data-parallel: the optimizer state has ${list.length} ${what} moments; the replica has ${vars.length} variables`);
       list.forEach((m, i) => {
@@ -452,7 +448,7 @@ export class ReplicaRunner {
       body.set(values.firstMoments[i] as Float32Array, this.offsets[i] as number);
       body.set(values.secondMoments[i] as Float32Array, this.paramCount + (this.offsets[i] as number));
     });
-    new Float64Array(this.setup.buffers.moments, 0, 3).set([values.iterations, values.accBeta1, values.accBeta2]);
+    header.set([values.iterations, values.accBeta1, values.accBeta2]);
   }
 
   /** Loads this replica's weights from weight slot `slot`. */
