@@ -37,12 +37,16 @@ function runNode(script: string, args: string[]): { ok: true; json: Record<strin
 }
 
 /**
- * Runs a PyTorch twin of ../shared/peers (default: the reference VAE step; `model` picks one of
- * torch_model_steps.py) when /usr/bin/python3 can import torch; returns its ms/step or why it did not run.
+ * Runs a PyTorch twin when /usr/bin/python3 can import torch; returns its ms/step or why it did not run. Without
+ * `model`, the reference VAE step of ../shared/peers/torch_vae_step.py; with one, a model of apps/bench/twins/torch_twins.py
+ * (the peers' torch_model_steps.py, plus the bench's copies changed to gm's networks where gm's model differs).
  */
 function runTorchTwin(threads = 1, model?: string): { msPerStep: number; line: string } | { skipped: string } {
   const python = '/usr/bin/python3';
-  const script = resolve(repoRoot, '../shared/peers', model === undefined ? 'torch_vae_step.py' : 'torch_model_steps.py');
+  const peers = resolve(repoRoot, '../shared/peers');
+  const script = model === undefined ? resolve(peers, 'torch_vae_step.py') : resolve(repoRoot, 'apps/bench/twins/torch_twins.py');
+  const peersFile = resolve(peers, model === undefined ? 'torch_vae_step.py' : 'torch_model_steps.py');
+  if (!existsSync(peersFile)) return { skipped: `${peersFile} not found` };
   if (!existsSync(python)) return { skipped: `${python} not found` };
   if (!existsSync(script)) return { skipped: `${script} not found` };
   try {
@@ -51,7 +55,7 @@ function runTorchTwin(threads = 1, model?: string): { msPerStep: number; line: s
     return { skipped: 'python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)' };
   }
   const args = model === undefined ? [script, String(threads)] : [script, model, String(threads)];
-  const line = execFileSync(python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } }).trim();
+  const line = execFileSync(python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), GM_PEERS_DIR: peers } }).trim();
   const match = /ms\/step ([\d.]+)/.exec(line);
   if (match === null) return { skipped: `unexpected output from torch twin: ${line}` };
   return { msPerStep: Number(match[1]), line };

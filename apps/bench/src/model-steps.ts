@@ -1,11 +1,12 @@
 /**
  * Training-step speed of the model families beyond the reference VAE against their PyTorch twins
- * (../shared/peers/torch_model_steps.py, one thread), measured in the same run — issue 16's table. gm's side is the
+ * (../shared/peers/torch_model_steps.py through apps/bench/twins/torch_twins.py, one thread), measured in the same run — issue 16's table. gm's side is the
  * model's own `fit` (the trainer, Adam 1e-3, on the default backend) over random data of the twin's shape: the median
  * time between consecutive batches after warm-up batches, so it is the whole step as a user runs it. The twin runs
  * before and after gm, and the ratio uses the mean of the two (a drift in machine load shows as a spread).
  *
- * Configurations are the twin's (its header), built from gm's public API. Where gm's model differs, the row says so.
+ * Configurations are the twin's (its header), built from gm's public API. Where gm's network differs from the peers'
+ * twin, the bench runs its own copy of the twin changed to gm's network (torch_twins.py says how), and the row says so.
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,7 +16,7 @@ import { createDataParallelTrainer } from '@gm/backend/data-parallel';
 import { dataParallelReplicas, IafVae, MADE, RealNVPImage, VAE, type ModelBase } from '@gm/models';
 import { QUICK_WARMUP_MS, WARMUP_MS } from './warmup';
 
-/** One family: how to build gm's model, its data and batch, and the twin's name in torch_model_steps.py. */
+/** One family: how to build gm's model, its data and batch, and the twin's name in torch_twins.py. */
 interface Family {
   name: string;
   twin: string;
@@ -39,9 +40,9 @@ export const FAMILIES: readonly Family[] = [
   },
   {
     name: 'conv-vae',
-    twin: 'conv-vae',
+    twin: 'conv-vae-as-gm',
     batch: 128,
-    note: "VAE architecture 'conv', filters 32,64, kernel 3, dense 256, latent 16, Bernoulli",
+    note: "VAE architecture 'conv', filters 32,64, kernel 3, dense 256, latent 16, Bernoulli (twin: the peers' conv-vae with gm's decoder — transposed convs 64→64, 64→32, then a 32→1 conv; the peers' has 64→32, 32→1)",
     build: () => new VAE({ inputShape: [28, 28, 1], latentDim: 16, architecture: 'conv', conv: { filters: [32, 64], kernelSize: 3, dense: 256 }, seed: 0 }),
     data: (n) => binary([n, 28, 28, 1]),
   },
@@ -55,9 +56,9 @@ export const FAMILIES: readonly Family[] = [
   },
   {
     name: 'iaf-vae',
-    twin: 'iaf-vae',
+    twin: 'iaf-vae-as-gm',
     batch: 100,
-    note: "IafVae 784-100-40, 2 IAF steps (MADE 40-100-100), context 40 (gm's context is a dense ELU layer on the encoder's hidden features; the twin's is a third encoder output)",
+    note: "IafVae 784-100-40, 2 IAF steps (MADE 40-100-100), context 40 (twin: the peers' iaf-vae with gm's network — a dense ELU context layer read by every MADE layer, ELU MADEs without a direct connection, alternating orderings)",
     build: () => new IafVae({ inputShape: [784], latentDim: 40, hidden: [100], flowSteps: 2, flowHidden: [100, 100], contextSize: 40, seed: 0 }),
     data: (n) => binary([n, 784]),
   },
