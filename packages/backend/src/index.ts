@@ -25,6 +25,7 @@ export {
 } from './gm-kernels';
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
 export { installReductionGradients, uninstallReductionGradients } from './reduction-gradients';
+export { installSharedSavedTensors, uninstallSharedSavedTensors, isSharedSavedTensorsInstalled } from './shared-saved-tensors';
 export { installInPlaceWasmSlice, uninstallInPlaceWasmSlice } from './wasm-slice';
 export { installWasmConcat, uninstallWasmConcat } from './wasm-concat';
 export { installWasmMaxPoolGrad, uninstallWasmMaxPoolGrad, maxPoolGradInto } from './wasm-maxpool-grad';

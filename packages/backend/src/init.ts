@@ -11,6 +11,7 @@ import { installWasmMaxPoolGrad } from './wasm-maxpool-grad';
 import { installWasmSoftplus } from './wasm-softplus';
 import { installWasmSum } from './wasm-sum';
 import { installReductionGradients } from './reduction-gradients';
+import { installSharedSavedTensors } from './shared-saved-tensors';
 import { installFastWasmMatMul } from './wasm-matmul';
 import { withoutAddedProcessHandlers } from './node-process-handlers';
 
@@ -213,6 +214,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   if (chosen === 'wasm' && options.fastMatMul !== false) {
     fastMatMul = installFastWasmMatMul().length === 2;
     installSharingWasmIdentity();
+    installSharedSavedTensors();
     installInPlaceWasmSlice();
     installWasmConcat();
     // Without gm's kernels bound, the MatMul overrides fall back to explicit transposes + XNNPACK.
