@@ -4,13 +4,15 @@
  * generic one (its own training loss; workers rebuild it from its checkpoint). It plugs into @gm/models' trainer as a
  * custom step: the trainer draws the batches (seeded order, full batches only: every step takes exactly `--batch`
  * examples, split across the threads), keeps the callbacks, validation, NaN guard and checkpoints; the step runs on
- * every core. `--workers auto` times a few steps of a throwaway copy of the model on one thread and on two, and
+ * every core. Models with state (Glow's ActNorm) initialise it on this thread from the run's first batch before the
+ * workers start. `--workers auto` times a few steps of a throwaway copy of the model on one thread and on two, and
  * trains on two only when that is clearly faster.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { gmAdam } from '@gm/backend';
-import { createDataParallelTrainer, type Replica, type ReplicaSource } from '@gm/backend/data-parallel';
-import { adamStateFiles, createModelReplica, createVaeReplica, dataParallelReplicas, readAdamStateFiles, type CustomStep, type CustomStepOptimizer, type ModelBase } from '@gm/models';
+import { createDataParallelTrainer, type DataParallelTrainer, type Replica, type ReplicaSource } from '@gm/backend/data-parallel';
+import type { AdamState, StepContext, TrainingBatch } from '@gm/core';
+import { adamStateFiles, createModelReplica, createVaeReplica, dataParallelReplicas, loadModel, memoryStore, optimizerStateFiles, prepareDataParallel, readAdamStateFiles, type CustomStep, type CustomStepOptimizer, type ModelBase } from '@gm/models';
 import { CliError } from './errors';
 
 /** How workers rebuild `model` and rank 0's replica of it. */
@@ -23,34 +25,75 @@ export interface DataParallelStep {
   dispose(): Promise<void>;
 }
 
+/**
+ * The data-parallel step. Its threads start at the run's first step, from that batch: a model with state (Glow's
+ * ActNorm) first initialises it on this thread as one thread's first step would (@gm/models' prepareDataParallel, which
+ * refuses state that moves every step), and the workers then rebuild the initialised model. Restoring a snapshot (a
+ * roll-back, the best epoch) stops the threads: the next step starts them again from the restored weights.
+ */
 export async function dataParallelStep(model: ModelBase, o: { batchSize: number; learningRate: number; seed: number; examples: number; clipNorm?: number }, workers: number): Promise<DataParallelStep> {
   const batch = o.batchSize;
   if (batch < workers) throw new CliError(`--workers ${workers} needs --batch ≥ ${workers} (one example per thread at least); got ${batch}`);
   if (o.examples < batch) throw new CliError(`--workers trains on full batches: needs at least --batch (${batch}) training images; got ${o.examples}`);
-  const { source, local } = await replicasOf(model, o.seed);
-  const trainer = await createDataParallelTrainer({
-    replica: source,
-    localReplica: local,
-    replicas: workers,
-    batchSize: batch,
-    // The model's gradient clipping (flows on images) as fit's: every thread sums the whole gradient ('replicated').
-    optimizer: { name: 'adam', learningRate: o.learningRate, ...(o.clipNorm === undefined ? {} : { clipNorm: o.clipNorm }) },
-  });
+  let trainer: DataParallelTrainer | undefined;
+  // Adam's state for threads not started yet: a resumed checkpoint's or a restored snapshot's.
+  let pendingState: AdamState | undefined;
+  const start = async (first: TrainingBatch, context: StepContext): Promise<DataParallelTrainer> => {
+    prepareDataParallel(model, first, context);
+    const { source, local } = await replicasOf(model, o.seed);
+    const started = await createDataParallelTrainer({
+      replica: source,
+      localReplica: local,
+      replicas: workers,
+      batchSize: batch,
+      // The model's gradient clipping (flows on images) as fit's: every thread sums the whole gradient ('replicated').
+      optimizer: { name: 'adam', learningRate: o.learningRate, ...(o.clipNorm === undefined ? {} : { clipNorm: o.clipNorm }) },
+    });
+    if (pendingState !== undefined) started.setOptimizerState(pendingState);
+    pendingState = undefined;
+    trainer = started;
+    return started;
+  };
   return {
-    step: (b, ctx) => {
+    step: async (b, ctx) => {
+      const running = trainer ?? (await start(b, ctx));
       // The run's global step (not a count from this process's start), so the noise a resumed run draws is the noise
       // the uninterrupted run would have drawn.
       const step = (ctx.epoch - 1) * ctx.batches + ctx.batch;
-      trainer.inputView(step, 'x').set(b.x.dataSync() as Float32Array);
-      return trainer.step(step);
+      running.inputView(step, 'x').set(b.x.dataSync() as Float32Array);
+      return running.step(step);
     },
     optimizer: {
       ...(o.clipNorm === undefined ? {} : { clipNorm: o.clipNorm }),
-      stateFiles: (variables) => adamStateFiles(trainer.optimizerState(), variables),
-      restore: (files, variables, label) => trainer.setOptimizerState(readAdamStateFiles(files, variables, label)),
+      stateFiles: async (variables) => {
+        if (trainer !== undefined) return adamStateFiles(trainer.optimizerState(), variables);
+        if (pendingState !== undefined) return adamStateFiles(pendingState, variables);
+        const fresh = gmAdam(o.learningRate); // before the first step: a fresh Adam's state, as one thread writes it
+        try {
+          return await optimizerStateFiles(fresh, variables);
+        } finally {
+          fresh.dispose();
+        }
+      },
+      restore: async (files, variables, label) => {
+        pendingState = readAdamStateFiles(files, variables, label);
+        const stopping = trainer;
+        trainer = undefined;
+        await stopping?.dispose();
+      },
     },
-    dispose: () => trainer.dispose(),
+    dispose: async () => {
+      await trainer?.dispose();
+      trainer = undefined;
+    },
   };
+}
+
+/** A copy of `model` through its checkpoint (same architecture and weights; the caller disposes it). */
+async function copyOf(model: ModelBase): Promise<ModelBase> {
+  const store = memoryStore(undefined, 'workers calibration');
+  await model.save(store);
+  return (await loadModel(store)) as ModelBase;
 }
 
 /** What `--workers auto` measured and chose. */
@@ -99,9 +142,16 @@ export async function calibrateWorkers(model: ModelBase, batch: tf.Tensor, o: { 
   if (rows < 2) return { workers: 1, reason: 'a batch of one example cannot be split' };
   let source: ReplicaSource;
   try {
-    ({ source } = await replicasOf(model, o.seed));
+    // A throwaway copy, readied as a run's first step readies the model (ActNorm initialised from this batch).
+    const copy = await copyOf(model);
+    try {
+      prepareDataParallel(copy, { x: batch }, { epoch: 1, batch: 1, batches: 1, seed: o.seed });
+      ({ source } = await replicasOf(copy, o.seed));
+    } finally {
+      copy.dispose();
+    }
   } catch (error) {
-    return { workers: 1, reason: (error as Error).message }; // e.g. a model with untrained state
+    return { workers: 1, reason: (error as Error).message }; // e.g. a model whose state moves every step
   }
   const build = async (): Promise<Replica> => (source.exportName === 'createVaeReplica' ? createVaeReplica(source.config as never) : createModelReplica(source.config as never));
   // One thread: the replica's loss and gm's Adam, as the trainer's own step runs them.

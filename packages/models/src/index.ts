@@ -19,7 +19,7 @@ export {
 export { memoryStore, urlStore, filesStore, zipStore, zipCheckpoint, downloadStore, indexedDbStore, readAll } from './io/stores';
 export { fit, l2Penalty, TrainingDivergedError, optimizerSlotOf, type TrainerHost, type TrainerDefaults, type TrainerOptions, type CustomStep, type CustomStepOptimizer } from './train/trainer';
 export { constantRate, linearWarmup, exponentialDecay, cosineDecay } from './train/schedules';
-export { createModelReplica, dataParallelReplicas, modelReplica, modelReplicaConfig, type ModelReplica, type ModelReplicaConfig } from './train/replica';
+export { createModelReplica, dataParallelReplicas, modelReplica, modelReplicaConfig, prepareDataParallel, type ModelReplica, type ModelReplicaConfig } from './train/replica';
 export {
   OptimizerSlot,
   OPTIMIZERS,

@@ -4,15 +4,16 @@ import '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gmAdam, initBackend } from '@gm/backend';
 import { createDataParallelTrainer } from '@gm/backend/data-parallel';
+import { Glow } from '../glow/glow';
 import { IafVae } from '../iaf/iaf-vae';
 import { MADE } from '../made/made';
 import { RealNVPImage } from '../realnvp/realnvp-image';
-import { createModelReplica, modelReplica, modelReplicaConfig } from './replica';
+import { createModelReplica, modelReplica, modelReplicaConfig, prepareDataParallel } from './replica';
 
 const binary = (shape: number[], seed: number) => tf.tidy(() => tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed), 0.7), 'float32'));
 
 /** Trains `model` data-parallel on `replicas` threads over consecutive batches of `data`; returns the losses. */
-async function trainParallel(model: MADE | IafVae, data: tf.Tensor, o: { batch: number; steps: number; replicas: number; lr: number }) {
+async function trainParallel(model: MADE | IafVae | Glow, data: tf.Tensor, o: { batch: number; steps: number; replicas: number; lr: number }) {
   const trainer = await createDataParallelTrainer({
     replica: { module: import.meta.resolve('@gm/models'), exportName: 'createModelReplica', config: await modelReplicaConfig(model, 7) },
     localReplica: modelReplica(model, 7),
@@ -80,15 +81,54 @@ describe('any model as a data-parallel replica', () => {
     model.dispose();
   });
 
-  it('a worker rebuilds the model from its checkpoint; state that is not trained is refused', async () => {
+  it('a worker rebuilds the model from its checkpoint; state not readied by prepareDataParallel is refused', async () => {
     const made = new MADE({ inputSize: 8, hidden: [10], seed: 1 });
     const rebuilt = await createModelReplica(await modelReplicaConfig(made, 0));
     expect(rebuilt.variables.map((v) => Array.from(v.dataSync()))).toEqual(made.trainableVariables().map((v) => Array.from(v.dataSync())));
     rebuilt.dispose();
     made.dispose();
-    const withBatchNorm = new RealNVPImage({ inputShape: [4, 4, 1], scales: 1, couplingsPerStage: 1, filters: 4, batchNorm: true, seed: 0 });
-    expect(() => modelReplica(withBatchNorm, 0)).toThrow(/data-parallel training: refused: the model keeps \d+ variable\(s\) of state that is not trained/);
-    withBatchNorm.dispose();
+    const glow = new Glow({ inputShape: [4, 4, 1], scales: 1, stepsPerScale: 1, filters: 4, seed: 0 });
+    expect(() => modelReplica(glow, 0)).toThrow(/data-parallel training: the model keeps \d+ variable\(s\) of state that is not trained .*call prepareDataParallel/);
+    await expect(modelReplicaConfig(glow, 0)).rejects.toThrow(/prepareDataParallel/);
+    glow.dispose();
     await expect(createModelReplica({} as never)).rejects.toThrow(/config.checkpoint/);
+  });
+
+  it("Glow trains on two threads once readied: ActNorm initialised from the whole first batch as one thread's first step does", async () => {
+    const config = { inputShape: [8, 8, 1] as [number, number, number], scales: 1, stepsPerScale: 2, filters: 8, seed: 5 };
+    const pixels = (n: number, seed: number) => tf.tidy(() => tf.floor(tf.randomUniform([n, 8, 8, 1], 0, 255.99, 'float32', seed)));
+    const data = pixels(12 * 16, 6);
+    const first = tf.slice(data, 0, 16);
+    const context = { epoch: 1, batch: 1, batches: 12, seed: 9 };
+    // One thread's first step initialises ActNorm inside its loss.
+    const oneThread = new Glow(config);
+    tf.tidy(() => void oneThread.loss({ x: first }, context));
+    const model = new Glow(config);
+    const fresh = model.trainableVariables().map((v) => Array.from(v.dataSync()));
+    prepareDataParallel(model, { x: first }, context);
+    const initialised = model.trainableVariables().map((v) => Array.from(v.dataSync()));
+    expect(initialised).toEqual(oneThread.trainableVariables().map((v) => Array.from(v.dataSync())));
+    expect(initialised).not.toEqual(fresh); // ActNorm's bias and log-scale moved from their zeros
+    const losses = await trainParallel(model, data, { batch: 16, steps: 12, replicas: 2, lr: 0.003 });
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses.slice(-3).reduce((a, b) => a + b, 0) / 3).toBeLessThan(losses.slice(0, 3).reduce((a, b) => a + b, 0) / 3);
+    tf.dispose([data, first]);
+    oneThread.dispose();
+    model.dispose();
+  });
+
+  it('refuses state that moves every step (batch norm), leaving the model as it was', () => {
+    const model = new RealNVPImage({ inputShape: [4, 4, 1], scales: 1, couplingsPerStage: 1, filters: 4, batchNorm: true, seed: 0 });
+    const x = tf.tidy(() => tf.floor(tf.randomUniform([8, 4, 4, 1], 0, 255.99, 'float32', 3)));
+    const everything = () => [...model.trainableVariables(), ...(model.stateVariables?.() ?? [])].map((v) => Array.from(v.dataSync()));
+    tf.tidy(() => void model.loss({ x }, { epoch: 1, batch: 1, batches: 1, seed: 1 })); // weights built
+    const before = everything();
+    const tensors = tf.memory().numTensors;
+    expect(() => prepareDataParallel(model, { x }, { epoch: 1, batch: 2, batches: 1, seed: 1 })).toThrow(/refused: \d+ variable\(s\) of state .* change at every training step/);
+    expect(everything()).toEqual(before);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(() => modelReplica(model, 0)).toThrow(/prepareDataParallel/);
+    x.dispose();
+    model.dispose();
   });
 });

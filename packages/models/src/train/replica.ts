@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // a worker is a fresh realm: the layers and the gradient functions
-import { deriveSeed, GmError, type Replica, type ReplicaSource, type StepContext } from '@gm/core';
+import { deriveSeed, GmError, type Replica, type ReplicaSource, type StepContext, type TrainingBatch } from '@gm/core';
 import { memoryStore } from '../io/stores';
 import type { ModelBase } from '../model-base';
 import { loadModel } from '../registry';
@@ -28,18 +28,70 @@ export interface ModelReplicaConfig {
   seed: number;
 }
 
+/** Models whose state {@link prepareDataParallel} found settled (replicas built from them stay equal). */
+const prepared = new WeakSet<ModelBase>();
+
 /**
- * Refuses what data-parallel training would get wrong: state that is not trained (batch-norm running statistics,
- * ActNorm's initialisation) lives in each replica and would drift apart.
+ * Refuses a model with state that is not trained unless {@link prepareDataParallel} found that state settled: state
+ * initialised on each replica (ActNorm from its own shard) or moving every step (batch-norm running statistics)
+ * would differ between threads.
  */
 function checkReplicable(model: ModelBase): void {
   const state = model.stateVariables?.() ?? [];
-  if (state.length > 0) {
+  if (state.length > 0 && !prepared.has(model)) {
     throw new GmError(
       'UNSUPPORTED',
       `${model.kind}: data-parallel training`,
-      `refused: the model keeps ${state.length} variable(s) of state that is not trained (batch-norm running statistics, ActNorm's initialisation), which would differ between threads; train it on one thread`,
+      `the model keeps ${state.length} variable(s) of state that is not trained (ActNorm's initialisation, a fixed permutation, batch-norm running statistics): call prepareDataParallel(model, firstBatch, context) first, which initialises it on this thread and refuses state that would drift apart between threads`,
     );
+  }
+}
+
+const sameValues = (a: tf.Tensor, b: tf.Tensor): boolean => tf.tidy(() => tf.all(tf.equal(a, b)).dataSync()[0] === 1);
+
+/**
+ * Readies a model that keeps state for data-parallel training, on this thread, before its replicas are built: runs its
+ * training loss on `batch` with `context` — the run's first batch and step, so a data-dependent initialisation (Glow's
+ * ActNorm) is the one a one-thread run makes — and then once more, and refuses the model if that second call changed
+ * any state: such state (batch-norm running statistics) moves every step, and each thread's would drift apart. A
+ * refused model is left as it was. State that stays put once initialised (ActNorm's flag, an invertible 1×1
+ * convolution's permutation and signs, MADE's degrees) is then the same in every replica, since workers rebuild the
+ * model from this one's checkpoint. Models without state need nothing (it returns at once).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { Glow, dataParallelReplicas, prepareDataParallel } from '@gm/models';
+ *
+ * const glow = new Glow({ inputShape: [8, 8, 1], scales: 1, stepsPerScale: 2, filters: 8, seed: 1 });
+ * const first = tf.floor(tf.randomUniform([16, 8, 8, 1], 0, 256));
+ * prepareDataParallel(glow, { x: first }, { epoch: 1, batch: 1, batches: 100, seed: 1 });
+ * const { source, local } = await dataParallelReplicas(glow, 1, import.meta.resolve('@gm/models'));
+ * ```
+ */
+export function prepareDataParallel(model: ModelBase, batch: TrainingBatch, context: StepContext): void {
+  const state = model.stateVariables?.() ?? [];
+  if (state.length === 0) return;
+  const everything = [...model.trainableVariables(), ...state];
+  const before = everything.map((v) => tf.clone(v));
+  const trainingLoss = (): void => tf.tidy(() => void model.loss(batch, context));
+  let settled: tf.Tensor[] = [];
+  try {
+    trainingLoss(); // initialises what initialises from data, as one thread's first step does
+    settled = state.map((v) => tf.clone(v));
+    trainingLoss();
+    const moving = state.filter((v, i) => !sameValues(v, settled[i] as tf.Tensor));
+    if (moving.length > 0) {
+      everything.forEach((v, i) => v.assign(before[i] as tf.Tensor));
+      throw new GmError(
+        'UNSUPPORTED',
+        `${model.kind}: data-parallel training`,
+        `refused: ${moving.length} variable(s) of state that is not trained change at every training step (batch-norm running statistics: ${moving.map((v) => v.name).join(', ')}), and each thread's would drift apart; train it on one thread`,
+      );
+    }
+    prepared.add(model);
+  } finally {
+    tf.dispose([...before, ...settled]);
   }
 }
 
@@ -91,6 +143,7 @@ export async function modelReplicaConfig(model: ModelBase, seed: number): Promis
 export async function createModelReplica(config: ModelReplicaConfig): Promise<ModelReplica> {
   if (!(config?.checkpoint instanceof Map)) throw new GmError('BAD_ARGUMENT', 'createModelReplica: config.checkpoint', 'a Map of checkpoint files (modelReplicaConfig)', config?.checkpoint);
   const model = (await loadModel(memoryStore(config.checkpoint, 'data-parallel replica'))) as ModelBase;
+  prepared.add(model); // the checkpoint of a model modelReplicaConfig accepted: its state is settled
   return modelReplica(model, config.seed);
 }
 
