@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
 import { createDataParallelTrainer } from '@gm/backend/data-parallel';
-import { dataParallelReplicas, IafVae, MADE, RealNVPImage, VAE, type ModelBase } from '@gm/models';
+import { dataParallelReplicas, Glow, IafVae, MADE, MAF, prepareDataParallel, RealNVPImage, SplineFlow, VAE, type ModelBase } from '@gm/models';
 import { QUICK_WARMUP_MS, WARMUP_MS } from './warmup';
 
 /** One family: how to build gm's model, its data and batch, and the twin's name in torch_twins.py. */
@@ -26,6 +26,8 @@ interface Family {
   data(count: number): tf.Tensor;
 }
 
+// randomUniform's float32 upper end can round to 256 itself: clip to the 8-bit range.
+const pixels = (shape: number[]): tf.Tensor => tf.tidy(() => tf.clipByValue(tf.floor(tf.randomUniform(shape, 0, 256, 'float32', 2)), 0, 255));
 const binary = (shape: number[]): tf.Tensor => tf.tidy(() => tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', 1), 0.8), 'float32'));
 
 export const FAMILIES: readonly Family[] = [
@@ -35,8 +37,7 @@ export const FAMILIES: readonly Family[] = [
     batch: 64,
     note: 'RealNVPImage defaults (2 scales, 3 couplings per stage, 32 filters), 8-bit pixels',
     build: () => new RealNVPImage({ inputShape: [28, 28, 1], seed: 0 }),
-    // randomUniform's float32 upper end can round to 256 itself: clip to the 8-bit range.
-    data: (n) => tf.tidy(() => tf.clipByValue(tf.floor(tf.randomUniform([n, 28, 28, 1], 0, 256, 'float32', 2)), 0, 255)),
+    data: (n) => pixels([n, 28, 28, 1]),
   },
   {
     name: 'conv-vae',
@@ -61,6 +62,30 @@ export const FAMILIES: readonly Family[] = [
     note: "IafVae 784-100-40, 2 IAF steps (MADE 40-100-100), context 40 (twin: the peers' iaf-vae with gm's network — a dense ELU context layer read by every MADE layer, ELU MADEs without a direct connection, alternating orderings)",
     build: () => new IafVae({ inputShape: [784], latentDim: 40, hidden: [100], flowSteps: 2, flowHidden: [100, 100], contextSize: 40, seed: 0 }),
     data: (n) => binary([n, 784]),
+  },
+  {
+    name: 'glow-mnist',
+    twin: 'glow-mnist-as-gm',
+    batch: 64,
+    note: 'Glow defaults (2 scales × 4 steps of ActNorm, LU 1×1 conv, affine coupling; 32 filters; split prior, learned top prior; logit α 0.05), 8-bit pixels',
+    build: () => new Glow({ inputShape: [28, 28, 1], seed: 0 }),
+    data: (n) => pixels([n, 28, 28, 1]),
+  },
+  {
+    name: 'maf-mnist',
+    twin: 'maf-mnist-as-gm',
+    batch: 128,
+    note: 'MAF as gm train maf builds it: 784-D 8-bit digits, 5 affine steps, MADE 784-1024-1568, orders alternating, logit α 0.05, clipNorm 10',
+    build: () => new MAF({ dim: 784, levels: 256, hidden: [1024], steps: 5, seed: 0 }),
+    data: (n) => pixels([n, 784]),
+  },
+  {
+    name: 'nsf-mnist',
+    twin: 'nsf-mnist-as-gm',
+    batch: 128,
+    note: 'SplineFlow as gm train nsf builds it: 784-D 8-bit digits, 4 rational-quadratic couplings (8 bins on [−4, 4], MLP 392-512-9016) after fixed permutations, logit α 0.05, clipNorm 10',
+    build: () => new SplineFlow({ dim: 784, levels: 256, hidden: [512], couplings: 4, seed: 0 }),
+    data: (n) => pixels([n, 784]),
   },
 ];
 
@@ -110,17 +135,20 @@ export async function gmStepMs(family: Family, warmup: number, steps: number, wa
  */
 export async function gmParallelStepMs(family: Family, replicas: number, warmup: number, steps: number, warmupMs = WARMUP_MS): Promise<number> {
   const model = family.build();
+  const x = family.data(family.batch);
+  const rows = x.dataSync() as Float32Array;
+  // As gm train does: state (ActNorm) initialised from the first batch on this thread; the model's own clipping.
+  prepareDataParallel(model, { x }, { epoch: 1, batch: 1, batches: 1, seed: 0 });
+  x.dispose();
+  const { clipNorm } = model.trainingDefaults();
   const { source, local } = await dataParallelReplicas(model, 0, import.meta.resolve('@gm/models'));
   const trainer = await createDataParallelTrainer({
     replica: source,
     localReplica: local,
     replicas,
     batchSize: family.batch,
-    optimizer: { name: 'adam', learningRate: 1e-3 },
+    optimizer: { name: 'adam', learningRate: 1e-3, ...(clipNorm === undefined ? {} : { clipNorm }) },
   });
-  const x = family.data(family.batch);
-  const rows = x.dataSync() as Float32Array;
-  x.dispose();
   const times: number[] = [];
   try {
     const start = performance.now();

@@ -11,12 +11,15 @@
 #     peers': ReLU) and it has no direct input -> output connection (the peers' has one); the orderings alternate
 #     natural / reversed (the peers' flips z after each step); log sigma = logsigmoid(s), gate bias 2. About 3.5% more
 #     arithmetic than the peers' twin, and more (small) operations.
+#   glow-mnist-as-gm, maf-mnist-as-gm, nsf-mnist-as-gm: twins of gm's Glow, MAF and neural spline flow on digits,
+#     which the peers' file has none of (glow_twin.py, vector_flow_twins.py say what they copy).
 # Prints what the peers' file prints: "torch MODEL threads=T ms/step X img/s Y".
 import os, sys
 
 sys.path.insert(0, os.environ.get('GM_PEERS_DIR', os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../../shared/peers')))
 import torch, torch.nn as nn, torch.nn.functional as F  # noqa: E402
 import torch_model_steps as peers  # noqa: E402
+import glow_twin, vector_flow_twins  # noqa: E402
 
 
 def conv_vae_as_gm_step():
@@ -107,7 +110,7 @@ def iaf_vae_as_gm_step(T=2):
     return step, B
 
 
-MODELS = {**peers.MODELS, 'conv-vae-as-gm': conv_vae_as_gm_step, 'iaf-vae-as-gm': iaf_vae_as_gm_step}
+MODELS = {**peers.MODELS, 'conv-vae-as-gm': conv_vae_as_gm_step, 'iaf-vae-as-gm': iaf_vae_as_gm_step, **glow_twin.MODELS, **vector_flow_twins.MODELS}
 
 if __name__ == '__main__':
     name = sys.argv[1] if len(sys.argv) > 1 else ''
