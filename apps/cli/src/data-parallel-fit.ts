@@ -46,7 +46,7 @@ export async function dataParallelStep(model: ModelBase, o: { batchSize: number;
       localReplica: local,
       replicas: workers,
       batchSize: batch,
-      // The model's gradient clipping (flows on images) as fit's: every thread sums the whole gradient ('replicated').
+      // The model's gradient clipping (the flows on pixels) as fit's: scaled by the whole batch gradient's norm.
       optimizer: { name: 'adam', learningRate: o.learningRate, ...(o.clipNorm === undefined ? {} : { clipNorm: o.clipNorm }) },
     });
     if (pendingState !== undefined) started.setOptimizerState(pendingState);

@@ -7,8 +7,10 @@
  * publishes the gradients of variables it does not own, and after a barrier adds the others' gradients of the
  * variables it owns and runs the optimizer on those alone (their Adam moments live only there); it then publishes
  * its variables' new values and, after a second barrier, loads everyone else's. Each variable has one writer, so
- * the replicas stay bit-identical. 'replicated' mode: every replica sums all N gradient slots in rank order and runs
- * the whole update itself (also bit-identical, but the update is duplicated). Buffers are double-buffered by step
+ * the replicas stay bit-identical. With gradient clipping the owners also exchange the sums of squares of their summed
+ * gradients (a third barrier), so each knows the batch gradient's global norm and scales its own. 'replicated' mode:
+ * every replica sums all N gradient slots in rank order and runs the whole update itself (also bit-identical, but the
+ * update is duplicated). Buffers are double-buffered by step
  * parity, so a replica can only overwrite parity p at step s + 2, after everyone has left step s.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -24,7 +26,7 @@ export interface DataParallelOptimizer {
   epsilon?: number;
   /**
    * Clip the batch's gradient to this global norm before the update (as `fit`'s clipNorm: scaled by
-   * clipNorm / max(norm, clipNorm)). Needs mode 'replicated', where every replica holds the whole summed gradient.
+   * clipNorm / max(norm, clipNorm)).
    */
   clipNorm?: number;
 }
@@ -45,6 +47,14 @@ export const CTRL_WORDS = 8 + 64;
 const FAILURE_BYTES = 4096;
 export const MAX_REPLICAS = 64;
 
+/**
+ * Barrier tokens of command `seq`, strictly increasing over commands and their phases (a barrier waits until every
+ * replica has reached at least its token): gradients published, sums of squares published (clipping), done.
+ */
+export const gradientsToken = (seq: number): number => 3 * seq;
+export const squaresToken = (seq: number): number => 3 * seq + 1;
+export const doneToken = (seq: number): number => 3 * seq + 2;
+
 export const OP_STEP = 1;
 export const OP_LOAD_WEIGHTS = 2;
 export const OP_DUMP_WEIGHTS = 3;
@@ -61,6 +71,8 @@ export interface SharedBuffers {
   inputs: SharedArrayBuffer;
   grads: SharedArrayBuffer;
   losses: SharedArrayBuffer;
+  /** Each owner's sum of squares of its summed gradients, by step parity (clipping in 'sharded' mode; float64). */
+  squares: SharedArrayBuffer;
   weights: SharedArrayBuffer;
   /** New values of each owner's variables ('sharded'). */
   exchange: SharedArrayBuffer;
@@ -151,6 +163,7 @@ export function allocateBuffers(replica: Replica, batchSize: number, replicas: n
     inputs: new SharedArrayBuffer(2 * floatsPerParity * 4),
     grads: new SharedArrayBuffer(2 * replicas * p * 4),
     losses: new SharedArrayBuffer(2 * replicas * 8),
+    squares: new SharedArrayBuffer(2 * replicas * 8),
     weights: new SharedArrayBuffer(replicas * p * 4),
     exchange: new SharedArrayBuffer(p * 4),
     moments: new SharedArrayBuffer(MOMENT_HEADER_BYTES + 2 * p * 4),
@@ -188,6 +201,7 @@ export class ReplicaRunner {
   private readonly inputs: Float32Array;
   private readonly grads: Float32Array;
   private readonly losses: Float64Array;
+  private readonly squares: Float64Array;
   private readonly weights: Float32Array;
   private readonly exchange: Float32Array;
   private readonly layout: InputLayout[];
@@ -209,6 +223,7 @@ export class ReplicaRunner {
     this.inputs = new Float32Array(buffers.inputs);
     this.grads = new Float32Array(buffers.grads);
     this.losses = new Float64Array(buffers.losses);
+    this.squares = new Float64Array(buffers.squares);
     this.weights = new Float32Array(buffers.weights);
     this.exchange = new Float32Array(buffers.exchange);
     const { layout, floatsPerParity } = layoutInputs(replica, batchSize);
@@ -241,7 +256,7 @@ export class ReplicaRunner {
   runStep(step: number, seq: number): void {
     if (this.setup.mode === 'replicated') {
       this.computeGradients(step, false);
-      this.barrier(2 * seq);
+      this.barrier(gradientsToken(seq));
       this.applySummed(step);
     } else {
       this.stepSharded(step, seq);
@@ -268,7 +283,7 @@ export class ReplicaRunner {
     const vars = this.replica.variables;
     const grads = this.computeGradients(step, true);
     lap('grads');
-    this.barrier(2 * seq);
+    this.barrier(gradientsToken(seq));
     lap('wait1');
     tf.tidy(() => {
       const list: Array<{ name: string; tensor: tf.Tensor }> = [];
@@ -282,6 +297,8 @@ export class ReplicaRunner {
         }
         list.push({ name: v.name, tensor: g });
       });
+      const clipNorm = this.setup.optimizer.clipNorm;
+      if (clipNorm !== undefined) this.clipOwned(list, clipNorm, parity, seq);
       this.optimizer.applyGradients(list);
     });
     tf.dispose(Object.values(grads));
@@ -291,7 +308,7 @@ export class ReplicaRunner {
       this.exchange.set(heapView(v) ?? (v.dataSync() as Float32Array), this.offsets[i] as number);
     });
     lap('exchange');
-    this.barrier(2 * seq + 1);
+    this.barrier(doneToken(seq));
     lap('wait2');
     vars.forEach((v, i) => {
       if (this.owners[i] === rank) return;
@@ -376,6 +393,27 @@ export class ReplicaRunner {
         this.summed[i] = tf.keep(tf.tensor(scaled, (t as tf.Tensor).shape));
       }
     });
+  }
+
+  /**
+   * Clipping in 'sharded' mode: every replica publishes the sum of squares of the summed gradients it owns (float64),
+   * and after a barrier adds all of them in rank order, so every replica computes the same global norm; each then
+   * scales its own gradients by clipNorm / norm (when the norm exceeds clipNorm), as {@link clipSummed} does.
+   */
+  private clipOwned(list: Array<{ name: string; tensor: tf.Tensor }>, clipNorm: number, parity: number, seq: number): void {
+    const { rank, replicas } = this.setup;
+    let squares = 0;
+    for (const { tensor } of list) {
+      const v = heapView(tensor) ?? (tensor.dataSync() as Float32Array);
+      for (let k = 0; k < v.length; k++) squares += (v[k] as number) * (v[k] as number);
+    }
+    this.squares[parity * replicas + rank] = squares;
+    this.barrier(squaresToken(seq));
+    let total = 0;
+    for (let r = 0; r < replicas; r++) total += this.squares[parity * replicas + r] as number;
+    const norm = Math.sqrt(total);
+    if (!(norm > clipNorm)) return;
+    for (const entry of list) entry.tensor = tf.mul(entry.tensor, clipNorm / norm);
   }
 
   /** Indices of the variables this replica's optimizer updates, in its slot order (all of them when replicated). */
@@ -556,7 +594,7 @@ export function serveCommands(runner: ReplicaRunner): void {
     else if (op === OP_DUMP_MOMENTS) runner.dumpMoments();
     else if (op === OP_LOAD_MOMENTS) runner.loadMoments();
     const rank = runner.setup.rank;
-    Atomics.store(ctrl, DONE + rank, 2 * seq + 1);
+    Atomics.store(ctrl, DONE + rank, doneToken(seq));
     Atomics.notify(ctrl, DONE + rank);
     if (op === OP_EXIT) return;
   }

@@ -111,17 +111,17 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
     },
   );
 
-  it("clips the batch's gradient to a global norm (replicated mode, chosen by clipNorm) as one thread's fit does", async () => {
+  it.each(['sharded', 'replicated'] as const)("%s: clips the batch's gradient to a global norm as one thread's fit does", async (mode) => {
     const steps = 20;
-    const parallel = await train(undefined, steps, 0.3);
+    const parallel = await train(mode, steps, 0.3);
     const reference = single(steps, 0.3);
     const unclipped = single(steps);
     expect(Array.from(parallel.weights[1] as Float32Array)).toEqual(Array.from(parallel.weights[0] as Float32Array));
     const w = parallel.weights[0] as Float32Array;
     w.forEach((v, i) => expect(Math.abs(v - (reference.weights[i] as number))).toBeLessThan(1e-4));
     expect(w.some((v, i) => Math.abs(v - (unclipped.weights[i] as number)) > 1e-3)).toBe(true);
+    expect(parallel.tensors.at(-1)).toBe(parallel.tensors[2]);
     const base = { replica: { module: replicaModule, config: { seed: 1, hidden: 4 } }, batchSize: 8, workerUrl };
-    await expect(createDataParallelTrainer({ ...base, optimizer: { name: 'adam', learningRate: 0.01, clipNorm: 1 }, mode: 'sharded' })).rejects.toThrow(/clipNorm needs mode 'replicated'/);
     await expect(createDataParallelTrainer({ ...base, optimizer: { name: 'adam', learningRate: 0.01, clipNorm: -1 } })).rejects.toThrow(/clipNorm must be a positive number/);
   });
 
@@ -194,12 +194,12 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
     },
   );
 
-  it('splits an uneven batch over three replicas (shards of 5, 4 and 4 rows) and stays bit-identical', async () => {
+  it('splits an uneven batch over three replicas (shards of 5, 4 and 4 rows), clips across all three and stays bit-identical', async () => {
     const trainer = await createDataParallelTrainer({
       replica: { module: replicaModule, config: { seed: 3, hidden: 6 } },
       replicas: 3,
       batchSize: 13,
-      optimizer: { name: 'adam', learningRate: 0.02 },
+      optimizer: { name: 'adam', learningRate: 0.02, clipNorm: 0.5 },
       workerUrl,
     });
     const losses: number[] = [];

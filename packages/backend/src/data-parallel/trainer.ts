@@ -10,6 +10,7 @@ import { buildReplica, type Replica, type ReplicaSource } from './replica';
 import {
   allocateBuffers,
   ARG,
+  doneToken,
   FAILED,
   layoutInputs,
   MAX_REPLICAS,
@@ -37,7 +38,7 @@ export interface DataParallelOptions {
   /** Examples per step, split across the replicas (each step takes exactly this many). */
   batchSize: number;
   optimizer: DataParallelOptimizer;
-  /** Default 'sharded' (each variable updated by one owner), or 'replicated' with `optimizer.clipNorm`; 'replicated'
+  /** Default 'sharded' (each variable updated by one owner, also with `optimizer.clipNorm`), or 'replicated', which
    * duplicates the update on every replica. */
   mode?: ParallelMode;
   /** Backend every worker starts with @gm/backend's initBackend (default: the calling thread's, wasm or cpu). */
@@ -113,9 +114,7 @@ export async function createDataParallelTrainer(options: DataParallelOptions): P
   const buffers = allocateBuffers(replica, batchSize, replicas);
   const clipNorm = options.optimizer.clipNorm;
   if (clipNorm !== undefined && !(Number.isFinite(clipNorm) && clipNorm > 0)) throw new Error(`data-parallel: optimizer.clipNorm must be a positive number, got ${clipNorm}`);
-  // Clipping needs the whole gradient on every replica: 'replicated' (a sharded owner sees only its variables').
-  const mode = options.mode ?? (clipNorm === undefined ? 'sharded' : 'replicated');
-  if (mode === 'sharded' && clipNorm !== undefined) throw new Error("data-parallel: optimizer.clipNorm needs mode 'replicated' (each owner of a sharded step sees only its variables' gradients)");
+  const mode = options.mode ?? 'sharded';
   const setup = { replicas, batchSize, optimizer: options.optimizer, buffers, mode };
   const runner = new ReplicaRunner(replica, { ...setup, rank: 0 }, options.cpuClock);
   const workers: Worker[] = [];
@@ -159,7 +158,7 @@ export async function createDataParallelTrainer(options: DataParallelOptions): P
   };
   const command = (op: number): void => {
     const seq = publish(op, 0);
-    runner.barrier(2 * seq + 1);
+    runner.barrier(doneToken(seq));
   };
   const broadcastWeights = () => {
     runner.dumpWeights(0);
