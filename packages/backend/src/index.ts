@@ -26,6 +26,7 @@ export {
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
 export { installReductionGradients, uninstallReductionGradients } from './reduction-gradients';
 export { installSharedSavedTensors, uninstallSharedSavedTensors, isSharedSavedTensorsInstalled } from './shared-saved-tensors';
+export { installTileGradient, uninstallTileGradient, untile } from './tile-gradient';
 export { installInPlaceWasmSlice, uninstallInPlaceWasmSlice } from './wasm-slice';
 export { installWasmConcat, uninstallWasmConcat } from './wasm-concat';
 export { installWasmMaxPoolGrad, uninstallWasmMaxPoolGrad, maxPoolGradInto } from './wasm-maxpool-grad';

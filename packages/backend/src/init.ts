@@ -12,6 +12,7 @@ import { installWasmSoftplus } from './wasm-softplus';
 import { installWasmSum } from './wasm-sum';
 import { installReductionGradients } from './reduction-gradients';
 import { installSharedSavedTensors } from './shared-saved-tensors';
+import { installTileGradient } from './tile-gradient';
 import { installFastWasmMatMul } from './wasm-matmul';
 import { withoutAddedProcessHandlers } from './node-process-handlers';
 
@@ -207,6 +208,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   // A correctness fix, not a speed-up, so also without the fast kernels: tfjs-wasm 4.22's MaxPoolGrad sends the
   // gradient of a window whose values are all ≤ 0 to the wrong pixel.
   if (chosen === 'wasm') installWasmMaxPoolGrad();
+  // Every backend: tfjs's Tile gradient runs two kernels per tile (a broadcast over a batch of images: thousands).
+  installTileGradient();
   let fastMatMul = false;
   let gmKernels = false;
   let gmKernelsReason: string | undefined;
