@@ -73,7 +73,10 @@ const pick = (values: Tensor, onehot: Tensor): Tensor => tf.sum(tf.mul(values, o
 function binOf(v: Tensor, positions: Tensor, bins: number): Tensor {
   const rank = positions.rank;
   const interior = tf.slice(positions, [...Array(rank - 1).fill(0), 1], [...positions.shape.slice(0, -1), bins - 1]);
-  const count = tf.sum(tf.cast(tf.greaterEqual(tf.expandDims(v, rank - 1), interior), 'int32'), rank - 1);
+  // v broadcast over the knots by an add of zeros first: tfjs-wasm's GreaterEqual broadcasts element by element
+  // (~24 ms for a batch of 128 digits' 392 × 7 knots), its Add in bulk (the same values; the comparison then 1.3 ms).
+  const spread = tf.add(tf.expandDims(v, rank - 1), tf.zerosLike(interior));
+  const count = tf.sum(tf.cast(tf.greaterEqual(spread, interior), 'int32'), rank - 1);
   return tf.cast(tf.reshape(tf.oneHot(tf.reshape(count, [-1]), bins), [...v.shape, bins]), 'float32');
 }
 
