@@ -157,7 +157,9 @@ async function tryBackend(name: BackendName, options: InitBackendOptions): Promi
  * Order in Node: `node` (when `@tensorflow/tfjs-node` loads) → `wasm` → `cpu`; in browsers: `webgl` (when the app
  * has imported `@tensorflow/tfjs-backend-webgl`) → `wasm` → `cpu`. `options.backend` or `GM_BACKEND=node|wasm|cpu`
  * force one backend and fail loudly if it cannot start. On wasm the fast MatMul kernels are installed, and a correct
- * MaxPoolGrad (tfjs-wasm 4.22's misroutes the gradient of windows whose values are all ≤ 0).
+ * MaxPoolGrad (tfjs-wasm 4.22's misroutes the gradient of windows whose values are all ≤ 0). Some gradients are
+ * replaced too (Tile's on every backend; Sum's and Mean's on wasm): load `@tensorflow/tfjs-layers` (or `@gm/models`,
+ * which imports it) before calling this, because its bundle registers tfjs's stock gradients again when it loads.
  *
  * @example
  * ```ts

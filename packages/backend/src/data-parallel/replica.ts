@@ -8,10 +8,15 @@ export type { Replica, ReplicaInput, ReplicaSource, ReplicaStepContext } from '@
 
 export type ReplicaFactory = (config: unknown) => Replica | Promise<Replica>;
 
-export async function buildReplica(source: ReplicaSource): Promise<Replica> {
+/** The replica factory `source` names: its module imported, the export checked to be a function. */
+export async function loadReplicaFactory(source: ReplicaSource): Promise<ReplicaFactory> {
   const mod = (await import(/* @vite-ignore */ source.module)) as Record<string, unknown>;
   const name = source.exportName ?? 'createReplica';
   const factory = mod[name];
   if (typeof factory !== 'function') throw new Error(`data-parallel: ${source.module} exports no function "${name}"`);
-  return (factory as ReplicaFactory)(source.config);
+  return factory as ReplicaFactory;
+}
+
+export async function buildReplica(source: ReplicaSource): Promise<Replica> {
+  return (await loadReplicaFactory(source))(source.config);
 }

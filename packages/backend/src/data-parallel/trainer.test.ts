@@ -218,6 +218,25 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
     await trainer.dispose();
   });
 
+  it("workers keep gm's gradients: the replica's module loads before the backend, so tfjs-layers cannot put tfjs's back", async () => {
+    const trainer = await createDataParallelTrainer({
+      replica: { module: replicaModule, config: { seed: 2, hidden: 5, rank5Tile: true } },
+      batchSize: BATCH,
+      optimizer: { name: 'adam', learningRate: 0.01 },
+      workerUrl,
+    });
+    try {
+      for (let s = 0; s < 3; s++) {
+        const { x, y } = batch(s);
+        trainer.inputView(s, 'x').set(x);
+        trainer.inputView(s, 'y').set(y);
+        expect(Number.isFinite(trainer.step(s))).toBe(true); // tfjs's Tile gradient would throw on rank 5 in a worker
+      }
+    } finally {
+      await trainer.dispose();
+    }
+  });
+
   it('a failing replica makes step() throw instead of hanging, and dispose still returns', async () => {
     const trainer = await createDataParallelTrainer({
       replica: { module: replicaModule, config: { seed: 7, hidden: 10, failAtStep: 2 } },

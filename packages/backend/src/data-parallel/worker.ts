@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../init';
-import { buildReplica, type ReplicaSource } from './replica';
+import { loadReplicaFactory, type ReplicaSource } from './replica';
 import { ReplicaRunner, serveCommands, type ReplicaSetup } from './runner';
 
 interface WorkerInit {
@@ -16,8 +16,11 @@ interface WorkerInit {
 
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;
+  // The replica's module first: it loads @tensorflow/tfjs-layers, whose bundle registers tfjs's stock gradients again
+  // and would undo the ones initBackend installs (Tile's, Sum's, Mean's) if it loaded after.
+  const factory = await loadReplicaFactory(init.replica);
   await initBackend({ backend: init.backend });
-  const runner = new ReplicaRunner(await buildReplica(init.replica), init.setup);
+  const runner = new ReplicaRunner(await factory(init.replica.config), init.setup);
   parentPort?.postMessage('ready');
   try {
     serveCommands(runner);
