@@ -21,12 +21,9 @@
 # sigmoid(s + 2)); the split prior is a zero-init 3x3 conv on the kept half giving (mu, log sigma) of the factored half,
 # bounded by the same tanh * scale; a learned (unconditional) top prior; 2 scales x 4 steps; a single squeeze per scale.
 # Layout: NCHW (gm is NHWC); the squeeze orders channels as gm's does (block row, block column, channel).
-import os, sys, math
-
-sys.path.insert(0, os.environ.get('GM_PEERS_DIR', os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../../shared/peers')))
-import torch, torch.nn as nn, torch.nn.functional as F  # noqa: E402
-
-HALF_LOG_2PI = 0.9189385332046727
+import math
+import torch, torch.nn as nn, torch.nn.functional as F
+from pixels import HALF_LOG_2PI, pixels_to_logits
 
 
 def squeeze(x):
@@ -156,12 +153,7 @@ class Glow(nn.Module):
         return unsqueeze(torch.cat([factored, deeper], 1)), ld + l
 
     def forward(self, x):
-        alpha, levels = 0.05, 256.0
-        u = x + torch.rand_like(x)  # dequantization
-        p = alpha + u * ((1 - 2 * alpha) / levels)
-        logp, log1mp = torch.log(p), torch.log1p(-p)
-        y = logp - log1mp
-        ld = (math.log((1 - 2 * alpha) / levels) - (logp + log1mp)).flatten(1).sum(1)
+        y, ld = pixels_to_logits(x)
         z, l = self.run(0, y)
         logpz = (-0.5 * z.pow(2)).flatten(1).sum(1) - HALF_LOG_2PI * z[0].numel()
         return -(logpz + ld + l).mean() / (z[0].numel() * math.log(2))  # bits/dim
@@ -182,12 +174,3 @@ def glow_step():
 
 
 MODELS = {'glow-mnist-as-gm': glow_step}
-
-if __name__ == '__main__':
-    import torch_model_steps as peers
-    threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-    torch.manual_seed(0)
-    torch.set_num_threads(threads)
-    step, batch = glow_step()
-    ms, ips = peers.timeit(step, batch)
-    print(f"torch glow-mnist-as-gm threads={threads} ms/step {ms:.2f} img/s {ips:.0f}", flush=True)

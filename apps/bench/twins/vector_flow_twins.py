@@ -27,21 +27,11 @@
 #   y = y0 + h (s theta^2 + d0 theta(1-theta)) / (s + (d0 + d1 - 2s) theta(1-theta)),
 #   log dy/dx = log(s^2 (d1 theta^2 + 2 s theta(1-theta) + d0 (1-theta)^2)) - 2 log(denominator).
 #   19,305,696 trainable parameters.
-import os, sys, math
+import math
+import torch, torch.nn as nn, torch.nn.functional as F
+from pixels import HALF_LOG_2PI, LEVELS, pixels_to_logits
 
-sys.path.insert(0, os.environ.get('GM_PEERS_DIR', os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../../shared/peers')))
-import torch, torch.nn as nn, torch.nn.functional as F  # noqa: E402
-
-HALF_LOG_2PI = 0.9189385332046727
-D, LEVELS, ALPHA, CLIP_NORM, BATCH = 784, 256, 0.05, 10.0, 128
-
-
-def pixels_to_logits(x):
-    """gm's dequantization + logit transform: (y, log-det [B]) of 8-bit pixels x."""
-    u = x + torch.rand_like(x)
-    p = ALPHA + (1 - 2 * ALPHA) / LEVELS * u
-    log_p, log_1mp = torch.log(p), torch.log1p(-p)
-    return log_p - log_1mp, (math.log((1 - 2 * ALPHA) / LEVELS) - (log_p + log_1mp)).sum(1)
+D, CLIP_NORM, BATCH = 784, 10.0, 128
 
 
 def base_log_prob(z):
@@ -198,15 +188,3 @@ def nsf_step():
 
 
 MODELS = {'maf-mnist-as-gm': maf_step, 'nsf-mnist-as-gm': nsf_step}
-
-if __name__ == '__main__':
-    import torch_model_steps as peers
-    name = sys.argv[1] if len(sys.argv) > 1 else ''
-    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    if name not in MODELS:
-        sys.exit(f"unknown model {name!r}; one of {', '.join(MODELS)}")
-    torch.manual_seed(0)
-    torch.set_num_threads(threads)
-    step, batch = MODELS[name]()
-    ms, ips = peers.timeit(step, batch)
-    print(f"torch {name} threads={threads} ms/step {ms:.2f} img/s {ips:.0f}", flush=True)
