@@ -181,6 +181,24 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     }
     expect(untouchedOutside([...ptr.map((at) => [at, size * 4] as [number, number]), ...outs.map((at) => [at, size * 4] as [number, number])])).toBe(0);
   });
+
+  it('gm_softplus and gm_relu_grad write only their outputs', async () => {
+    const { kernels, alloc, fill, read, untouchedOutside } = await heap();
+    const size = 39; // the 16-float body, a 4-float step and a scalar tail
+    const x = alloc(size);
+    const dy = alloc(size);
+    const [soft, grad] = [alloc(size), alloc(size)];
+    const xs = random(size, 7).map((v, i) => (i % 6 === 0 ? 0 : 40 * v));
+    const dys = random(size, 8);
+    fill(x, xs);
+    fill(dy, dys);
+    kernels.gm_softplus(size, x, soft);
+    kernels.gm_relu_grad(size, dy, x, grad);
+    const f = Math.fround;
+    read(soft, size).forEach((v, i) => expect(v).toBeCloseTo(Math.log1p(Math.exp(f(xs[i] as number))), 5));
+    read(grad, size).forEach((v, i) => expect(v).toBe(f(xs[i] as number) > 0 ? f(dys[i] as number) : 0));
+    expect(untouchedOutside([[x, size * 4], [dy, size * 4], [soft, size * 4], [grad, size * 4]])).toBe(0);
+  });
 });
 
 describe('gmAdam', () => {

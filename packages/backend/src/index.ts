@@ -25,6 +25,7 @@ export {
 } from './gm-kernels';
 export { installSharingWasmIdentity, uninstallSharingWasmIdentity } from './wasm-identity';
 export { installReductionGradients, uninstallReductionGradients } from './reduction-gradients';
+export { installReluGradient, uninstallReluGradient, reluGradient } from './relu-gradient';
 export { installSharedSavedTensors, uninstallSharedSavedTensors, isSharedSavedTensorsInstalled } from './shared-saved-tensors';
 export { installTileGradient, uninstallTileGradient, untile } from './tile-gradient';
 export { installInPlaceWasmSlice, uninstallInPlaceWasmSlice } from './wasm-slice';

@@ -11,6 +11,7 @@ import { installWasmMaxPoolGrad } from './wasm-maxpool-grad';
 import { installWasmSoftplus } from './wasm-softplus';
 import { installWasmSum } from './wasm-sum';
 import { installReductionGradients } from './reduction-gradients';
+import { installReluGradient } from './relu-gradient';
 import { installSharedSavedTensors } from './shared-saved-tensors';
 import { installTileGradient } from './tile-gradient';
 import { installFastWasmMatMul } from './wasm-matmul';
@@ -234,6 +235,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       installWasmSum();
       installWasmSoftplus();
       installReductionGradients();
+      installReluGradient();
     }
   }
   const choice = {
