@@ -1078,14 +1078,14 @@ void gm_sum_leading(int rows, int cols, const float* x, float* out) {
 }
 
 /*
- * e^y for y ≤ 0, lane-wise (Cephes expf: y = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n through the
- * exponent bits; ~1 ulp). Below ln(FLT_MIN) = −87.33654 the result is 0.
+ * e^x for any x, lane-wise (Cephes expf: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial; ~1 ulp), over x
+ * clamped to [−104, 88.75] (below, e^x rounds to 0; above, to ∞). 2^n is applied as 2^⌊n/2⌋ · 2^(n − ⌊n/2⌋) so that
+ * n = 128 (the top of float's range) and subnormal results (n down to −150) need no special case. NaN stays NaN.
  */
-static inline v128_t exp_nonpositive(v128_t y) {
-  const v128_t tiny = wasm_f32x4_lt(y, wasm_f32x4_splat(-87.33654f));
-  y = wasm_f32x4_pmax(y, wasm_f32x4_splat(-87.33654f)); /* pmax (one maxps; a NaN y stays NaN): f32x4.max is ~7 */
-  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(y, wasm_f32x4_splat(1.44269504088896341f)));
-  v128_t r = wasm_f32x4_sub(y, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+static inline v128_t exp_any(v128_t x) {
+  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(-104.f)), wasm_f32x4_splat(88.75f));
+  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
   v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
@@ -1094,11 +1094,12 @@ static inline v128_t exp_nonpositive(v128_t y) {
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
   p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.f));
-  /* 2^n from n's bits after adding 1.5·2^23 (n + 127 lands in the low mantissa bits): two ops where
-   * i32x4.trunc_sat_f32x4 is ~8 on x64. */
-  const v128_t magic = wasm_f32x4_splat(12582912.f + 127.f);
-  v128_t scale = wasm_i32x4_shl(wasm_i32x4_sub(wasm_f32x4_add(n, magic), wasm_f32x4_splat(12582912.f)), 23);
-  return wasm_v128_andnot(wasm_f32x4_mul(p, scale), tiny);
+  const v128_t n1 = wasm_f32x4_floor(wasm_f32x4_mul(n, wasm_f32x4_splat(0.5f))), n2 = wasm_f32x4_sub(n, n1);
+  /* 2^k from k's bits after adding 1.5·2^23 (k + 127 lands in the low mantissa bits; k in [−75, 64]). */
+  const v128_t magic = wasm_f32x4_splat(12582912.f + 127.f), base = wasm_f32x4_splat(12582912.f);
+  const v128_t s1 = wasm_i32x4_shl(wasm_i32x4_sub(wasm_f32x4_add(n1, magic), base), 23);
+  const v128_t s2 = wasm_i32x4_shl(wasm_i32x4_sub(wasm_f32x4_add(n2, magic), base), 23);
+  return wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
 }
 
 /* log(u) for u in [1, 2], lane-wise (Cephes logf: u = m·2^k with m in [√½, √2), log m by a degree-9 polynomial). */
@@ -1127,7 +1128,7 @@ static inline v128_t log_1_to_2(v128_t u) {
  * accurate when 1 + t rounds (Goldberg's trick). */
 static inline v128_t softplus4(v128_t x) {
   const v128_t one = wasm_f32x4_splat(1.f);
-  v128_t t = exp_nonpositive(wasm_f32x4_neg(wasm_f32x4_abs(x)));
+  v128_t t = exp_any(wasm_f32x4_neg(wasm_f32x4_abs(x)));
   v128_t u = wasm_f32x4_add(one, t);
   v128_t d = wasm_f32x4_sub(u, one);
   v128_t ratio = wasm_f32x4_div(t, wasm_v128_bitselect(one, d, wasm_f32x4_eq(d, wasm_f32x4_splat(0.f))));
@@ -1135,23 +1136,40 @@ static inline v128_t softplus4(v128_t x) {
   return wasm_f32x4_add(wasm_f32x4_pmax(x, wasm_f32x4_splat(0.f)), l);
 }
 
-/* y = softplus(x) for n floats. */
-EXPORT(gm_softplus)
-void gm_softplus(int n, const float* x, float* y) {
-  int i = 0;
-  /* Four vectors per iteration: each softplus4 is one long dependency chain (two polynomials and a division), so
-   * independent chains side by side keep the vector units busy (~3× faster than one at a time). */
-  for (; i + 16 <= n; i += 16) {
-    const v128_t a = softplus4(wasm_v128_load(x + i)), b = softplus4(wasm_v128_load(x + i + 4));
-    const v128_t c = softplus4(wasm_v128_load(x + i + 8)), d = softplus4(wasm_v128_load(x + i + 12));
-    wasm_v128_store(y + i, a), wasm_v128_store(y + i + 4, b), wasm_v128_store(y + i + 8, c), wasm_v128_store(y + i + 12, d);
-  }
-  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, softplus4(wasm_v128_load(x + i)));
-  if (i < n) {
-    v128_t v = load_row4(x + i, n - i);
-    store4(y + i, softplus4(v), n - i);
-  }
+/*
+ * tanh(x), lane-wise (Cephes tanhf): x + x³·P(x²) for |x| < 0.625, else 1 − 2 / (e^(2|x|) + 1) (1 once e^(2|x|) is
+ * ∞); the sign of x put back (tanh(−0) = −0). NaN stays NaN.
+ */
+static inline v128_t tanh4(v128_t x) {
+  const v128_t a = wasm_f32x4_abs(x), sign = wasm_v128_and(x, wasm_f32x4_splat(-0.f));
+  const v128_t z = wasm_f32x4_mul(a, a);
+  v128_t p = wasm_f32x4_splat(-5.70498872745e-3f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(2.06390887954e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(-5.37397155531e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(1.33314422036e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(-3.33332819422e-1f));
+  const v128_t small = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, z), a), a);
+  const v128_t one = wasm_f32x4_splat(1.f);
+  const v128_t large = wasm_f32x4_sub(one, wasm_f32x4_div(wasm_f32x4_splat(2.f), wasm_f32x4_add(exp_any(wasm_f32x4_add(a, a)), one)));
+  return wasm_v128_or(wasm_v128_bitselect(small, large, wasm_f32x4_lt(a, wasm_f32x4_splat(0.625f))), sign);
 }
+
+/* y = f(x) for n floats, four independent vectors per iteration (each f is one long dependency chain). */
+#define UNARY_KERNEL(name, f)                                                                               \
+  EXPORT(name)                                                                                              \
+  void name(int n, const float* x, float* y) {                                                              \
+    int i = 0;                                                                                              \
+    for (; i + 16 <= n; i += 16) {                                                                          \
+      const v128_t a = f(wasm_v128_load(x + i)), b = f(wasm_v128_load(x + i + 4));                          \
+      const v128_t c = f(wasm_v128_load(x + i + 8)), d = f(wasm_v128_load(x + i + 12));                     \
+      wasm_v128_store(y + i, a), wasm_v128_store(y + i + 4, b), wasm_v128_store(y + i + 8, c), wasm_v128_store(y + i + 12, d); \
+    }                                                                                                       \
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, f(wasm_v128_load(x + i)));                           \
+    if (i < n) store4(y + i, f(load_row4(x + i, n - i)), n - i);                                             \
+  }
+UNARY_KERNEL(gm_exp, exp_any)
+UNARY_KERNEL(gm_tanh, tanh4)
+UNARY_KERNEL(gm_softplus, softplus4)
 
 /*
  * ReLU's gradient in one pass: dx = dy where x > 0, 0 where x ≤ 0, NaN where x is NaN (PyTorch's threshold_backward;

@@ -64,6 +64,8 @@ export interface GmKernelExports {
   /** rows × run 4-byte elements from src (row stride srcStride elements) to dst (row stride dstStride); byte addresses. */
   gm_copy_rows(rows: number, run: number, src: number, srcStride: number, dst: number, dstStride: number): void;
   gm_softplus(n: number, x: number, y: number): void;
+  gm_exp(n: number, x: number, y: number): void;
+  gm_tanh(n: number, x: number, y: number): void;
   gm_relu_grad(n: number, dy: number, x: number, dx: number): void;
   gm_adam(
     n: number,

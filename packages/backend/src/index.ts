@@ -33,4 +33,4 @@ export { installWasmConcat, uninstallWasmConcat } from './wasm-concat';
 export { installWasmMaxPoolGrad, uninstallWasmMaxPoolGrad, maxPoolGradInto } from './wasm-maxpool-grad';
 export { installWasmConvKernels, uninstallWasmConvKernels } from './wasm-conv';
 export { installWasmSum, uninstallWasmSum } from './wasm-sum';
-export { installWasmSoftplus, uninstallWasmSoftplus } from './wasm-softplus';
+export { installWasmUnaryKernels, uninstallWasmUnaryKernels } from './wasm-unary';

@@ -8,7 +8,7 @@ import { installSharingWasmIdentity } from './wasm-identity';
 import { installInPlaceWasmSlice } from './wasm-slice';
 import { installWasmConcat } from './wasm-concat';
 import { installWasmMaxPoolGrad } from './wasm-maxpool-grad';
-import { installWasmSoftplus } from './wasm-softplus';
+import { installWasmUnaryKernels } from './wasm-unary';
 import { installWasmSum } from './wasm-sum';
 import { installReductionGradients } from './reduction-gradients';
 import { installReluGradient } from './relu-gradient';
@@ -233,7 +233,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       registerGmAdamKernel();
       installWasmConvKernels();
       installWasmSum();
-      installWasmSoftplus();
+      installWasmUnaryKernels();
       installReductionGradients();
       installReluGradient();
     }
