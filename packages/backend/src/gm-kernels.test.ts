@@ -182,22 +182,28 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     expect(untouchedOutside([...ptr.map((at) => [at, size * 4] as [number, number]), ...outs.map((at) => [at, size * 4] as [number, number])])).toBe(0);
   });
 
-  it('gm_softplus and gm_relu_grad write only their outputs', async () => {
+  it('gm_exp, gm_tanh, gm_softplus and gm_relu_grad write only their outputs', async () => {
     const { kernels, alloc, fill, read, untouchedOutside } = await heap();
     const size = 39; // the 16-float body, a 4-float step and a scalar tail
     const x = alloc(size);
     const dy = alloc(size);
-    const [soft, grad] = [alloc(size), alloc(size)];
+    const [exp, tanh, soft, grad] = [alloc(size), alloc(size), alloc(size), alloc(size)];
     const xs = random(size, 7).map((v, i) => (i % 6 === 0 ? 0 : 40 * v));
     const dys = random(size, 8);
     fill(x, xs);
     fill(dy, dys);
+    kernels.gm_exp(size, x, exp);
+    kernels.gm_tanh(size, x, tanh);
     kernels.gm_softplus(size, x, soft);
     kernels.gm_relu_grad(size, dy, x, grad);
     const f = Math.fround;
-    read(soft, size).forEach((v, i) => expect(v).toBeCloseTo(Math.log1p(Math.exp(f(xs[i] as number))), 5));
+    const near = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThanOrEqual(4e-7 * Math.abs(want));
+    read(exp, size).forEach((v, i) => near(v, Math.exp(f(xs[i] as number))));
+    read(tanh, size).forEach((v, i) => near(v, Math.tanh(f(xs[i] as number))));
+    read(soft, size).forEach((v, i) => near(v, Math.log1p(Math.exp(f(xs[i] as number)))));
     read(grad, size).forEach((v, i) => expect(v).toBe(f(xs[i] as number) > 0 ? f(dys[i] as number) : 0));
-    expect(untouchedOutside([[x, size * 4], [dy, size * 4], [soft, size * 4], [grad, size * 4]])).toBe(0);
+    const outputs = [x, dy, exp, tanh, soft, grad].map((at) => [at, size * 4] as [number, number]);
+    expect(untouchedOutside(outputs)).toBe(0);
   });
 });
 
