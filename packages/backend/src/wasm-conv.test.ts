@@ -41,6 +41,10 @@ const cases: ConvCase[] = [
   { x: [1, 5, 5, 1], filter: [3, 3, 1, 8], strides: 1, pad: 'same' }, // an odd number of positions
   { x: [2, 7, 9, 3], filter: [3, 3, 3, 16], strides: 1, pad: 'valid' }, // every window inside the input
   { x: [2, 10, 9, 16], filter: [3, 3, 16, 3], strides: 1, pad: 'same' }, // input grad of a 16 → 3 convolution
+  // Filter grads with at most 3 input channels and a multiple of 4 outputs read the input in place, 32 outputs at a time:
+  { x: [2, 10, 9, 1], filter: [3, 3, 1, 36], strides: 1, pad: 'same' }, // a 32-wide block and a 4-wide tail
+  { x: [3, 9, 11, 3], filter: [3, 3, 3, 32], strides: 2, pad: 1 }, // strided, explicit padding
+  { x: [1, 5, 6, 2], filter: [3, 3, 2, 8], strides: 1, pad: 2 }, // padding wider than the taps reach: empty rows
 ];
 
 /** conv2d(x, w), and the gradients of sum(conv2d(x, w) · r) w.r.t. x and w, for fixed random x, w, r. */
