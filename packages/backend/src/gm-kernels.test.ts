@@ -202,8 +202,8 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     read(tanh, size).forEach((v, i) => near(v, Math.tanh(f(xs[i] as number))));
     read(soft, size).forEach((v, i) => near(v, Math.log1p(Math.exp(f(xs[i] as number)))));
     read(grad, size).forEach((v, i) => expect(v).toBe(f(xs[i] as number) > 0 ? f(dys[i] as number) : 0));
-    const outputs = [x, dy, exp, tanh, soft, grad].map((at) => [at, size * 4] as [number, number]);
-    expect(untouchedOutside(outputs)).toBe(0);
+    const handed = [x, dy, exp, tanh, soft, grad].map((at) => [at, size * 4] as [number, number]);
+    expect(untouchedOutside(handed)).toBe(0);
   });
 });
 
