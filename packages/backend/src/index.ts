@@ -28,6 +28,7 @@ export { installReductionGradients, uninstallReductionGradients } from './reduct
 export { installReluGradient, uninstallReluGradient, reluGradient } from './relu-gradient';
 export { installSharedSavedTensors, uninstallSharedSavedTensors, isSharedSavedTensorsInstalled } from './shared-saved-tensors';
 export { installTileGradient, uninstallTileGradient, untile } from './tile-gradient';
+export { installMultiplyGradient, uninstallMultiplyGradient } from './multiply-gradient';
 export { installInPlaceWasmSlice, uninstallInPlaceWasmSlice } from './wasm-slice';
 export { installWasmConcat, uninstallWasmConcat } from './wasm-concat';
 export { installWasmMaxPoolGrad, uninstallWasmMaxPoolGrad, maxPoolGradInto } from './wasm-maxpool-grad';

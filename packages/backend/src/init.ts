@@ -14,6 +14,7 @@ import { installReductionGradients } from './reduction-gradients';
 import { installReluGradient } from './relu-gradient';
 import { installSharedSavedTensors } from './shared-saved-tensors';
 import { installTileGradient } from './tile-gradient';
+import { installMultiplyGradient } from './multiply-gradient';
 import { installFastWasmMatMul } from './wasm-matmul';
 import { withoutAddedProcessHandlers } from './node-process-handlers';
 
@@ -213,6 +214,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   if (chosen === 'wasm') installWasmMaxPoolGrad();
   // Every backend: tfjs's Tile gradient runs two kernels per tile (a broadcast over a batch of images: thousands).
   installTileGradient();
+  // Every backend: tfjs's Multiply gradient casts float32 operands to float32, a kernel per operand per product.
+  installMultiplyGradient();
   let fastMatMul = false;
   let gmKernels = false;
   let gmKernelsReason: string | undefined;
