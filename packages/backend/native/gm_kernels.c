@@ -938,6 +938,9 @@ void gm_conv2d_input_grad(int B, int H, int W, int C, float* dx, int OH, int OW,
 /* ⌈a/b⌉ and ⌊a/b⌋ for b > 0 and a of either sign (C's division truncates toward zero). */
 static inline int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -(-a / b); }
 static inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+/* The outputs o in [first, end) whose tap t reads input o·s + t − pad inside [0, in), clipped to [0, out). */
+static inline int first_inside(int pad, int t, int s) { const int o = ceil_div(pad - t, s); return o > 0 ? o : 0; }
+static inline int end_inside(int in, int pad, int t, int s, int out) { const int o = floor_div(in - 1 + pad - t, s) + 1; return o < out ? o : out; }
 
 /*
  * dW (FH × FW × C × CO, zeroed by the caller) += Σ_p x[tap source of p] · dy[p] for few input channels (C < 4) and CO a
@@ -948,49 +951,42 @@ static inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 
  */
 #define FEW_GRAD_FMA(j) a##j = wasm_f32x4_add(a##j, wasm_f32x4_mul(v, wasm_v128_load(d + 4 * j)));
 #define FEW_GRAD_STORE(j) wasm_v128_store(o + 4 * j, wasm_f32x4_add(wasm_v128_load(o + 4 * j), a##j));
+/* Runs `body` with v = the input value tap (fy, fx) of channel c reads and d = dy's row at output channel o0, for
+ * every output position of image b whose tap lies inside the input. */
+#define FEW_GRAD_POSITIONS(body)                                                             \
+  for (int oy = oy_lo; oy < oy_hi; oy++) {                                                   \
+    const float* xr = xb + ((ptrdiff_t)(oy * sh + fy - padT) * W + (fx - padL)) * C + c;     \
+    const float* dr = dyb + (size_t)oy * OW * CO + o0;                                       \
+    for (int ox = ox_lo; ox < ox_hi; ox++) {                                                 \
+      const v128_t v = wasm_f32x4_splat(xr[(ptrdiff_t)ox * sw * C]);                         \
+      const float* d = dr + (size_t)ox * CO;                                                 \
+      body                                                                                   \
+    }                                                                                        \
+  }
 static void conv_filter_grad_few_inputs(int B, int H, int W, int C, const float* x, int OH, int OW, int CO,
                                         const float* dy, int FH, int FW, int sh, int sw, int padT, int padL, float* dw) {
   for (int b = 0; b < B; b++) {
     const float* xb = x + (size_t)b * H * W * C;
     const float* dyb = dy + (size_t)b * OH * OW * CO;
     for (int fy = 0; fy < FH; fy++) {
-      /* The output rows (columns) whose tap row oy·sh + fy − padT (column) lies inside the input. */
-      const int oy_lo = ceil_div(padT - fy, sh) > 0 ? ceil_div(padT - fy, sh) : 0;
-      const int oy_hi = floor_div(H - 1 + padT - fy, sh) + 1 < OH ? floor_div(H - 1 + padT - fy, sh) + 1 : OH;
+      const int oy_lo = first_inside(padT, fy, sh), oy_hi = end_inside(H, padT, fy, sh, OH);
       for (int fx = 0; fx < FW; fx++) {
-        const int ox_lo = ceil_div(padL - fx, sw) > 0 ? ceil_div(padL - fx, sw) : 0;
-        const int ox_hi = floor_div(W - 1 + padL - fx, sw) + 1 < OW ? floor_div(W - 1 + padL - fx, sw) + 1 : OW;
+        const int ox_lo = first_inside(padL, fx, sw), ox_hi = end_inside(W, padL, fx, sw, OW);
         if (oy_lo >= oy_hi || ox_lo >= ox_hi) continue;
         for (int c = 0; c < C; c++) {
           float* dwr = dw + ((size_t)(fy * FW + fx) * C + c) * CO;
           int o0 = 0;
           for (; o0 + 32 <= CO; o0 += 32) {
             v128_t a0 = wasm_f32x4_splat(0.f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-            for (int oy = oy_lo; oy < oy_hi; oy++) {
-              const float* xr = xb + ((ptrdiff_t)(oy * sh + fy - padT) * W + (fx - padL)) * C + c;
-              const float* dr = dyb + (size_t)oy * OW * CO + o0;
-              for (int ox = ox_lo; ox < ox_hi; ox++) {
-                const v128_t v = wasm_f32x4_splat(xr[(ptrdiff_t)ox * sw * C]);
-                const float* d = dr + (size_t)ox * CO;
-                FEW_GRAD_FMA(0) FEW_GRAD_FMA(1) FEW_GRAD_FMA(2) FEW_GRAD_FMA(3)
-                FEW_GRAD_FMA(4) FEW_GRAD_FMA(5) FEW_GRAD_FMA(6) FEW_GRAD_FMA(7)
-              }
-            }
+            FEW_GRAD_POSITIONS(FEW_GRAD_FMA(0) FEW_GRAD_FMA(1) FEW_GRAD_FMA(2) FEW_GRAD_FMA(3)
+                               FEW_GRAD_FMA(4) FEW_GRAD_FMA(5) FEW_GRAD_FMA(6) FEW_GRAD_FMA(7))
             float* o = dwr + o0;
             FEW_GRAD_STORE(0) FEW_GRAD_STORE(1) FEW_GRAD_STORE(2) FEW_GRAD_STORE(3)
             FEW_GRAD_STORE(4) FEW_GRAD_STORE(5) FEW_GRAD_STORE(6) FEW_GRAD_STORE(7)
           }
           for (; o0 < CO; o0 += 4) {
             v128_t a0 = wasm_f32x4_splat(0.f);
-            for (int oy = oy_lo; oy < oy_hi; oy++) {
-              const float* xr = xb + ((ptrdiff_t)(oy * sh + fy - padT) * W + (fx - padL)) * C + c;
-              const float* dr = dyb + (size_t)oy * OW * CO + o0;
-              for (int ox = ox_lo; ox < ox_hi; ox++) {
-                const v128_t v = wasm_f32x4_splat(xr[(ptrdiff_t)ox * sw * C]);
-                const float* d = dr + (size_t)ox * CO;
-                FEW_GRAD_FMA(0)
-              }
-            }
+            FEW_GRAD_POSITIONS(FEW_GRAD_FMA(0))
             float* o = dwr + o0;
             FEW_GRAD_STORE(0)
           }

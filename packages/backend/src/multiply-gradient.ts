@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
+import { gradientOverride } from './gradient-override';
 
 /** dy · other, summed over the axes `self` was broadcast along. */
 function productGradient(dy: Tensor, self: Tensor, other: Tensor, outShape: number[]): Tensor {
@@ -25,18 +26,10 @@ const multiplyGradient: GradConfig = {
   },
 };
 
-let stock: GradConfig | undefined | null = null;
+const override = gradientOverride(multiplyGradient);
 
 /** Registers gm's Multiply gradient (idempotent; gradients are global to tfjs, not per backend). */
-export function installMultiplyGradient(): void {
-  if (stock !== null) return;
-  stock = tf.getGradient('Multiply');
-  tf.registerGradient(multiplyGradient);
-}
+export const installMultiplyGradient = (): void => override.install();
 
 /** Puts back the gradient registered before {@link installMultiplyGradient}. */
-export function uninstallMultiplyGradient(): void {
-  if (stock === null) return;
-  if (stock !== undefined) tf.registerGradient(stock);
-  stock = null;
-}
+export const uninstallMultiplyGradient = (): void => override.uninstall();

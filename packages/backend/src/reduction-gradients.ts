@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
+import { gradientOverride } from './gradient-override';
 
 /** dy reshaped to x's rank (reduced axes of size 1), times ones of x's shape. */
 function broadcastDy(dy: Tensor, x: Tensor, attrs: NamedAttrMap): Tensor {
@@ -38,19 +39,10 @@ const meanGradient: GradConfig = {
   },
 };
 
-let stock: GradConfig[] | undefined;
+const override = gradientOverride(sumGradient, meanGradient);
 
 /** Registers gm's Sum and Mean gradients (idempotent; gradients are global to tfjs, not per backend). */
-export function installReductionGradients(): void {
-  if (stock !== undefined) return;
-  stock = [sumGradient, meanGradient].map((g) => tf.getGradient(g.kernelName)).filter((g): g is GradConfig => g !== undefined);
-  tf.registerGradient(sumGradient);
-  tf.registerGradient(meanGradient);
-}
+export const installReductionGradients = (): void => override.install();
 
 /** Puts back the gradients that were registered before {@link installReductionGradients}. */
-export function uninstallReductionGradients(): void {
-  if (stock === undefined) return;
-  for (const g of stock) tf.registerGradient(g);
-  stock = undefined;
-}
+export const uninstallReductionGradients = (): void => override.uninstall();

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { gmKernelsFor, type WasmBackendHeap } from './gm-kernels';
+import { gradientOverride } from './gradient-override';
 import { wasmKernelOverride } from './kernel-override';
 
 const RELU_GRAD = 'GmReluGrad';
@@ -58,7 +59,7 @@ const reluGradGradientConfig: GradConfig = {
   },
 };
 
-let stock: GradConfig | undefined | null = null;
+const gradients = gradientOverride(reluGradientConfig, reluGradGradientConfig);
 
 /**
  * Registers `GmReluGrad` on wasm and gm's Relu gradient (idempotent; the gradient is global to tfjs and falls back to
@@ -66,19 +67,12 @@ let stock: GradConfig | undefined | null = null;
  */
 export function installReluGradient(): boolean {
   if (!kernel.install()) return false;
-  if (stock === null) {
-    stock = tf.getGradient('Relu');
-    tf.registerGradient(reluGradientConfig);
-    tf.registerGradient(reluGradGradientConfig);
-  }
+  gradients.install();
   return true;
 }
 
 /** Puts back the Relu gradient registered before {@link installReluGradient} and removes the kernel. */
 export function uninstallReluGradient(): void {
-  if (stock !== null) {
-    if (stock !== undefined) tf.registerGradient(stock);
-    stock = null;
-  }
+  gradients.uninstall();
   kernel.uninstall();
 }

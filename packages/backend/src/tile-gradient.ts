@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
+import { gradientOverride } from './gradient-override';
 
 /** dy (x's shape tiled by `reps`) summed over its tiles: x's shape. */
 export function untile(dy: Tensor, xShape: readonly number[], reps: readonly number[]): Tensor {
@@ -36,18 +37,10 @@ const tileGradient: GradConfig = {
   },
 };
 
-let stock: GradConfig | undefined | null = null;
+const override = gradientOverride(tileGradient);
 
 /** Registers gm's Tile gradient (idempotent; gradients are global to tfjs, not per backend). */
-export function installTileGradient(): void {
-  if (stock !== null) return;
-  stock = tf.getGradient('Tile');
-  tf.registerGradient(tileGradient);
-}
+export const installTileGradient = (): void => override.install();
 
 /** Puts back the gradient registered before {@link installTileGradient}. */
-export function uninstallTileGradient(): void {
-  if (stock === null) return;
-  if (stock !== undefined) tf.registerGradient(stock);
-  stock = null;
-}
+export const uninstallTileGradient = (): void => override.uninstall();
