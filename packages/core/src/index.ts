@@ -1,10 +1,11 @@
 /**
- * @gm/core — gm's ground floor: one seeded PRNG, one permutation, one seed derivation, argument checks and GmError,
+ * @gm/core — gm's ground floor: one seeded PRNG, one permutation, one seed derivation, per-example noise, argument checks and GmError,
  * bytes and checksums, and the contracts every gm package shares. Browser-safe; imports no other gm package.
  * See README.md.
  */
 export { mulberry32, toRng, randomInt, randomNormal, permutation, type Rng } from './random.js';
 export { deriveSeed, SeedStream } from './seeds.js';
+export { normalNoise, uniformNoise, withExampleOffset, exampleOffset } from './noise.js';
 export {
   GmError,
   describeValue,

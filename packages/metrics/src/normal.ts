@@ -73,16 +73,26 @@ export class Normal extends SeededDistribution implements Distribution, SampleWi
   sample(n?: number, seed?: number): tf.Tensor {
     return tf.tidy(() => {
       if (n !== undefined) checkCount('Normal.sample', n);
-      const eps = randomStandardNormal(n === undefined ? this.shape : [n, ...this.shape], this.seedFor(seed));
+      const eps = randomStandardNormal(n === undefined ? this.shape : [n, ...this.shape], this.seedFor(seed), this.exampleAxis(n));
       return tf.add(this.mean, tf.mul(tf.exp(this.logStd), eps));
     });
+  }
+
+  /**
+   * The axis of a draw of `n` samples (or one, `n` undefined) that holds the batch's examples — the first batch axis —
+   * so each example's noise is its own stream (@gm/core's per-example noise: a data-parallel shard draws what one
+   * thread draws for its examples). None when the distribution has no batch axes.
+   */
+  private exampleAxis(n: number | undefined): number | undefined {
+    if (this.shape.length === this.eventRank) return undefined;
+    return n === undefined ? 0 : 1;
   }
 
   /** Samples and their log densities in one pass (log q needs only ε, not a second look at the sample). */
   sampleWithLogProb(n: number, seed?: number): { sample: tf.Tensor; logProb: tf.Tensor } {
     return tf.tidy(() => {
       checkCount('Normal.sampleWithLogProb', n);
-      const eps = randomStandardNormal([n, ...this.shape], this.seedFor(seed));
+      const eps = randomStandardNormal([n, ...this.shape], this.seedFor(seed), this.exampleAxis(n));
       const sample = tf.add(this.mean, tf.mul(tf.exp(this.logStd), eps));
       // log q(z) with (z−μ)/σ = ε exactly, so no round-off from recomputing it.
       const elem = tf.sub(tf.mul(tf.square(eps), -0.5), tf.add(this.logStd, 0.5 * LOG_2PI));

@@ -8,12 +8,18 @@ export interface ReplicaInput {
   exampleShape: number[];
 }
 
-/** Where a replica's examples sit in the step's global batch, so that it can derive its noise from them. */
+/** Where a replica's examples sit in the step's global batch, and the step's seed, so that it can draw its noise. */
 export interface ReplicaStepContext {
   /** 0-based step number of this trainer. */
   step: number;
   /** Rows [start, end) of the global batch this replica holds. */
   rows: [number, number];
+  /**
+   * The step's seed, the same on every replica, when the trainer's caller gave one (`trainer.step(step, seed)`): the
+   * seed one thread's step would use, so that replicas — drawing each example's noise at its place in the whole
+   * batch (@gm/core's `withExampleOffset`) — draw one thread's noise. Absent: replicas derive one from the step.
+   */
+  seed?: number;
 }
 
 export interface Replica {
