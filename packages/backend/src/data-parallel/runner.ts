@@ -42,6 +42,8 @@ export const SEQ = 0; // command sequence number, bumped by rank 0
 export const OP = 1; // command
 export const ARG = 2; // command argument (the step for OP_STEP)
 export const FAILED = 3; // rank + 1 of a replica that failed, 0 while all is well
+export const STEP_SEEDED = 4; // 1 when the caller gave OP_STEP's step a seed, in STEP_SEED (its 32 bits)
+export const STEP_SEED = 5;
 const DONE = 8; // DONE + r: last token rank r reached
 export const CTRL_WORDS = 8 + 64;
 const FAILURE_BYTES = 4096;
@@ -327,7 +329,8 @@ export class ReplicaRunner {
     const { rank, replicas } = this.setup;
     const parity = step & 1;
     const slot = (parity * replicas + rank) * this.paramCount;
-    const context = { step, rows: [...this.shard] as [number, number] };
+    const seeded = Atomics.load(this.ctrl, STEP_SEEDED) === 1;
+    const context = { step, rows: [...this.shard] as [number, number], ...(seeded ? { seed: Atomics.load(this.ctrl, STEP_SEED) >>> 0 } : {}) };
     const { value, grads } = tf.variableGrads(
       () => tf.mul(this.replica.loss(this.shardInputs, context), this.scale) as tf.Scalar,
       this.replica.variables,

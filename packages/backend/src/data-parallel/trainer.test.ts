@@ -237,6 +237,27 @@ describe('data-parallel trainer (2 replicas in worker_threads)', () => {
     }
   });
 
+  it("hands every replica the step's seed when the caller gives one (unsigned 32-bit), and none otherwise", async () => {
+    const replica = { module: replicaModule, config: { seed: 4, hidden: 5, lossIsStepSeed: true } };
+    const trainer = await createDataParallelTrainer({ replica, replicas: 3, batchSize: BATCH, optimizer: { name: 'sgd', learningRate: 0 }, workerUrl });
+    const local = createReplica({ seed: 4, hidden: 5 }) as Replica;
+    try {
+      const { x, y } = batch(0);
+      const mse = tf.tidy(() => local.loss({ x: tf.tensor(x, [BATCH, 6]), y: tf.tensor(y, [BATCH, 1]) }, { step: 0, rows: [0, BATCH] }).dataSync()[0] as number);
+      for (const [s, seed] of [[0, 4_000_000_000], [1, undefined], [2, 7]] as const) {
+        trainer.inputView(s, 'x').set(x);
+        trainer.inputView(s, 'y').set(y);
+        // The batch's loss is the shard-weighted mean of the replicas' (mse + their seed / 2³²): the seed only if all had it.
+        expect(trainer.step(s, seed) - mse).toBeCloseTo(seed === undefined ? -1 : seed / 2 ** 32, 5);
+      }
+      expect(() => trainer.step(3, -1)).toThrow("data-parallel: a step's seed must be an unsigned 32-bit integer; got -1");
+      expect(() => trainer.step(3, 2 ** 32)).toThrow(/unsigned 32-bit integer/);
+    } finally {
+      local.dispose();
+      await trainer.dispose();
+    }
+  });
+
   it('a failing replica makes step() throw instead of hanging, and dispose still returns', async () => {
     const trainer = await createDataParallelTrainer({
       replica: { module: replicaModule, config: { seed: 7, hidden: 10, failAtStep: 2 } },

@@ -23,6 +23,8 @@ import {
   OP_STEP,
   ReplicaRunner,
   SEQ,
+  STEP_SEED,
+  STEP_SEEDED,
   type DataParallelOptimizer,
   type ParallelMode,
 } from './runner';
@@ -58,8 +60,12 @@ export interface DataParallelTrainer {
   readonly batchSize: number;
   /** Where to write input `name` of step `step`: batchSize rows, row-major. */
   inputView(step: number, name: string): Float32Array;
-  /** Runs one synchronous step on the inputs written for `step` (0, 1, 2, …); returns the batch's mean loss. */
-  step(step: number): number;
+  /**
+   * Runs one synchronous step on the inputs written for `step` (0, 1, 2, …); returns the batch's mean loss. `seed`
+   * (an unsigned 32-bit integer), when given, is the step's seed every replica's loss gets (`ReplicaStepContext.seed`),
+   * e.g. the one a one-thread `fit` would use for this step.
+   */
+  step(step: number, seed?: number): number;
   /** Copies rank 0's weights to every replica (after changing them on rank 0, e.g. restoring a snapshot). */
   broadcastWeights(): void;
   /** Every replica's weights, rank order (for checks). */
@@ -181,7 +187,10 @@ export async function createDataParallelTrainer(options: DataParallelOptions): P
       const from = (step & 1) * floatsPerParity + l.offset;
       return inputs.subarray(from, from + batchSize * l.exampleSize);
     },
-    step(step) {
+    step(step, seed) {
+      if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new Error(`data-parallel: a step's seed must be an unsigned 32-bit integer; got ${String(seed)}`);
+      Atomics.store(ctrl, STEP_SEEDED, seed === undefined ? 0 : 1);
+      Atomics.store(ctrl, STEP_SEED, (seed ?? 0) | 0);
       const seq = publish(OP_STEP, step);
       try {
         runner.runStep(step, seq);
