@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@gm/backend';
-import { MADE } from '@gm/models';
+import { gmAdam, initBackend } from '@gm/backend';
+import { DenoisingAutoencoder, IafVae, MADE, RealNVPImage, VAE, type ModelBase } from '@gm/models';
 import { dataParallelStep } from './data-parallel-fit';
 
 const binary = (seed: number) => tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([8, 12], 0, 1, 'float32', seed), 0.6), 'float32'));
+const binaryRows = (n: number) => tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([n, 12], 0, 1, 'float32', 9), 0.5), 'float32'));
 const context = (batch: number) => ({ epoch: 1, batch, batches: 4, seed: 3 });
 const options = { batchSize: 8, learningRate: 0.01, seed: 3, examples: 32 };
 const values = (model: MADE) => model.trainableVariables().map((v) => Array.from(v.dataSync()));
@@ -41,6 +42,45 @@ describe('the data-parallel step of gm train', () => {
     tf.dispose(weights);
     straight.dispose();
     rolled.dispose();
+  });
+
+  // Models whose loss draws noise: posterior samples (VAE, IWAE, IAF-VAE), dequantization (a flow on pixels), a mask
+  // per step (MADE), input corruption (a denoising autoencoder). Data: 3 batches of 8 examples.
+  const noisy: Array<[string, () => ModelBase, () => tf.Tensor]> = [
+    ['VAE', () => new VAE({ inputShape: [12], hidden: [10], latentDim: 3, seed: 1 }), () => binaryRows(24)],
+    ['IWAE', () => new VAE({ inputShape: [12], hidden: [10], latentDim: 3, objective: 'iwae', k: 4, seed: 1 }), () => binaryRows(24)],
+    ['IAF-VAE', () => new IafVae({ inputShape: [12], latentDim: 3, hidden: [10], flowSteps: 2, flowHidden: [8], seed: 1 }), () => binaryRows(24)],
+    ['Real NVP on pixels', () => new RealNVPImage({ inputShape: [4, 4, 1], scales: 1, couplingsPerStage: 2, filters: 4, seed: 1 }), () => tf.tidy(() => tf.floor(tf.randomUniform([24, 4, 4, 1], 0, 255.99, 'float32', 5)))],
+    ['MADE, order-agnostic (a mask drawn per step)', () => new MADE({ inputSize: 12, hidden: [16], masks: 4, seed: 1 }), () => binaryRows(24)],
+    ['denoising autoencoder', () => new DenoisingAutoencoder({ inputDim: 12, hidden: [6], noise: { gaussianStddev: 0.3, dropoutRate: 0.2 }, seed: 1 }), () => binaryRows(24)],
+  ];
+
+  it.each(noisy)('%s: two threads take the steps one thread takes, noise and all, within 1e-4', async (_, build, data) => {
+    const x = data();
+    const fitOptions = { epochs: 1, batchSize: 8, learningRate: 0.01, seed: 11, shuffle: true, optimizer: gmAdam };
+    const single = build();
+    await single.fit(x, fitOptions);
+    const parallel = build();
+    const step = await dataParallelStep(parallel, { batchSize: 8, learningRate: 0.01, seed: 11, examples: 24 }, 2);
+    try {
+      await parallel.fit(x, { ...fitOptions, customStep: step.step, customOptimizer: step.optimizer, dropRemainder: true });
+    } finally {
+      await step.dispose();
+    }
+    const a = single.trainableVariables().map((v) => v.dataSync());
+    const b = parallel.trainableVariables().map((v) => v.dataSync());
+    let worst = 0;
+    let moved = 0;
+    const fresh = build();
+    const start = fresh.trainableVariables().map((v) => v.dataSync());
+    a.forEach((w, i) => w.forEach((value, j) => {
+      worst = Math.max(worst, Math.abs(value - (b[i] as Float32Array)[j]!));
+      moved = Math.max(moved, Math.abs(value - (start[i] as Float32Array)[j]!));
+    }));
+    expect(worst).toBeLessThan(1e-4);
+    expect(moved).toBeGreaterThan(1e-2); // three steps at 0.01 moved the weights: the comparison is of trained models
+    tf.dispose(x);
+    for (const m of [single, parallel, fresh]) m.dispose();
   });
 
   it('keeps a fresh Adam state before its first step, as one thread writes it', async () => {

@@ -57,11 +57,10 @@ export async function dataParallelStep(model: ModelBase, o: { batchSize: number;
   return {
     step: async (b, ctx) => {
       const running = trainer ?? (await start(b, ctx));
-      // The run's global step (not a count from this process's start), so the noise a resumed run draws is the noise
-      // the uninterrupted run would have drawn.
       const step = (ctx.epoch - 1) * ctx.batches + ctx.batch;
       running.inputView(step, 'x').set(b.x.dataSync() as Float32Array);
-      return running.step(step);
+      // fit's seed for this step (also a resumed run's): every thread draws its examples' share of one thread's noise.
+      return running.step(step, ctx.seed);
     },
     optimizer: {
       ...(o.clipNorm === undefined ? {} : { clipNorm: o.clipNorm }),

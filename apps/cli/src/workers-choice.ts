@@ -1,7 +1,8 @@
 /**
  * How many threads `gm train` uses when `--workers` does not say: both cores when a measurement says it pays, and
  * the same choice every time after that. A choice made by timing would make a seeded run depend on the machine's
- * load (data-parallel threads draw their own noise, so one thread and two give other, equally good, weights); so the
+ * load (two threads draw one thread's noise but sum the batch's gradient in another order: the same steps up to
+ * float rounding, which over a long run can grow into other, equally good weights); so the
  * first measurement for a model, batch size and backend on this machine is kept in a small file (as FFTW keeps its
  * "wisdom") and reused, and `--workers auto` measures again. Runs too short to gain from threads stay on one.
  */

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { GmError, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
+import { GmError, normalNoise, uniformNoise, type CheckpointStore, type EvaluateOptions, type InputConvention, type Metric, type StepContext, type TrainingBatch, type TrainingData } from '@gm/core';
 import { DenseTranspose, registerGmLayers, type Activation } from '@gm/layers';
 import { readCheckpoint, type CheckpointReader } from '../io/checkpoint';
 import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
@@ -234,9 +234,10 @@ export class Autoencoder extends ModelBase {
       if (noise === null) return y;
       const seedA = seed === undefined ? undefined : seed;
       const seedB = seed === undefined ? undefined : seed + 7919;
-      if (noise.gaussianStddev > 0) y = tf.add(y, tf.randomNormal(x.shape, 0, noise.gaussianStddev, 'float32', seedA));
+      // Each example's noise its own stream (@gm/core): a data-parallel shard corrupts as one thread does.
+      if (noise.gaussianStddev > 0) y = tf.add(y, tf.mul(tf.tensor(normalNoise(x.shape, seedA, 0), x.shape, 'float32'), noise.gaussianStddev));
       if (noise.dropoutRate > 0) {
-        const keep = tf.cast(tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seedB), noise.dropoutRate), 'float32');
+        const keep = tf.cast(tf.greaterEqual(tf.tensor(uniformNoise(x.shape, seedB, 0), x.shape, 'float32'), noise.dropoutRate), 'float32');
         y = tf.mul(y, tf.div(keep, 1 - noise.dropoutRate));
       }
       return y;

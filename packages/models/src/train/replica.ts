@@ -1,17 +1,20 @@
 /**
  * Any gm model as a data-parallel replica (@gm/core's `Replica`, satisfied by shape so that @gm/models keeps
  * importing no backend): the model's own training loss — what `fit` minimises — on the replica's shard, its random
- * draws (posterior noise, dequantization, input corruption, MADE's mask) seeded by (seed, step, first row), so every
- * replica draws its own reproducible noise. A worker rebuilds the model from its checkpoint files through the
+ * draws (posterior noise, dequantization, input corruption, MADE's mask) seeded by the step's seed (the trainer's,
+ * which `gm train` sets to one thread's; else derived from the replica's seed and the step), each example's noise
+ * from its own stream at its place in the whole batch — so the threads draw, example for example, one thread's noise
+ * and take the step one thread takes. A worker rebuilds the model from its checkpoint files through the
  * registry (rank 0's weights are copied to it before the first step), so every family `loadModel` knows can train on
  * several threads. (The VAE keeps its own replica, ../vae/replica.ts, which also honours β.)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // a worker is a fresh realm: the layers and the gradient functions
-import { deriveSeed, GmError, type Replica, type ReplicaSource, type StepContext, type TrainingBatch } from '@gm/core';
+import { GmError, withExampleOffset, type Replica, type ReplicaSource, type StepContext, type TrainingBatch } from '@gm/core';
 import { memoryStore } from '../io/stores';
 import type { ModelBase } from '../model-base';
 import { loadModel } from '../registry';
+import { replicaStepSeed } from './replica-seed';
 import { vaeReplica, vaeReplicaConfig } from '../vae/replica';
 import { VAE } from '../vae/vae';
 
@@ -102,12 +105,15 @@ export function modelReplica(model: ModelBase, seed: number): ModelReplica {
     model,
     variables: model.trainableVariables(),
     inputs: [{ name: 'x', exampleShape: [...model.inputShape] }],
-    loss(inputs, { step, rows }) {
-      const ctx: StepContext = { epoch: 1, batch: step, batches: Number.POSITIVE_INFINITY, seed: deriveSeed(seed, step, rows[0]) };
-      return tf.tidy(() => {
-        const loss = model.loss({ x: inputs.x as tf.Tensor }, ctx);
-        return loss instanceof tf.Tensor ? loss : loss.objective;
-      });
+    loss(inputs, context) {
+      const ctx: StepContext = { epoch: 1, batch: context.step, batches: Number.POSITIVE_INFINITY, seed: replicaStepSeed(seed, context) };
+      // This shard's examples take their places in the whole batch's noise: the step one thread takes.
+      return withExampleOffset(context.rows[0], () =>
+        tf.tidy(() => {
+          const loss = model.loss({ x: inputs.x as tf.Tensor }, ctx);
+          return loss instanceof tf.Tensor ? loss : loss.objective;
+        }),
+      );
     },
     dispose() {
       model.dispose();

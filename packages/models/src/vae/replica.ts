@@ -1,14 +1,17 @@
 /**
  * The VAE as a data-parallel replica (@gm/backend/data-parallel's `Replica`, satisfied by shape so that @gm/models
  * keeps importing no backend): the objective `fit` minimises — the −ELBO (one posterior sample, analytic KL) with the
- * KL weighted by the config's β, or the negative k-sample IWAE bound — with the posterior noise seeded by (seed,
- * step, first row), so every replica draws its own reproducible noise. (No KL warm-up: that is a `fit` option.)
+ * KL weighted by the config's β, or the negative k-sample IWAE bound — with the posterior noise of the step's seed
+ * (the trainer's, which `gm train` sets to one thread's; else derived from the replica's seed and the step), each
+ * example's from its own stream at its place in the whole batch, so the threads draw, example for example, the noise
+ * one thread draws. (No KL warm-up: that is a `fit` option.)
  * A replica returns one loss, the objective: with β ≠ 1 a data-parallel `fit` logs the β-weighted objective as its
  * training loss, not the −ELBO (its validation loss stays the −ELBO).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // a worker is a fresh realm: the layers and the gradient functions
-import { deriveSeed, type Replica } from '@gm/core';
+import { withExampleOffset, type Replica } from '@gm/core';
+import { replicaStepSeed } from '../train/replica-seed';
 import type { VaeConfig } from './config';
 import { storedConfig, VAE } from './vae';
 
@@ -30,15 +33,12 @@ export function vaeReplica(vae: VAE, seed = vae.config.seed): VaeReplica {
     model: vae,
     variables: vae.trainableVariables(),
     inputs: [{ name: 'x', exampleShape: [...vae.config.inputShape] }],
-    loss(inputs, { step, rows }) {
+    loss(inputs, context) {
       const x = inputs.x as tf.Tensor;
-      const s = deriveSeed(seed, step, rows[0]);
+      const s = replicaStepSeed(seed, context);
       const c = vae.config;
-      return tf.tidy(() => {
-        if (c.objective === 'iwae') return tf.neg(tf.mean(vae.logLikelihood(x, c.k, { seed: s, batchSize: x.shape[0] as number }))) as tf.Scalar;
-        const terms = vae.elbo(x, { seed: s });
-        return tf.neg(tf.mean(c.beta === 1 ? terms.elbo : tf.sub(terms.reconstruction, tf.mul(terms.kl, c.beta)))) as tf.Scalar;
-      });
+      // This shard's examples take their places in the whole batch's noise: the step one thread takes.
+      return withExampleOffset(context.rows[0], () => (c.objective === 'iwae' ? vae.iwaeObjective(x, s) : (vae.elboObjective(x, s, c.beta).objective as tf.Scalar)));
     },
     dispose() {
       vae.dispose();

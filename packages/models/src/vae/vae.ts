@@ -414,38 +414,43 @@ export class VAE extends ModelBase implements LatentVariableModel {
 
   /**
    * The training loss on a batch, by the config's `objective`:
-   * - `'elbo'`: the objective −(E_q[log p(x|z)] − w·KL(q ‖ p)) with one reparameterised posterior sample (drawn by
-   *   tfjs's seeded generator with the step's seed) and the analytic KL, where w is the config's β (ramped up from 0
-   *   during a KL warm-up, see {@link klWeightAt}); the reported loss is the true −ELBO (w = 1).
-   * - `'iwae'`: −log (1/k) Σᵢ p(x, zᵢ) / q(zᵢ|x) with k reparameterised posterior samples zᵢ per example, seeded by
-   *   the step's seed — @gm/metrics' `importanceSampledLogLikelihood`, differentiated (Burda et al., 2016) — both
-   *   optimised and reported.
-   * Each is the mean over the batch, in nats.
+   * - `'elbo'`: {@link elboObjective} with the config's β as the KL weight (ramped up from 0 during a KL warm-up, see
+   *   {@link klWeightAt}); the reported loss is the true −ELBO (weight 1).
+   * - `'iwae'`: {@link iwaeObjective}, both optimised and reported.
+   * Each is the mean over the batch, in nats, its noise seeded by the step's seed.
    */
   loss(batch: TrainingBatch, ctx: StepContext): LossTerms {
     if (this.config.objective === 'iwae') {
-      const bound = this.negativeIwaeBound(batch.x, ctx.seed);
+      const bound = this.iwaeObjective(batch.x, ctx.seed);
       return { objective: bound, reported: bound };
     }
-    const weight = klWeightAt(this.config.beta, this.klWarmupEpochs, ctx);
+    return this.elboObjective(batch.x, ctx.seed, klWeightAt(this.config.beta, this.klWarmupEpochs, ctx));
+  }
+
+  /**
+   * The batch's mean −ELBO with one reparameterised posterior sample (seeded by `seed`, each example's noise its own
+   * stream, so a data-parallel shard draws what one thread draws) and the analytic KL: `objective`
+   * −(E_q[log p(x|z)] − w·KL(q ‖ p)) with w = `klWeight`, and `reported`, the true −ELBO (w = 1).
+   */
+  elboObjective(x: tf.Tensor, seed: number, klWeight: number): LossTerms {
     return tf.tidy(() => {
-      const x = batch.x;
-      const { mean, logStd } = this.posteriorParams(x);
-      const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', ctx.seed);
-      const z = tf.add(mean, tf.mul(tf.exp(logStd), eps));
-      const rec = tf.mean(this.likelihood(z).logProb(x));
-      const kl = tf.mean(klDivergence(new Normal(mean, logStd, { eventRank: 1 }), this.prior));
+      const q = this.posterior(x);
+      const rec = tf.mean(this.likelihood(q.sample(undefined, seed)).logProb(x));
+      const kl = tf.mean(klDivergence(q, this.prior));
       const reported = tf.sub(kl, rec) as tf.Scalar;
-      return { objective: weight === 1 ? reported : (tf.neg(tf.sub(rec, tf.mul(kl, weight))) as tf.Scalar), reported };
+      return { objective: klWeight === 1 ? reported : (tf.neg(tf.sub(rec, tf.mul(kl, klWeight))) as tf.Scalar), reported };
     });
   }
 
   /**
-   * The mean negative k-sample importance-weighted bound of the batch `x` (k: the config's), one batch of k
-   * samples seeded by `seed`: the IWAE objective and, for objective `'iwae'`, the validation loss.
+   * The mean negative k-sample importance-weighted bound of the batch `x` (k: the config's),
+   * −log (1/k) Σᵢ p(x, zᵢ) / q(zᵢ|x) with k reparameterised posterior samples zᵢ per example — @gm/metrics'
+   * `importanceSampledLogLikelihood`, differentiable (Burda et al., 2016) — drawn as one batch of k samples seeded by
+   * `seed` (each example's its own stream): the IWAE objective and, for objective `'iwae'`, the validation loss.
    */
-  private negativeIwaeBound(x: tf.Tensor, seed: number): tf.Scalar {
-    return tf.tidy(() => tf.neg(tf.mean(importanceSampledLogLikelihood(this, x, this.config.k, { seed, batchSize: x.shape[0] as number }))) as tf.Scalar);
+  iwaeObjective(x: tf.Tensor, seed: number): tf.Scalar {
+    const k = this.config.k;
+    return tf.tidy(() => tf.neg(tf.mean(importanceSampledLogLikelihood(this, x, k, { seed, batchSize: x.shape[0] as number, chunkSize: k }))) as tf.Scalar);
   }
 
   /**
@@ -453,7 +458,7 @@ export class VAE extends ModelBase implements LatentVariableModel {
    * k-sample bound the training reports (seeded).
    */
   validationLoss(batch: TrainingBatch, ctx: { seed: number }): tf.Scalar {
-    if (this.config.objective === 'iwae') return this.negativeIwaeBound(batch.x, ctx.seed);
+    if (this.config.objective === 'iwae') return this.iwaeObjective(batch.x, ctx.seed);
     return tf.tidy(() => tf.neg(tf.mean(elbo(this, batch.x, { seed: ctx.seed, kl: 'analytic' }).elbo)) as tf.Scalar);
   }
 
