@@ -445,12 +445,15 @@ export class VAE extends ModelBase implements LatentVariableModel {
   /**
    * The mean negative k-sample importance-weighted bound of the batch `x` (k: the config's),
    * −log (1/k) Σᵢ p(x, zᵢ) / q(zᵢ|x) with k reparameterised posterior samples zᵢ per example — @gm/metrics'
-   * `importanceSampledLogLikelihood`, differentiable (Burda et al., 2016) — drawn as one batch of k samples seeded by
-   * `seed` (each example's its own stream): the IWAE objective and, for objective `'iwae'`, the validation loss.
+   * `importanceSampledLogLikelihood`, differentiable (Burda et al., 2016), seeded by `seed` (each example's samples
+   * its own stream): the IWAE objective and, for objective `'iwae'`, the validation loss. Training draws the k samples
+   * as one chunk, so that a data-parallel shard draws what one thread draws (chunk sizes would follow the batch size);
+   * `bounded` (validation, no gradients) lets the memory bound of `importanceSampledLogLikelihood` chunk them.
    */
-  iwaeObjective(x: tf.Tensor, seed: number): tf.Scalar {
+  iwaeObjective(x: tf.Tensor, seed: number, bounded = false): tf.Scalar {
     const k = this.config.k;
-    return tf.tidy(() => tf.neg(tf.mean(importanceSampledLogLikelihood(this, x, k, { seed, batchSize: x.shape[0] as number, chunkSize: k }))) as tf.Scalar);
+    const options = { seed, batchSize: x.shape[0] as number, ...(bounded ? {} : { chunkSize: k }) };
+    return tf.tidy(() => tf.neg(tf.mean(importanceSampledLogLikelihood(this, x, k, options))) as tf.Scalar);
   }
 
   /**
@@ -458,7 +461,7 @@ export class VAE extends ModelBase implements LatentVariableModel {
    * k-sample bound the training reports (seeded).
    */
   validationLoss(batch: TrainingBatch, ctx: { seed: number }): tf.Scalar {
-    if (this.config.objective === 'iwae') return this.iwaeObjective(batch.x, ctx.seed);
+    if (this.config.objective === 'iwae') return this.iwaeObjective(batch.x, ctx.seed, true);
     return tf.tidy(() => tf.neg(tf.mean(elbo(this, batch.x, { seed: ctx.seed, kl: 'analytic' }).elbo)) as tf.Scalar);
   }
 
