@@ -8,7 +8,7 @@
  * A replica returns one loss, the objective: with β ≠ 1 a data-parallel `fit` logs the β-weighted objective as its
  * training loss, not the −ELBO (its validation loss stays the −ELBO).
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // a worker is a fresh realm: the layers and the gradient functions
 import { withExampleOffset, type Replica } from '@gm/core';
 import { replicaStepSeed } from '../train/replica-seed';
@@ -38,7 +38,7 @@ export function vaeReplica(vae: VAE, seed = vae.config.seed): VaeReplica {
       const s = replicaStepSeed(seed, context);
       const c = vae.config;
       // This shard's examples take their places in the whole batch's noise: the step one thread takes.
-      return withExampleOffset(context.rows[0], () => (c.objective === 'iwae' ? vae.iwaeObjective(x, s) : (vae.elboObjective(x, s, c.beta).objective as tf.Scalar)));
+      return withExampleOffset(context.rows[0], () => tf.tidy(() => (c.objective === 'iwae' ? vae.iwaeObjective(x, s) : (vae.elboObjective(x, s, c.beta).objective as tf.Scalar))));
     },
     dispose() {
       vae.dispose();

@@ -385,7 +385,7 @@ describe('the data-parallel replica minimises the same objective', () => {
     x.dispose();
   });
 
-  it.each(['elbo', 'iwae'] as const)('%s: shards of a batch, each at its rows, average to the whole batch’s loss (their noise is its noise)', (objective) => {
+  it.each(['elbo', 'iwae'] as const)('%s: shards of a batch, each at its rows, average to the whole batch’s loss (their noise is its noise); no leaks', (objective) => {
     const x = tf.slice(binTest, 0, 12);
     const vae = new VAE({ ...TINY, ...(objective === 'iwae' ? { objective, k: 3 } : { beta: 2 }) });
     const replica = vaeReplica(vae);
@@ -395,6 +395,11 @@ describe('the data-parallel replica minimises the same objective', () => {
     // The same shard placed elsewhere in the batch draws other examples' noise.
     const misplaced = scalar(tf.tidy(() => replica.loss({ x: tf.slice(x, 5, 7) }, { step: 2, rows: [0, 7], seed: 5 })));
     expect(misplaced).not.toBeCloseTo(lossOn(5, 12), 3);
+    // Outside any tidy the loss leaves only itself behind.
+    const before = tf.memory().numTensors;
+    const loss = replica.loss({ x }, { step: 2, rows: [0, 12], seed: 5 });
+    expect(tf.memory().numTensors).toBe(before + 1);
+    loss.dispose();
     vae.dispose();
     x.dispose();
   });
