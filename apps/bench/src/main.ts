@@ -39,9 +39,10 @@ function runNode(script: string, args: string[]): { ok: true; json: Record<strin
 /**
  * Runs a PyTorch twin when /usr/bin/python3 can import torch; returns its ms/step or why it did not run. Without
  * `model`, the reference VAE step of ../shared/peers/torch_vae_step.py; with one, a model of apps/bench/twins/torch_twins.py
- * (the peers' torch_model_steps.py, plus the bench's copies changed to gm's networks where gm's model differs).
+ * (the peers' torch_model_steps.py, plus the bench's copies changed to gm's networks where gm's model differs), timed
+ * for at least `timedMs`.
  */
-function runTorchTwin(threads = 1, model?: string): { msPerStep: number; line: string } | { skipped: string } {
+function runTorchTwin(threads = 1, model?: string, timedMs = 0): { msPerStep: number; line: string } | { skipped: string } {
   const python = '/usr/bin/python3';
   const peers = resolve(repoRoot, '../shared/peers');
   const script = model === undefined ? resolve(peers, 'torch_vae_step.py') : resolve(repoRoot, 'apps/bench/twins/torch_twins.py');
@@ -54,7 +55,7 @@ function runTorchTwin(threads = 1, model?: string): { msPerStep: number; line: s
   } catch {
     return { skipped: 'python3 cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)' };
   }
-  const args = model === undefined ? [script, String(threads)] : [script, model, String(threads)];
+  const args = model === undefined ? [script, String(threads)] : [script, model, String(threads), String(timedMs / 1000)];
   const line = execFileSync(python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), GM_PEERS_DIR: peers } }).trim();
   const match = /ms\/step ([\d.]+)/.exec(line);
   if (match === null) return { skipped: `unexpected output from torch twin: ${line}` };
@@ -154,7 +155,7 @@ const suites: Record<string, (o: Options) => Promise<SuiteResult>> = {
   rans: async (o) => (await import('./bitsback/suites')).ransSuite(o),
   bbans: async (o) => (await import('./bitsback/suites')).bbansSuite(o),
   parallel: parallelSuite,
-  'model-steps': async (o) => ({ suite: 'model-steps', ...(await (await import('./model-steps')).modelStepsSuite(o.quick, (model) => runTorchTwin(1, model))) }),
+  'model-steps': async (o) => ({ suite: 'model-steps', ...(await (await import('./model-steps')).modelStepsSuite(o.quick, (model, timedMs) => runTorchTwin(1, model, timedMs))) }),
   gemm: async (o) => ({ suite: 'gemm', ...(await (await import('./gemm')).runGemmBench(o.quick ? { rounds: 2, repeats: 2 } : {})) }),
 };
 

@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-layers';
 import { gmAdam, initBackend } from '@gm/backend';
 import { createDataParallelTrainer } from '@gm/backend/data-parallel';
 import { dataParallelReplicas, Glow, IafVae, MADE, MAF, prepareDataParallel, RealNVPImage, SplineFlow, VAE, type ModelBase } from '@gm/models';
-import { QUICK_WARMUP_MS, WARMUP_MS } from './warmup';
+import { QUICK_TIMED_MS, QUICK_WARMUP_MS, TIMED_MS, WARMUP_MS } from './warmup';
 
 /** One family: how to build gm's model, its data and batch, and the twin's name in torch_twins.py. */
 interface Family {
@@ -92,8 +92,8 @@ export const FAMILIES: readonly Family[] = [
 /** Batches of random data `fit` cycles through (epoch boundaries fall every so many steps; the median ignores them). */
 const POOL_BATCHES = 48;
 
-/** gm's median ms per training step of a family: `fit` with gm's Adam, at least `warmup` steps and `warmupMs` of warm-up, then `steps` timed steps. */
-export async function gmStepMs(family: Family, warmup: number, steps: number, warmupMs = WARMUP_MS): Promise<number> {
+/** gm's median ms per training step of a family: `fit` with gm's Adam, at least `warmup` steps and `warmupMs` of warm-up, then at least `steps` timed steps and `timedMs` of them. */
+export async function gmStepMs(family: Family, warmup: number, steps: number, warmupMs = WARMUP_MS, timedMs = 0): Promise<number> {
   const model = family.build();
   const x = family.data(family.batch * POOL_BATCHES);
   const stamps: number[] = [];
@@ -117,7 +117,7 @@ export async function gmStepMs(family: Family, warmup: number, steps: number, wa
           if (!warm) return;
         }
         stamps.push(now); // the first stamp (the end of warm-up) starts the first timed step
-        if (stamps.length > steps) stop.abort();
+        if (stamps.length > steps && now - (stamps[0] as number) >= timedMs) stop.abort();
       },
     });
   } finally {
@@ -131,9 +131,9 @@ export async function gmStepMs(family: Family, warmup: number, steps: number, wa
 
 /**
  * gm's median ms per data-parallel training step on `replicas` threads (this one + worker_threads, each with its own
- * wasm backend): the family's batch split across them, gm's Adam, `steps` timed steps after the warm-up of {@link gmStepMs}.
+ * wasm backend): the family's batch split across them, gm's Adam, timed as {@link gmStepMs} times.
  */
-export async function gmParallelStepMs(family: Family, replicas: number, warmup: number, steps: number, warmupMs = WARMUP_MS): Promise<number> {
+export async function gmParallelStepMs(family: Family, replicas: number, warmup: number, steps: number, warmupMs = WARMUP_MS, timedMs = 0): Promise<number> {
   const model = family.build();
   const x = family.data(family.batch);
   const rows = x.dataSync() as Float32Array;
@@ -153,13 +153,16 @@ export async function gmParallelStepMs(family: Family, replicas: number, warmup:
   try {
     const start = performance.now();
     let warmedSteps = 0;
-    for (let step = 0; times.length < steps; step++) {
+    let timedFrom = Number.POSITIVE_INFINITY;
+    for (let step = 0; times.length < steps || performance.now() - timedFrom < timedMs; step++) {
       const t0 = performance.now();
       trainer.inputView(step, 'x').set(rows);
       trainer.step(step);
       // Warm-up as in gmStepMs: at least `warmup` steps and `warmupMs` (every worker compiles its own step).
-      if (warmedSteps >= warmup && t0 - start >= warmupMs) times.push(performance.now() - t0);
-      else warmedSteps++;
+      if (warmedSteps >= warmup && t0 - start >= warmupMs) {
+        timedFrom = Math.min(timedFrom, t0);
+        times.push(performance.now() - t0);
+      } else warmedSteps++;
     }
   } finally {
     await trainer.dispose();
@@ -183,22 +186,26 @@ export interface ModelStepRow {
  * The suite: per family, the twin (before), gm on the default backend, the twin (after); rows of ms/step, images/s and
  * gm / PyTorch. `twin(model)` runs the PyTorch twin and returns its ms/step or why it did not run.
  */
-export async function modelStepsSuite(quick: boolean, twin: (model: string) => { msPerStep: number } | { skipped: string }): Promise<{ rows: ModelStepRow[]; notes: string[] }> {
+export async function modelStepsSuite(quick: boolean, twin: (model: string, timedMs: number) => { msPerStep: number } | { skipped: string }): Promise<{ rows: ModelStepRow[]; notes: string[] }> {
   const backend = (await initBackend()).backend;
   const cores = availableParallelism();
   const warmupMs = quick ? QUICK_WARMUP_MS : WARMUP_MS;
+  const timedMs = quick ? QUICK_TIMED_MS : TIMED_MS;
+  const steps = quick ? 6 : 20;
   const rows: ModelStepRow[] = [];
-  const notes: string[] = [`gm backend: ${backend}; the median of ${quick ? 6 : 20} steps after at least 3 warm-up steps and ${warmupMs / 1000} s of warm-up; PyTorch: the twin's median, 1 thread, mean of a run before and after gm`];
+  const notes: string[] = [
+    `gm backend: ${backend}; the median of at least ${steps} steps and ${timedMs / 1000} s of steps after at least 3 warm-up steps and ${warmupMs / 1000} s of warm-up; PyTorch: the twin's median of blocks of 4 steps over at least 20 steps and ${timedMs / 1000} s after 3 warm-up steps, 1 thread, mean of a run before and after gm`,
+  ];
   for (const family of FAMILIES) {
-    const before = twin(family.twin);
-    const gmMs = await gmStepMs(family, 3, quick ? 6 : 20, warmupMs);
-    const after = twin(family.twin);
+    const before = twin(family.twin, timedMs);
+    const gmMs = await gmStepMs(family, 3, steps, warmupMs, timedMs);
+    const after = twin(family.twin, timedMs);
     const torchRuns = [before, after].flatMap((r) => ('msPerStep' in r ? [r.msPerStep] : []));
     const torchMs = torchRuns.length === 0 ? null : torchRuns.reduce((a, b) => a + b, 0) / torchRuns.length;
     const ips = (ms: number) => Math.round((family.batch / ms) * 1000);
     rows.push({ model: family.name, runner: `gm (${backend}, 1 thread)`, msPerStep: Number(gmMs.toFixed(1)), imagesPerSecond: ips(gmMs), vsPyTorch: torchMs === null ? null : Number((gmMs / torchMs).toFixed(2)), note: family.note });
     if (cores >= 2 && backend === 'wasm') {
-      const parallelMs = await gmParallelStepMs(family, 2, 3, quick ? 6 : 20, warmupMs);
+      const parallelMs = await gmParallelStepMs(family, 2, 3, steps, warmupMs, timedMs);
       rows.push({ model: family.name, runner: 'gm (wasm, 2 threads, data-parallel)', msPerStep: Number(parallelMs.toFixed(1)), imagesPerSecond: ips(parallelMs), vsPyTorch: torchMs === null ? null : Number((parallelMs / torchMs).toFixed(2)), note: `batch ${family.batch} split over 2 replicas` });
     }
     if (torchMs !== null) {

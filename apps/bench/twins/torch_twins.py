@@ -1,5 +1,5 @@
 # The bench's copies of the PyTorch twins (../shared/peers/torch_model_steps.py), changed where gm's model differs, so
-# every model-steps row compares the same network. Run: /usr/bin/python3 torch_twins.py MODEL [threads]
+# every model-steps row compares the same network. Run: /usr/bin/python3 torch_twins.py MODEL [threads] [min seconds timed]
 # Models of the peers' file run unchanged; the ones defined here are:
 #   conv-vae-as-gm: the peers' conv-vae with gm's decoder. gm's VAE architecture 'conv' (filters [32, 64]) decodes as
 #     dense 256 -> dense 7*7*64 -> transposed conv 64 -> 64 (stride 2) -> transposed conv 64 -> 32 (stride 2) ->
@@ -14,7 +14,7 @@
 #   glow-mnist-as-gm, maf-mnist-as-gm, nsf-mnist-as-gm: twins of gm's Glow, MAF and neural spline flow on digits,
 #     which the peers' file has none of (glow_twin.py, vector_flow_twins.py say what they copy).
 # Prints what the peers' file prints: "torch MODEL threads=T ms/step X img/s Y".
-import os, sys
+import os, statistics, sys, time
 
 sys.path.insert(0, os.environ.get('GM_PEERS_DIR', os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../../shared/peers')))
 import torch, torch.nn as nn, torch.nn.functional as F  # noqa: E402
@@ -112,13 +112,31 @@ def iaf_vae_as_gm_step(T=2):
 
 MODELS = {**peers.MODELS, 'conv-vae-as-gm': conv_vae_as_gm_step, 'iaf-vae-as-gm': iaf_vae_as_gm_step, **glow_twin.MODELS, **vector_flow_twins.MODELS}
 
+def timeit_for(step, batch, min_seconds, warm=3, blocks=5, per=4):
+    """The peers' timeit (after `warm` steps, the median of blocks' mean step times), timed for at least `blocks`
+    blocks of `per` steps and `min_seconds` (gm's side of the bench times as long: a 20-step window of a ~5 ms step
+    is 0.1 s, which one slow moment of a shared machine fills)."""
+    for _ in range(warm):
+        step()
+    times = []
+    start = time.perf_counter()
+    while len(times) < blocks or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        for _ in range(per):
+            step()
+        times.append((time.perf_counter() - t0) / per * 1000)
+    ms = statistics.median(times)
+    return ms, batch / ms * 1000
+
+
 if __name__ == '__main__':
     name = sys.argv[1] if len(sys.argv) > 1 else ''
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    min_seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     if name not in MODELS:
         sys.exit(f"unknown model {name!r}; one of {', '.join(MODELS)}")
     torch.manual_seed(0)
     torch.set_num_threads(threads)
     step, batch = MODELS[name]()
-    ms, ips = peers.timeit(step, batch)
+    ms, ips = timeit_for(step, batch, min_seconds)
     print(f"torch {name} threads={threads} ms/step {ms:.2f} img/s {ips:.0f}", flush=True)
