@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withExampleOffset } from '@gm/core';
 import { AffineCoupling } from './affine-coupling';
 import { Chain, Invert } from './bijector';
 import { UniformDequantization } from './dequantize';
@@ -62,6 +63,14 @@ describe('UniformDequantization', () => {
     expect(Array.from(dq.inverse(a.y).x.dataSync())).toEqual([0, 7, 255, 128]);
     expect(a.logDet.dataSync()[0]).toBe(0);
     expect(() => dq.forward(px)).toThrow(/options\.seed/);
+  });
+
+  it("each image's noise is its own stream: images 2..3 at their place draw what the whole batch adds to them", () => {
+    const dq = new UniformDequantization();
+    const px = tf.zeros([4, 3, 3, 1]);
+    const whole = dq.forward(px, { seed: 9 }).y;
+    const shard = withExampleOffset(2, () => dq.forward(tf.slice(px, 2, 2), { seed: 9 }).y);
+    expect(Array.from(shard.dataSync())).toEqual(Array.from(tf.slice(whole, 2, 2).dataSync()));
   });
 });
 

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // gradient kernels
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withExampleOffset } from '@gm/core';
 import { Normal, StandardNormal, klDivergence } from './normal';
 import { read, values } from './reference.testutil';
 
@@ -112,6 +113,21 @@ describe.each(['cpu', 'wasm'])('Normal on %s', (backend) => {
     tf.dispose([sample, logProb, direct]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([mean, logStd]);
+  });
+
+  it('each example draws its own stream: a shard at its rows samples what the whole batch samples there', async () => {
+    const mean = tf.tensor2d([[0, 1], [2, 3], [4, 5], [6, 7]]);
+    const logStd = tf.fill([4, 2], -1);
+    const whole = new Normal(mean, logStd);
+    const shard = new Normal(tf.slice(mean, 1, 3), tf.slice(logStd, 1, 3));
+    const rows = (t: tf.Tensor, axis: number, from: number, size: number) => tf.tidy(() => Array.from(tf.slice(t, axis === 0 ? [from] : [0, from], axis === 0 ? [size] : [-1, size]).dataSync()));
+    const [w1, w3] = [whole.sample(undefined, 5), whole.sample(3, 5)];
+    const [s1, s3] = withExampleOffset(1, () => [shard.sample(undefined, 5), shard.sample(3, 5)]);
+    expect(Array.from(s1.dataSync())).toEqual(rows(w1, 0, 1, 3));
+    expect(Array.from(s3.dataSync())).toEqual(rows(w3, 1, 1, 3)); // [samples, batch, event]: the batch axis is 1
+    const misplaced = shard.sample(undefined, 5); // examples 0..2, not 1..3
+    expect(Array.from(misplaced.dataSync())).not.toEqual(rows(w1, 0, 1, 3));
+    tf.dispose([mean, logStd, shard.mean, shard.logStd, w1, w3, s1, s3, misplaced]);
   });
 
   it('entropy matches the closed form and a Monte Carlo estimate', async () => {
