@@ -26,27 +26,43 @@ EXPORT(gm_gemm_scratch_floats) int gm_gemm_scratch_floats(int K, int N) { return
 
 /*
  * Packs rows k_offset .. k_offset+K−1 of a packed operand with k_total rows: B's element (k, n) at B[k*rs + n*cs]
- * goes to panel n / NR (k_total × NR floats each, zero-padded past column N) at row k_offset + k.
+ * goes to panel n / NR (k_total × NR floats each, zero-padded past column N) at row k_offset + k, multiplied by the
+ * mask's element at the same place (mask[k*rs + n*cs]) when a mask is given.
  */
-static void pack_b_rows(const float* B, int K, int N, int rs, int cs, float* out, int k_total, int k_offset) {
+static void pack_b_rows_masked(const float* B, const float* mask, int K, int N, int rs, int cs, float* out, int k_total,
+                               int k_offset) {
   for (int j0 = 0; j0 < N; j0 += NR) {
     int nr = N - j0 < NR ? N - j0 : NR;
     float* dst = out + (size_t)j0 * k_total + (size_t)k_offset * NR;
     if (cs == 1 && nr == NR) {
       for (int k = 0; k < K; k++) {
         const float* src = B + (size_t)k * rs + j0;
-        wasm_v128_store(dst + k * NR, wasm_v128_load(src));
-        wasm_v128_store(dst + k * NR + 4, wasm_v128_load(src + 4));
+        v128_t lo = wasm_v128_load(src), hi = wasm_v128_load(src + 4);
+        if (mask) {
+          const float* m = mask + (size_t)k * rs + j0;
+          lo = wasm_f32x4_mul(lo, wasm_v128_load(m));
+          hi = wasm_f32x4_mul(hi, wasm_v128_load(m + 4));
+        }
+        wasm_v128_store(dst + k * NR, lo);
+        wasm_v128_store(dst + k * NR + 4, hi);
       }
     } else {
       for (int k = 0; k < K; k++) {
-        const float* src = B + (size_t)k * rs + (size_t)j0 * cs;
+        const size_t at = (size_t)k * rs + (size_t)j0 * cs;
         int j = 0;
-        for (; j < nr; j++) dst[k * NR + j] = src[(size_t)j * cs];
+        if (mask) {
+          for (; j < nr; j++) dst[k * NR + j] = B[at + (size_t)j * cs] * mask[at + (size_t)j * cs];
+        } else {
+          for (; j < nr; j++) dst[k * NR + j] = B[at + (size_t)j * cs];
+        }
         for (; j < NR; j++) dst[k * NR + j] = 0.f;
       }
     }
   }
+}
+
+static void pack_b_rows(const float* B, int K, int N, int rs, int cs, float* out, int k_total, int k_offset) {
+  pack_b_rows_masked(B, 0, K, N, rs, cs, out, k_total, k_offset);
 }
 
 /* Packs B (element (k, n) at B[k*rs + n*cs]) into panels of NR columns, K rows each, zero-padded at the right edge. */
@@ -176,6 +192,19 @@ void gm_gemm(int M, int N, int K, const float* A, int lda, int a_trans, const fl
              float* C, const float* bias, int relu, float* scratch) {
   pack_b(B, K, N, b_trans ? 1 : ldb, b_trans ? ldb : 1, scratch);
   gemm_packed(M, N, K, A, lda, a_trans, scratch, C, bias, relu, 0, scratch + packed_floats(K, N));
+}
+
+/*
+ * C[M×N] (+)= op(A)·op(B ⊙ mask): gm_gemm without its epilogue, with an optional mask (a pointer or 0) stored exactly
+ * as B is (same ldb, same transposition) and multiplied in while B is packed, and with accumulate = 1 adding the
+ * product to what C holds. The fused dense layer's kernels (src/wasm-dense.ts) use it for each term of
+ * y = Σ x_t·(W_t ⊙ M_t) and for the input gradient dz·(W ⊙ M)ᵀ.
+ */
+EXPORT(gm_gemm_masked)
+void gm_gemm_masked(int M, int N, int K, const float* A, int lda, int a_trans, const float* B, int ldb, int b_trans,
+                    const float* mask, float* C, int accumulate, float* scratch) {
+  pack_b_rows_masked(B, mask, K, N, b_trans ? 1 : ldb, b_trans ? ldb : 1, scratch, K, 0);
+  gemm_packed(M, N, K, A, lda, a_trans, scratch, C, 0, 0, accumulate, scratch + packed_floats(K, N));
 }
 
 static inline float lane_sum(v128_t v) {
@@ -1287,5 +1316,146 @@ void gm_adam(int n, const float* p, const float* m, const float* v, const float*
     m_out[i] = mi;
     v_out[i] = vi;
     p_out[i] = step * neg_lr + p[i];
+  }
+}
+
+/*
+ * The fused dense layer's activations, by code (src/wasm-dense.ts holds the same table): 0 linear, 1 relu, 2 elu,
+ * 3 tanh, 4 sigmoid, 5 softplus.
+ */
+static inline v128_t activate4(v128_t x, int act) {
+  const v128_t zero = wasm_f32x4_splat(0.f), one = wasm_f32x4_splat(1.f);
+  switch (act) {
+    case 1: /* max(x, 0), NaN kept */
+      return wasm_v128_bitselect(zero, x, wasm_f32x4_lt(x, zero));
+    case 2: /* x > 0 ? x : e^x − 1 */
+      return wasm_v128_bitselect(x, wasm_f32x4_sub(exp_any(wasm_f32x4_pmin(x, zero)), one), wasm_f32x4_gt(x, zero));
+    case 3:
+      return tanh4(x);
+    case 4: /* 1 / (1 + e^−x) */
+      return wasm_f32x4_div(one, wasm_f32x4_add(one, exp_any(wasm_f32x4_neg(x))));
+    case 5:
+      return softplus4(x);
+    default:
+      return x;
+  }
+}
+
+/* y[rows×cols] = act(x + bias) (bias: cols floats or 0; y may be x). */
+EXPORT(gm_bias_activation)
+void gm_bias_activation(int rows, int cols, const float* x, const float* bias, int act, float* y) {
+  for (int i = 0; i < rows; i++) {
+    const float* xr = x + (size_t)i * cols;
+    float* yr = y + (size_t)i * cols;
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      v128_t v = wasm_v128_load(xr + j);
+      if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + j));
+      wasm_v128_store(yr + j, activate4(v, act));
+    }
+    if (j < cols) {
+      v128_t v = load_row4(xr + j, cols - j);
+      if (bias) v = wasm_f32x4_add(v, load_row4(bias + j, cols - j));
+      store4(yr + j, activate4(v, act), cols - j);
+    }
+  }
+}
+
+/*
+ * dx = dy · act′ expressed through the activation's output y (n floats; dx may be dy): relu y > 0; elu 1 where y > 0,
+ * else y + 1; tanh 1 − y²; sigmoid y·(1 − y); softplus σ(x) = 1 − e^−y, as −expm1(−y) ≈ y·(1 − y/2) below 2⁻¹² so that
+ * it keeps its digits when y is tiny.
+ */
+EXPORT(gm_activation_grad)
+void gm_activation_grad(int n, const float* dy, const float* y, int act, float* dx) {
+  const v128_t zero = wasm_f32x4_splat(0.f), one = wasm_f32x4_splat(1.f), half = wasm_f32x4_splat(0.5f);
+  for (int i = 0; i < n; i += 4) {
+    const int m = n - i < 4 ? n - i : 4;
+    const v128_t d = load_row4(dy + i, m), v = load_row4(y + i, m);
+    v128_t g;
+    switch (act) {
+      case 1:
+        g = wasm_v128_and(d, wasm_f32x4_gt(v, zero));
+        break;
+      case 2:
+        g = wasm_v128_bitselect(d, wasm_f32x4_mul(d, wasm_f32x4_add(v, one)), wasm_f32x4_gt(v, zero));
+        break;
+      case 3:
+        g = wasm_f32x4_mul(d, wasm_f32x4_sub(one, wasm_f32x4_mul(v, v)));
+        break;
+      case 4:
+        g = wasm_f32x4_mul(d, wasm_f32x4_mul(v, wasm_f32x4_sub(one, v)));
+        break;
+      case 5: {
+        const v128_t big = wasm_f32x4_sub(one, exp_any(wasm_f32x4_neg(v)));
+        const v128_t small = wasm_f32x4_mul(v, wasm_f32x4_sub(one, wasm_f32x4_mul(v, half)));
+        g = wasm_f32x4_mul(d, wasm_v128_bitselect(small, big, wasm_f32x4_lt(v, wasm_f32x4_splat(2.44140625e-4f))));
+        break;
+      }
+      default:
+        g = d;
+    }
+    store4(dx + i, g, m);
+  }
+}
+
+/* out = a ⊙ b (n floats; out may be a or b). */
+EXPORT(gm_mul)
+void gm_mul(int n, const float* a, const float* b, float* out) {
+  for (int i = 0; i < n; i += 4) {
+    const int m = n - i < 4 ? n - i : 4;
+    store4(out + i, wasm_f32x4_mul(load_row4(a + i, m), load_row4(b + i, m)), m);
+  }
+}
+
+/*
+ * An IAF step's gated update (@gm/core gatedUpdate), rows × L: from z0 and ms = [m ‖ s] (row stride 2L),
+ * z = m + σ(s)·(z0 − m) and log_gate[row] = Σ_j log σ(s_j) = −Σ_j softplus(−s_j).
+ */
+EXPORT(gm_gated_update)
+void gm_gated_update(int rows, int L, const float* z0, const float* ms, float* z, float* log_gate) {
+  const v128_t one = wasm_f32x4_splat(1.f);
+  for (int r = 0; r < rows; r++) {
+    const float* zr = z0 + (size_t)r * L;
+    const float* mr = ms + (size_t)r * 2 * L;
+    const float* sr = mr + L;
+    float* out = z + (size_t)r * L;
+    v128_t acc = wasm_f32x4_splat(0.f);
+    for (int j = 0; j < L; j += 4) {
+      const int n = L - j < 4 ? L - j : 4;
+      const v128_t m = load_row4(mr + j, n), s = load_row4(sr + j, n), zv = load_row4(zr + j, n);
+      const v128_t sigma = wasm_f32x4_div(one, wasm_f32x4_add(one, exp_any(wasm_f32x4_neg(s))));
+      store4(out + j, wasm_f32x4_add(m, wasm_f32x4_mul(sigma, wasm_f32x4_sub(zv, m))), n);
+      /* lanes past n hold s = 0, whose softplus(−0) = log 2 must not be added */
+      v128_t sp = softplus4(wasm_f32x4_neg(s));
+      if (n < 4) sp = wasm_v128_and(sp, wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(n)));
+      acc = wasm_f32x4_sub(acc, sp);
+    }
+    log_gate[r] = lane_sum(acc);
+  }
+}
+
+/*
+ * The gated update's gradient: from dz [rows × L], d_log_gate [rows], z0 and ms, with σ = σ(s) and 1 − σ = σ(−s),
+ * dz0 = dz·σ; dm = dz·(1 − σ); ds = (dz·(z0 − m)·σ + d_log_gate)·(1 − σ). dms has ms's layout [dm ‖ ds].
+ */
+EXPORT(gm_gated_update_grad)
+void gm_gated_update_grad(int rows, int L, const float* dz, const float* d_log_gate, const float* z0, const float* ms,
+                          float* dz0, float* dms) {
+  const v128_t one = wasm_f32x4_splat(1.f);
+  for (int r = 0; r < rows; r++) {
+    const size_t at = (size_t)r * L, at2 = (size_t)r * 2 * L;
+    const v128_t dl = wasm_f32x4_splat(d_log_gate[r]);
+    for (int j = 0; j < L; j += 4) {
+      const int n = L - j < 4 ? L - j : 4;
+      const v128_t m = load_row4(ms + at2 + j, n), s = load_row4(ms + at2 + L + j, n);
+      const v128_t d = load_row4(dz + at + j, n), zv = load_row4(z0 + at + j, n);
+      const v128_t sigma = wasm_f32x4_div(one, wasm_f32x4_add(one, exp_any(wasm_f32x4_neg(s))));
+      const v128_t rest = wasm_f32x4_div(one, wasm_f32x4_add(one, exp_any(s)));
+      store4(dz0 + at + j, wasm_f32x4_mul(d, sigma), n);
+      store4(dms + at2 + j, wasm_f32x4_mul(d, rest), n);
+      const v128_t inner = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(d, wasm_f32x4_sub(zv, m)), sigma), dl);
+      store4(dms + at2 + L + j, wasm_f32x4_mul(inner, rest), n);
+    }
   }
 }

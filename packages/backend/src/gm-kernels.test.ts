@@ -205,6 +205,49 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     const handed = [x, dy, exp, tanh, soft, grad].map((at) => [at, size * 4] as [number, number]);
     expect(untouchedOutside(handed)).toBe(0);
   });
+
+  it("the fused layers' kernels (masked GEMM, bias + activation, activation gradient, product, IAF gated update) write only their outputs", async () => {
+    const { kernels, alloc, fill, read, untouchedOutside } = await heap();
+    const [m, k, n] = [6, 5, 11]; // ragged against the tile and the 4-float vectors
+    const aValues = random(m * k, 1);
+    const bValues = random(k * n, 2);
+    const maskValues = random(k * n, 3).map((v) => (v > 0 ? 1 : 0));
+    const [a, b, mask, c, bias, y, dy, dx, prod] = [m * k, k * n, k * n, m * n, n, m * n, m * n, m * n, k * n].map(alloc) as number[];
+    const scratchFloats = Math.max(kernels.gm_gemm_scratch_floats(k, n), kernels.gm_gemm_scratch_floats(n, k));
+    const scratch = alloc(scratchFloats);
+    fill(a as number, aValues);
+    fill(b as number, bValues);
+    fill(mask as number, maskValues);
+    fill(bias as number, random(n, 4));
+    fill(dy as number, random(m * n, 5));
+    // C = A·(B ⊙ mask), then C += A·(B ⊙ mask) again: twice the masked product
+    kernels.gm_gemm_masked(m, n, k, a as number, k, 0, b as number, n, 0, mask as number, c as number, 0, scratch);
+    kernels.gm_gemm_masked(m, n, k, a as number, k, 0, b as number, n, 0, mask as number, c as number, 1, scratch);
+    const got = read(c as number, m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let l = 0; l < k; l++) sum += (aValues[i * k + l] as number) * (bValues[l * n + j] as number) * (maskValues[l * n + j] as number);
+        expect(got[i * n + j]).toBeCloseTo(2 * sum, 5);
+      }
+    }
+    for (let act = 0; act < 6; act++) {
+      kernels.gm_bias_activation(m, n, c as number, bias as number, act, y as number);
+      kernels.gm_activation_grad(m * n, dy as number, y as number, act, dx as number);
+    }
+    kernels.gm_mul(k * n, b as number, mask as number, prod as number);
+    expect(read(prod as number, k * n)).toEqual(bValues.map((v, i) => Math.fround(v) * (maskValues[i] as number)));
+    // the IAF gated update over L = 5 latents (ms = [m ‖ s], 10 per row) and its gradient
+    const L = 5;
+    const [z0, ms, z, logGate, dz0, dms] = [m * L, m * 2 * L, m * L, m, m * L, m * 2 * L].map(alloc) as number[];
+    fill(z0 as number, random(m * L, 6));
+    fill(ms as number, random(m * 2 * L, 7).map((v) => 8 * v));
+    kernels.gm_gated_update(m, L, z0 as number, ms as number, z as number, logGate as number);
+    kernels.gm_gated_update_grad(m, L, dy as number, bias as number, z0 as number, ms as number, dz0 as number, dms as number);
+    const sizes = [m * k, k * n, k * n, m * n, n, m * n, m * n, m * n, k * n, m * L, m * 2 * L, m * L, m, m * L, m * 2 * L];
+    const handed = [a, b, mask, c, bias, y, dy, dx, prod, z0, ms, z, logGate, dz0, dms].map((at, i) => [at as number, (sizes[i] as number) * 4] as [number, number]);
+    expect(untouchedOutside([...handed, [scratch, scratchFloats * 4]])).toBe(0);
+  });
 });
 
 describe('gmAdam', () => {

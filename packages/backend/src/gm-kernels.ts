@@ -49,6 +49,31 @@ export interface GmKernelExports {
     relu: number,
     scratch: number,
   ): void;
+  /** gm_gemm without bias or activation, with an optional mask stored as B is (0: none) and accumulate (1: C += ·). */
+  gm_gemm_masked(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    aTrans: number,
+    b: number,
+    ldb: number,
+    bTrans: number,
+    mask: number,
+    c: number,
+    accumulate: number,
+    scratch: number,
+  ): void;
+  /** y = act(x + bias) over rows × cols (bias pointer or 0; activation codes of @gm/core/ops' FUSED_DENSE_ACTIVATIONS). */
+  gm_bias_activation(rows: number, cols: number, x: number, bias: number, activation: number, y: number): void;
+  /** dx = dy · act′ from the activation's output y. */
+  gm_activation_grad(n: number, dy: number, y: number, activation: number, dx: number): void;
+  gm_mul(n: number, a: number, b: number, out: number): void;
+  /** An IAF step's gated update: z = m + σ(s)(z0 − m), logGate = Σ log σ(s) per row (ms = [m ‖ s], 2L per row). */
+  gm_gated_update(rows: number, L: number, z0: number, ms: number, z: number, logGate: number): void;
+  /** Its gradient: dz0 and dms = [dm ‖ ds] from dz, dLogGate, z0, ms. */
+  gm_gated_update_grad(rows: number, L: number, dz: number, dLogGate: number, z0: number, ms: number, dz0: number, dms: number): void;
   gm_conv2d_filter_grad_scratch_floats(fh: number, fw: number, c: number, co: number): number;
   /** dw (in the filter position) from x and dy. */
   gm_conv2d_filter_grad: ConvKernel;

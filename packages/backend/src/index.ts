@@ -35,3 +35,5 @@ export { installWasmMaxPoolGrad, uninstallWasmMaxPoolGrad, maxPoolGradInto } fro
 export { installWasmConvKernels, uninstallWasmConvKernels } from './wasm-conv';
 export { installWasmSum, uninstallWasmSum } from './wasm-sum';
 export { installWasmUnaryKernels, uninstallWasmUnaryKernels } from './wasm-unary';
+export { installWasmDense, uninstallWasmDense } from './wasm-dense';
+export { installWasmGatedUpdate, uninstallWasmGatedUpdate } from './wasm-gated-update';

@@ -10,6 +10,8 @@ import { installWasmConcat } from './wasm-concat';
 import { installWasmMaxPoolGrad } from './wasm-maxpool-grad';
 import { installWasmUnaryKernels } from './wasm-unary';
 import { installWasmSum } from './wasm-sum';
+import { installWasmDense } from './wasm-dense';
+import { installWasmGatedUpdate } from './wasm-gated-update';
 import { installReductionGradients } from './reduction-gradients';
 import { installReluGradient } from './relu-gradient';
 import { installSharedSavedTensors } from './shared-saved-tensors';
@@ -226,6 +228,10 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     installSharedSavedTensors();
     installInPlaceWasmSlice();
     installWasmConcat();
+    // @gm/core/ops' fusedDense and gatedUpdate as one dispatch each (on tfjs-wasm's kernels or JavaScript where gm's
+    // are not bound).
+    installWasmDense();
+    installWasmGatedUpdate();
     // Without gm's kernels bound, the MatMul overrides fall back to explicit transposes + XNNPACK.
     const relaxedSimd = options.relaxedSimd ?? env.GM_RELAXED_SIMD !== '0';
     const status = await prepareGmKernels(tf.backend(), { relaxedSimd });

@@ -32,7 +32,7 @@ export type DataErrorCode =
   | 'MISSING_DEPENDENCY';
 
 /**
- * Every bad-input error from @gm/data (a {@link @gm/core!GmError}). The message always starts with the file (path, URL or
+ * Every bad-input error from @gm/data (a {@link @gm/core!"packages/core/src".GmError | GmError}). The message always starts with the file (path, URL or
  * archive entry) and says what was expected and what was found; `file` and `code` carry the same facts for programs.
  */
 export class DataError extends GmError {

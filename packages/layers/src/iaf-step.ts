@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { GmError, type Bijector, type BijectorOptions, type PortableOp } from '@gm/core';
+import { gatedUpdate } from '@gm/core/ops';
 import type { MaskedDense } from './masked-dense';
 import { portableDenseColumns } from './portable';
 
@@ -50,27 +51,28 @@ export class GatedIafStep implements Bijector {
     });
   }
 
-  private made(z: Tensor, context: Tensor | undefined): { m: Tensor; s: Tensor } {
+  /** The MADE's output [m ‖ s] for z. */
+  private madeOutput(z: Tensor, context: Tensor | undefined): Tensor {
     const inputs = (h: Tensor) => (context === undefined ? h : [h, context]);
     let h: Tensor = z;
     for (const layer of this.hidden) h = layer.apply(inputs(h)) as Tensor;
-    const [m, s] = tf.split(this.out.apply(inputs(h)) as Tensor, [this.latentDim, this.latentDim], 1) as [Tensor, Tensor];
+    return this.out.apply(inputs(h)) as Tensor;
+  }
+
+  private made(z: Tensor, context: Tensor | undefined): { m: Tensor; s: Tensor } {
+    const [m, s] = tf.split(this.madeOutput(z, context), [this.latentDim, this.latentDim], 1) as [Tensor, Tensor];
     return { m, s };
   }
 
-  /** Σ log sigmoid(s) per example, stably: −softplus(−s). */
-  private static logGate(s: Tensor): Tensor {
-    return tf.sum(tf.neg(tf.softplus(tf.neg(s))), 1);
-  }
-
   /**
-   * z₀ → z (the fast direction): `z = σ ⊙ z₀ + (1 − σ) ⊙ m`, computed as `m + σ ⊙ (z₀ − m)` (four kernels instead of
-   * five, and the formula of {@link GatedIafStep.portableOps}); log-det Σ log σ.
+   * z₀ → z (the fast direction): `z = σ ⊙ z₀ + (1 − σ) ⊙ m`, computed as `m + σ ⊙ (z₀ − m)` (the formula of
+   * {@link GatedIafStep.portableOps}) by @gm/core/ops' `gatedUpdate` (one kernel each way where the backend has it);
+   * log-det Σ log σ.
    */
   inverse(z0: Tensor, options?: BijectorOptions): { x: Tensor; logDet: Tensor } {
     return tf.tidy(() => {
-      const { m, s } = this.made(z0, options?.context);
-      return { x: tf.add(m, tf.mul(tf.sigmoid(s), tf.sub(z0, m))), logDet: GatedIafStep.logGate(s) };
+      const { z, logGate } = gatedUpdate(z0, this.madeOutput(z0, options?.context));
+      return { x: z, logDet: logGate };
     });
   }
 
@@ -94,8 +96,9 @@ export class GatedIafStep implements Bijector {
         }
       }
       const y = tf.tensor2d(z0, [n, L]);
-      const { s } = this.made(y, options?.context);
-      return { y, logDet: tf.neg(GatedIafStep.logGate(s)) };
+      // log-det of z → z₀ is −Σ log σ(s) at z₀ (the gated update's own log-gate; its z output is z again)
+      const { logGate } = gatedUpdate(y, this.madeOutput(y, options?.context));
+      return { y, logDet: tf.neg(logGate) };
     });
   }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, serialization } from '@tensorflow/tfjs-core';
 import { layers } from '@tensorflow/tfjs-layers';
 import { checkPositiveInt, GmError, type PortableOp } from '@gm/core';
+import { fusedDense, FUSED_DENSE_ACTIVATIONS, type DenseTerm, type FusedDenseActivation } from '@gm/core/ops';
 import { portableActivation } from './portable-activation';
 import type { LayerVariable } from '@tensorflow/tfjs-layers';
 import { madeDegrees, maskFromDegrees, outputDegrees, type Ordering } from './made';
@@ -225,19 +226,21 @@ export class MaskedDense extends layers.Layer {
       if (list.length !== widths.length) {
         throw new Error(`MaskedDense "${this.name}": expected inputs [${this.inputNames()}]; got ${list.length} tensor(s)`);
       }
-      const h = list[0] as Tensor;
-      // The mask multiplies the kernel (not the output): masked weights then get exactly zero gradient.
-      let y = tf.matMul(h, tf.mul((this.kernel as LayerVariable).read(), (this.mask as LayerVariable).read()));
+      // The mask multiplies the kernel (not the output): masked weights then get exactly zero gradient. One fused
+      // op for the whole layer (terms, bias, activation): one dispatch forward and one per gradient where the backend
+      // has the kernels (gm's wasm), the same tfjs ops as before elsewhere.
+      const terms: DenseTerm[] = [{ x: list[0] as Tensor, kernel: (this.kernel as LayerVariable).read(), mask: (this.mask as LayerVariable).read() }];
       let next = 1;
       if (this.directKernel !== undefined && this.directMask !== undefined) {
-        const x = list[next++] as Tensor;
-        y = tf.add(y, tf.matMul(x, tf.mul(this.directKernel.read(), this.directMask.read())));
+        terms.push({ x: list[next++] as Tensor, kernel: this.directKernel.read(), mask: this.directMask.read() });
       }
-      if (this.contextKernel !== undefined) {
-        y = tf.add(y, tf.matMul(list[next] as Tensor, this.contextKernel.read()));
-      }
-      if (this.bias !== undefined) y = tf.add(y, this.bias.read());
-      return activate(this.activation, y);
+      if (this.contextKernel !== undefined) terms.push({ x: list[next] as Tensor, kernel: this.contextKernel.read() });
+      const fusable = (FUSED_DENSE_ACTIVATIONS as readonly string[]).includes(this.activation);
+      const y = fusedDense(terms, {
+        ...(this.bias === undefined ? {} : { bias: this.bias.read() }),
+        activation: fusable ? (this.activation as FusedDenseActivation) : 'linear',
+      });
+      return fusable ? y : activate(this.activation, y);
     });
   }
 

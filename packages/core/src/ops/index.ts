@@ -1,0 +1,24 @@
+/**
+ * @gm/core/ops — gm's fused ops: a whole dense layer (`fusedDense`) and an IAF step's gated update (`gatedUpdate`) as
+ * one kernel each way where a backend registers them (@gm/backend on wasm), the same tfjs ops elsewhere. The kernel
+ * names, inputs and gradients are defined here, once, for the layers that call the ops and the backends that
+ * implement them. A subpath of its own: unlike the main entry it imports `@tensorflow/tfjs-core` at run time.
+ */
+export {
+  fusedDense,
+  composedDense,
+  fusedDenseLayout,
+  fusedDenseActivationCode,
+  fusedDenseGradConfig,
+  FUSED_DENSE_KERNEL,
+  FUSED_DENSE_INPUT_GRAD_KERNEL,
+  FUSED_DENSE_WEIGHT_GRAD_KERNEL,
+  FUSED_DENSE_ACTIVATION_GRAD_KERNEL,
+  FUSED_DENSE_ACTIVATIONS,
+  type DenseTerm,
+  type FusedDenseOptions,
+  type FusedDenseAttrs,
+  type FusedDenseSlot,
+  type FusedDenseActivation,
+} from './fused-dense.js';
+export { gatedUpdate, composedGatedUpdate, gatedUpdateGradConfig, GATED_UPDATE_KERNEL, GATED_UPDATE_GRAD_KERNEL } from './gated-update.js';
