@@ -2,7 +2,7 @@
  * Replacing one of the tfjs wasm backend's kernels with gm's, keeping the stock kernel to delegate to (for inputs
  * gm's kernel does not handle) and to restore (tests compare against it).
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import { getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, type GradConfig, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 
 export interface WasmKernelOverride {
   /** Registers the override (idempotent). False when the wasm backend package is not loaded. */
@@ -36,6 +36,27 @@ export function wasmKernelOverride(name: string, make: (stock: KernelConfig | un
         if (stock !== undefined) registerKernel(stock);
       }
       override = undefined;
+    },
+  };
+}
+
+/**
+ * Kernels gm adds to wasm (tfjs has none of these names) with the gradients that call them: the fused ops of
+ * @gm/core/ops. `install` registers what is missing (idempotent; false when the wasm backend package is not loaded),
+ * `uninstall` removes the kernels (the ops then run as tfjs ops; the gradients stay, unused).
+ */
+export function wasmKernelSet(kernels: Record<string, KernelFunc>, gradients: GradConfig[]): WasmKernelOverride {
+  return {
+    install() {
+      if (getKernel('Identity', 'wasm') === undefined) return false;
+      for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
+        if (getKernel(kernelName, 'wasm') === undefined) registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+      }
+      for (const g of gradients) if (getGradient(g.kernelName) !== g) registerGradient(g);
+      return true;
+    },
+    uninstall() {
+      for (const kernelName of Object.keys(kernels)) if (getKernel(kernelName, 'wasm') !== undefined) unregisterKernel(kernelName, 'wasm');
     },
   };
 }

@@ -10,11 +10,7 @@
  * the activation), so `fusedDense` never depends on which wasm build runs.
  */
 import {
-  getGradient,
-  registerGradient,
-  registerKernel,
   getKernel,
-  unregisterKernel,
   util,
   type KernelFunc,
   type NamedAttrMap,
@@ -32,6 +28,7 @@ import {
   type FusedDenseAttrs,
 } from '@gm/core/ops';
 import { gmKernelsFor, withScratch, type GmKernelExports, type WasmBackendHeap } from './gm-kernels';
+import { wasmKernelSet } from './kernel-override';
 
 const WASM = 'wasm';
 type KernelArgs = Parameters<KernelFunc>[0];
@@ -203,27 +200,18 @@ function activationGrad(args: KernelArgs): TensorInfo {
   return dx;
 }
 
-const KERNELS: Record<string, KernelFunc> = {
-  [FUSED_DENSE_KERNEL]: forward as KernelFunc,
-  [FUSED_DENSE_INPUT_GRAD_KERNEL]: inputGrad as KernelFunc,
-  [FUSED_DENSE_WEIGHT_GRAD_KERNEL]: weightGrad as KernelFunc,
-  [FUSED_DENSE_ACTIVATION_GRAD_KERNEL]: activationGrad as KernelFunc,
-};
+const kernelSet = wasmKernelSet(
+  {
+    [FUSED_DENSE_KERNEL]: forward as KernelFunc,
+    [FUSED_DENSE_INPUT_GRAD_KERNEL]: inputGrad as KernelFunc,
+    [FUSED_DENSE_WEIGHT_GRAD_KERNEL]: weightGrad as KernelFunc,
+    [FUSED_DENSE_ACTIVATION_GRAD_KERNEL]: activationGrad as KernelFunc,
+  },
+  [fusedDenseGradConfig],
+);
 
-/**
- * Registers the fused dense kernels on wasm and the fused layer's gradient (idempotent). Returns false when the wasm
- * backend package is not loaded.
- */
-export function installWasmDense(): boolean {
-  if (getKernel('Identity', WASM) === undefined) return false;
-  for (const [kernelName, kernelFunc] of Object.entries(KERNELS)) {
-    if (getKernel(kernelName, WASM) === undefined) registerKernel({ kernelName, backendName: WASM, kernelFunc });
-  }
-  if (getGradient(FUSED_DENSE_KERNEL) !== fusedDenseGradConfig) registerGradient(fusedDenseGradConfig);
-  return true;
-}
+/** Registers the fused dense kernels on wasm and the fused layer's gradient (idempotent). False without tfjs-wasm. */
+export const installWasmDense = (): boolean => kernelSet.install();
 
 /** Removes the fused dense kernels from wasm (tests compare against the composed layer). */
-export function uninstallWasmDense(): void {
-  for (const kernelName of Object.keys(KERNELS)) if (getKernel(kernelName, WASM) !== undefined) unregisterKernel(kernelName, WASM);
-}
+export const uninstallWasmDense = (): void => kernelSet.uninstall();

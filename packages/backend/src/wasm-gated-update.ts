@@ -3,11 +3,11 @@
  * backward (both input gradients at once), by native/gm_kernels.c's `gm_gated_update` / `gm_gated_update_grad`.
  * Without gm's kernels bound the same formulas run in JavaScript over the heap.
  */
-import { getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { GATED_UPDATE_GRAD_KERNEL, GATED_UPDATE_KERNEL, gatedUpdateGradConfig } from '@gm/core/ops';
 import { gmKernelsFor, type WasmBackendHeap } from './gm-kernels';
+import { wasmKernelSet } from './kernel-override';
 
-const WASM = 'wasm';
 type KernelArgs = Parameters<KernelFunc>[0];
 
 interface Heap extends WasmBackendHeap {
@@ -73,22 +73,13 @@ function backward(args: KernelArgs): TensorInfo[] {
   return [dz0, dms];
 }
 
-const KERNELS: Record<string, KernelFunc> = {
-  [GATED_UPDATE_KERNEL]: forward as unknown as KernelFunc,
-  [GATED_UPDATE_GRAD_KERNEL]: backward as unknown as KernelFunc,
-};
+const kernelSet = wasmKernelSet(
+  { [GATED_UPDATE_KERNEL]: forward as unknown as KernelFunc, [GATED_UPDATE_GRAD_KERNEL]: backward as unknown as KernelFunc },
+  [gatedUpdateGradConfig],
+);
 
 /** Registers the gated update's kernels on wasm and its gradient (idempotent). False when tfjs-wasm is not loaded. */
-export function installWasmGatedUpdate(): boolean {
-  if (getKernel('Identity', WASM) === undefined) return false;
-  for (const [kernelName, kernelFunc] of Object.entries(KERNELS)) {
-    if (getKernel(kernelName, WASM) === undefined) registerKernel({ kernelName, backendName: WASM, kernelFunc });
-  }
-  if (getGradient(GATED_UPDATE_KERNEL) !== gatedUpdateGradConfig) registerGradient(gatedUpdateGradConfig);
-  return true;
-}
+export const installWasmGatedUpdate = (): boolean => kernelSet.install();
 
 /** Removes the gated update's kernels from wasm (tests compare against the composed op). */
-export function uninstallWasmGatedUpdate(): void {
-  for (const kernelName of Object.keys(KERNELS)) if (getKernel(kernelName, WASM) !== undefined) unregisterKernel(kernelName, WASM);
-}
+export const uninstallWasmGatedUpdate = (): void => kernelSet.uninstall();
