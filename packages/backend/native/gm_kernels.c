@@ -1459,3 +1459,50 @@ void gm_gated_update_grad(int rows, int L, const float* dz, const float* d_log_g
     }
   }
 }
+
+/*
+ * Bernoulli log-likelihood by logits (@gm/core/ops bernoulliLogProb), rows × n (n = the event's size):
+ * out[row] = Σ_j x_j·ℓ_j − softplus(ℓ_j).
+ */
+EXPORT(gm_bernoulli_log_prob)
+void gm_bernoulli_log_prob(int rows, int n, const float* logits, const float* x, float* out) {
+  for (int r = 0; r < rows; r++) {
+    const float* l = logits + (size_t)r * n;
+    const float* xr = x + (size_t)r * n;
+    v128_t acc0 = wasm_f32x4_splat(0.f), acc1 = acc0;
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+      const v128_t l0 = wasm_v128_load(l + j), l1 = wasm_v128_load(l + j + 4);
+      acc0 = wasm_f32x4_add(acc0, wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j), l0), softplus4(l0)));
+      acc1 = wasm_f32x4_add(acc1, wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j + 4), l1), softplus4(l1)));
+    }
+    float s = lane_sum(wasm_f32x4_add(acc0, acc1));
+    for (; j < n; j += 4) {
+      const int m = n - j < 4 ? n - j : 4;
+      const v128_t lv = load_row4(l + j, m);
+      v128_t t = wasm_f32x4_sub(wasm_f32x4_mul(load_row4(xr + j, m), lv), softplus4(lv));
+      /* lanes past m hold ℓ = 0, whose softplus = log 2 must not be added */
+      t = wasm_v128_and(t, wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(m)));
+      s += lane_sum(t);
+    }
+    out[r] = s;
+  }
+}
+
+/* Its gradient: d_logits = dy[row]·(x − σ(ℓ)), dx = dy[row]·ℓ. */
+EXPORT(gm_bernoulli_log_prob_grad)
+void gm_bernoulli_log_prob_grad(int rows, int n, const float* dy, const float* logits, const float* x, float* d_logits,
+                                float* dx) {
+  const v128_t one = wasm_f32x4_splat(1.f);
+  for (int r = 0; r < rows; r++) {
+    const size_t at = (size_t)r * n;
+    const v128_t d = wasm_f32x4_splat(dy[r]);
+    for (int j = 0; j < n; j += 4) {
+      const int m = n - j < 4 ? n - j : 4;
+      const v128_t lv = load_row4(logits + at + j, m), xv = load_row4(x + at + j, m);
+      const v128_t sigma = wasm_f32x4_div(one, wasm_f32x4_add(one, exp_any(wasm_f32x4_neg(lv))));
+      store4(d_logits + at + j, wasm_f32x4_mul(d, wasm_f32x4_sub(xv, sigma)), m);
+      store4(dx + at + j, wasm_f32x4_mul(d, lv), m);
+    }
+  }
+}

@@ -206,7 +206,7 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     expect(untouchedOutside(handed)).toBe(0);
   });
 
-  it("the fused layers' kernels (masked GEMM, bias + activation, activation gradient, product, IAF gated update) write only their outputs", async () => {
+  it("the fused layers' kernels (masked GEMM, bias + activation, activation gradient, product, IAF gated update, Bernoulli log-likelihood) write only their outputs", async () => {
     const { kernels, alloc, fill, read, untouchedOutside } = await heap();
     const [m, k, n] = [6, 5, 11]; // ragged against the tile and the 4-float vectors
     const aValues = random(m * k, 1);
@@ -244,8 +244,12 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     fill(ms as number, random(m * 2 * L, 7).map((v) => 8 * v));
     kernels.gm_gated_update(m, L, z0 as number, ms as number, z as number, logGate as number);
     kernels.gm_gated_update_grad(m, L, dy as number, bias as number, z0 as number, ms as number, dz0 as number, dms as number);
-    const sizes = [m * k, k * n, k * n, m * n, n, m * n, m * n, m * n, k * n, m * L, m * 2 * L, m * L, m, m * L, m * 2 * L];
-    const handed = [a, b, mask, c, bias, y, dy, dx, prod, z0, ms, z, logGate, dz0, dms].map((at, i) => [at as number, (sizes[i] as number) * 4] as [number, number]);
+    // the Bernoulli log-likelihood over rows of 11 (logits c, targets y) and its gradient
+    const [logp, dLogits, dTargets] = [m, m * n, m * n].map(alloc) as number[];
+    kernels.gm_bernoulli_log_prob(m, n, c as number, y as number, logp as number);
+    kernels.gm_bernoulli_log_prob_grad(m, n, bias as number, c as number, y as number, dLogits as number, dTargets as number);
+    const sizes = [m * k, k * n, k * n, m * n, n, m * n, m * n, m * n, k * n, m * L, m * 2 * L, m * L, m, m * L, m * 2 * L, m, m * n, m * n];
+    const handed = [a, b, mask, c, bias, y, dy, dx, prod, z0, ms, z, logGate, dz0, dms, logp, dLogits, dTargets].map((at, i) => [at as number, (sizes[i] as number) * 4] as [number, number]);
     expect(untouchedOutside([...handed, [scratch, scratchFloats * 4]])).toBe(0);
   });
 });

@@ -74,6 +74,10 @@ export interface GmKernelExports {
   gm_gated_update(rows: number, L: number, z0: number, ms: number, z: number, logGate: number): void;
   /** Its gradient: dz0 and dms = [dm ‖ ds] from dz, dLogGate, z0, ms. */
   gm_gated_update_grad(rows: number, L: number, dz: number, dLogGate: number, z0: number, ms: number, dz0: number, dms: number): void;
+  /** out[row] = Σ_j x·ℓ − softplus(ℓ) over rows × n. */
+  gm_bernoulli_log_prob(rows: number, n: number, logits: number, x: number, out: number): void;
+  /** dLogits = dy[row]·(x − σ(ℓ)), dx = dy[row]·ℓ. */
+  gm_bernoulli_log_prob_grad(rows: number, n: number, dy: number, logits: number, x: number, dLogits: number, dx: number): void;
   gm_conv2d_filter_grad_scratch_floats(fh: number, fw: number, c: number, co: number): number;
   /** dw (in the filter position) from x and dy. */
   gm_conv2d_filter_grad: ConvKernel;

@@ -37,3 +37,4 @@ export { installWasmSum, uninstallWasmSum } from './wasm-sum';
 export { installWasmUnaryKernels, uninstallWasmUnaryKernels } from './wasm-unary';
 export { installWasmDense, uninstallWasmDense } from './wasm-dense';
 export { installWasmGatedUpdate, uninstallWasmGatedUpdate } from './wasm-gated-update';
+export { installWasmBernoulli, uninstallWasmBernoulli } from './wasm-bernoulli';

@@ -1,8 +1,8 @@
 /**
- * @gm/core/ops — gm's fused ops: a whole dense layer (`fusedDense`) and an IAF step's gated update (`gatedUpdate`) as
- * one kernel each way where a backend registers them (@gm/backend on wasm), the same tfjs ops elsewhere. The kernel
- * names, inputs and gradients are defined here, once, for the layers that call the ops and the backends that
- * implement them. A subpath of its own: unlike the main entry it imports `@tensorflow/tfjs-core` at run time.
+ * @gm/core/ops — gm's fused ops: a whole dense layer (`fusedDense`), an IAF step's gated update (`gatedUpdate`) and a
+ * Bernoulli log-likelihood by logits (`bernoulliLogProb`), each one kernel each way where a backend registers them
+ * (@gm/backend on wasm), the same tfjs ops elsewhere. The kernel names, inputs and gradients are defined here, once,
+ * for the layers that call the ops and the backends that implement them. A subpath of its own: unlike the main entry it imports `@tensorflow/tfjs-core` at run time.
  */
 export {
   fusedDense,
@@ -21,4 +21,11 @@ export {
   type FusedDenseSlot,
   type FusedDenseActivation,
 } from './fused-dense.js';
+export {
+  bernoulliLogProb,
+  composedBernoulliLogProb,
+  bernoulliLogProbGradConfig,
+  BERNOULLI_LOG_PROB_KERNEL,
+  BERNOULLI_LOG_PROB_GRAD_KERNEL,
+} from './bernoulli-log-prob.js';
 export { gatedUpdate, composedGatedUpdate, gatedUpdateGradConfig, GATED_UPDATE_KERNEL, GATED_UPDATE_GRAD_KERNEL } from './gated-update.js';
