@@ -91,14 +91,15 @@ export function sha256Of(...parts) {
   return hash.digest('hex');
 }
 
-/** `export const NAME = '…' + '…';` holding the bytes as base64, preceded by a comment with their size and sha256. */
+/** `export const NAME = ['…', '…'].join('');` holding the bytes as base64, preceded by a comment with their size and sha256. */
 export function base64Constant(name, bytes) {
   const lines = Buffer.from(bytes).toString('base64').match(/.{1,112}/g) ?? [];
   return (
     `// ${bytes.length} bytes, sha256 ${sha256Of(bytes)}\n` +
-    `export const ${name} =\n` +
-    lines.map((line, i) => `  '${line}'${i === lines.length - 1 ? ';' : ' +'}`).join('\n') +
-    '\n'
+    // An array joined once, not a chain of + (a parser recurses once per +: ESLint's overflowed its stack at ~1,100).
+    `export const ${name} = [\n` +
+    lines.map((line) => `  '${line}',`).join('\n') +
+    `\n].join('');\n`
   );
 }
 
