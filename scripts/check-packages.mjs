@@ -84,6 +84,13 @@ const choice = await mods['@gm/backend'].initBackend();
 assert.equal(choice.backend, 'wasm');
 assert.equal(choice.fastMatMul, true);
 assert.equal(choice.gmKernels, true);
+// @gm/core's subpath of fused ops: one kernel on wasm, the same values as its tfjs-op form.
+const ops = await import('@gm/core/ops');
+{
+  const tf = await import('@tensorflow/tfjs-core');
+  const terms = [{ x: tf.tensor2d([[1, 2]]), kernel: tf.tensor2d([[1, -1], [2, 0.5]]), mask: tf.tensor2d([[1, 0], [1, 1]]) }];
+  assert.deepEqual(Array.from(ops.fusedDense(terms, { activation: 'elu' }).dataSync()), Array.from(ops.composedDense(terms, { activation: 'elu' }).dataSync()));
+}
 // Both cores from the installed tarballs: the worker file ships, finds the peers, and imports @gm/models' replica.
 await import('@tensorflow/tfjs-layers');
 const { createDataParallelTrainer } = await import('@gm/backend/data-parallel');
@@ -112,6 +119,7 @@ console.log('ESM consumer ok:', Object.keys(mods).join(', '), '— backend', cho
 const names = ${JSON.stringify(names)};
 for (const name of names) assert.ok(Object.keys(require(name)).length > 0, name + ' exports nothing');
 assert.equal(typeof require('@gm/backend/data-parallel').createDataParallelTrainer, 'function');
+assert.equal(typeof require('@gm/core/ops').fusedDense, 'function');
 require('@gm/backend').initBackend({ backend: 'cpu' }).then((c) => {
   assert.equal(c.backend, 'cpu');
   console.log('CJS consumer ok:', names.join(', '));
@@ -124,6 +132,8 @@ require('@gm/backend').initBackend({ backend: 'cpu' }).then((c) => {
     join(project, 'consumer.ts'),
     `import { initBackend, type BackendChoice } from '@gm/backend';
 import { createDataParallelTrainer, type DataParallelTrainer } from '@gm/backend/data-parallel';
+import { fusedDense, type DenseTerm } from '@gm/core/ops';
+export const dense = (terms: DenseTerm[]) => fusedDense(terms, { activation: 'relu' });
 export const makeTrainer: (batchSize: number) => Promise<DataParallelTrainer> = (batchSize) =>
   createDataParallelTrainer({ replica: { module: 'x', config: {} }, batchSize, optimizer: { name: 'adam', learningRate: 1e-3 } });
 ${names.map((n, i) => `import * as m${i} from '${n}';`).join('\n')}
