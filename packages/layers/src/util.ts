@@ -4,6 +4,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { initializers } from '@tensorflow/tfjs-layers';
 import type { layers } from '@tensorflow/tfjs-layers';
 import { checkBoolean, checkInteger } from '@gm/core';
+import { applyDenseActivation } from '@gm/core/ops';
 
 /** Constructor arguments every tfjs layer accepts (name, trainable, inputShape, batchInputShape, dtype, …). */
 export type BaseLayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
@@ -30,26 +31,11 @@ export function parseActivation(value: unknown, where: string): Activation {
   throw new Error(`${where}: activation must be one of ${ACTIVATIONS.join(', ')}; got ${JSON.stringify(value)}`);
 }
 
-/** Applies an activation (a no-op for 'linear', so no op is spent on it). */
+/** Applies an activation (a no-op for 'linear', so no op is spent on it); the fused layer's own set from @gm/core/ops. */
 export function activate(name: Activation, x: Tensor): Tensor {
-  switch (name) {
-    case 'linear':
-      return x;
-    case 'relu':
-      return tf.relu(x);
-    case 'sigmoid':
-      return tf.sigmoid(x);
-    case 'tanh':
-      return tf.tanh(x);
-    case 'selu':
-      return tf.selu(x);
-    case 'elu':
-      return tf.elu(x);
-    case 'softplus':
-      return tf.softplus(x);
-    case 'softmax':
-      return tf.softmax(x);
-  }
+  if (name === 'selu') return tf.selu(x);
+  if (name === 'softmax') return tf.softmax(x);
+  return applyDenseActivation(name, x);
 }
 
 /** An optional integer seed (undefined when absent); throws a GmError naming `where` otherwise. */

@@ -94,7 +94,8 @@ function checkShapes(terms: readonly DenseTerm[], bias: Tensor | undefined): voi
   }
 }
 
-function activate(activation: FusedDenseActivation, y: Tensor): Tensor {
+/** One of the fused layer's activations as a tfjs op ('linear' spends none). */
+export function applyDenseActivation(activation: FusedDenseActivation, y: Tensor): Tensor {
   switch (activation) {
     case 'linear':
       return y;
@@ -120,7 +121,7 @@ export function composedDense(terms: readonly DenseTerm[], options: FusedDenseOp
       y = y === undefined ? product : tf.add(y, product);
     }
     if (options.bias !== undefined) y = tf.add(y as Tensor, options.bias);
-    return activate(options.activation ?? 'linear', y as Tensor);
+    return applyDenseActivation(options.activation ?? 'linear', y as Tensor);
   });
 }
 

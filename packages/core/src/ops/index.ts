@@ -7,6 +7,7 @@
 export {
   fusedDense,
   composedDense,
+  applyDenseActivation,
   fusedDenseLayout,
   fusedDenseActivationCode,
   fusedDenseGradConfig,
