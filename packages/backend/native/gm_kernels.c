@@ -1399,6 +1399,15 @@ void gm_activation_grad(int n, const float* dy, const float* y, int act, float* 
   }
 }
 
+/* out = a + b (n floats; out may be a or b): summing data-parallel replicas' gradients. */
+EXPORT(gm_add)
+void gm_add(int n, const float* a, const float* b, float* out) {
+  for (int i = 0; i < n; i += 4) {
+    const int m = n - i < 4 ? n - i : 4;
+    store4(out + i, wasm_f32x4_add(load_row4(a + i, m), load_row4(b + i, m)), m);
+  }
+}
+
 /* out = a ⊙ b (n floats; out may be a or b). */
 EXPORT(gm_mul)
 void gm_mul(int n, const float* a, const float* b, float* out) {

@@ -237,6 +237,8 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     }
     kernels.gm_mul(k * n, b as number, mask as number, prod as number);
     expect(read(prod as number, k * n)).toEqual(bValues.map((v, i) => Math.fround(v) * (maskValues[i] as number)));
+    kernels.gm_add(k * n, b as number, mask as number, prod as number);
+    expect(read(prod as number, k * n)).toEqual(bValues.map((v, i) => Math.fround(Math.fround(v) + (maskValues[i] as number))));
     // the IAF gated update over L = 5 latents (ms = [m ‖ s], 10 per row) and its gradient
     const L = 5;
     const [z0, ms, z, logGate, dz0, dms] = [m * L, m * 2 * L, m * L, m, m * L, m * 2 * L].map(alloc) as number[];

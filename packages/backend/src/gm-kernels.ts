@@ -69,6 +69,8 @@ export interface GmKernelExports {
   gm_bias_activation(rows: number, cols: number, x: number, bias: number, activation: number, y: number): void;
   /** dx = dy · act′ from the activation's output y. */
   gm_activation_grad(n: number, dy: number, y: number, activation: number, dx: number): void;
+  /** out = a + b, element-wise (out may alias a or b). */
+  gm_add(n: number, a: number, b: number, out: number): void;
   gm_mul(n: number, a: number, b: number, out: number): void;
   /** An IAF step's gated update: z = m + σ(s)(z0 − m), logGate = Σ log σ(s) per row (ms = [m ‖ s], 2L per row). */
   gm_gated_update(rows: number, L: number, z0: number, ms: number, z: number, logGate: number): void;

@@ -6,7 +6,8 @@
  * shard/batch) on rows [start, end) of the batch — so the N gradients sum to the gradient of the batch mean —,
  * publishes the gradients of variables it does not own, and after a barrier adds the others' gradients of the
  * variables it owns and runs the optimizer on those alone (their Adam moments live only there); it then publishes
- * its variables' new values and, after a second barrier, loads everyone else's. Each variable has one writer, so
+ * its variables' new values and, after a second barrier, every replica loads them all. The optimizer works on flat
+ * buffers (./flat-optimizer.ts): one kernel call per step, however many variables a replica owns. Each variable has one writer, so
  * the replicas stay bit-identical. With gradient clipping the owners also exchange the sums of squares of their summed
  * gradients (a third barrier), so each knows the batch gradient's global norm and scales its own. 'replicated' mode:
  * every replica sums all N gradient slots in rank order and runs the whole update itself (also bit-identical, but the
@@ -15,26 +16,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamState } from '@gm/core';
-import { gmAdam, readAdamState, writeAdamState } from '../gm-adam';
+import { FlatOptimizer, type FlatOptimizerConfig } from './flat-optimizer';
 import type { Replica } from './replica';
 
-export interface DataParallelOptimizer {
-  name: 'adam' | 'sgd';
-  learningRate: number;
-  beta1?: number;
-  beta2?: number;
-  epsilon?: number;
+/** Adam or SGD as tf.train.adam / tf.train.sgd compute them (bit for bit), with optional clipping by global norm. */
+export interface DataParallelOptimizer extends FlatOptimizerConfig {
   /**
    * Clip the batch's gradient to this global norm before the update (as `fit`'s clipNorm: scaled by
    * clipNorm / max(norm, clipNorm)).
    */
   clipNorm?: number;
-}
-
-/** Adam is gmAdam (tf.train.adam bit for bit, fused on wasm). */
-export function createOptimizer(config: DataParallelOptimizer): tf.Optimizer {
-  if (config.name === 'sgd') return tf.train.sgd(config.learningRate);
-  return gmAdam(config.learningRate, config.beta1, config.beta2, config.epsilon);
 }
 
 /** Control words in the shared Int32Array. */
@@ -184,14 +175,21 @@ function heapView(t: tf.Tensor): Float32Array | undefined {
   return backend.typedArrayFromHeap({ shape: t.shape, dtype: t.dtype, dataId: t.dataId });
 }
 
-/** A tensor holding a copy of `view` (wasm copies into its heap at once; other backends may keep the array). */
+/**
+ * A tensor holding a copy of `view` (wasm copies into its heap at once; other backends may keep the array). `view`
+ * must not be on the wasm heap: the allocation may grow the heap and detach it.
+ */
 function tensorFrom(view: Float32Array, shape: number[]): tf.Tensor {
   return tf.tensor(tf.getBackend() === 'wasm' ? view : view.slice(), shape);
 }
 
+/** A tensor's values without a copy where the backend allows (read-only use). */
+function valuesOf(t: tf.Tensor): Float32Array {
+  return heapView(t) ?? (t.dataSync() as Float32Array);
+}
+
 export class ReplicaRunner {
   readonly ctrl: Int32Array;
-  readonly optimizer: tf.Optimizer;
   readonly paramCount: number;
   /** Owner rank of each variable ('sharded'). */
   readonly owners: number[];
@@ -211,9 +209,14 @@ export class ReplicaRunner {
   private readonly shard: [number, number];
   private readonly scale: number;
   private readonly shardInputs: Record<string, tf.Tensor>;
-  private readonly summed: tf.Tensor[];
   private readonly offsets: number[];
-  private readonly names: string[];
+  /** Indices of the variables this replica updates (all of them when replicated), in the optimizer's flat order. */
+  private readonly updated: number[];
+  /** Offset of each of them in the optimizer's flat buffers. */
+  private readonly flatOffsets: number[];
+  private readonly optimizer: FlatOptimizer;
+  /** 'replicated': the new values, out of the wasm heap, for the variables' tensors. */
+  private readonly staging: Float32Array;
 
   constructor(
     readonly replica: Replica,
@@ -238,20 +241,25 @@ export class ReplicaRunner {
     this.shardInputs = Object.fromEntries(
       layout.map((l) => [l.name, tf.keep(tf.tensor(new Float32Array(rows * l.exampleSize), [rows, ...l.exampleShape]))]),
     );
-    // Persistent summed-gradient tensors ('replicated' mode writes into their heap memory every step).
-    this.summed = setup.mode === 'replicated' ? replica.variables.map((v) => tf.keep(tf.zeros(v.shape))) : [];
     let offset = 0;
     this.offsets = replica.variables.map((v) => {
       const o = offset;
       offset += v.size;
       return o;
     });
-    this.names = replica.variables.map((v) => v.name);
-    this.optimizer = createOptimizer(setup.optimizer);
     this.owners = assignOwners(
       replica.variables.map((v) => v.size),
       replicas,
     );
+    this.updated = replica.variables.map((_, i) => i).filter((i) => setup.mode === 'replicated' || this.owners[i] === rank);
+    let flat = 0;
+    this.flatOffsets = this.updated.map((i) => {
+      const o = flat;
+      flat += (replica.variables[i] as tf.Variable).size;
+      return o;
+    });
+    this.optimizer = new FlatOptimizer(setup.optimizer, flat);
+    this.staging = new Float32Array(setup.mode === 'replicated' ? this.paramCount : 0);
   }
 
   /** One whole step of this replica; `seq` is the command's sequence number. */
@@ -259,7 +267,7 @@ export class ReplicaRunner {
     if (this.setup.mode === 'replicated') {
       this.computeGradients(step, false);
       this.barrier(gradientsToken(seq));
-      this.applySummed(step);
+      this.applySummed(step, seq);
     } else {
       this.stepSharded(step, seq);
     }
@@ -281,43 +289,66 @@ export class ReplicaRunner {
     };
     const { rank, replicas } = this.setup;
     const parity = step & 1;
-    const p = this.paramCount;
     const vars = this.replica.variables;
     const grads = this.computeGradients(step, true);
     lap('grads');
     this.barrier(gradientsToken(seq));
     lap('wait1');
-    tf.tidy(() => {
-      const list: Array<{ name: string; tensor: tf.Tensor }> = [];
-      vars.forEach((v, i) => {
-        if (this.owners[i] !== rank) return;
-        let g = grads[v.name] as tf.Tensor;
-        for (let r = 0; r < replicas; r++) {
-          if (r === rank) continue;
-          const o = (parity * replicas + r) * p + (this.offsets[i] as number);
-          g = tf.add(g, tensorFrom(this.grads.subarray(o, o + v.size), v.shape));
-        }
-        list.push({ name: v.name, tensor: g });
-      });
-      const clipNorm = this.setup.optimizer.clipNorm;
-      if (clipNorm !== undefined) this.clipOwned(list, clipNorm, parity, seq);
-      this.optimizer.applyGradients(list);
-    });
+    // The owned gradients: this replica's, then every other replica's in rank order.
+    const others = [...Array(replicas).keys()].filter((r) => r !== rank);
+    this.gatherGradients((i) => valuesOf(grads[(vars[i] as tf.Variable).name] as tf.Tensor), others, parity);
     tf.dispose(Object.values(grads));
+    const clipNorm = this.setup.optimizer.clipNorm;
+    if (clipNorm !== undefined) this.clip(clipNorm, parity, seq);
+    this.updateFlat();
     lap('update');
-    vars.forEach((v, i) => {
-      if (this.owners[i] !== rank) return;
-      this.exchange.set(heapView(v) ?? (v.dataSync() as Float32Array), this.offsets[i] as number);
+    const { params } = this.optimizer.views();
+    this.updated.forEach((i, k) => {
+      const q = this.flatOffsets[k] as number;
+      this.exchange.set(params.subarray(q, q + (vars[i] as tf.Variable).size), this.offsets[i] as number);
     });
     lap('exchange');
     this.barrier(doneToken(seq));
     lap('wait2');
-    vars.forEach((v, i) => {
-      if (this.owners[i] === rank) return;
-      const o = this.offsets[i] as number;
-      tf.tidy(() => v.assign(tensorFrom(this.exchange.subarray(o, o + v.size), v.shape)));
-    });
+    this.loadVariables(this.exchange, 0);
     lap('load');
+  }
+
+  /**
+   * The optimizer's gradient buffer ← the sum, over the updated variables, of `first(i)` and then of the gradient
+   * slots of `others` (ranks, in that order) at this step's parity: the same float32 additions in the same order on
+   * every path, so every owner's sum is reproducible.
+   */
+  private gatherGradients(first: (i: number) => Float32Array, others: number[], parity: number): void {
+    const { replicas } = this.setup;
+    const vars = this.replica.variables;
+    const { gradient } = this.optimizer.views();
+    this.updated.forEach((i, k) => gradient.set(first(i), this.flatOffsets[k] as number));
+    for (const r of others) {
+      const slot = (parity * replicas + r) * this.paramCount;
+      const { scratch } = this.optimizer.views();
+      this.updated.forEach((i, k) => {
+        const o = slot + (this.offsets[i] as number);
+        scratch.set(this.grads.subarray(o, o + (vars[i] as tf.Variable).size), this.flatOffsets[k] as number);
+      });
+      this.optimizer.addScratch();
+    }
+  }
+
+  /** The optimizer's step on the updated variables' current values (their tensors are not touched). */
+  private updateFlat(): void {
+    const vars = this.replica.variables;
+    const { params } = this.optimizer.views();
+    this.updated.forEach((i, k) => params.set(valuesOf(vars[i] as tf.Variable), this.flatOffsets[k] as number));
+    this.optimizer.apply();
+  }
+
+  /** Every variable ← its values at `base` + its offset in `source` (a shared or plain array, not the wasm heap). */
+  private loadVariables(source: Float32Array, base: number): void {
+    this.replica.variables.forEach((v, i) => {
+      const o = base + (this.offsets[i] as number);
+      tf.tidy(() => v.assign(tensorFrom(source.subarray(o, o + v.size), v.shape)));
+    });
   }
 
   /**
@@ -347,87 +378,46 @@ export class ReplicaRunner {
     return grads;
   }
 
-  /** Sums every replica's slot (rank order) into the persistent gradient tensors and applies the update. */
-  private applySummed(step: number): void {
+  /** Sums every replica's slot (rank order), updates every variable and loads the new values. */
+  private applySummed(step: number, seq: number): void {
     const { replicas } = this.setup;
     const parity = step & 1;
-    const p = this.paramCount;
-    const g = this.grads;
-    this.replica.variables.forEach((v, i) => {
-      const o = this.offsets[i] as number;
-      let t = this.summed[i] as tf.Tensor;
-      const heap = heapView(t);
-      const out = heap ?? new Float32Array(v.size);
-      const base = parity * replicas * p + o;
-      out.set(g.subarray(base, base + v.size));
-      for (let r = 1; r < replicas; r++) {
-        const b = base + r * p;
-        for (let k = 0; k < v.size; k++) out[k] = (out[k] as number) + (g[b + k] as number);
-      }
-      if (heap === undefined) {
-        t.dispose();
-        t = tf.keep(tf.tensor(out, v.shape));
-        this.summed[i] = t;
-      }
-    });
+    const slot0 = parity * replicas * this.paramCount;
+    const vars = this.replica.variables;
+    this.gatherGradients(
+      (i) => this.grads.subarray(slot0 + (this.offsets[i] as number), slot0 + (this.offsets[i] as number) + (vars[i] as tf.Variable).size),
+      [...Array(replicas).keys()].slice(1),
+      parity,
+    );
     const clipNorm = this.setup.optimizer.clipNorm;
-    if (clipNorm !== undefined) this.clipSummed(clipNorm);
-    this.optimizer.applyGradients(this.names.map((name, i) => ({ name, tensor: this.summed[i] as tf.Tensor })));
+    if (clipNorm !== undefined) this.clip(clipNorm, parity, seq);
+    this.updateFlat();
+    // Every variable is updated here, in variable order: the flat buffer is the parameter vector.
+    this.staging.set(this.optimizer.views().params);
+    this.loadVariables(this.staging, 0);
   }
 
   /**
-   * Scales the summed gradient to global norm ≤ clipNorm. Every replica sums the same slots in the same order, so
-   * every replica computes the same norm (in float64 here) and the same scaled gradient.
+   * Scales the summed gradient to global norm ≤ clipNorm (by clipNorm / norm, in float32). 'replicated': every replica
+   * sums the same slots in the same order, so each computes the same norm (float64) alone. 'sharded': each publishes
+   * the sum of squares of the gradients it owns and, after a barrier, adds all of them in rank order — again the same
+   * norm everywhere.
    */
-  private clipSummed(clipNorm: number): void {
-    const values = this.summed.map((t) => heapView(t as tf.Tensor) ?? ((t as tf.Tensor).dataSync() as Float32Array));
-    let squares = 0;
-    for (const v of values) for (let k = 0; k < v.length; k++) squares += (v[k] as number) * (v[k] as number);
-    const norm = Math.sqrt(squares);
-    if (!(norm > clipNorm)) return;
-    const factor = clipNorm / norm;
-    this.summed.forEach((t, i) => {
-      const heap = heapView(t as tf.Tensor);
-      if (heap !== undefined) {
-        for (let k = 0; k < heap.length; k++) heap[k] = (heap[k] as number) * factor;
-      } else {
-        const scaled = Float32Array.from(values[i] as Float32Array, (x) => x * factor);
-        (t as tf.Tensor).dispose();
-        this.summed[i] = tf.keep(tf.tensor(scaled, (t as tf.Tensor).shape));
-      }
-    });
-  }
-
-  /**
-   * Clipping in 'sharded' mode: every replica publishes the sum of squares of the summed gradients it owns (float64),
-   * and after a barrier adds all of them in rank order, so every replica computes the same global norm; each then
-   * scales its own gradients by clipNorm / norm (when the norm exceeds clipNorm), as {@link clipSummed} does.
-   */
-  private clipOwned(list: Array<{ name: string; tensor: tf.Tensor }>, clipNorm: number, parity: number, seq: number): void {
+  private clip(clipNorm: number, parity: number, seq: number): void {
     const { rank, replicas } = this.setup;
-    let squares = 0;
-    for (const { tensor } of list) {
-      const v = heapView(tensor) ?? (tensor.dataSync() as Float32Array);
-      for (let k = 0; k < v.length; k++) squares += (v[k] as number) * (v[k] as number);
+    let total = this.optimizer.gradientSquares();
+    if (this.setup.mode === 'sharded') {
+      this.squares[parity * replicas + rank] = total;
+      this.barrier(squaresToken(seq));
+      total = 0;
+      for (let r = 0; r < replicas; r++) total += this.squares[parity * replicas + r] as number;
     }
-    this.squares[parity * replicas + rank] = squares;
-    this.barrier(squaresToken(seq));
-    let total = 0;
-    for (let r = 0; r < replicas; r++) total += this.squares[parity * replicas + r] as number;
     const norm = Math.sqrt(total);
-    if (!(norm > clipNorm)) return;
-    for (const entry of list) entry.tensor = tf.mul(entry.tensor, clipNorm / norm);
+    if (norm > clipNorm) this.optimizer.scaleGradient(clipNorm / norm);
   }
 
-  /** Indices of the variables this replica's optimizer updates, in its slot order (all of them when replicated). */
-  private updatedVariables(): number[] {
-    const all = this.replica.variables.map((_, i) => i);
-    return this.setup.mode === 'replicated' ? all : all.filter((i) => this.owners[i] === this.setup.rank);
-  }
-
-  private adam(): tf.AdamOptimizer {
+  private requireAdam(): void {
     if (this.setup.optimizer.name !== 'adam') throw new Error(`data-parallel: only Adam keeps optimizer state (this trainer runs ${this.setup.optimizer.name})`);
-    return this.optimizer as tf.AdamOptimizer;
   }
 
   /**
@@ -435,28 +425,34 @@ export class ReplicaRunner {
    * alone, which holds all of them), and rank 0 the iteration count and βᵗ, which every replica shares.
    */
   dumpMoments(): void {
+    this.requireAdam();
     const { rank } = this.setup;
     if (this.setup.mode === 'replicated' && rank !== 0) return;
-    const indices = this.updatedVariables();
     const vars = this.replica.variables;
-    const state = readAdamState(this.adam(), indices.map((i) => (vars[i] as tf.Variable).size));
+    const { first, second } = this.optimizer.views();
     const { header, body } = this.momentViews();
-    indices.forEach((i, k) => {
-      body.set(state.firstMoments[k] as Float32Array, this.offsets[i] as number);
-      body.set(state.secondMoments[k] as Float32Array, this.paramCount + (this.offsets[i] as number));
+    this.updated.forEach((i, k) => {
+      const [q, size, o] = [this.flatOffsets[k] as number, (vars[i] as tf.Variable).size, this.offsets[i] as number];
+      body.set(first.subarray(q, q + size), o);
+      body.set(second.subarray(q, q + size), this.paramCount + o);
     });
-    if (rank === 0) header.set([state.iterations, state.accBeta1, state.accBeta2]);
+    const { iterations, accBeta1, accBeta2 } = this.optimizer.adamCounters;
+    if (rank === 0) header.set([iterations, accBeta1, accBeta2]);
   }
 
   /** Sets this replica's Adam state from the moments buffer (the variables it updates, the shared counters). */
   loadMoments(): void {
-    const indices = this.updatedVariables();
-    const all = this.momentsInBuffer();
-    writeAdamState(
-      this.adam(),
-      indices.map((i) => this.replica.variables[i] as tf.Variable),
-      { ...all, firstMoments: indices.map((i) => all.firstMoments[i] as Float32Array), secondMoments: indices.map((i) => all.secondMoments[i] as Float32Array) },
-    );
+    this.requireAdam();
+    const vars = this.replica.variables;
+    const { first, second } = this.optimizer.views();
+    const { header, body } = this.momentViews();
+    this.updated.forEach((i, k) => {
+      const [q, size, o] = [this.flatOffsets[k] as number, (vars[i] as tf.Variable).size, this.offsets[i] as number];
+      first.set(body.subarray(o, o + size), q);
+      second.set(body.subarray(this.paramCount + o, this.paramCount + o + size), q);
+    });
+    const [iterations, accBeta1, accBeta2] = header as unknown as [number, number, number];
+    this.optimizer.adamCounters = { iterations, accBeta1, accBeta2 };
   }
 
   /** The moments buffer's header (iterations, βᵗ₁, βᵗ₂) and body (first moments, then second, at variable offsets). */
@@ -494,11 +490,7 @@ export class ReplicaRunner {
 
   /** Loads this replica's weights from weight slot `slot`. */
   loadWeights(slot = 0): void {
-    const base = slot * this.paramCount;
-    this.replica.variables.forEach((v, i) => {
-      const o = base + (this.offsets[i] as number);
-      tf.tidy(() => v.assign(tf.tensor(this.weights.slice(o, o + v.size), v.shape)));
-    });
+    this.loadVariables(this.weights, slot * this.paramCount);
   }
 
   /** Writes this replica's weights into weight slot `slot`. */
@@ -566,7 +558,7 @@ export class ReplicaRunner {
 
   /** Frees the runner's tensors and optimizer, and the replica unless `keepReplica` (the caller's model). */
   dispose(keepReplica = false): void {
-    tf.dispose([...Object.values(this.shardInputs), ...this.summed]);
+    tf.dispose(Object.values(this.shardInputs));
     this.optimizer.dispose();
     if (!keepReplica) this.replica.dispose();
   }
