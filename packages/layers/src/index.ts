@@ -59,3 +59,4 @@ export { FlowBatchNorm, type FlowBatchNormArgs } from './flow-batch-norm';
 export { registerGmLayers, GM_LAYER_CLASSES, GM_PACKAGE } from './register';
 export { ACTIVATIONS, type Activation, type Kwargs, type Shape } from './util';
 export { portableDenseColumns, portableNetwork } from './portable';
+export { fusedDenseLayer, fusedNetwork } from './fused-network';

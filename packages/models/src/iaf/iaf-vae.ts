@@ -25,6 +25,8 @@ import {
   AmortizedRadialFlow,
   Chain,
   GatedIafStep,
+  fusedDenseLayer,
+  fusedNetwork,
   MaskedDense,
   TransformedDistribution,
   madeDegrees,
@@ -287,6 +289,9 @@ export class IafVae extends ModelBase implements LatentVariableModel {
   readonly flow: tfl.LayersModel;
   private readonly view: tfl.LayersModel;
   private readonly contextLayer: tfl.layers.Layer;
+  /** `view.apply` / `contextLayer.apply` through gm's fused dense op. */
+  private readonly runView: (x: tf.Tensor) => tf.Tensor[];
+  private readonly runContext: (feat: tf.Tensor) => tf.Tensor;
   /**
    * The T flow steps, in sampling order (z₀ → z_T); each a conditional bijector reading the context: @gm/layers'
    * `GatedIafStep`, or `AmortizedPlanarFlow` / `AmortizedRadialFlow` for `flow: 'planar' | 'radial'`.
@@ -314,6 +319,8 @@ export class IafVae extends ModelBase implements LatentVariableModel {
       }
     };
     this.contextLayer = byName('iaf_context');
+    this.runView = fusedNetwork(this.view);
+    this.runContext = fusedDenseLayer(this.contextLayer);
     const L = this.vae.latentDim;
     const flow = this.config.flow;
     this.flowSteps = Array.from({ length: this.config.flowSteps }, (_, t): PosteriorFlowStep => {
@@ -369,9 +376,9 @@ export class IafVae extends ModelBase implements LatentVariableModel {
     this.checkX('posteriorParams', x);
     const L = this.latentDim;
     return tf.tidy(() => {
-      const [p, feat] = this.view.apply(x) as [tf.Tensor, tf.Tensor];
+      const [p, feat] = this.runView(x) as [tf.Tensor, tf.Tensor];
       const [mean, logStd] = tf.split(p, [L, L], 1) as [tf.Tensor, tf.Tensor];
-      return { mean, logStd, context: this.contextLayer.apply(feat) as tf.Tensor };
+      return { mean, logStd, context: this.runContext(feat) };
     });
   }
 

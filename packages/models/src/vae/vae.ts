@@ -41,7 +41,7 @@ import {
   type ElboResult,
   type ImportanceSamplingOptions,
 } from '@gm/metrics';
-import { portableNetwork } from '@gm/layers';
+import { fusedNetwork, portableNetwork } from '@gm/layers';
 import { readCheckpoint, resolvedConfigOf } from '../io/checkpoint';
 import { buildFromParts, ModelBase, type CheckpointContent } from '../model-base';
 import type { TrainerDefaults, TrainerOptions } from '../train/trainer';
@@ -154,6 +154,9 @@ export class VAE extends ModelBase implements LatentVariableModel {
   readonly prior: StandardNormal;
   /** KL warm-up of the current `fit` (epochs), read by `loss`. */
   private klWarmupEpochs = 0;
+  /** `encoder.apply` / `decoder.apply`, through gm's fused dense op where the networks are MLPs. */
+  private readonly runEncoder: (x: tf.Tensor) => tf.Tensor[];
+  private readonly runDecoder: (z: tf.Tensor) => tf.Tensor[];
 
   /**
    * Builds a VAE with freshly (seeded) initialised weights. The second argument is internal (used by
@@ -164,6 +167,8 @@ export class VAE extends ModelBase implements LatentVariableModel {
     this.config = resolveVaeConfig(config);
     this.encoder = parts?.encoder ?? buildEncoder(this.config);
     this.decoder = parts?.decoder ?? buildDecoder(this.config);
+    this.runEncoder = fusedNetwork(this.encoder);
+    this.runDecoder = fusedNetwork(this.decoder);
     this.prior = new StandardNormal([this.config.latentDim]);
   }
 
@@ -232,7 +237,7 @@ export class VAE extends ModelBase implements LatentVariableModel {
     this.checkX('posteriorParams', x);
     const L = this.latentDim;
     return tf.tidy(() => {
-      const p = this.encoder.apply(x) as tf.Tensor;
+      const [p] = this.runEncoder(x) as [tf.Tensor];
       const [mean, logStd] = tf.split(p, [L, L], 1) as [tf.Tensor, tf.Tensor];
       return { mean, logStd };
     });
@@ -250,7 +255,7 @@ export class VAE extends ModelBase implements LatentVariableModel {
     const c = this.config;
     const N = z.shape[0] as number;
     return tf.tidy(() => {
-      const out = this.decoder.apply(z) as tf.Tensor;
+      const [out] = this.runDecoder(z) as [tf.Tensor];
       switch (c.likelihood) {
         case 'bernoulli':
           return { kind: 'bernoulli', logits: tf.reshape(out, [N, ...c.inputShape]) };
