@@ -1515,3 +1515,83 @@ void gm_bernoulli_log_prob_grad(int rows, int n, const float* dy, const float* l
     }
   }
 }
+
+/*
+ * The reparameterised diagonal Normal (@gm/core/ops normalSample): mean and log σ over rows × E (E = the event's
+ * size), n draws of noise eps [n, rows, E]: sample = μ + e^{log σ}·ε, log_prob[s, row] = Σ_j (−½ε² − log σ) + c with
+ * c = −½ log 2π · E (the caller's constant, so it is computed once in double).
+ */
+EXPORT(gm_normal_sample)
+void gm_normal_sample(int n, int rows, int E, const float* mean, const float* log_std, const float* eps, float c,
+                      float* sample, float* log_prob) {
+  const v128_t half = wasm_f32x4_splat(-0.5f);
+  for (int s = 0; s < n; s++) {
+    for (int r = 0; r < rows; r++) {
+      const size_t at = (size_t)r * E, draw = ((size_t)s * rows + r) * E;
+      v128_t acc = wasm_f32x4_splat(0.f);
+      for (int j = 0; j < E; j += 4) {
+        const int m = E - j < 4 ? E - j : 4;
+        /* lanes past m hold ε = log σ = 0: they add nothing to the sum */
+        const v128_t ls = load_row4(log_std + at + j, m), e = load_row4(eps + draw + j, m);
+        store4(sample + draw + j, wasm_f32x4_add(load_row4(mean + at + j, m), wasm_f32x4_mul(exp_any(ls), e)), m);
+        acc = wasm_f32x4_add(acc, wasm_f32x4_sub(wasm_f32x4_mul(wasm_f32x4_mul(e, e), half), ls));
+      }
+      log_prob[(size_t)s * rows + r] = lane_sum(acc) + c;
+    }
+  }
+}
+
+/*
+ * Its gradient, from d_sample [n, rows, E] and d_log_prob [n, rows]: d_mean = Σ_s d_sample,
+ * d_log_std = Σ_s (d_sample·σ·ε − d_log_prob), d_eps = d_sample·σ − d_log_prob·ε.
+ */
+EXPORT(gm_normal_sample_grad)
+void gm_normal_sample_grad(int n, int rows, int E, const float* d_sample, const float* d_log_prob, const float* log_std,
+                           const float* eps, float* d_mean, float* d_log_std, float* d_eps) {
+  for (int r = 0; r < rows; r++) {
+    const size_t at = (size_t)r * E;
+    for (int j = 0; j < E; j += 4) {
+      const int m = E - j < 4 ? E - j : 4;
+      const v128_t sigma = exp_any(load_row4(log_std + at + j, m));
+      v128_t dm = wasm_f32x4_splat(0.f), dls = dm;
+      for (int s = 0; s < n; s++) {
+        const size_t draw = ((size_t)s * rows + r) * E + j;
+        const v128_t ds = load_row4(d_sample + draw, m), e = load_row4(eps + draw, m);
+        const v128_t dlp = wasm_f32x4_splat(d_log_prob[(size_t)s * rows + r]);
+        dm = wasm_f32x4_add(dm, ds);
+        dls = wasm_f32x4_add(dls, wasm_f32x4_sub(wasm_f32x4_mul(wasm_f32x4_mul(ds, sigma), e), dlp));
+        store4(d_eps + draw, wasm_f32x4_sub(wasm_f32x4_mul(ds, sigma), wasm_f32x4_mul(dlp, e)), m);
+      }
+      store4(d_mean + at + j, dm, m);
+      store4(d_log_std + at + j, dls, m);
+    }
+  }
+}
+
+/* log N(z; 0, I) per row of E values (@gm/core/ops standardNormalLogProb): Σ_j −½z² + c, c = −½ log 2π · E. */
+EXPORT(gm_standard_normal_log_prob)
+void gm_standard_normal_log_prob(int rows, int E, const float* z, float c, float* out) {
+  const v128_t half = wasm_f32x4_splat(-0.5f);
+  for (int r = 0; r < rows; r++) {
+    const float* zr = z + (size_t)r * E;
+    v128_t acc = wasm_f32x4_splat(0.f);
+    for (int j = 0; j < E; j += 4) {
+      const v128_t v = load_row4(zr + j, E - j < 4 ? E - j : 4); /* zeros past the row add nothing */
+      acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_mul(v, v), half));
+    }
+    out[r] = lane_sum(acc) + c;
+  }
+}
+
+/* Its gradient: dz = −dy[row]·z. */
+EXPORT(gm_standard_normal_log_prob_grad)
+void gm_standard_normal_log_prob_grad(int rows, int E, const float* dy, const float* z, float* dz) {
+  for (int r = 0; r < rows; r++) {
+    const size_t at = (size_t)r * E;
+    const v128_t d = wasm_f32x4_splat(-dy[r]);
+    for (int j = 0; j < E; j += 4) {
+      const int m = E - j < 4 ? E - j : 4;
+      store4(dz + at + j, wasm_f32x4_mul(d, load_row4(z + at + j, m)), m);
+    }
+  }
+}

@@ -1,12 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers the gradient kernels
-import { bernoulliLogProb, BERNOULLI_LOG_PROB_KERNEL, fusedDense, FUSED_DENSE_KERNEL, gatedUpdate, GATED_UPDATE_KERNEL } from '@gm/core/ops';
+import {
+  bernoulliLogProb,
+  BERNOULLI_LOG_PROB_KERNEL,
+  fusedDense,
+  FUSED_DENSE_KERNEL,
+  gatedUpdate,
+  GATED_UPDATE_KERNEL,
+  normalSample,
+  NORMAL_SAMPLE_KERNEL,
+  standardNormalLogProb,
+  STANDARD_NORMAL_LOG_PROB_KERNEL,
+} from '@gm/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareGmKernels } from './gm-kernels';
 import { installWasmBernoulli, uninstallWasmBernoulli } from './wasm-bernoulli';
 import { installWasmDense, uninstallWasmDense } from './wasm-dense';
 import { installWasmGatedUpdate, uninstallWasmGatedUpdate } from './wasm-gated-update';
+import { installWasmNormal, uninstallWasmNormal } from './wasm-normal';
 
 /** How many times `kernelName`'s wasm kernel runs during `fn` (its registered function wrapped for the count). */
 function dispatches(kernelName: string, fn: () => void): number {
@@ -29,6 +41,8 @@ const OPS: Array<[string, string, (x: tf.Tensor) => tf.Tensor]> = [
   ['fusedDense', FUSED_DENSE_KERNEL, (x) => fusedDense([{ x, kernel: tf.ones([3, 4]) }], { activation: 'tanh' })],
   ['gatedUpdate', GATED_UPDATE_KERNEL, (x) => gatedUpdate(x, tf.ones([2, 6])).z],
   ['bernoulliLogProb', BERNOULLI_LOG_PROB_KERNEL, (x) => bernoulliLogProb(x, tf.ones([2, 3]), 1)],
+  ['normalSample', NORMAL_SAMPLE_KERNEL, (x) => normalSample(x, x, tf.ones([1, 2, 3]), 1).logProb],
+  ['standardNormalLogProb', STANDARD_NORMAL_LOG_PROB_KERNEL, (x) => standardNormalLogProb(x, 1)],
 ];
 
 describe('the fused ops under one tape and under a gradient of a gradient', () => {
@@ -39,11 +53,13 @@ describe('the fused ops under one tape and under a gradient of a gradient', () =
     installWasmDense();
     installWasmGatedUpdate();
     installWasmBernoulli();
+    installWasmNormal();
   });
   afterAll(() => {
     uninstallWasmDense();
     uninstallWasmGatedUpdate();
     uninstallWasmBernoulli();
+    uninstallWasmNormal();
   });
 
   it.each(OPS)('%s: its kernel under one tape; tfjs ops while a second records (its backward kernels have no gradients)', (_, kernel, op) => {

@@ -206,7 +206,7 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     expect(untouchedOutside(handed)).toBe(0);
   });
 
-  it("the fused layers' kernels (masked GEMM, bias + activation, activation gradient, product, IAF gated update, Bernoulli log-likelihood) write only their outputs", async () => {
+  it("the fused layers' kernels (masked GEMM, bias + activation, activation gradient, product, sum, IAF gated update, Bernoulli log-likelihood, Normal draw and prior) write only their outputs", async () => {
     const { kernels, alloc, fill, read, untouchedOutside } = await heap();
     const [m, k, n] = [6, 5, 11]; // ragged against the tile and the 4-float vectors
     const aValues = random(m * k, 1);
@@ -250,8 +250,17 @@ describe.each(FLAVOURS)('gm wasm kernels on a heap of their own (%s tile)', (fla
     const [logp, dLogits, dTargets] = [m, m * n, m * n].map(alloc) as number[];
     kernels.gm_bernoulli_log_prob(m, n, c as number, y as number, logp as number);
     kernels.gm_bernoulli_log_prob_grad(m, n, bias as number, c as number, y as number, dLogits as number, dTargets as number);
+    // the reparameterised Normal: 2 draws over rows of L = 5 (mean c, log σ y, noise ε) and its gradient; the prior
+    const draws = 2;
+    const [eps, sample, logq, dMean, dLogStd, dEps, logPrior, dPrior] = [draws * m * L, draws * m * L, draws * m, m * L, m * L, draws * m * L, m, m * L].map(alloc) as number[];
+    fill(eps as number, random(draws * m * L, 8));
+    kernels.gm_normal_sample(draws, m, L, c as number, y as number, eps as number, -4.6, sample as number, logq as number);
+    kernels.gm_normal_sample_grad(draws, m, L, dy as number, bias as number, y as number, eps as number, dMean as number, dLogStd as number, dEps as number);
+    kernels.gm_standard_normal_log_prob(m, L, z0 as number, -4.6, logPrior as number);
+    kernels.gm_standard_normal_log_prob_grad(m, L, bias as number, z0 as number, dPrior as number);
     const sizes = [m * k, k * n, k * n, m * n, n, m * n, m * n, m * n, k * n, m * L, m * 2 * L, m * L, m, m * L, m * 2 * L, m, m * n, m * n];
-    const handed = [a, b, mask, c, bias, y, dy, dx, prod, z0, ms, z, logGate, dz0, dms, logp, dLogits, dTargets].map((at, i) => [at as number, (sizes[i] as number) * 4] as [number, number]);
+    sizes.push(draws * m * L, draws * m * L, draws * m, m * L, m * L, draws * m * L, m, m * L);
+    const handed = [a, b, mask, c, bias, y, dy, dx, prod, z0, ms, z, logGate, dz0, dms, logp, dLogits, dTargets, eps, sample, logq, dMean, dLogStd, dEps, logPrior, dPrior].map((at, i) => [at as number, (sizes[i] as number) * 4] as [number, number]);
     expect(untouchedOutside([...handed, [scratch, scratchFloats * 4]])).toBe(0);
   });
 });

@@ -69,6 +69,14 @@ export interface GmKernelExports {
   gm_bias_activation(rows: number, cols: number, x: number, bias: number, activation: number, y: number): void;
   /** dx = dy · act′ from the activation's output y. */
   gm_activation_grad(n: number, dy: number, y: number, activation: number, dx: number): void;
+  /** A diagonal Normal's reparameterised draws (n × rows × E) and their log-densities (n × rows; c = −½ log 2π·E). */
+  gm_normal_sample(n: number, rows: number, E: number, mean: number, logStd: number, eps: number, c: number, sample: number, logProb: number): void;
+  /** Its gradient: dMean, dLogStd (summed over the n draws) and dEps. */
+  gm_normal_sample_grad(n: number, rows: number, E: number, dSample: number, dLogProb: number, logStd: number, eps: number, dMean: number, dLogStd: number, dEps: number): void;
+  /** log N(z; 0, I) per row of E values (c = −½ log 2π·E). */
+  gm_standard_normal_log_prob(rows: number, E: number, z: number, c: number, out: number): void;
+  /** Its gradient dz = −dy·z. */
+  gm_standard_normal_log_prob_grad(rows: number, E: number, dy: number, z: number, dz: number): void;
   /** out = a + b, element-wise (out may alias a or b). */
   gm_add(n: number, a: number, b: number, out: number): void;
   gm_mul(n: number, a: number, b: number, out: number): void;

@@ -38,3 +38,4 @@ export { installWasmUnaryKernels, uninstallWasmUnaryKernels } from './wasm-unary
 export { installWasmDense, uninstallWasmDense } from './wasm-dense';
 export { installWasmGatedUpdate, uninstallWasmGatedUpdate } from './wasm-gated-update';
 export { installWasmBernoulli, uninstallWasmBernoulli } from './wasm-bernoulli';
+export { installWasmNormal, uninstallWasmNormal } from './wasm-normal';

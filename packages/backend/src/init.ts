@@ -13,6 +13,7 @@ import { installWasmSum } from './wasm-sum';
 import { installWasmDense } from './wasm-dense';
 import { installWasmGatedUpdate } from './wasm-gated-update';
 import { installWasmBernoulli } from './wasm-bernoulli';
+import { installWasmNormal } from './wasm-normal';
 import { installReductionGradients } from './reduction-gradients';
 import { installReluGradient } from './relu-gradient';
 import { installSharedSavedTensors } from './shared-saved-tensors';
@@ -229,11 +230,12 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     installSharedSavedTensors();
     installInPlaceWasmSlice();
     installWasmConcat();
-    // @gm/core/ops' fusedDense, gatedUpdate and bernoulliLogProb as one dispatch each way (on tfjs-wasm's kernels or
-    // JavaScript where gm's are not bound).
+    // @gm/core/ops' fusedDense, gatedUpdate, bernoulliLogProb, normalSample and standardNormalLogProb as one dispatch
+    // each way (on tfjs-wasm's kernels or JavaScript where gm's are not bound).
     installWasmDense();
     installWasmGatedUpdate();
     installWasmBernoulli();
+    installWasmNormal();
     // Without gm's kernels bound, the MatMul overrides fall back to explicit transposes + XNNPACK.
     const relaxedSimd = options.relaxedSimd ?? env.GM_RELAXED_SIMD !== '0';
     const status = await prepareGmKernels(tf.backend(), { relaxedSimd });

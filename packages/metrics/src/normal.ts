@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { normalSample, standardNormalLogProb } from '@gm/core/ops';
 import type { Distribution, DistributionOptions, SampleWithLogProb } from './distribution';
 import { SeededDistribution } from './distribution';
 import { randomStandardNormal } from './seed';
@@ -93,10 +94,8 @@ export class Normal extends SeededDistribution implements Distribution, SampleWi
     return tf.tidy(() => {
       checkCount('Normal.sampleWithLogProb', n);
       const eps = randomStandardNormal([n, ...this.shape], this.seedFor(seed), this.exampleAxis(n));
-      const sample = tf.add(this.mean, tf.mul(tf.exp(this.logStd), eps));
-      // log q(z) with (z−μ)/σ = ε exactly, so no round-off from recomputing it.
-      const elem = tf.sub(tf.mul(tf.square(eps), -0.5), tf.add(this.logStd, 0.5 * LOG_2PI));
-      return { sample, logProb: sumEvent(elem, this.eventRank) }; // elem already has the full [n, ...shape]
+      // log q(z) from ε itself ((z−μ)/σ = ε exactly, no round-off from recomputing it): one kernel each way on wasm.
+      return normalSample(this.mean, this.logStd, eps, this.eventRank);
     });
   }
 
@@ -134,11 +133,7 @@ export class StandardNormal extends SeededDistribution implements Distribution, 
     if (x.rank < this.eventRank || tail.some((d, i) => d !== this.eventShape[i])) {
       throw new Error(`StandardNormal.logProb: x of shape ${fmt(x.shape)} must end with the event shape ${fmt(this.eventShape)}`);
     }
-    return tf.tidy(() => {
-      const v = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
-      const size = this.eventShape.reduce((a, b) => a * b, 1);
-      return tf.sub(tf.mul(sumEvent(tf.square(v), this.eventRank), -0.5), 0.5 * LOG_2PI * size);
-    });
+    return tf.tidy(() => standardNormalLogProb(x.dtype === 'float32' ? x : tf.cast(x, 'float32'), this.eventRank));
   }
 
   sample(n?: number, seed?: number): tf.Tensor {

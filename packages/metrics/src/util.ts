@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-export const LOG_2PI = Math.log(2 * Math.PI);
+export { LOG_2PI, sumEvent } from '@gm/core/ops';
 
 import { formatShape as fmt } from '@gm/core';
 
@@ -55,14 +55,6 @@ export function prepareValue(where: string, x: tf.Tensor, shape: readonly number
   if (out === undefined) throw new Error(`${where}: x of shape ${fmt(x.shape)} does not broadcast against parameters of shape ${fmt(shape)}`);
   if (x.rank < eventRank) throw new Error(`${where}: x of shape ${fmt(x.shape)} has rank ${x.rank} < eventRank ${eventRank}`);
   return x.dtype === 'float32' ? x : tf.cast(x, 'float32');
-}
-
-/** Sums the trailing `eventRank` axes (no-op for 0). */
-export function sumEvent(t: tf.Tensor, eventRank: number): tf.Tensor {
-  if (eventRank === 0) return t;
-  const axes: number[] = [];
-  for (let i = t.rank - eventRank; i < t.rank; i++) axes.push(i);
-  return tf.sum(t, axes);
 }
 
 /** Checks a sample count. */

@@ -9,17 +9,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 import { GmError } from '../errors.js';
+import { sumEvent } from './event.js';
 
 /** Inputs `{ logits, x }` of one shape, attrs `{ eventRank }`; output: the sums over the trailing eventRank axes. */
 export const BERNOULLI_LOG_PROB_KERNEL = 'GmBernoulliLogProb';
 /** Inputs `{ dy, logits, x }` (dy of the output's shape); outputs `[dLogits, dx]`: dy·(x − σ(ℓ)) and dy·ℓ. */
 export const BERNOULLI_LOG_PROB_GRAD_KERNEL = 'GmBernoulliLogProbGrad';
-
-/** Sums the trailing `eventRank` axes (none for 0). */
-function sumEvent(t: Tensor, eventRank: number): Tensor {
-  if (eventRank === 0) return t;
-  return tf.sum(t, Array.from({ length: eventRank }, (_, i) => t.rank - eventRank + i));
-}
 
 /** Largest divisor of n that is ≤ 64: the group size for products of values in [½, 1] (½^64 ≫ float32's minimum). */
 function groupSize(n: number): number {
