@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 import { GmError } from '../errors.js';
+import { fusedKernelApplies } from './dispatch.js';
 import { sumEvent } from './event.js';
 
 /** Inputs `{ logits, x }` of one shape, attrs `{ eventRank }`; output: the sums over the trailing eventRank axes. */
@@ -82,15 +83,8 @@ export function bernoulliLogProb(logits: Tensor, x: Tensor, eventRank: number): 
   if (!Number.isInteger(eventRank) || eventRank < 0 || eventRank > logits.rank) {
     throw new GmError('BAD_ARGUMENT', 'bernoulliLogProb: eventRank', `an integer in [0, ${logits.rank}] (the logits' rank)`, eventRank);
   }
-  const engine = tf.engine() as unknown as { state: { gradientDepth: number } };
-  const fused =
-    tf.getKernel(BERNOULLI_LOG_PROB_KERNEL, tf.getBackend()) !== undefined &&
-    engine.state.gradientDepth <= 1 &&
-    logits.dtype === 'float32' &&
-    x.dtype === 'float32' &&
-    x.rank === logits.rank &&
-    x.shape.every((d, i) => d === logits.shape[i]);
-  if (!fused) return composedBernoulliLogProb(logits, x, eventRank);
+  const sameShape = x.rank === logits.rank && x.shape.every((d, i) => d === logits.shape[i]);
+  if (!sameShape || !fusedKernelApplies(BERNOULLI_LOG_PROB_KERNEL, [logits, x])) return composedBernoulliLogProb(logits, x, eventRank);
   return tf.engine().runKernel(BERNOULLI_LOG_PROB_KERNEL, { logits, x }, { eventRank }) as Tensor;
 }
 

@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 import { GmError, formatShape } from '../errors.js';
+import { fusedKernelApplies } from './dispatch.js';
 
 /** Forward: inputs in {@link fusedDenseLayout}'s order, attrs {@link FusedDenseAttrs}; output y [batch, units]. */
 export const FUSED_DENSE_KERNEL = 'GmFusedDense';
@@ -125,10 +126,6 @@ export function composedDense(terms: readonly DenseTerm[], options: FusedDenseOp
   });
 }
 
-interface EngineState {
-  state: { gradientDepth: number };
-}
-
 /**
  * `act(Σ_t x_t · (W_t ⊙ M_t) + b)` for 2-D `x_t` [batch, in_t], kernels [in_t, units] and optional masks of the
  * kernels' shape. One kernel where the backend registers {@link FUSED_DENSE_KERNEL} (and the inputs are float32 and
@@ -151,12 +148,7 @@ export function fusedDense(terms: readonly DenseTerm[], options: FusedDenseOptio
   fusedDenseActivationCode(activation, 'fusedDense');
   checkShapes(terms, options.bias);
   const inputs = [...terms.flatMap(({ x, kernel, mask }) => (mask === undefined ? [x, kernel] : [x, kernel, mask])), ...(options.bias === undefined ? [] : [options.bias])];
-  const engine = tf.engine() as unknown as EngineState;
-  const fused =
-    tf.getKernel(FUSED_DENSE_KERNEL, tf.getBackend()) !== undefined &&
-    engine.state.gradientDepth <= 1 &&
-    inputs.every((t) => t.dtype === 'float32');
-  if (!fused) return composedDense(terms, options);
+  if (!fusedKernelApplies(FUSED_DENSE_KERNEL, inputs)) return composedDense(terms, options);
   const attrs: FusedDenseAttrs = { activation, masked: terms.map((t) => t.mask !== undefined), hasBias: options.bias !== undefined };
   // An array of inputs (as tfjs's Concat and AddN pass them): the gradient then gets every input back in this order.
   return tf.engine().runKernel(FUSED_DENSE_KERNEL, inputs as unknown as tf.NamedTensorMap, attrs as unknown as NamedAttrMap) as Tensor;

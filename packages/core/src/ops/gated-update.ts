@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 import { GmError, formatShape } from '../errors.js';
+import { fusedKernelApplies } from './dispatch.js';
 
 /** Inputs `{ z0 [rows, L], ms [rows, 2L] }`; outputs `[z [rows, L], logGate [rows]]`. */
 export const GATED_UPDATE_KERNEL = 'GmGatedUpdate';
@@ -46,13 +47,7 @@ export function gatedUpdate(z0: Tensor, ms: Tensor): { z: Tensor; logGate: Tenso
   if (ms.rank !== 2 || ms.shape[0] !== rows || ms.shape[1] !== 2 * L) {
     throw new GmError('BAD_SHAPE', `${where}: ms`, `[${rows}, ${2 * L}] ([m ‖ s] for z0's [${rows}, ${L}])`, formatShape(ms.shape));
   }
-  const engine = tf.engine() as unknown as { state: { gradientDepth: number } };
-  const fused =
-    tf.getKernel(GATED_UPDATE_KERNEL, tf.getBackend()) !== undefined &&
-    engine.state.gradientDepth <= 1 &&
-    z0.dtype === 'float32' &&
-    ms.dtype === 'float32';
-  if (!fused) return composedGatedUpdate(z0, ms);
+  if (!fusedKernelApplies(GATED_UPDATE_KERNEL, [z0, ms])) return composedGatedUpdate(z0, ms);
   const [z, logGate] = tf.engine().runKernel(GATED_UPDATE_KERNEL, { z0, ms }) as Tensor[];
   return { z: z as Tensor, logGate: logGate as Tensor };
 }

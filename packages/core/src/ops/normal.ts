@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 import { GmError, formatShape } from '../errors.js';
+import { fusedKernelApplies } from './dispatch.js';
 import { LOG_2PI, sumEvent } from './event.js';
 
 /**
@@ -30,12 +31,6 @@ function checkEventRank(where: string, eventRank: number, rank: number): void {
   if (!Number.isInteger(eventRank) || eventRank < 0 || eventRank > rank) {
     throw new GmError('BAD_ARGUMENT', `${where}: eventRank`, `an integer in [0, ${rank}]`, eventRank);
   }
-}
-
-/** Whether the kernel can run: registered on the backend, float32 inputs, no gradient of a gradient recording. */
-function kernelUsable(kernel: string, tensors: readonly Tensor[]): boolean {
-  const engine = tf.engine() as unknown as { state: { gradientDepth: number } };
-  return tf.getKernel(kernel, tf.getBackend()) !== undefined && engine.state.gradientDepth <= 1 && tensors.every((t) => t.dtype === 'float32');
 }
 
 /** {@link normalSample} in tfjs ops (mean and logStd may broadcast against each other): the path without the kernels. */
@@ -70,7 +65,7 @@ export function normalSample(mean: Tensor, logStd: Tensor, eps: Tensor, eventRan
   const S = eps.shape.slice(1);
   checkEventRank(where, eventRank, S.length);
   const atS = (t: Tensor) => t.rank === S.length && t.shape.every((d, i) => d === S[i]);
-  if (!atS(mean) || !atS(logStd) || !kernelUsable(NORMAL_SAMPLE_KERNEL, [mean, logStd, eps])) return composedNormalSample(mean, logStd, eps, eventRank);
+  if (!atS(mean) || !atS(logStd) || !fusedKernelApplies(NORMAL_SAMPLE_KERNEL, [mean, logStd, eps])) return composedNormalSample(mean, logStd, eps, eventRank);
   const [sample, logProb] = tf.engine().runKernel(NORMAL_SAMPLE_KERNEL, { mean, logStd, eps }, { eventRank }) as Tensor[];
   return { sample: sample as Tensor, logProb: logProb as Tensor };
 }
@@ -110,7 +105,7 @@ export function composedStandardNormalLogProb(z: Tensor, eventRank: number): Ten
  */
 export function standardNormalLogProb(z: Tensor, eventRank: number): Tensor {
   checkEventRank('standardNormalLogProb', eventRank, z.rank);
-  if (!kernelUsable(STANDARD_NORMAL_LOG_PROB_KERNEL, [z])) return composedStandardNormalLogProb(z, eventRank);
+  if (!fusedKernelApplies(STANDARD_NORMAL_LOG_PROB_KERNEL, [z])) return composedStandardNormalLogProb(z, eventRank);
   return tf.engine().runKernel(STANDARD_NORMAL_LOG_PROB_KERNEL, { z }, { eventRank }) as Tensor;
 }
 
