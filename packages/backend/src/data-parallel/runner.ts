@@ -6,13 +6,13 @@
  * shard/batch) on rows [start, end) of the batch — so the N gradients sum to the gradient of the batch mean —,
  * publishes the gradients of variables it does not own, and after a barrier adds the others' gradients of the
  * variables it owns and runs the optimizer on those alone (their Adam moments live only there); it then publishes
- * its variables' new values and, after a second barrier, every replica loads them all. The optimizer works on flat
- * buffers (./flat-optimizer.ts): one kernel call per step, however many variables a replica owns. Each variable has one writer, so
- * the replicas stay bit-identical. With gradient clipping the owners also exchange the sums of squares of their summed
- * gradients (a third barrier), so each knows the batch gradient's global norm and scales its own. 'replicated' mode:
- * every replica sums all N gradient slots in rank order and runs the whole update itself (also bit-identical, but the
- * update is duplicated). Buffers are double-buffered by step
- * parity, so a replica can only overwrite parity p at step s + 2, after everyone has left step s.
+ * its variables' new values and, after a second barrier, every replica loads them all. Each variable has one writer,
+ * so the replicas stay bit-identical. With gradient clipping the owners also exchange the sums of squares of their
+ * summed gradients (a third barrier), so each knows the batch gradient's global norm and scales its own. 'replicated'
+ * mode: every replica sums all N gradient slots in rank order and runs the whole update itself (also bit-identical, but
+ * the update is duplicated). The optimizer works on flat buffers (./flat-optimizer.ts): one kernel call a step, however
+ * many variables a replica updates. Buffers are double-buffered by step parity, so a replica can only overwrite parity
+ * p at step s + 2, after everyone has left step s.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamState } from '@gm/core';
