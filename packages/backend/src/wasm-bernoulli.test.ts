@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers the gradient kernels
 import { bernoulliLogProb, composedBernoulliLogProb, BERNOULLI_LOG_PROB_KERNEL } from '@gm/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { worst } from './test-helpers';
 import { prepareGmKernels, releaseGmKernels } from './gm-kernels';
 import { installSharedSavedTensors, uninstallSharedSavedTensors } from './shared-saved-tensors';
 import { installWasmBernoulli, uninstallWasmBernoulli } from './wasm-bernoulli';
@@ -18,13 +19,6 @@ function valueAndGrads(shape: number[], eventRank: number, op: typeof bernoulliL
     const [dl, dx] = tf.grads(f)([logits, x]);
     return [op(logits, x, eventRank), dl as tf.Tensor, dx as tf.Tensor].map((t) => t.dataSync() as Float32Array);
   });
-}
-
-/** Largest |a − b| / (1 + |b|). */
-function worst(a: Float32Array[], b: Float32Array[]): number {
-  let w = 0;
-  a.forEach((ai, j) => ai.forEach((v, i) => (w = Math.max(w, Math.abs(v - (b[j]?.[i] as number)) / (1 + Math.abs(b[j]?.[i] as number))))));
-  return w;
 }
 
 const CASES: Array<[string, number[], number]> = [

@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers the gradient kernels
 import { composedDense, fusedDense, FUSED_DENSE_ACTIVATIONS, FUSED_DENSE_KERNEL, type DenseTerm, type FusedDenseActivation } from '@gm/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { worst } from './test-helpers';
 import { prepareGmKernels, releaseGmKernels } from './gm-kernels';
 import { installFastWasmMatMul } from './wasm-matmul';
 import { installSharedSavedTensors, uninstallSharedSavedTensors } from './shared-saved-tensors';
@@ -55,20 +56,6 @@ function valueAndGrads(c: Case, layer: typeof fusedDense): Float32Array[] {
 async function on(backend: string, fn: () => Float32Array[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   return fn();
-}
-
-/** Largest |a − b| / (1 + |b|) over all entries of all arrays. */
-function worst(a: Float32Array[], b: Float32Array[]): number {
-  expect(a.length).toBe(b.length);
-  let w = 0;
-  a.forEach((ai, j) => {
-    const bj = b[j] as Float32Array;
-    expect(ai.length).toBe(bj.length);
-    ai.forEach((v, i) => {
-      w = Math.max(w, Math.abs(v - (bj[i] as number)) / (1 + Math.abs(bj[i] as number)));
-    });
-  });
-  return w;
 }
 
 const SHAPES: Array<Omit<Case, 'activation'>> = [

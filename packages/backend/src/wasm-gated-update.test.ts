@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers'; // registers the gradient kernels
 import { composedGatedUpdate, gatedUpdate, GATED_UPDATE_KERNEL } from '@gm/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { worst } from './test-helpers';
 import { prepareGmKernels, releaseGmKernels } from './gm-kernels';
 import { installSharedSavedTensors, uninstallSharedSavedTensors } from './shared-saved-tensors';
 import { installWasmGatedUpdate, uninstallWasmGatedUpdate } from './wasm-gated-update';
@@ -32,12 +33,6 @@ function valueAndGrads(rows: number, L: number, op: typeof gatedUpdate): Float32
     const [dz0, dms] = tf.grads(f)([z0, ms]);
     return [z, logGate, dz0 as tf.Tensor, dms as tf.Tensor].map((t) => t.dataSync() as Float32Array);
   });
-}
-
-function worst(a: Float32Array[], b: Float32Array[]): number {
-  let w = 0;
-  a.forEach((ai, j) => ai.forEach((v, i) => (w = Math.max(w, Math.abs(v - (b[j]?.[i] as number)) / (1 + Math.abs(b[j]?.[i] as number))))));
-  return w;
 }
 
 const SHAPES: Array<[number, number]> = [

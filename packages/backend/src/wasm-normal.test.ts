@@ -11,6 +11,7 @@ import {
   STANDARD_NORMAL_LOG_PROB_KERNEL,
 } from '@gm/core/ops';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { worst } from './test-helpers';
 import { prepareGmKernels, releaseGmKernels } from './gm-kernels';
 import { installSharedSavedTensors, uninstallSharedSavedTensors } from './shared-saved-tensors';
 import { installWasmNormal, uninstallWasmNormal } from './wasm-normal';
@@ -44,13 +45,6 @@ function priorAndGrad(S: number[], eventRank: number, op: typeof standardNormalL
     const dz = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(op(v, eventRank), q)))(z);
     return [op(z, eventRank), dz].map((t) => t.dataSync() as Float32Array);
   });
-}
-
-/** Largest |a − b| / (1 + |b|). */
-function worst(a: Float32Array[], b: Float32Array[]): number {
-  let w = 0;
-  a.forEach((ai, j) => ai.forEach((v, i) => (w = Math.max(w, Math.abs(v - (b[j]?.[i] as number)) / (1 + Math.abs(b[j]?.[i] as number))))));
-  return w;
 }
 
 const CASES: Array<[string, number, number[], number]> = [

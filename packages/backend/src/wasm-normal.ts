@@ -45,7 +45,7 @@ function normalSampleForward(args: KernelArgs): TensorInfo[] {
     kernels.gm_normal_sample(n, rows, E, m, ls, e, c, s, lp);
     return [sample, logProb];
   }
-  const [m, ls, e, s, lp] = tensors.map((t) => heap.typedArrayFromHeap(t)) as Float32Array[] as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  const [m, ls, e, s, lp] = tensors.map((t) => heap.typedArrayFromHeap(t)) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
   for (let d = 0; d < n; d++) {
     for (let r = 0; r < rows; r++) {
       let acc = 0;
